@@ -1,0 +1,55 @@
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
+import { DecodeError } from './errors.js';
+import { randomBytes } from './bytes.js';
+
+export const Point = secp256k1.Point;
+export type Point = InstanceType<typeof secp256k1.Point>;
+export const Fn = secp256k1.Point.Fn;
+export const CURVE_ORDER = Fn.ORDER;
+export const G = Point.BASE;
+
+export const SCALAR_BYTES = 32;
+export const POINT_BYTES = 33;
+
+/** Uniform non-zero scalar: 48 random bytes reduced mod n-1, plus one. */
+export function randomScalar(): bigint {
+  return (bytesToNumberBE(randomBytes(48)) % (CURVE_ORDER - 1n)) + 1n;
+}
+
+export function scalarToBytes(scalar: bigint): Uint8Array {
+  return numberToBytesBE(scalar, SCALAR_BYTES);
+}
+
+/** Checklist item 2: scalars from peers must lie in (0, n). */
+export function scalarFromBytes(bytes: Uint8Array): bigint {
+  if (bytes.length !== SCALAR_BYTES) throw new DecodeError('bad-encoding', `scalar must be ${SCALAR_BYTES} bytes, got ${bytes.length}`);
+  const value = bytesToNumberBE(bytes);
+  if (value === 0n || value >= CURVE_ORDER) throw new DecodeError('invalid-scalar', 'scalar is zero or not below the group order');
+  return value;
+}
+
+export function pointToBytes(point: Point): Uint8Array {
+  return point.toBytes(true);
+}
+
+/** Checklist item 2: points from peers must be on the curve and not the identity. */
+export function pointFromBytes(bytes: Uint8Array): Point {
+  if (bytes.length !== POINT_BYTES) throw new DecodeError('bad-encoding', `point must be ${POINT_BYTES} bytes compressed, got ${bytes.length}`);
+  let point: Point;
+  try {
+    point = Point.fromBytes(bytes);
+    point.assertValidity();
+  } catch (cause) {
+    throw new DecodeError('invalid-point', `not a point on secp256k1: ${(cause as Error).message}`);
+  }
+  if (point.is0()) throw new DecodeError('invalid-point', 'point is the identity');
+  return point;
+}
+
+/** Fixed-base multiplication for a secret scalar (constant-time ladder of @noble/curves). */
+export function mulG(scalar: bigint): Point {
+  return G.multiply(scalar);
+}
+
+export const mod = (value: bigint): bigint => Fn.create(value);

@@ -1,0 +1,61 @@
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { blake3 } from '@noble/hashes/blake3.js';
+import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { Fn } from './curve.js';
+import { u32be } from './bytes.js';
+
+const encoder = new TextEncoder();
+
+export type TranscriptPart = Uint8Array | string | number;
+
+function partBytes(part: TranscriptPart): Uint8Array {
+  if (typeof part === 'string') return encoder.encode(part);
+  if (typeof part === 'number') return u32be(part);
+  return part;
+}
+
+/**
+ * Unambiguous transcript encoding: every part (the tag first) is prefixed
+ * with its 4-byte length, so no two different part lists hash alike.
+ */
+function feed(hasher: { update(data: Uint8Array): unknown }, tag: string, parts: TranscriptPart[]): void {
+  for (const part of [tag, ...parts]) {
+    const bytes = partBytes(part);
+    hasher.update(u32be(bytes.length));
+    hasher.update(bytes);
+  }
+}
+
+/** Domain-separated SHA-256 over a length-prefixed transcript. */
+export function taggedHash(tag: string, ...parts: TranscriptPart[]): Uint8Array {
+  const hasher = sha256.create();
+  feed(hasher, tag, parts);
+  return hasher.digest();
+}
+
+/** Hash to a scalar by wide reduction: 512 bits reduced mod n, so the bias is about 2^-256. */
+export function hashToScalar(tag: string, ...parts: TranscriptPart[]): bigint {
+  const hasher = sha512.create();
+  feed(hasher, tag, parts);
+  return Fn.create(bytesToNumberBE(hasher.digest()));
+}
+
+/** Extendable output (BLAKE3 XOF) over a length-prefixed transcript, for PRG expansion and challenge matrices. */
+export function taggedXof(length: number, tag: string, ...parts: TranscriptPart[]): Uint8Array {
+  const hasher = blake3.create({ dkLen: length });
+  feed(hasher, tag, parts);
+  return hasher.digest();
+}
+
+/**
+ * Keyed BLAKE3 with a 32-byte key: the fast PRF used per OT row.
+ * The key already carries the session and pair binding, so the per-row input stays short.
+ */
+export function keyedXof(key: Uint8Array, input: Uint8Array, length: number): Uint8Array {
+  return blake3(input, { key, dkLen: length });
+}
+
+/** Reduce 48 bytes (384 bits) to a scalar: wide enough that the bias is about 2^-128. */
+export function wideBytesToScalar(bytes: Uint8Array): bigint {
+  return Fn.create(bytesToNumberBE(bytes));
+}

@@ -1,0 +1,163 @@
+/**
+ * Two-party random vector OLE (DKLs23 Functionality 3.5) by DKLs19 Protocol 1
+ * in the two-message form of DKLs23 §5.1: Bob (the OT-extension receiver)
+ * gets a random scalar b encoded by his choice bits through a public gadget
+ * vector; Alice inputs a vector a; they end with additive shares
+ * c_i + d_i = a_i * b. Alice's correlations are checked with one random
+ * linear combination whose coefficients are hashed from her correction
+ * message, so they are fixed only after she committed to her correlations.
+ */
+import { concatBytes, equalBytes, u32be } from './bytes.js';
+import { Fn, randomScalar, scalarToBytes } from './curve.js';
+import { PayloadReader, PayloadWriter } from './codec.js';
+import { DecodeError } from './errors.js';
+import { hashToScalar, keyedXof, taggedHash, wideBytesToScalar } from './hash.js';
+import { extensionMessageBytes, extensionReceive, extensionSend, flipRow } from './ot/extension.js';
+import { bitAt, KAPPA_BYTES, type OtReceiverSetup, type OtSenderSetup } from './ot/params.js';
+
+/** Alice's inputs per multiplication: the nonce share and the key share (DKLs23 L = 2). */
+export const MUL_INPUTS = 2;
+/** Encoding length of Bob's input: 256 + 2 * 80 statistical bits (DKLs19). */
+export const MUL_ROWS = 416;
+/** Per OT row Alice correlates MUL_INPUTS pads plus one check value. */
+const WIDTH = MUL_INPUTS + 1;
+const WIDE_SCALAR_BYTES = 48;
+
+let gadgetCache: bigint[] | undefined;
+/** Public gadget vector, a fixed system constant drawn from a nothing-up-my-sleeve hash. */
+function gadget(): bigint[] {
+  gadgetCache ??= Array.from({ length: MUL_ROWS }, (_, j) => hashToScalar('mul/gadget', 'tandem-dkls23-v1', j));
+  return gadgetCache;
+}
+
+export const MUL_BOB_MESSAGE_BYTES = extensionMessageBytes(MUL_ROWS);
+export const MUL_ALICE_MESSAGE_BYTES = MUL_ROWS * WIDTH * 32 + 32 + 32 + MUL_INPUTS * 32;
+
+/** WIDTH scalars per OT row from a correlation-robust hash of the row key. */
+function rowPads(key: Uint8Array, index: number, row: Uint8Array): bigint[] {
+  const bytes = keyedXof(key, concatBytes(u32be(index), row), WIDTH * WIDE_SCALAR_BYTES);
+  const out: bigint[] = new Array(WIDTH);
+  for (let k = 0; k < WIDTH; k++) out[k] = wideBytesToScalar(bytes.subarray(k * WIDE_SCALAR_BYTES, (k + 1) * WIDE_SCALAR_BYTES));
+  return out;
+}
+
+function checkCoefficients(rowKey: Uint8Array, corrections: Uint8Array): bigint[] {
+  const digest = taggedHash('mul/chi-seed', rowKey, corrections);
+  return Array.from({ length: WIDTH }, (_, k) => hashToScalar('mul/chi', digest, k));
+}
+
+function checkDigest(rowKey: Uint8Array, values: bigint[]): Uint8Array {
+  return taggedHash('mul/check', rowKey, concatBytes(...values.map(scalarToBytes)));
+}
+
+export interface MulBobState {
+  choices: Uint8Array;
+  rows: Uint8Array;
+  /** Bob's random input b = <gadget, choices>. */
+  input: bigint;
+}
+
+/**
+ * Bob, message 1. `otBinding` must be unique per run for this pair; the row
+ * key (bound to the full session id) is only needed when Alice answers.
+ */
+export function mulBobStart(setup: OtReceiverSetup, otBinding: Uint8Array): { state: MulBobState; message: Uint8Array } {
+  const { output, message } = extensionReceive(setup, otBinding, MUL_ROWS);
+  const g = gadget();
+  let input = 0n;
+  for (let j = 0; j < MUL_ROWS; j++) input += g[j]! * BigInt(bitAt(output.choices, j));
+  return { state: { choices: output.choices, rows: output.rows, input: Fn.create(input) }, message };
+}
+
+/**
+ * Alice, message 2: runs the extension as sender against Bob's message,
+ * turns the random OTs into correlated ones and returns her additive shares.
+ * `rowKey` must bind the full session id that Alice contributed to.
+ */
+export function mulAlice(
+  setup: OtSenderSetup,
+  otBinding: Uint8Array,
+  rowKey: Uint8Array,
+  inputs: readonly bigint[],
+  bobMessage: Uint8Array,
+): { shares: bigint[]; message: Uint8Array } {
+  if (inputs.length !== MUL_INPUTS) throw new RangeError(`multiplication takes ${MUL_INPUTS} inputs`);
+  const qRows = extensionSend(setup, otBinding, MUL_ROWS, bobMessage);
+  const correlation = Array.from({ length: WIDTH }, () => randomScalar());
+  const own: bigint[][] = Array.from({ length: WIDTH }, () => new Array<bigint>(MUL_ROWS));
+  const writer = new PayloadWriter();
+  for (let j = 0; j < MUL_ROWS; j++) {
+    const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
+    const pad0 = rowPads(rowKey, j, row);
+    const pad1 = rowPads(rowKey, j, flipRow(row, setup.delta));
+    for (let k = 0; k < WIDTH; k++) {
+      own[k]![j] = Fn.neg(pad0[k]!);
+      writer.scalar(Fn.add(Fn.sub(pad0[k]!, pad1[k]!), correlation[k]!));
+    }
+  }
+  const corrections = writer.finish();
+  const chi = checkCoefficients(rowKey, corrections);
+  const checkValues: bigint[] = new Array(MUL_ROWS);
+  for (let j = 0; j < MUL_ROWS; j++) {
+    let value = 0n;
+    for (let k = 0; k < WIDTH; k++) value += chi[k]! * own[k]![j]!;
+    checkValues[j] = Fn.create(value);
+  }
+  let checkCombination = 0n;
+  for (let k = 0; k < WIDTH; k++) checkCombination += chi[k]! * correlation[k]!;
+
+  const g = gadget();
+  const shares: bigint[] = [];
+  const adjustments: bigint[] = [];
+  for (let i = 0; i < MUL_INPUTS; i++) {
+    let share = 0n;
+    for (let j = 0; j < MUL_ROWS; j++) share += g[j]! * own[i]![j]!;
+    shares.push(Fn.create(share));
+    adjustments.push(Fn.sub(inputs[i]!, correlation[i]!));
+  }
+  const message = new PayloadWriter()
+    .bytes(corrections)
+    .bytes(checkDigest(rowKey, checkValues))
+    .scalar(Fn.create(checkCombination))
+    .scalars(adjustments)
+    .finish();
+  return { shares, message };
+}
+
+/** Bob, finish: check Alice's correlations were consistent and return his additive shares. */
+export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessage: Uint8Array): bigint[] {
+  if (aliceMessage.length !== MUL_ALICE_MESSAGE_BYTES) throw new DecodeError('bad-encoding', 'multiplication message has the wrong length');
+  const corrections = aliceMessage.subarray(0, MUL_ROWS * WIDTH * 32);
+  const reader = new PayloadReader(aliceMessage);
+  const correctionScalars = reader.scalars(MUL_ROWS * WIDTH);
+  const digest = reader.bytes(32);
+  const checkCombination = reader.scalar();
+  const adjustments = reader.scalars(MUL_INPUTS);
+  reader.end();
+
+  const chi = checkCoefficients(rowKey, corrections);
+  const own: bigint[][] = Array.from({ length: WIDTH }, () => new Array<bigint>(MUL_ROWS));
+  const checkValues: bigint[] = new Array(MUL_ROWS);
+  for (let j = 0; j < MUL_ROWS; j++) {
+    const choice = BigInt(bitAt(state.choices, j));
+    const pads = rowPads(rowKey, j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
+    let combined = 0n;
+    for (let k = 0; k < WIDTH; k++) {
+      const value = Fn.create(pads[k]! + choice * correctionScalars[j * WIDTH + k]!);
+      own[k]![j] = value;
+      combined += chi[k]! * value;
+    }
+    checkValues[j] = Fn.create(choice * checkCombination - combined);
+  }
+  if (!equalBytes(checkDigest(rowKey, checkValues), digest)) {
+    throw new DecodeError('multiplication-check-failed', 'multiplication check failed: the sender used inconsistent correlations');
+  }
+  const g = gadget();
+  const shares: bigint[] = [];
+  for (let i = 0; i < MUL_INPUTS; i++) {
+    let share = 0n;
+    for (let j = 0; j < MUL_ROWS; j++) share += g[j]! * own[i]![j]!;
+    shares.push(Fn.create(share + state.input * adjustments[i]!));
+  }
+  return shares;
+}
