@@ -1,7 +1,7 @@
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
-import { Fn } from './curve.js';
+import { Fn, bytesToBigInt } from './curve.js';
 import { u32be } from './bytes.js';
 
 const encoder = new TextEncoder();
@@ -57,5 +57,5 @@ export function keyedXof(key: Uint8Array, input: Uint8Array, length: number): Ui
 
 /** Reduce 48 bytes (384 bits) to a scalar: wide enough that the bias is about 2^-128. */
 export function wideBytesToScalar(bytes: Uint8Array): bigint {
-  return Fn.create(bytesToNumberBE(bytes));
+  return Fn.create(bytesToBigInt(bytes));
 }

@@ -7,11 +7,12 @@
  * linear combination whose coefficients are hashed from her correction
  * message, so they are fixed only after she committed to her correlations.
  */
-import { concatBytes, equalBytes, u32be } from './bytes.js';
-import { Fn, randomScalar, scalarToBytes } from './curve.js';
+import { concatBytes, equalBytes } from './bytes.js';
+import { CURVE_ORDER, Fn, randomScalar, scalarToBytes } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { DecodeError } from './errors.js';
-import { hashToScalar, keyedXof, taggedHash, wideBytesToScalar } from './hash.js';
+import { hashToScalar, taggedHash, wideBytesToScalar } from './hash.js';
+import { KeyedBlake3 } from './prf.js';
 import { extensionMessageBytes, extensionReceive, extensionSend, flipRow } from './ot/extension.js';
 import { bitAt, KAPPA_BYTES, type OtReceiverSetup, type OtSenderSetup } from './ot/params.js';
 
@@ -33,12 +34,25 @@ function gadget(): bigint[] {
 export const MUL_BOB_MESSAGE_BYTES = extensionMessageBytes(MUL_ROWS);
 export const MUL_ALICE_MESSAGE_BYTES = MUL_ROWS * WIDTH * 32 + 32 + 32 + MUL_INPUTS * 32;
 
-/** WIDTH scalars per OT row from a correlation-robust hash of the row key. */
-function rowPads(key: Uint8Array, index: number, row: Uint8Array): bigint[] {
-  const bytes = keyedXof(key, concatBytes(u32be(index), row), WIDTH * WIDE_SCALAR_BYTES);
-  const out: bigint[] = new Array(WIDTH);
-  for (let k = 0; k < WIDTH; k++) out[k] = wideBytesToScalar(bytes.subarray(k * WIDE_SCALAR_BYTES, (k + 1) * WIDE_SCALAR_BYTES));
-  return out;
+/** WIDTH wide-reduced scalars per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash. */
+class RowPads {
+  private readonly prf: KeyedBlake3;
+  private readonly input = new Uint8Array(4 + KAPPA_BYTES);
+  private readonly inputView = new DataView(this.input.buffer);
+  private readonly output = new Uint8Array(192);
+
+  constructor(rowKey: Uint8Array) {
+    this.prf = new KeyedBlake3(rowKey);
+  }
+
+  pads(index: number, row: Uint8Array): bigint[] {
+    this.inputView.setUint32(0, index);
+    this.input.set(row, 4);
+    this.prf.xofInto(this.input, this.output);
+    const out: bigint[] = new Array(WIDTH);
+    for (let k = 0; k < WIDTH; k++) out[k] = wideBytesToScalar(this.output.subarray(k * WIDE_SCALAR_BYTES, (k + 1) * WIDE_SCALAR_BYTES));
+    return out;
+  }
 }
 
 function checkCoefficients(rowKey: Uint8Array, corrections: Uint8Array): bigint[] {
@@ -84,15 +98,16 @@ export function mulAlice(
   if (inputs.length !== MUL_INPUTS) throw new RangeError(`multiplication takes ${MUL_INPUTS} inputs`);
   const qRows = extensionSend(setup, otBinding, MUL_ROWS, bobMessage);
   const correlation = Array.from({ length: WIDTH }, () => randomScalar());
+  const hasher = new RowPads(rowKey);
   const own: bigint[][] = Array.from({ length: WIDTH }, () => new Array<bigint>(MUL_ROWS));
   const writer = new PayloadWriter();
   for (let j = 0; j < MUL_ROWS; j++) {
     const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
-    const pad0 = rowPads(rowKey, j, row);
-    const pad1 = rowPads(rowKey, j, flipRow(row, setup.delta));
+    const pad0 = hasher.pads(j, row);
+    const pad1 = hasher.pads(j, flipRow(row, setup.delta));
     for (let k = 0; k < WIDTH; k++) {
-      own[k]![j] = Fn.neg(pad0[k]!);
-      writer.scalar(Fn.add(Fn.sub(pad0[k]!, pad1[k]!), correlation[k]!));
+      own[k]![j] = pad0[k] === 0n ? 0n : CURVE_ORDER - pad0[k]!;
+      writer.scalar(Fn.create(pad0[k]! - pad1[k]! + correlation[k]!));
     }
   }
   const corrections = writer.finish();
@@ -138,12 +153,13 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   const chi = checkCoefficients(rowKey, corrections);
   const own: bigint[][] = Array.from({ length: WIDTH }, () => new Array<bigint>(MUL_ROWS));
   const checkValues: bigint[] = new Array(MUL_ROWS);
+  const hasher = new RowPads(rowKey);
   for (let j = 0; j < MUL_ROWS; j++) {
     const choice = BigInt(bitAt(state.choices, j));
-    const pads = rowPads(rowKey, j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
+    const pads = hasher.pads(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
     let combined = 0n;
     for (let k = 0; k < WIDTH; k++) {
-      const value = Fn.create(pads[k]! + choice * correctionScalars[j * WIDTH + k]!);
+      const value = (pads[k]! + choice * correctionScalars[j * WIDTH + k]!) % CURVE_ORDER;
       own[k]![j] = value;
       combined += chi[k]! * value;
     }

@@ -12,6 +12,7 @@
 import { concatBytes, equalBytes, randomBytes, xorInto } from '../bytes.js';
 import { DecodeError } from '../errors.js';
 import { taggedXof } from '../hash.js';
+import { KeyedBlake3 } from '../prf.js';
 import { CHECK_BYTES, CHECK_BITS, KAPPA, KAPPA_BYTES, bitAt, seedAt, type OtReceiverSetup, type OtSenderSetup } from './params.js';
 
 export function extensionMessageBytes(rows: number): number {
@@ -22,8 +23,14 @@ function assertRows(rows: number): void {
   if (!Number.isInteger(rows) || rows <= 0 || rows % 8 !== 0) throw new RangeError('OT extension rows must be a positive multiple of 8');
 }
 
+/** PRG: keyed BLAKE3 of (binding, column) under the base-OT seed. */
 function expandColumn(seed: Uint8Array, binding: Uint8Array, column: number, columnBytes: number): Uint8Array {
-  return taggedXof(columnBytes, 'ot/ext/prg', binding, column, seed);
+  const input = new Uint8Array(binding.length + 4);
+  input.set(binding);
+  new DataView(input.buffer).setUint32(binding.length, column);
+  const out = new Uint8Array(Math.ceil(columnBytes / 64) * 64);
+  new KeyedBlake3(seed).xofInto(input, out);
+  return out.subarray(0, columnBytes);
 }
 
 /** The challenge matrix: one CHECK_BITS-wide random row per extended OT, drawn after the receiver fixed its columns. */

@@ -1,0 +1,369 @@
+/**
+ * Distributed key generation (threshold 2 of n, n = 2 or 3) and refresh, as
+ * one party state machine. Feldman VSS with commit-before-reveal and a proof
+ * of knowledge of each constant term (DKLs23 §6 / Protocol 9.1 style), an echo
+ * of everyone's public view to catch equivocation, pairwise zero-share seeds,
+ * and OT material for every ordered pair: one batch of base OTs per pair,
+ * and the reverse direction bootstrapped from it with one OT extension.
+ *
+ * Rounds (every message is point to point):
+ *   1. nonce, commitment to the polynomial commitments (and chain code part)
+ *   2. opening, proof, the peer's share, zero-seed part, base-OT sender key (lower id)
+ *   3. hash of the public view, base-OT receiver points (higher id)
+ *   4. reverse OT extension (lower id to higher id)
+ * Refresh runs the same rounds with constant terms zero, so the key stays.
+ */
+import { bytesToHex, concatBytes, equalBytes, randomBytes } from './bytes.js';
+import { Fn, G, Point, mulG, pointFromBytes, pointToBytes, randomScalar } from './curve.js';
+import { PayloadReader, PayloadWriter } from './codec.js';
+import { commit, openCommitment, SALT_BYTES } from './commit.js';
+import { InvalidArgumentError } from './errors.js';
+import { taggedHash } from './hash.js';
+import type { KeyShare, PairMaterial } from './keyshare.js';
+import { Party, type PartyCore, type Step } from './party.js';
+import type { ProtocolMessage } from './message.js';
+import { evaluatePolynomial } from './polynomial.js';
+import { proveDlog, readDlogProof, verifyDlog, writeDlogProof } from './schnorr.js';
+import { stateFromJson } from './state.js';
+import { baseOtReceive, baseOtSenderFinish, baseOtSenderStart, type BaseOtSenderState } from './ot/base.js';
+import { extensionReceive, extensionSend, flipRow } from './ot/extension.js';
+import { KAPPA, KAPPA_BYTES } from './ot/params.js';
+
+export const THRESHOLD = 2;
+const NONCE_BYTES = 32;
+
+interface DkgState extends PartyCore {
+  mode: 'dkg' | 'refresh';
+  parties: number[];
+  previous?: KeyShare;
+  coefficients: bigint[];
+  chainPart: Uint8Array;
+  salt: Uint8Array;
+  nonce: Uint8Array;
+  zeroParts: Record<number, Uint8Array>;
+  nonces: Record<number, Uint8Array>;
+  commitments: Record<number, Uint8Array>;
+  sid?: Uint8Array;
+  baseSenders: Record<number, BaseOtSenderState>;
+  /** Filled in round 2. */
+  view?: {
+    constantTerms: Record<number, Uint8Array>;
+    slopes: Record<number, Uint8Array>;
+    chainParts: Record<number, Uint8Array>;
+    shareSum: bigint;
+    zeroSeeds: Record<number, Uint8Array>;
+    viewHash: Uint8Array;
+  };
+  pairs: Record<number, Partial<PairMaterial>>;
+}
+
+export interface DkgOptions {
+  /** 32 random bytes chosen by whoever coordinates this run; all parties must get the same. */
+  session: Uint8Array;
+  partyId: number;
+  parties: number[];
+}
+
+function validateParties(partyId: number, parties: number[]): number[] {
+  const sorted = [...parties].sort((a, b) => a - b);
+  const distinct = new Set(sorted).size === sorted.length;
+  const inRange = sorted.every((id) => Number.isInteger(id) && id >= 1 && id <= 255);
+  if (!distinct || !inRange || sorted.length < 2 || sorted.length > 3 || !sorted.includes(partyId)) {
+    throw new InvalidArgumentError('Parties must be 2 or 3 distinct ids from 1 to 255, including this party.', `got ${parties.join(',')} for party ${partyId}`);
+  }
+  return sorted;
+}
+
+function pairContext(sid: Uint8Array, low: number, high: number, what: string): Uint8Array {
+  return taggedHash(`dkg/${what}`, sid, low, high);
+}
+
+export class DkgParty extends Party<DkgState, KeyShare> {
+  /** A party of a fresh 2-of-n key generation. */
+  static create(options: DkgOptions): DkgParty {
+    if (options.session.length !== 32) throw new InvalidArgumentError('Session id must be 32 bytes.');
+    const parties = validateParties(options.partyId, options.parties);
+    return new DkgParty(DkgParty.initialState('dkg', bytesToHex(options.session), options.partyId, parties));
+  }
+
+  /** A party of a refresh: all n holders of the key re-share it with new OT material. */
+  static refresh(options: { session: Uint8Array; share: KeyShare }): DkgParty {
+    if (options.session.length !== 32) throw new InvalidArgumentError('Session id must be 32 bytes.');
+    const { share } = options;
+    const parties = validateParties(share.partyId, share.parties);
+    const state = DkgParty.initialState('refresh', bytesToHex(options.session), share.partyId, parties);
+    state.previous = share;
+    state.coefficients[0] = 0n;
+    return new DkgParty(state);
+  }
+
+  static fromState(json: string): DkgParty {
+    return new DkgParty(stateFromJson<DkgState>(json));
+  }
+
+  private static initialState(mode: 'dkg' | 'refresh', session: string, me: number, parties: number[]): DkgState {
+    const peers = parties.filter((id) => id !== me);
+    return {
+      protocol: mode,
+      session,
+      me,
+      peers,
+      round: 1,
+      status: 'running',
+      inbox: {},
+      mode,
+      parties,
+      coefficients: [randomScalar(), randomScalar()],
+      chainPart: randomBytes(32),
+      salt: new Uint8Array(0),
+      nonce: randomBytes(NONCE_BYTES),
+      zeroParts: Object.fromEntries(peers.map((peer) => [peer, randomBytes(32)])),
+      nonces: {},
+      commitments: {},
+      baseSenders: {},
+      pairs: Object.fromEntries(peers.map((peer) => [peer, {}])),
+    };
+  }
+
+  private get refreshing(): boolean {
+    return this.state.mode === 'refresh';
+  }
+
+  /** Public commitments to this party's polynomial: a0 G (DKG only) and a1 G. */
+  private ownCommitments(): { constant?: Uint8Array; slope: Uint8Array } {
+    const slope = pointToBytes(mulG(this.state.coefficients[1]!));
+    return this.refreshing ? { slope } : { constant: pointToBytes(mulG(this.state.coefficients[0]!)), slope };
+  }
+
+  private commitmentParts(party: number, nonce: Uint8Array, constant: Uint8Array | undefined, slope: Uint8Array, chainPart: Uint8Array) {
+    return [this.state.session, this.state.mode, party, nonce, constant ?? new Uint8Array(0), slope, chainPart] as const;
+  }
+
+  start(): Step<KeyShare>['outgoing'] {
+    this.assertRunning();
+    if (this.state.salt.length) throw new InvalidArgumentError('This party was already started.');
+    const { constant, slope } = this.ownCommitments();
+    const chainPart = this.refreshing ? new Uint8Array(0) : this.state.chainPart;
+    const { commitment, salt } = commit('dkg', ...this.commitmentParts(this.state.me, this.state.nonce, constant, slope, chainPart));
+    this.state.salt = salt;
+    const payload = concatBytes(this.state.nonce, commitment);
+    return this.state.peers.map((peer) => this.message(peer, 1, payload));
+  }
+
+  protected expectedFrom(round: number): number[] {
+    if (round === 4) return this.state.peers.filter((peer) => peer < this.state.me);
+    return round >= 1 && round <= 3 ? this.state.peers : [];
+  }
+
+  protected process(round: number, payloads: Map<number, Uint8Array>): Step<KeyShare> {
+    switch (round) {
+      case 1:
+        return this.round1(payloads);
+      case 2:
+        return this.round2(payloads);
+      case 3:
+        return this.round3(payloads);
+      default:
+        return this.round4(payloads);
+    }
+  }
+
+  private round1(payloads: Map<number, Uint8Array>): Step<KeyShare> {
+    const s = this.state;
+    for (const [peer, payload] of payloads) {
+      this.fromPeer(peer, () => {
+        const reader = new PayloadReader(payload);
+        s.nonces[peer] = reader.bytes(NONCE_BYTES);
+        s.commitments[peer] = reader.bytes(32);
+        reader.end();
+      });
+    }
+    s.nonces[s.me] = s.nonce;
+    const previous = s.previous;
+    s.sid = taggedHash(
+      'dkg/sid',
+      s.mode,
+      s.session,
+      concatBytes(...s.parties.map((id) => Uint8Array.of(id))),
+      THRESHOLD,
+      ...s.parties.map((id) => s.nonces[id]!),
+      previous ? previous.publicKey : new Uint8Array(0),
+      previous ? previous.generation : 0,
+    );
+    const { constant, slope } = this.ownCommitments();
+    const outgoing = s.peers.map((peer) => {
+      const writer = new PayloadWriter();
+      if (constant) writer.bytes(constant);
+      writer.bytes(slope);
+      if (!this.refreshing) {
+        writer.bytes(s.chainPart);
+        writeDlogProof(writer, proveDlog(s.coefficients[0]!, pointFromBytes(constant!), taggedHash('dkg/pok', s.sid!, s.me)));
+      }
+      writer.bytes(s.salt).scalar(evaluatePolynomial(s.coefficients, peer)).bytes(s.zeroParts[peer]!);
+      if (s.me < peer) {
+        const base = baseOtSenderStart(pairContext(s.sid!, s.me, peer, 'base-ot'));
+        s.baseSenders[peer] = base.state;
+        writer.bytes(base.message);
+      }
+      return this.message(peer, 2, writer.finish());
+    });
+    return { outgoing };
+  }
+
+  private round2(payloads: Map<number, Uint8Array>): Step<KeyShare> {
+    const s = this.state;
+    const sid = s.sid!;
+    const own = this.ownCommitments();
+    const constantTerms: Record<number, Uint8Array> = {};
+    const slopes: Record<number, Uint8Array> = { [s.me]: own.slope };
+    const chainParts: Record<number, Uint8Array> = { [s.me]: this.refreshing ? new Uint8Array(0) : s.chainPart };
+    if (own.constant) constantTerms[s.me] = own.constant;
+    const zeroSeeds: Record<number, Uint8Array> = {};
+    let shareSum = evaluatePolynomial(s.coefficients, s.me);
+    const receiverMessages = new Map<number, Uint8Array>();
+
+    for (const [peer, payload] of payloads) {
+      this.fromPeer(peer, () => {
+        const reader = new PayloadReader(payload);
+        const constant = this.refreshing ? undefined : reader.point();
+        const slope = reader.point();
+        const chainPart = this.refreshing ? new Uint8Array(0) : reader.bytes(32);
+        const proof = this.refreshing ? undefined : readDlogProof(reader);
+        const salt = reader.bytes(SALT_BYTES);
+        const share = reader.scalar();
+        const zeroPart = reader.bytes(32);
+        const baseMessage = peer < s.me ? reader.bytes(33 + 33 + 32) : undefined;
+        reader.end();
+
+        const constantBytes = constant ? pointToBytes(constant) : undefined;
+        const slopeBytes = pointToBytes(slope);
+        const parts = this.commitmentParts(peer, s.nonces[peer]!, constantBytes, slopeBytes, chainPart);
+        if (!openCommitment(s.commitments[peer]!, 'dkg', salt, ...parts)) this.fail('commitment-mismatch', peer, 'polynomial commitments do not open');
+        if (constant && proof && !verifyDlog(proof, constant, taggedHash('dkg/pok', sid, peer))) this.fail('invalid-proof', peer, 'proof of knowledge of the constant term');
+        const expected = (constant ?? Point.ZERO).add(slope.multiplyUnsafe(BigInt(s.me)));
+        if (!mulG(share).equals(expected)) this.fail('invalid-share', peer, 'share does not match the polynomial commitments');
+
+        if (constantBytes) constantTerms[peer] = constantBytes;
+        slopes[peer] = slopeBytes;
+        chainParts[peer] = chainPart;
+        shareSum = Fn.add(shareSum, share);
+        const [low, high] = s.me < peer ? [s.me, peer] : [peer, s.me];
+        const lowPart = low === s.me ? s.zeroParts[peer]! : zeroPart;
+        const highPart = low === s.me ? zeroPart : s.zeroParts[peer]!;
+        zeroSeeds[peer] = taggedHash('dkg/zero-seed', sid, low, high, lowPart, highPart);
+
+        if (baseMessage) {
+          const received = baseOtReceive(pairContext(sid, peer, s.me, 'base-ot'), baseMessage);
+          s.pairs[peer]!.asSender = { delta: received.delta, seeds: received.seeds };
+          receiverMessages.set(peer, received.message);
+        }
+      });
+    }
+
+    const ordered = (record: Record<number, Uint8Array>) => s.parties.map((id) => record[id] ?? new Uint8Array(0));
+    const viewHash = taggedHash(
+      'dkg/view',
+      sid,
+      ...ordered(constantTerms),
+      ...ordered(slopes),
+      ...ordered(chainParts),
+      s.previous ? concatBytes(...s.parties.map((id) => s.previous!.publicShares[id]!)) : new Uint8Array(0),
+    );
+    s.view = { constantTerms, slopes, chainParts, shareSum, zeroSeeds, viewHash };
+    const outgoing = s.peers.map((peer) => this.message(peer, 3, concatBytes(viewHash, receiverMessages.get(peer) ?? new Uint8Array(0))));
+    return { outgoing };
+  }
+
+  private round3(payloads: Map<number, Uint8Array>): Step<KeyShare> {
+    const s = this.state;
+    const sid = s.sid!;
+    const outgoing: ProtocolMessage[] = [];
+    for (const [peer, payload] of payloads) {
+      this.fromPeer(peer, () => {
+        const reader = new PayloadReader(payload);
+        const viewHash = reader.bytes(32);
+        const receiverMessage = peer > s.me ? reader.bytes(KAPPA * 33) : undefined;
+        reader.end();
+        if (!equalBytes(viewHash, s.view!.viewHash)) this.fail('view-mismatch', peer, 'the peer saw different public commitments');
+        if (receiverMessage) {
+          const asReceiver = baseOtSenderFinish(pairContext(sid, s.me, peer, 'base-ot'), s.baseSenders[peer]!, receiverMessage);
+          s.pairs[peer]!.asReceiver = asReceiver;
+          const binding = pairContext(sid, s.me, peer, 'reverse-ot');
+          const { output, message } = extensionReceive(asReceiver, binding, KAPPA);
+          s.pairs[peer]!.asSender = { delta: output.choices, seeds: reverseSeeds(binding, output.rows) };
+          outgoing.push(this.message(peer, 4, message));
+        }
+      });
+    }
+    s.baseSenders = {};
+    if (this.expectedFrom(4).length === 0) return { outgoing, result: this.finish() };
+    return { outgoing };
+  }
+
+  private round4(payloads: Map<number, Uint8Array>): Step<KeyShare> {
+    const s = this.state;
+    for (const [peer, payload] of payloads) {
+      this.fromPeer(peer, () => {
+        const binding = pairContext(s.sid!, peer, s.me, 'reverse-ot');
+        const asSender = s.pairs[peer]!.asSender!;
+        const rows = extensionSend(asSender, binding, KAPPA, payload);
+        const flipped = new Uint8Array(rows.length);
+        for (let j = 0; j < KAPPA; j++) flipped.set(flipRow(rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES), asSender.delta), j * KAPPA_BYTES);
+        s.pairs[peer]!.asReceiver = { seeds0: reverseSeeds(binding, rows), seeds1: reverseSeeds(binding, flipped) };
+      });
+    }
+    return { outgoing: [], result: this.finish() };
+  }
+
+  private finish(): KeyShare {
+    const s = this.state;
+    const view = s.view!;
+    const previous = s.previous;
+    const secretShare = previous ? Fn.add(previous.secretShare, view.shareSum) : view.shareSum;
+    const publicShares: Record<number, Uint8Array> = {};
+    for (const id of s.parties) {
+      let point = previous ? pointFromBytes(previous.publicShares[id]!) : Point.ZERO;
+      for (const dealer of s.parties) {
+        if (!previous) point = point.add(pointFromBytes(view.constantTerms[dealer]!));
+        point = point.add(pointFromBytes(view.slopes[dealer]!).multiplyUnsafe(BigInt(id)));
+      }
+      publicShares[id] = pointToBytes(point);
+    }
+    const publicKey = previous
+      ? previous.publicKey
+      : pointToBytes(s.parties.reduce((sum, id) => sum.add(pointFromBytes(view.constantTerms[id]!)), Point.ZERO));
+    if (!equalBytes(pointToBytes(G.multiply(secretShare)), publicShares[s.me]!)) this.fail('public-key-mismatch', undefined, 'own share does not match the public shares');
+    const pairs: Record<number, PairMaterial> = {};
+    for (const peer of s.peers) {
+      const pair = s.pairs[peer]!;
+      pairs[peer] = { zeroSeed: view.zeroSeeds[peer]!, asSender: pair.asSender!, asReceiver: pair.asReceiver! };
+    }
+    const share: KeyShare = {
+      version: 1,
+      keyId: previous ? previous.keyId : bytesToHex(taggedHash('dkg/key-id', s.sid!)),
+      generation: previous ? previous.generation + 1 : 0,
+      partyId: s.me,
+      parties: s.parties,
+      threshold: THRESHOLD,
+      secretShare,
+      publicKey,
+      publicShares,
+      chainCode: previous ? previous.chainCode : taggedHash('dkg/chain-code', s.sid!, ...s.parties.map((id) => view.chainParts[id]!)),
+      pairs,
+    };
+    // Nothing secret stays in the finished party's state.
+    s.coefficients = [];
+    s.view = undefined;
+    s.pairs = {};
+    s.previous = undefined;
+    return share;
+  }
+}
+
+/** Random-OT keys of the bootstrapped reverse direction: a hash of each extended row. */
+function reverseSeeds(binding: Uint8Array, rows: Uint8Array): Uint8Array {
+  const seeds: Uint8Array[] = [];
+  for (let j = 0; j < KAPPA; j++) seeds.push(taggedHash('dkg/reverse-seed', binding, j, rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES)));
+  return concatBytes(...seeds);
+}
+

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { blake3 } from '@noble/hashes/blake3.js';
+import { randomBytes } from './bytes.js';
+import { KeyedBlake3 } from './prf.js';
+
+describe('KeyedBlake3', () => {
+  it('matches @noble/hashes blake3 in keyed XOF mode for every input length up to one block', () => {
+    const key = randomBytes(32);
+    const prf = new KeyedBlake3(key);
+    for (let length = 0; length <= 64; length++) {
+      const input = randomBytes(length);
+      const out = new Uint8Array(192);
+      prf.xofInto(input, out);
+      expect(out).toEqual(blake3(input, { key, dkLen: 192 }));
+    }
+  });
+
+  it('refuses inputs longer than one block', () => {
+    expect(() => new KeyedBlake3(randomBytes(32)).xofInto(new Uint8Array(65), new Uint8Array(64))).toThrow(RangeError);
+  });
+});
