@@ -270,7 +270,9 @@ export class DkgParty extends Party<DkgState, KeyShare> {
       s.previous ? concatBytes(...s.parties.map((id) => s.previous!.publicShares[id]!)) : new Uint8Array(0),
     );
     s.view = { constantTerms, slopes, chainParts, shareSum, zeroSeeds, viewHash };
-    const outgoing = s.peers.map((peer) => this.message(peer, 3, concatBytes(viewHash, receiverMessages.get(peer) ?? new Uint8Array(0))));
+    const outgoing = s.peers.map((peer) =>
+      this.message(peer, 3, concatBytes(viewHash, pairConfirmation(sid, s.me, peer, zeroSeeds[peer]!), receiverMessages.get(peer) ?? new Uint8Array(0))),
+    );
     return { outgoing };
   }
 
@@ -282,9 +284,12 @@ export class DkgParty extends Party<DkgState, KeyShare> {
       this.fromPeer(peer, () => {
         const reader = new PayloadReader(payload);
         const viewHash = reader.bytes(32);
+        const confirmation = reader.bytes(32);
         const receiverMessage = peer > s.me ? reader.bytes(KAPPA * 33) : undefined;
         reader.end();
         if (!equalBytes(viewHash, s.view!.viewHash)) this.fail('view-mismatch', peer, 'the peer saw different public commitments');
+        // The zero-seed parts travel point to point outside the commitments: confirm both ends derived the same seed.
+        if (!equalBytes(confirmation, pairConfirmation(sid, s.me, peer, s.view!.zeroSeeds[peer]!))) this.fail('view-mismatch', peer, 'the pairwise zero seed differs');
         if (receiverMessage) {
           const asReceiver = baseOtSenderFinish(pairContext(sid, s.me, peer, 'base-ot'), s.baseSenders[peer]!, receiverMessage);
           s.pairs[peer]!.asReceiver = asReceiver;
@@ -358,6 +363,11 @@ export class DkgParty extends Party<DkgState, KeyShare> {
     s.previous = undefined;
     return share;
   }
+}
+
+/** Hash of a pair's zero seed, the same from both ends. */
+function pairConfirmation(sid: Uint8Array, a: number, b: number, zeroSeed: Uint8Array): Uint8Array {
+  return taggedHash('dkg/pair-confirm', sid, Math.min(a, b), Math.max(a, b), zeroSeed);
 }
 
 /** Random-OT keys of the bootstrapped reverse direction: a hash of each extended row. */
