@@ -47,14 +47,6 @@ export function taggedXof(length: number, tag: string, ...parts: TranscriptPart[
   return hasher.digest();
 }
 
-/**
- * Keyed BLAKE3 with a 32-byte key: the fast PRF used per OT row.
- * The key already carries the session and pair binding, so the per-row input stays short.
- */
-export function keyedXof(key: Uint8Array, input: Uint8Array, length: number): Uint8Array {
-  return blake3(input, { key, dkLen: length });
-}
-
 /** Reduce 48 bytes (384 bits) to a scalar: wide enough that the bias is about 2^-128. */
 export function wideBytesToScalar(bytes: Uint8Array): bigint {
   return Fn.create(bytesToBigInt(bytes));
