@@ -1,0 +1,41 @@
+/**
+ * MQTT topic names, the one place both sides and the broker's access rules take them from.
+ *
+ * A wallet's two online roles each have one inbox. MPC party ids travel inside the
+ * encrypted payload, so the broker learns only which wallet talks and in which direction.
+ */
+
+export const TOPIC_ROOT = 'tandem/v1';
+
+/** The two roles that exchange messages over the broker. The backup party is never online. */
+export type ChannelRole = 'device' | 'cosigner';
+
+/** Wallet ids are 32 lowercase hex characters: nothing that could be an MQTT wildcard or separator. */
+export const WALLET_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** Device ids, derived from the device's identity key: also 32 lowercase hex characters. */
+export const DEVICE_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+export function inboxTopic(walletId: string, role: ChannelRole): string {
+  if (!WALLET_ID_PATTERN.test(walletId)) throw new TypeError(`Not a wallet id: ${JSON.stringify(walletId)}`);
+  return `${TOPIC_ROOT}/w/${walletId}/to/${role}`;
+}
+
+/** What a co-signer subscribes to: every wallet's co-signer inbox. */
+export const COSIGNER_INBOX_FILTER = `${TOPIC_ROOT}/w/+/to/cosigner`;
+
+/** Co-signer presence. Only the co-signer (and the broker, through its last will) may publish here. */
+export const COSIGNER_STATUS_TOPIC = `${TOPIC_ROOT}/status/cosigner`;
+
+/** Parses an inbox topic back into its wallet id and role, or returns undefined. */
+export function parseInboxTopic(topic: string): { walletId: string; role: ChannelRole } | undefined {
+  const match = /^tandem\/v1\/w\/([0-9a-f]{32})\/to\/(device|cosigner)$/.exec(topic);
+  if (!match) return undefined;
+  return { walletId: match[1]!, role: match[2] as ChannelRole };
+}
+
+/** The MQTT client id a device must use: bound to its identity so nobody else can take its session over. */
+export function deviceClientId(deviceId: string): string {
+  if (!DEVICE_ID_PATTERN.test(deviceId)) throw new TypeError(`Not a device id: ${JSON.stringify(deviceId)}`);
+  return `d-${deviceId}`;
+}
