@@ -1,13 +1,15 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { DecodeError } from './errors.js';
-import { randomBytes } from './bytes.js';
+import { bytesToHex, randomBytes } from './bytes.js';
 
 export const Point = secp256k1.Point;
 export type Point = InstanceType<typeof secp256k1.Point>;
 export const Fn = secp256k1.Point.Fn;
 export const CURVE_ORDER = Fn.ORDER;
 export const G = Point.BASE;
+// A wider fixed-base table than noble's default: ~25% faster mulG for a one-time ~60 ms, built on first use.
+G.precompute(8);
 
 export const SCALAR_BYTES = 32;
 export const POINT_BYTES = 33;
@@ -22,20 +24,25 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let value = 0n;
   let offset = 0;
+  // 128-bit chunks built from two 64-bit words: fewer shifts of the growing value, each of which allocates.
+  for (; offset + 16 <= bytes.length; offset += 16) value = (value << 128n) | (view.getBigUint64(offset) << 64n) | view.getBigUint64(offset + 8);
   for (; offset + 8 <= bytes.length; offset += 8) value = (value << 64n) | view.getBigUint64(offset);
   for (; offset < bytes.length; offset++) value = (value << 8n) | BigInt(bytes[offset]!);
   return value;
 }
 
 const MASK64 = (1n << 64n) - 1n;
+const MASK128 = (1n << 128n) - 1n;
 export function scalarToBytes(scalar: bigint): Uint8Array {
   if (scalar < 0n || scalar >= CURVE_ORDER) return numberToBytesBE(Fn.create(scalar), SCALAR_BYTES);
   const out = new Uint8Array(SCALAR_BYTES);
   const view = new DataView(out.buffer);
-  view.setBigUint64(0, scalar >> 192n);
-  view.setBigUint64(8, (scalar >> 128n) & MASK64);
-  view.setBigUint64(16, (scalar >> 64n) & MASK64);
-  view.setBigUint64(24, scalar & MASK64);
+  const high = scalar >> 128n;
+  const low = scalar & MASK128;
+  view.setBigUint64(0, high >> 64n);
+  view.setBigUint64(8, high & MASK64);
+  view.setBigUint64(16, low >> 64n);
+  view.setBigUint64(24, low & MASK64);
   return out;
 }
 
@@ -62,6 +69,28 @@ export function pointFromBytes(bytes: Uint8Array): Point {
     throw new DecodeError('invalid-point', `not a point on secp256k1: ${(cause as Error).message}`);
   }
   if (point.is0()) throw new DecodeError('invalid-point', 'point is the identity');
+  return point;
+}
+
+const KEY_POINT_CACHE_SIZE = 128;
+const keyPoints = new Map<string, Point>();
+
+/**
+ * A wallet public key as a point with its own multiplication table, kept in a small LRU:
+ * the same key is multiplied by public scalars in every presignature and verification,
+ * and a width-4 table (~17 ms to build, ~50 KB) makes each of those about 2.5x faster.
+ */
+export function keyPoint(bytes: Uint8Array): Point {
+  const id = bytesToHex(bytes);
+  const cached = keyPoints.get(id);
+  if (cached) {
+    keyPoints.delete(id);
+    keyPoints.set(id, cached);
+    return cached;
+  }
+  const point = pointFromBytes(bytes).precompute(4);
+  keyPoints.set(id, point);
+  if (keyPoints.size > KEY_POINT_CACHE_SIZE) keyPoints.delete(keyPoints.keys().next().value!);
   return point;
 }
 

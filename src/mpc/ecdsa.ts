@@ -14,11 +14,13 @@ export function nonceRecoveryBits(nonce: Point): number {
 }
 
 /**
- * Verifies s*R == m*G + r*Y using the known nonce point R. Given R.x mod n == r
- * this is exactly ECDSA verification; rTimesKey (r*Y) can be computed before the message is known.
+ * ECDSA verification that also pins the nonce point: (m/s)G + (r/s)Y must equal R itself,
+ * not just share its x coordinate, so the recovery id taken from R is right too.
+ * `publicKey` should come from keyPoint(), whose table makes this two fast public-scalar multiplications.
  */
-export function verifyWithNonce(digest: bigint, s: bigint, nonce: Point, rTimesKey: Point): boolean {
-  return nonce.multiplyUnsafe(s).equals(G.multiplyUnsafe(digest).add(rTimesKey));
+export function verifyWithNonce(digest: bigint, r: bigint, s: bigint, nonce: Point, publicKey: Point): boolean {
+  const w = Fn.inv(s);
+  return G.multiplyUnsafe(Fn.mul(digest, w)).add(publicKey.multiplyUnsafe(Fn.mul(r, w))).equals(nonce);
 }
 
 /** Low-s form (EIP-2), flipping the recovery parity when s is negated. */

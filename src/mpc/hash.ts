@@ -1,7 +1,6 @@
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
-import { Fn, bytesToBigInt } from './curve.js';
+import { Fn } from './curve.js';
 import { u32be } from './bytes.js';
 
 const encoder = new TextEncoder();
@@ -38,16 +37,4 @@ export function hashToScalar(tag: string, ...parts: TranscriptPart[]): bigint {
   const hasher = sha512.create();
   feed(hasher, tag, parts);
   return Fn.create(bytesToNumberBE(hasher.digest()));
-}
-
-/** Extendable output (BLAKE3 XOF) over a length-prefixed transcript, for PRG expansion and challenge matrices. */
-export function taggedXof(length: number, tag: string, ...parts: TranscriptPart[]): Uint8Array {
-  const hasher = blake3.create({ dkLen: length });
-  feed(hasher, tag, parts);
-  return hasher.digest();
-}
-
-/** Reduce 48 bytes (384 bits) to a scalar: wide enough that the bias is about 2^-128. */
-export function wideBytesToScalar(bytes: Uint8Array): bigint {
-  return Fn.create(bytesToBigInt(bytes));
 }

@@ -7,13 +7,13 @@
  * linear combination whose coefficients are hashed from her correction
  * message, so they are fixed only after she committed to her correlations.
  */
-import { concatBytes, equalBytes } from './bytes.js';
-import { CURVE_ORDER, Fn, randomScalar, scalarToBytes } from './curve.js';
+import { equalBytes } from './bytes.js';
+import { bytesToBigInt, Fn, randomScalar } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { DecodeError } from './errors.js';
-import { hashToScalar, taggedHash, wideBytesToScalar } from './hash.js';
+import { hashToScalar, taggedHash } from './hash.js';
 import { KeyedBlake3 } from './prf.js';
-import { extensionMessageBytes, extensionReceive, extensionSend, flipRow } from './ot/extension.js';
+import { extensionMessageBytes, extensionReceive, extensionSend } from './ot/extension.js';
 import { bitAt, KAPPA_BYTES, type OtReceiverSetup, type OtSenderSetup } from './ot/params.js';
 
 /** Alice's inputs per multiplication: the nonce share and the key share (DKLs23 L = 2). */
@@ -34,24 +34,30 @@ function gadget(): bigint[] {
 export const MUL_BOB_MESSAGE_BYTES = extensionMessageBytes(MUL_ROWS);
 export const MUL_ALICE_MESSAGE_BYTES = MUL_ROWS * WIDTH * 32 + 32 + 32 + MUL_INPUTS * 32;
 
-/** WIDTH wide-reduced scalars per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash. */
+/**
+ * WIDTH pads per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash.
+ * Each pad is a 384-bit integer, left unreduced: callers reduce sums of them once, which
+ * is the same wide reduction as reducing every pad, done with far fewer BigInt divisions.
+ */
 class RowPads {
   private readonly prf: KeyedBlake3;
   private readonly input = new Uint8Array(4 + KAPPA_BYTES);
   private readonly inputView = new DataView(this.input.buffer);
   private readonly output = new Uint8Array(192);
+  readonly pads: bigint[] = new Array<bigint>(WIDTH).fill(0n);
 
   constructor(rowKey: Uint8Array) {
     this.prf = new KeyedBlake3(rowKey);
   }
 
-  pads(index: number, row: Uint8Array): bigint[] {
+  /** Pads of `row`, or of `row` XOR `flip` when given (the sender's other message), into this.pads. */
+  compute(index: number, row: Uint8Array, flip?: Uint8Array): bigint[] {
     this.inputView.setUint32(0, index);
     this.input.set(row, 4);
+    if (flip) for (let i = 0; i < KAPPA_BYTES; i++) this.input[4 + i]! ^= flip[i]!;
     this.prf.xofInto(this.input, this.output);
-    const out: bigint[] = new Array(WIDTH);
-    for (let k = 0; k < WIDTH; k++) out[k] = wideBytesToScalar(this.output.subarray(k * WIDE_SCALAR_BYTES, (k + 1) * WIDE_SCALAR_BYTES));
-    return out;
+    for (let k = 0; k < WIDTH; k++) this.pads[k] = bytesToBigInt(this.output.subarray(k * WIDE_SCALAR_BYTES, (k + 1) * WIDE_SCALAR_BYTES));
+    return this.pads;
   }
 }
 
@@ -60,8 +66,8 @@ function checkCoefficients(rowKey: Uint8Array, corrections: Uint8Array): bigint[
   return Array.from({ length: WIDTH }, (_, k) => hashToScalar('mul/chi', digest, k));
 }
 
-function checkDigest(rowKey: Uint8Array, values: bigint[]): Uint8Array {
-  return taggedHash('mul/check', rowKey, concatBytes(...values.map(scalarToBytes)));
+function checkDigest(rowKey: Uint8Array, values: Uint8Array): Uint8Array {
+  return taggedHash('mul/check', rowKey, values);
 }
 
 export interface MulBobState {
@@ -99,40 +105,39 @@ export function mulAlice(
   const qRows = extensionSend(setup, otBinding, MUL_ROWS, bobMessage);
   const correlation = Array.from({ length: WIDTH }, () => randomScalar());
   const hasher = new RowPads(rowKey);
-  const own: bigint[][] = Array.from({ length: WIDTH }, () => new Array<bigint>(MUL_ROWS));
+  // Alice's own share of row j is minus her pad for choice 0; raw0 keeps those pads for the check values.
+  const raw0: bigint[] = new Array<bigint>(MUL_ROWS * WIDTH);
   const writer = new PayloadWriter();
+  const g = gadget();
+  const shareSums: bigint[] = new Array<bigint>(MUL_INPUTS).fill(0n);
   for (let j = 0; j < MUL_ROWS; j++) {
     const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
-    const pad0 = hasher.pads(j, row);
-    const pad1 = hasher.pads(j, flipRow(row, setup.delta));
-    for (let k = 0; k < WIDTH; k++) {
-      own[k]![j] = pad0[k] === 0n ? 0n : CURVE_ORDER - pad0[k]!;
-      writer.scalar(Fn.create(pad0[k]! - pad1[k]! + correlation[k]!));
-    }
+    const pads0 = hasher.compute(j, row);
+    for (let k = 0; k < WIDTH; k++) raw0[j * WIDTH + k] = pads0[k]!;
+    const pads1 = hasher.compute(j, row, setup.delta);
+    for (let k = 0; k < WIDTH; k++) writer.scalar(Fn.create(raw0[j * WIDTH + k]! - pads1[k]! + correlation[k]!));
+    for (let i = 0; i < MUL_INPUTS; i++) shareSums[i]! += g[j]! * raw0[j * WIDTH + i]!;
   }
   const corrections = writer.finish();
   const chi = checkCoefficients(rowKey, corrections);
-  const checkValues: bigint[] = new Array(MUL_ROWS);
+  const checkValues = new PayloadWriter();
   for (let j = 0; j < MUL_ROWS; j++) {
     let value = 0n;
-    for (let k = 0; k < WIDTH; k++) value += chi[k]! * own[k]![j]!;
-    checkValues[j] = Fn.create(value);
+    for (let k = 0; k < WIDTH; k++) value += chi[k]! * raw0[j * WIDTH + k]!;
+    checkValues.scalar(Fn.create(-value));
   }
   let checkCombination = 0n;
   for (let k = 0; k < WIDTH; k++) checkCombination += chi[k]! * correlation[k]!;
 
-  const g = gadget();
   const shares: bigint[] = [];
   const adjustments: bigint[] = [];
   for (let i = 0; i < MUL_INPUTS; i++) {
-    let share = 0n;
-    for (let j = 0; j < MUL_ROWS; j++) share += g[j]! * own[i]![j]!;
-    shares.push(Fn.create(share));
+    shares.push(Fn.create(-shareSums[i]!));
     adjustments.push(Fn.sub(inputs[i]!, correlation[i]!));
   }
   const message = new PayloadWriter()
     .bytes(corrections)
-    .bytes(checkDigest(rowKey, checkValues))
+    .bytes(checkDigest(rowKey, checkValues.finish()))
     .scalar(Fn.create(checkCombination))
     .scalars(adjustments)
     .finish();
@@ -151,29 +156,27 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   reader.end();
 
   const chi = checkCoefficients(rowKey, corrections);
-  const own: bigint[][] = Array.from({ length: WIDTH }, () => new Array<bigint>(MUL_ROWS));
-  const checkValues: bigint[] = new Array(MUL_ROWS);
+  const checkValues = new PayloadWriter();
   const hasher = new RowPads(rowKey);
+  const g = gadget();
+  const shareSums: bigint[] = new Array<bigint>(MUL_INPUTS).fill(0n);
   for (let j = 0; j < MUL_ROWS; j++) {
+    // Bob's own share of row j is his pad plus, when his choice is 1, Alice's correction.
+    // Arithmetic rather than a branch on the secret choice bit.
     const choice = BigInt(bitAt(state.choices, j));
-    const pads = hasher.pads(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
+    const pads = hasher.compute(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
     let combined = 0n;
     for (let k = 0; k < WIDTH; k++) {
-      const value = (pads[k]! + choice * correctionScalars[j * WIDTH + k]!) % CURVE_ORDER;
-      own[k]![j] = value;
+      const value = pads[k]! + choice * correctionScalars[j * WIDTH + k]!;
       combined += chi[k]! * value;
+      if (k < MUL_INPUTS) shareSums[k]! += g[j]! * value;
     }
-    checkValues[j] = Fn.create(choice * checkCombination - combined);
+    checkValues.scalar(Fn.create(choice * checkCombination - combined));
   }
-  if (!equalBytes(checkDigest(rowKey, checkValues), digest)) {
+  if (!equalBytes(checkDigest(rowKey, checkValues.finish()), digest)) {
     throw new DecodeError('multiplication-check-failed', 'multiplication check failed: the sender used inconsistent correlations');
   }
-  const g = gadget();
   const shares: bigint[] = [];
-  for (let i = 0; i < MUL_INPUTS; i++) {
-    let share = 0n;
-    for (let j = 0; j < MUL_ROWS; j++) share += g[j]! * own[i]![j]!;
-    shares.push(Fn.create(share + state.input * adjustments[i]!));
-  }
+  for (let i = 0; i < MUL_INPUTS; i++) shares.push(Fn.create(shareSums[i]! + state.input * adjustments[i]!));
   return shares;
 }

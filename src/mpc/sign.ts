@@ -10,7 +10,7 @@
  */
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { bytesToHex, concatBytes, randomBytes } from './bytes.js';
-import { Fn, Point, mulG, pointFromBytes, pointToBytes, randomScalar } from './curve.js';
+import { bytesToBigInt, Fn, keyPoint, Point, mulG, pointToBytes, randomScalar } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { commit, openCommitment, SALT_BYTES } from './commit.js';
 import { normaliseSignature, nonceRecoveryBits, verifyWithNonce, type RecoverableSignature } from './ecdsa.js';
@@ -31,7 +31,6 @@ interface Presignature {
   nonce: Uint8Array;
   r: bigint;
   recoveryBits: number;
-  rTimesKey: Uint8Array;
   phi: bigint;
   u: bigint;
   v: bigint;
@@ -224,7 +223,8 @@ export class SignParty extends Party<SignState, SignResult> {
         // DKLs23 consistency check: the peer used the committed nonce and its claimed key share as inputs,
         // i.e. du G + Gamma_u = chi R_peer and dv G + Gamma_v = chi pk_peer. Both equations are checked at once
         // with a fresh local random weight rho, so only one constant-time multiplication by the secret chi is needed.
-        const rho = randomScalar();
+        // 128 bits of weight give 2^-128 soundness and halve the cost of the two public multiplications.
+        const rho = bytesToBigInt(randomBytes(16));
         const left = mulG(Fn.add(du, Fn.mul(rho, dv))).add(gammaU).add(gammaV.multiplyUnsafe(rho));
         const right = peerNonce.add(peerKey.multiplyUnsafe(rho)).multiply(bob.input);
         if (!left.equals(right)) this.fail('consistency-check-failed', peer, 'multiplication outputs do not match the nonce or key share');
@@ -235,7 +235,7 @@ export class SignParty extends Party<SignState, SignResult> {
         keySum = keySum.add(peerKey);
       });
     }
-    const publicKey = pointFromBytes(s.share.publicKey);
+    const publicKey = keyPoint(s.share.publicKey);
     if (!keySum.equals(publicKey)) this.fail('public-key-mismatch', undefined, 'signers key shares do not add up to the wallet key');
     const r = Fn.create(nonce.toAffine().x);
     if (r === 0n) this.fail('nonce-overflow', undefined, 'nonce x coordinate is zero');
@@ -243,7 +243,6 @@ export class SignParty extends Party<SignState, SignResult> {
       nonce: pointToBytes(nonce),
       r,
       recoveryBits: nonceRecoveryBits(nonce),
-      rTimesKey: pointToBytes(publicKey.multiplyUnsafe(r)),
       phi: s.phi,
       u,
       v,
@@ -304,7 +303,7 @@ export class SignParty extends Party<SignState, SignResult> {
     if (u === 0n) this.fail('signature-invalid', undefined, 'sum of u shares is zero');
     const sigS = Fn.div(w, u);
     const nonce = Point.fromBytes(presignature.nonce);
-    if (sigS === 0n || !verifyWithNonce(online.digest, sigS, nonce, Point.fromBytes(presignature.rTimesKey))) {
+    if (sigS === 0n || !verifyWithNonce(online.digest, presignature.r, sigS, nonce, keyPoint(s.share.publicKey))) {
       this.fail('signature-invalid', undefined, 'the combined signature does not verify against the wallet key');
     }
     const normal = normaliseSignature(presignature.r, sigS, presignature.recoveryBits);

@@ -11,7 +11,7 @@
  */
 import { concatBytes, equalBytes, randomBytes, xorInto } from '../bytes.js';
 import { DecodeError } from '../errors.js';
-import { taggedXof } from '../hash.js';
+import { taggedHash } from '../hash.js';
 import { KeyedBlake3 } from '../prf.js';
 import { CHECK_BYTES, CHECK_BITS, KAPPA, KAPPA_BYTES, bitAt, seedAt, type OtReceiverSetup, type OtSenderSetup } from './params.js';
 
@@ -35,38 +35,65 @@ function expandColumn(seed: Uint8Array, binding: Uint8Array, column: number, col
 
 /** The challenge matrix: one CHECK_BITS-wide random row per extended OT, drawn after the receiver fixed its columns. */
 function checkMatrix(binding: Uint8Array, rows: number, columns: Uint8Array): Uint32Array {
-  const bytes = taggedXof(rows * CHECK_BYTES, 'ot/ext/check', binding, columns);
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const out = new Uint8Array(rows * CHECK_BYTES);
+  new KeyedBlake3(taggedHash('ot/ext/check', binding, columns)).xofInto(new Uint8Array(0), out);
+  return new Uint32Array(out.buffer);
 }
 
 /** Universal hash of one column: XOR of the matrix rows its bits select, plus its padding bits. */
 function hashColumn(matrix: Uint32Array, rows: number, column: Uint8Array): Uint8Array {
-  const words = CHECK_BYTES / 4;
-  const acc = new Uint32Array(words);
-  for (let row = 0; row < rows; row++) {
+  if (CHECK_BYTES !== 32) throw new Error('hashColumn is unrolled for 256 check bits');
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+  for (let row = 0, base = 0; row < rows; row++, base += 8) {
     // Branch-free: mask is all ones when the bit is set.
     const mask = -((column[row >> 3]! >> (row & 7)) & 1);
-    const base = row * words;
-    for (let w = 0; w < words; w++) acc[w]! ^= matrix[base + w]! & mask;
+    a0 ^= matrix[base]! & mask;
+    a1 ^= matrix[base + 1]! & mask;
+    a2 ^= matrix[base + 2]! & mask;
+    a3 ^= matrix[base + 3]! & mask;
+    a4 ^= matrix[base + 4]! & mask;
+    a5 ^= matrix[base + 5]! & mask;
+    a6 ^= matrix[base + 6]! & mask;
+    a7 ^= matrix[base + 7]! & mask;
   }
-  const out = new Uint8Array(acc.buffer);
+  const out = new Uint8Array(Int32Array.of(a0, a1, a2, a3, a4, a5, a6, a7).buffer);
   xorInto(out, column.subarray(rows / 8, rows / 8 + CHECK_BYTES));
   return out;
 }
 
-/** Transpose KAPPA columns into the first `rows` rows of KAPPA_BYTES each. */
+/**
+ * Transpose KAPPA columns into the first `rows` rows of KAPPA_BYTES each, one 8x8 bit
+ * block at a time (the shift-and-mask transpose of Hacker's Delight, §7-3).
+ */
 function transpose(columns: Uint8Array[], rows: number): Uint8Array {
   const out = new Uint8Array(rows * KAPPA_BYTES);
-  for (let k = 0; k < KAPPA; k++) {
-    const column = columns[k]!;
-    const targetByte = k >> 3;
-    const targetBit = 1 << (k & 7);
+  for (let group = 0; group < KAPPA_BYTES; group++) {
+    const c = columns.slice(group * 8, group * 8 + 8) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
     for (let byte = 0; byte < rows / 8; byte++) {
-      let value = column[byte]!;
-      if (value === 0) continue;
-      for (let bit = 0; bit < 8; bit++, value >>= 1) {
-        if (value & 1) out[(byte * 8 + bit) * KAPPA_BYTES + targetByte]! |= targetBit;
-      }
+      // Bit i of column k lands in bit k of row i: load the columns highest first so the
+      // most-significant-first transpose below works on least-significant-first bits.
+      let x = (c[7][byte]! << 24) | (c[6][byte]! << 16) | (c[5][byte]! << 8) | c[4][byte]!;
+      let y = (c[3][byte]! << 24) | (c[2][byte]! << 16) | (c[1][byte]! << 8) | c[0][byte]!;
+      let t = (x ^ (x >>> 7)) & 0x00aa00aa;
+      x = x ^ t ^ (t << 7);
+      t = (y ^ (y >>> 7)) & 0x00aa00aa;
+      y = y ^ t ^ (t << 7);
+      t = (x ^ (x >>> 14)) & 0x0000cccc;
+      x = x ^ t ^ (t << 14);
+      t = (y ^ (y >>> 14)) & 0x0000cccc;
+      y = y ^ t ^ (t << 14);
+      t = (x & 0xf0f0f0f0) | ((y >>> 4) & 0x0f0f0f0f);
+      y = ((x << 4) & 0xf0f0f0f0) | (y & 0x0f0f0f0f);
+      x = t;
+      const at = byte * 8 * KAPPA_BYTES + group;
+      out[at + 7 * KAPPA_BYTES] = x >>> 24;
+      out[at + 6 * KAPPA_BYTES] = x >>> 16;
+      out[at + 5 * KAPPA_BYTES] = x >>> 8;
+      out[at + 4 * KAPPA_BYTES] = x;
+      out[at + 3 * KAPPA_BYTES] = y >>> 24;
+      out[at + 2 * KAPPA_BYTES] = y >>> 16;
+      out[at + KAPPA_BYTES] = y >>> 8;
+      out[at] = y;
     }
   }
   return out;
