@@ -39,3 +39,31 @@ export function deviceClientId(deviceId: string): string {
   if (!DEVICE_ID_PATTERN.test(deviceId)) throw new TypeError(`Not a device id: ${JSON.stringify(deviceId)}`);
   return `d-${deviceId}`;
 }
+
+/**
+ * Co-signer instance ids: short, lowercase, no MQTT separators or wildcards. A co-signer in a pool
+ * takes a session from the shared role inbox and names its instance in the accept frame; the device
+ * then sends the rest of that session to the instance inbox, which only that instance subscribes to.
+ */
+export const INSTANCE_ID_PATTERN = /^[0-9a-z][0-9a-z-]{0,31}$/;
+
+/** The inbox of one instance of a role, inside the wallet's namespace: `.../w/{walletId}/to/{role}/{instanceId}`. */
+export function instanceInboxTopic(walletId: string, role: ChannelRole, instanceId: string): string {
+  if (!INSTANCE_ID_PATTERN.test(instanceId)) throw new TypeError(`Not an instance id: ${JSON.stringify(instanceId)}`);
+  return `${inboxTopic(walletId, role)}/${instanceId}`;
+}
+
+/** What one co-signer instance subscribes to besides the shared inbox: its own inbox in every wallet. */
+export function cosignerInstanceInboxFilter(instanceId: string): string {
+  if (!INSTANCE_ID_PATTERN.test(instanceId)) throw new TypeError(`Not an instance id: ${JSON.stringify(instanceId)}`);
+  return `${TOPIC_ROOT}/w/+/to/cosigner/${instanceId}`;
+}
+
+/** Parses a role inbox or an instance inbox topic, or returns undefined. */
+export function parseAnyInboxTopic(topic: string): { walletId: string; role: ChannelRole; instanceId?: string } | undefined {
+  const match = /^tandem\/v1\/w\/([0-9a-f]{32})\/to\/(device|cosigner)(?:\/([0-9a-z][0-9a-z-]{0,31}))?$/.exec(topic);
+  if (!match) return undefined;
+  const parsed: { walletId: string; role: ChannelRole; instanceId?: string } = { walletId: match[1]!, role: match[2] as ChannelRole };
+  if (match[3] !== undefined) parsed.instanceId = match[3];
+  return parsed;
+}

@@ -1,0 +1,150 @@
+/**
+ * What a device asks of its co-signer, and what the co-signer answers: the bodies of channel
+ * conversations. One conversation may carry several requests in turn (presign, then sign),
+ * so a full signature pays for one handshake.
+ *
+ * A body is [u32 header length][header JSON][u16 count]([u32 length][encoded MPC message])*:
+ * MPC messages travel as the binary envelopes of src/mpc, never re-encoded.
+ */
+import type { Hex, SignableMessage, TypedDataDefinition } from 'viem';
+import { parseTransaction, serializeTransaction, type TransactionSerializable } from 'viem';
+import type { SignablePayload } from '../mpc/ethereum.js';
+import { stateFromJson, stateToJson } from '../mpc/state.js';
+
+export const COSIGNER_PROTOCOL_VERSION = 1;
+
+/** MPC party ids of a Tandem wallet. */
+export const DEVICE_PARTY = 1;
+export const COSIGNER_PARTY = 2;
+export const BACKUP_PARTY = 3;
+
+/** A payload as it travels: a transaction as its unsigned serialisation, which both sides parse and hash themselves. */
+export type WirePayload =
+  | { kind: 'message'; message: SignableMessage }
+  | { kind: 'typedData'; typedData: TypedDataDefinition }
+  | { kind: 'transaction'; serialized: Hex };
+
+export type DeviceRequest =
+  | { type: 'keygen'; parties: number[]; session: Hex }
+  | { type: 'presign'; presignatureId: string; session: Hex }
+  /** The device's online message for the presignature comes attached: the co-signer answers with its own. */
+  | { type: 'sign'; presignatureId: string; payload: WirePayload }
+  /** Further MPC messages of the request in progress. */
+  | { type: 'mpc' }
+  | { type: 'bye' };
+
+export type CosignerReply =
+  | { type: 'mpc' }
+  | { type: 'keygen-done'; address: Hex; publicKey: Hex; generation: number }
+  | { type: 'presigned'; presignatureId: string }
+  | { type: 'signed'; presignatureId: string }
+  | { type: 'refused'; code: RefusalCode; reason: string; rule?: string };
+
+export type RefusalCode =
+  /** A wallet policy forbids this request; `rule` names which. */
+  | 'POLICY'
+  /** The wallet is locked after a failed protocol check, until it is refreshed. */
+  | 'WALLET_LOCKED'
+  | 'UNKNOWN_WALLET'
+  | 'UNKNOWN_PRESIGNATURE'
+  | 'BAD_REQUEST'
+  | 'PROTOCOL_ABORT'
+  | 'INTERNAL';
+
+export interface ProtocolBody<Header> {
+  header: Header;
+  messages: Uint8Array[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeBody(header: DeviceRequest | CosignerReply, messages: Uint8Array[] = []): Uint8Array {
+  const json = encoder.encode(stateToJson({ v: COSIGNER_PROTOCOL_VERSION, ...header }));
+  const size = 4 + json.length + 2 + messages.reduce((sum, message) => sum + 4 + message.length, 0);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, json.length);
+  out.set(json, 4);
+  let offset = 4 + json.length;
+  view.setUint16(offset, messages.length);
+  offset += 2;
+  for (const message of messages) {
+    view.setUint32(offset, message.length);
+    out.set(message, offset + 4);
+    offset += 4 + message.length;
+  }
+  return out;
+}
+
+export class ProtocolBodyError extends Error {
+  override name = 'ProtocolBodyError';
+  readonly code = 'BAD_REQUEST';
+  readonly shortMessage: string;
+  constructor(details: string, cause?: unknown) {
+    super(`A co-signer protocol message is malformed.\n\nDetails: ${details}`, { cause });
+    this.shortMessage = 'A co-signer protocol message is malformed.';
+  }
+}
+
+const MAX_MESSAGES = 16;
+
+export function decodeBody<Header extends { type: string }>(bytes: Uint8Array, allowedTypes: readonly Header['type'][]): ProtocolBody<Header> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const need = (offset: number, length: number) => {
+    if (offset + length > bytes.length) throw new ProtocolBodyError('truncated body');
+  };
+  need(0, 4);
+  const jsonLength = view.getUint32(0);
+  need(4, jsonLength + 2);
+  let header: Header & { v?: number };
+  try {
+    header = stateFromJson(decoder.decode(bytes.subarray(4, 4 + jsonLength)));
+  } catch (cause) {
+    throw new ProtocolBodyError('header is not JSON', cause);
+  }
+  if (!header || typeof header !== 'object' || header.v !== COSIGNER_PROTOCOL_VERSION) throw new ProtocolBodyError('unsupported protocol version');
+  if (!allowedTypes.includes(header.type)) throw new ProtocolBodyError(`unexpected message type ${JSON.stringify(header.type)}`);
+  let offset = 4 + jsonLength;
+  const count = view.getUint16(offset);
+  offset += 2;
+  if (count > MAX_MESSAGES) throw new ProtocolBodyError('too many MPC messages');
+  const messages: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    need(offset, 4);
+    const length = view.getUint32(offset);
+    need(offset + 4, length);
+    messages.push(bytes.slice(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  if (offset !== bytes.length) throw new ProtocolBodyError('trailing bytes');
+  const { v: _version, ...rest } = header;
+  return { header: rest as Header, messages };
+}
+
+/** The payload both sides hash. A transaction must carry its chain id (replay protection across chains). */
+export function payloadFromWire(wire: WirePayload): SignablePayload {
+  switch (wire.kind) {
+    case 'message':
+      return { kind: 'message', message: wire.message };
+    case 'typedData':
+      return { kind: 'typedData', typedData: wire.typedData };
+    case 'transaction': {
+      let transaction: TransactionSerializable;
+      try {
+        transaction = parseTransaction(wire.serialized) as TransactionSerializable;
+      } catch (cause) {
+        throw new ProtocolBodyError('the transaction does not parse', cause);
+      }
+      if (transaction.chainId === undefined) throw new ProtocolBodyError('the transaction has no chain id');
+      return { kind: 'transaction', transaction };
+    }
+    default:
+      throw new ProtocolBodyError('unknown payload kind');
+  }
+}
+
+export function payloadToWire(payload: SignablePayload): WirePayload {
+  if (payload.kind === 'transaction') return { kind: 'transaction', serialized: serializeTransaction(payload.transaction) };
+  return payload;
+}

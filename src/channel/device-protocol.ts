@@ -1,0 +1,97 @@
+/**
+ * The device's side of the co-signer protocol, shared by the headless client and the extension:
+ * keygen (with the backup party run locally for a 2-of-3), presign and sign over one conversation.
+ * Persisting what these return, before the next step, is the caller's job.
+ */
+import { randomBytes, bytesToHex } from '../mpc/bytes.js';
+import { DkgParty } from '../mpc/dkg.js';
+import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
+import { InvalidArgumentError } from '../mpc/errors.js';
+import { keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
+import { SignParty, type SignResult } from '../mpc/sign.js';
+import type { RecoverableSignature } from '../mpc/ecdsa.js';
+import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY, payloadFromWire, payloadToWire, type CosignerReply } from './cosigner-protocol.js';
+import type { ProtocolConversation } from './protocol-conversation.js';
+
+export interface KeygenResult {
+  device: KeyShare;
+  /** Only for a 2-of-3 wallet: the backup party's share, to leave the device as a recovery kit. */
+  backup: KeyShare | undefined;
+  address: `0x${string}`;
+}
+
+/** Runs DKG with the co-signer. Resolves only after the co-signer confirmed it stored the same key. */
+export async function keygenWithCosigner(link: ProtocolConversation, options: { withBackup: boolean }): Promise<KeygenResult> {
+  const parties = options.withBackup ? [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY] : [DEVICE_PARTY, COSIGNER_PARTY];
+  const session = randomBytes(32);
+  const local = parties.filter((id) => id !== COSIGNER_PARTY).map((partyId) => DkgParty.create({ session, partyId, parties }));
+  const results = await link.relay({
+    parties: local,
+    initial: local.flatMap((party) => party.start()),
+    done: (done) => local.every((party) => done.has(party.partyId)),
+    firstHeader: { type: 'keygen', parties, session: `0x${bytesToHex(session)}` },
+    header: { type: 'mpc' },
+    allowed: ['mpc'],
+  });
+  const device = results.get(DEVICE_PARTY)!;
+  const backup = options.withBackup ? results.get(BACKUP_PARTY)! : undefined;
+  // The co-signer may still be checking the last round: its confirmation is the key confirmation.
+  let confirmation: Extract<CosignerReply, { type: 'keygen-done' }> | undefined;
+  while (!confirmation) {
+    const { header, messages } = await link.receive<Extract<CosignerReply, { type: 'mpc' | 'keygen-done' }>>(['mpc', 'keygen-done']);
+    if (messages.length) throw new InvalidArgumentError('The co-signer sent protocol messages after the key was complete.');
+    if (header.type === 'keygen-done') confirmation = header;
+  }
+  const address = keyShareAddress(device);
+  if (confirmation.address.toLowerCase() !== address.toLowerCase()) {
+    throw new InvalidArgumentError('The co-signer confirmed a different key.', `device ${address}, co-signer ${confirmation.address}`);
+  }
+  return { device, backup, address };
+}
+
+/** A presignature the device holds: its party state, exported. Single use. */
+export interface DevicePresignature {
+  id: string;
+  state: string;
+}
+
+/** Runs the two presign rounds; resolves once the co-signer stored its half. */
+export async function presignWithCosigner(link: ProtocolConversation, share: KeyShare): Promise<DevicePresignature> {
+  const id = bytesToHex(randomBytes(16));
+  const session = randomBytes(32);
+  const party = SignParty.create({ share, session, signers: [DEVICE_PARTY, COSIGNER_PARTY] });
+  await link.relay<SignResult>({
+    parties: [party],
+    initial: party.start(),
+    done: (done) => done.has(DEVICE_PARTY),
+    firstHeader: { type: 'presign', presignatureId: id, session: `0x${bytesToHex(session)}` },
+    header: { type: 'mpc' },
+    allowed: ['mpc'],
+  });
+  await link.receive(['presigned']);
+  return { id, state: party.exportState() };
+}
+
+/**
+ * Signs a payload with one presignature. `markUsed` must durably forget the presignature
+ * before it resolves: it runs before the device's online message exists (checklist item 5).
+ */
+export async function signWithCosigner(
+  link: ProtocolConversation,
+  presignature: DevicePresignature,
+  payload: SignablePayload,
+  markUsed: (id: string) => Promise<void>,
+): Promise<{ signature: RecoverableSignature; payload: SignablePayload; digest: Uint8Array }> {
+  // Both sides hash the same wire form: a transaction is signed as it will be parsed over there.
+  const wire = payloadToWire(payload);
+  const signed = payloadFromWire(wire);
+  const party = SignParty.fromState(presignature.state);
+  await markUsed(presignature.id);
+  const own = party.signPayload(signed);
+  await link.send({ type: 'sign', presignatureId: presignature.id, payload: wire }, own.outgoing);
+  const { messages } = await link.receive(['signed']);
+  let result = own.result;
+  for (const message of messages) result = party.receive(message).result ?? result;
+  if (!result || result.kind !== 'signature') throw new InvalidArgumentError('The co-signer answered without its online message.');
+  return { signature: result.signature, payload: signed, digest: payloadDigest(signed) };
+}

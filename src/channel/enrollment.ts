@@ -1,0 +1,66 @@
+/**
+ * Enrollment and token renewal, over HTTPS to the co-signer: the shapes both sides use and the
+ * exact bytes a device signs to prove it holds its identity key. A proof answers a fresh,
+ * single-use challenge from the co-signer, so a recorded proof cannot be replayed.
+ */
+import { concatBytes, hexToBytes } from '../mpc/bytes.js';
+import { taggedHash } from '../mpc/hash.js';
+
+export const ENROLL_PATH = '/v1/enroll';
+export const TOKEN_PATH = '/v1/token';
+export const CHALLENGE_PATH = '/v1/challenge';
+export const HEALTH_PATH = '/v1/health';
+
+export interface ChallengeResponse {
+  challenge: string;
+  expiresAt: number;
+}
+
+export interface EnrollRequest {
+  identityPublicKey: string;
+  challenge: string;
+  /** Identity signature (domain 'enroll') over enrollProofMessage(). */
+  signature: string;
+  /** [1, 2] for a 2-of-2 wallet, [1, 2, 3] for a 2-of-3 one. */
+  parties: number[];
+  enrollmentCode?: string;
+}
+
+export interface BrokerCredentials {
+  /** MQTT username: the device id. */
+  username: string;
+  /** Short-lived token, sent as the MQTT password. */
+  token: string;
+  tokenExpiresAt: number;
+  clientId: string;
+}
+
+export interface EnrollResponse extends BrokerCredentials {
+  deviceId: string;
+  walletId: string;
+  brokerUrl: string;
+  /** The co-signer's identity key (33 bytes hex): pin it. */
+  cosignerIdentity: string;
+}
+
+export interface TokenRequest {
+  deviceId: string;
+  challenge: string;
+  /** Identity signature (domain 'token') over tokenProofMessage(). */
+  signature: string;
+}
+
+export type TokenResponse = BrokerCredentials;
+
+/** An error body from the co-signer's HTTP API. */
+export interface HttpErrorBody {
+  error: { code: string; message: string; retryAfterMs?: number };
+}
+
+export function enrollProofMessage(challenge: string, identityPublicKey: string, parties: number[]): Uint8Array {
+  return taggedHash('tandem/enroll/v1', hexToBytes(challenge), hexToBytes(identityPublicKey), concatBytes(Uint8Array.from(parties)));
+}
+
+export function tokenProofMessage(challenge: string, deviceId: string): Uint8Array {
+  return taggedHash('tandem/token/v1', hexToBytes(challenge), deviceId);
+}

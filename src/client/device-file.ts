@@ -1,0 +1,107 @@
+/**
+ * Where the headless client keeps one wallet: a JSON file, owner-only (0600), replaced
+ * atomically (write, fsync, rename) so a crash never leaves half a share or a used presignature.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, statSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DevicePresignature } from '../channel/device-protocol.js';
+import { ClientError } from './errors.js';
+
+export interface DeviceFileContents {
+  version: 1;
+  /** https://host:port of the co-signer's enrollment API. */
+  cosignerUrl: string;
+  /** wss://host:port/path of the broker. */
+  brokerUrl: string;
+  /** PEM of the certificate authority (or self-signed certificate) to trust for both, if not a public one. */
+  caPem?: string;
+  /** The co-signer's identity key, pinned at enrollment (33 bytes hex). */
+  cosignerIdentity: string;
+  /** This device's identity secret key (32 bytes hex). Secret. */
+  identitySecret: string;
+  deviceId: string;
+  walletId: string;
+  parties: number[];
+  token: string;
+  tokenExpiresAt: number;
+  /** Set once keygen finished. */
+  address?: `0x${string}`;
+  /** exportKeyShare() of the device share. Secret. */
+  share?: string;
+  /** Unused presignatures. One is removed, durably, before it is used. Secret. */
+  presignatures: DevicePresignature[];
+}
+
+export class DeviceFile {
+  readonly path: string;
+  #contents: DeviceFileContents;
+
+  private constructor(path: string, contents: DeviceFileContents) {
+    this.path = path;
+    this.#contents = contents;
+  }
+
+  static create(path: string, contents: DeviceFileContents): DeviceFile {
+    let exists = false;
+    try {
+      statSync(path);
+      exists = true;
+    } catch {
+      // does not exist: good
+    }
+    if (exists) throw new ClientError('CLIENT_FILE_EXISTS', `A wallet file already exists at ${path}; choose another path.`);
+    mkdirSync(dirname(path), { recursive: true });
+    const file = new DeviceFile(path, contents);
+    file.#write();
+    return file;
+  }
+
+  static open(path: string): DeviceFile {
+    let text: string;
+    try {
+      const mode = statSync(path).mode & 0o777;
+      if (mode & 0o077) throw new ClientError('CLIENT_FILE_PERMISSIONS', `The wallet file ${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`);
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      if (error instanceof ClientError) throw error;
+      throw new ClientError('CLIENT_FILE_MISSING', `No wallet file at ${path}. Create one with "tandem-client create".`, { cause: error });
+    }
+    let contents: DeviceFileContents;
+    try {
+      contents = JSON.parse(text) as DeviceFileContents;
+    } catch (cause) {
+      throw new ClientError('CLIENT_FILE_CORRUPT', `The wallet file ${path} is not valid JSON.`, { cause });
+    }
+    if (contents.version !== 1) throw new ClientError('CLIENT_FILE_CORRUPT', `The wallet file ${path} has an unknown version.`);
+    return new DeviceFile(path, contents);
+  }
+
+  get contents(): Readonly<DeviceFileContents> {
+    return this.#contents;
+  }
+
+  update(change: Partial<DeviceFileContents>): void {
+    this.#contents = { ...this.#contents, ...change };
+    this.#write();
+  }
+
+  /** Takes one presignature out of the file, durably, and returns it. */
+  takePresignature(): DevicePresignature | undefined {
+    const [first, ...rest] = this.#contents.presignatures;
+    if (!first) return undefined;
+    this.update({ presignatures: rest });
+    return first;
+  }
+
+  #write(): void {
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    const fd = openSync(temporary, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(this.#contents, null, 2));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, this.path);
+  }
+}

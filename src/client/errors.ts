@@ -1,0 +1,22 @@
+export type ClientErrorCode =
+  | 'CLIENT_FILE_EXISTS'
+  | 'CLIENT_FILE_MISSING'
+  | 'CLIENT_FILE_PERMISSIONS'
+  | 'CLIENT_FILE_CORRUPT'
+  | 'CLIENT_NO_KEY'
+  | 'CLIENT_ENROLL_FAILED'
+  | 'CLIENT_HTTP'
+  | 'CLIENT_USAGE';
+
+/** Every error of the headless client: a stable code, a message a person can act on, and the cause. */
+export class ClientError extends Error {
+  override name = 'ClientError';
+  readonly code: ClientErrorCode;
+  readonly shortMessage: string;
+
+  constructor(code: ClientErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
+    this.code = code;
+    this.shortMessage = shortMessage;
+  }
+}

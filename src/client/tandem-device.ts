@@ -1,0 +1,256 @@
+/**
+ * A headless Tandem device: one wallet, signed for jointly with the co-signer over MQTT.
+ * It enrolls, runs keygen, keeps a small pool of presignatures, and signs EIP-191 messages,
+ * EIP-712 typed data and transactions, each hashed on both sides from the payload itself.
+ */
+import { toAccount } from 'viem/accounts';
+import type { LocalAccount, SignableMessage, TransactionSerializable, TypedDataDefinition } from 'viem';
+import { Channel } from '../channel/channel.js';
+import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from '../channel/cosigner-protocol.js';
+import { keygenWithCosigner, presignWithCosigner, signWithCosigner, type DevicePresignature } from '../channel/device-protocol.js';
+import {
+  CHALLENGE_PATH,
+  ENROLL_PATH,
+  TOKEN_PATH,
+  enrollProofMessage,
+  tokenProofMessage,
+  type ChallengeResponse,
+  type EnrollRequest,
+  type EnrollResponse,
+  type TokenResponse,
+} from '../channel/enrollment.js';
+import { Identity } from '../channel/identity.js';
+import { ProtocolConversation } from '../channel/protocol-conversation.js';
+import { inboxTopic } from '../channel/topics.js';
+import { MqttTransport } from '../channel/transport.js';
+import { bytesToHex } from '../mpc/bytes.js';
+import { toViemSignature, type SignablePayload } from '../mpc/ethereum.js';
+import { exportKeyShare, importKeyShare } from '../mpc/keyshare.js';
+import type { RecoverableSignature } from '../mpc/ecdsa.js';
+import { DeviceFile } from './device-file.js';
+import { ClientError } from './errors.js';
+import { postJson } from './http.js';
+
+export type WalletKind = '2of2' | '2of3';
+
+export interface EnrollOptions {
+  /** https://host:port of the co-signer. */
+  cosignerUrl: string;
+  /** PEM to trust for the co-signer's TLS (its self-signed certificate on a local stack). */
+  caPem?: string;
+  /** Where to keep the wallet (created 0600; must not exist). */
+  file: string;
+  kind: WalletKind;
+  enrollmentCode?: string;
+}
+
+export interface DeviceOptions {
+  /** How long one request to the co-signer may take, including waiting for it to come online. Default 60 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Renew the broker token when less than this is left. */
+const TOKEN_RENEW_MARGIN_MS = 60_000;
+
+export class TandemDevice {
+  readonly #file: DeviceFile;
+  readonly #identity: Identity;
+  readonly #requestTimeoutMs: number;
+  #connection: Promise<{ transport: MqttTransport; channel: Channel }> | undefined;
+
+  private constructor(file: DeviceFile, options: DeviceOptions) {
+    this.#file = file;
+    this.#identity = Identity.fromSecretKey(file.contents.identitySecret);
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  }
+
+  /** Enrolls a new identity with the co-signer and writes the wallet file. Keygen comes next (createKey). */
+  static async enroll(options: EnrollOptions, deviceOptions: DeviceOptions = {}): Promise<TandemDevice> {
+    const identity = Identity.generate();
+    const parties = options.kind === '2of3' ? [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY] : [DEVICE_PARTY, COSIGNER_PARTY];
+    const http = { ...(options.caPem ? { caPem: options.caPem } : {}) };
+    const { challenge } = await postJson<ChallengeResponse>(options.cosignerUrl, CHALLENGE_PATH, {}, http);
+    const request: EnrollRequest = {
+      identityPublicKey: identity.publicKeyHex,
+      challenge,
+      signature: bytesToHex(identity.sign('enroll', enrollProofMessage(challenge, identity.publicKeyHex, parties))),
+      parties,
+      ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}),
+    };
+    const enrolled = await postJson<EnrollResponse>(options.cosignerUrl, ENROLL_PATH, request, http);
+    if (enrolled.deviceId !== identity.deviceId) throw new ClientError('CLIENT_ENROLL_FAILED', 'The co-signer assigned a device id that does not match this identity key.');
+    const file = DeviceFile.create(options.file, {
+      version: 1,
+      cosignerUrl: options.cosignerUrl,
+      brokerUrl: enrolled.brokerUrl,
+      ...(options.caPem ? { caPem: options.caPem } : {}),
+      cosignerIdentity: enrolled.cosignerIdentity,
+      identitySecret: identity.exportSecretKeyHex(),
+      deviceId: enrolled.deviceId,
+      walletId: enrolled.walletId,
+      parties,
+      token: enrolled.token,
+      tokenExpiresAt: enrolled.tokenExpiresAt,
+      presignatures: [],
+    });
+    identity.destroy();
+    return new TandemDevice(file, deviceOptions);
+  }
+
+  static open(path: string, options: DeviceOptions = {}): TandemDevice {
+    return new TandemDevice(DeviceFile.open(path), options);
+  }
+
+  get walletId(): string {
+    return this.#file.contents.walletId;
+  }
+
+  get deviceId(): string {
+    return this.#file.contents.deviceId;
+  }
+
+  /** The wallet address; throws until createKey() has run. */
+  get address(): `0x${string}` {
+    const { address } = this.#file.contents;
+    if (!address) throw new ClientError('CLIENT_NO_KEY', 'This wallet has no key yet: run createKey() ("tandem-client create" does).');
+    return address;
+  }
+
+  get presignatureCount(): number {
+    return this.#file.contents.presignatures.length;
+  }
+
+  /**
+   * Runs keygen with the co-signer. For a 2-of-3 wallet the backup party runs here for the
+   * duration of keygen only: its share is returned (to write to a recovery kit) and never stored.
+   */
+  async createKey(): Promise<{ address: `0x${string}`; backupShare: string | undefined }> {
+    if (this.#file.contents.share) throw new ClientError('CLIENT_USAGE', 'This wallet already has its key.');
+    const result = await this.#conversation((link) => keygenWithCosigner(link, { withBackup: this.#file.contents.parties.includes(BACKUP_PARTY) }));
+    this.#file.update({ share: exportKeyShare(result.device), address: result.address });
+    return { address: result.address, backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
+  }
+
+  /** Adds `count` presignatures to the pool, so later signatures need one round trip. */
+  async presign(count = 1): Promise<void> {
+    const share = this.#share();
+    await this.#conversation(async (link) => {
+      for (let i = 0; i < count; i++) {
+        const presignature = await presignWithCosigner(link, share);
+        this.#file.update({ presignatures: [...this.#file.contents.presignatures, presignature] });
+      }
+    });
+  }
+
+  /** Signs with a pooled presignature, or presigns first in the same conversation. */
+  async sign(payload: SignablePayload): Promise<{ signature: RecoverableSignature; payload: SignablePayload }> {
+    const share = this.#share();
+    return this.#conversation(async (link) => {
+      const pooled = this.#file.contents.presignatures[0];
+      const presignature: DevicePresignature = pooled ?? (await presignWithCosigner(link, share));
+      const markUsed = async (id: string) => {
+        this.#file.update({ presignatures: this.#file.contents.presignatures.filter((p) => p.id !== id) });
+      };
+      const { signature, payload: signed } = await signWithCosigner(link, presignature, payload, markUsed);
+      return { signature, payload: signed };
+    });
+  }
+
+  async signMessage(message: SignableMessage): Promise<`0x${string}`> {
+    const { signature, payload } = await this.sign({ kind: 'message', message });
+    return toViemSignature(payload, signature);
+  }
+
+  async signTypedData(typedData: TypedDataDefinition): Promise<`0x${string}`> {
+    const { signature, payload } = await this.sign({ kind: 'typedData', typedData });
+    return toViemSignature(payload, signature);
+  }
+
+  async signTransaction(transaction: TransactionSerializable): Promise<`0x${string}`> {
+    const { signature, payload } = await this.sign({ kind: 'transaction', transaction });
+    return toViemSignature(payload, signature);
+  }
+
+  /** A viem LocalAccount whose every signature is made jointly with the co-signer. */
+  account(): LocalAccount {
+    return toAccount({
+      address: this.address,
+      signMessage: ({ message }) => this.signMessage(message),
+      signTypedData: (typedData) => this.signTypedData(typedData as TypedDataDefinition),
+      signTransaction: (transaction, options) => {
+        if (options?.serializer) throw new ClientError('CLIENT_USAGE', 'Custom transaction serializers are not supported: the co-signer must parse what it signs.');
+        return this.signTransaction(transaction as TransactionSerializable);
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (!connection) return;
+    const { transport, channel } = await connection.catch(() => ({ transport: undefined, channel: undefined }));
+    await channel?.close();
+    await transport?.close();
+  }
+
+  #share() {
+    const { share } = this.#file.contents;
+    if (!share) throw new ClientError('CLIENT_NO_KEY', 'This wallet has no key yet: run createKey() first.');
+    return importKeyShare(share);
+  }
+
+  async #conversation<T>(work: (link: ProtocolConversation) => Promise<T>): Promise<T> {
+    const { channel } = await this.#connect();
+    const contents = this.#file.contents;
+    const conversation = await channel.open({
+      walletId: contents.walletId,
+      peerRole: 'cosigner',
+      peerIdentity: contents.cosignerIdentity,
+      expiresAt: Date.now() + this.#requestTimeoutMs,
+    });
+    const link = new ProtocolConversation(conversation);
+    try {
+      const result = await work(link);
+      await link.send({ type: 'bye' }).catch(() => undefined);
+      return result;
+    } finally {
+      conversation.close();
+    }
+  }
+
+  #connect(): Promise<{ transport: MqttTransport; channel: Channel }> {
+    this.#connection ??= (async () => {
+      await this.#renewTokenIfNeeded();
+      const contents = this.#file.contents;
+      const transport = new MqttTransport({
+        url: contents.brokerUrl,
+        clientId: `d-${contents.deviceId}`,
+        username: contents.deviceId,
+        password: contents.token,
+        clean: false,
+        ...(contents.caPem ? { tls: { ca: contents.caPem } } : {}),
+      });
+      const channel = await Channel.create({ transport, identity: this.#identity, role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
+      await transport.connect();
+      return { transport, channel };
+    })();
+    this.#connection.catch(() => {
+      this.#connection = undefined;
+    });
+    return this.#connection;
+  }
+
+  async #renewTokenIfNeeded(): Promise<void> {
+    const contents = this.#file.contents;
+    if (contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS > Date.now()) return;
+    const http = { ...(contents.caPem ? { caPem: contents.caPem } : {}) };
+    const { challenge } = await postJson<ChallengeResponse>(contents.cosignerUrl, CHALLENGE_PATH, {}, http);
+    const renewed = await postJson<TokenResponse>(
+      contents.cosignerUrl,
+      TOKEN_PATH,
+      { deviceId: contents.deviceId, challenge, signature: bytesToHex(this.#identity.sign('token', tokenProofMessage(challenge, contents.deviceId))) },
+      http,
+    );
+    this.#file.update({ token: renewed.token, tokenExpiresAt: renewed.tokenExpiresAt });
+  }
+}

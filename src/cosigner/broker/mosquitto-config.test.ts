@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { startMosquittoHarness, findDynsecPlugin, findMosquitto } from './mosquitto-harness.js';
+import { DEPLOY_CONFIG_PARAMS, initialDynsecConfig, renderMosquittoConf } from './mosquitto-config.js';
+import { walletRoleAcls, walletRoleName } from './mosquitto-acls.js';
+
+const deployFile = (name: string) => readFile(new URL(`../../../deploy/mosquitto/${name}`, import.meta.url), 'utf8');
+
+describe('shipped Mosquitto configuration', () => {
+  it('deploy/mosquitto/mosquitto.conf is exactly what the tested renderer produces', async () => {
+    expect(await deployFile('mosquitto.conf')).toBe(renderMosquittoConf(DEPLOY_CONFIG_PARAMS));
+  });
+
+  it('deploy/mosquitto/dynamic-security.json is exactly the tested initial state', async () => {
+    expect(await deployFile('dynamic-security.json')).toBe(JSON.stringify(initialDynsecConfig(), null, 2) + '\n');
+  });
+
+  it('denies by default and switches off retained messages', () => {
+    const conf = renderMosquittoConf(DEPLOY_CONFIG_PARAMS);
+    expect(conf).toMatch(/^allow_anonymous false$/m);
+    expect(conf).toMatch(/^retain_available false$/m);
+    expect(conf).toMatch(/^require_certificate true$/m);
+    expect(initialDynsecConfig().defaultACLAccess).toEqual({ publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: true });
+  });
+
+  it('gives a wallet role exactly its two inboxes and the status topic', () => {
+    const wallet = '0123456789abcdef0123456789abcdef';
+    expect(walletRoleName(wallet)).toBe(`wallet-${wallet}`);
+    expect(walletRoleAcls(wallet)).toEqual([
+      { acltype: 'publishClientSend', topic: `tandem/v1/w/${wallet}/to/cosigner`, allow: true },
+      { acltype: 'subscribeLiteral', topic: `tandem/v1/w/${wallet}/to/device`, allow: true },
+      { acltype: 'subscribeLiteral', topic: 'tandem/v1/status/cosigner', allow: true },
+      { acltype: 'publishClientReceive', topic: `tandem/v1/w/${wallet}/to/device`, allow: true },
+      { acltype: 'publishClientReceive', topic: 'tandem/v1/status/cosigner', allow: true },
+    ]);
+    expect(() => walletRoleName('+')).toThrow(TypeError);
+  });
+});
+
+describe('finding Mosquitto', () => {
+  it('fails with an actionable error when the binary is missing', async () => {
+    expect(() => findMosquitto('/nonexistent/mosquitto')).toThrow(expect.objectContaining({ code: 'MOSQUITTO_NOT_INSTALLED', message: expect.stringContaining('apt-get install -y mosquitto') }));
+    await expect(startMosquittoHarness({ binary: '/nonexistent/mosquitto' })).rejects.toMatchObject({ code: 'MOSQUITTO_NOT_INSTALLED' });
+    expect(() => findDynsecPlugin('/nonexistent/plugin.so')).toThrow(expect.objectContaining({ code: 'MOSQUITTO_PLUGIN_MISSING' }));
+  });
+
+  it('finds the installed broker and its dynamic-security plugin (CI installs them)', () => {
+    expect(findMosquitto()).toMatch(/mosquitto$/);
+    expect(findDynsecPlugin()).toMatch(/mosquitto_dynamic_security\.so$/);
+  });
+});

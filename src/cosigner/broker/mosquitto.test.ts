@@ -1,0 +1,282 @@
+/**
+ * The access-control properties of embedded.test.ts, against a real Mosquitto 2.0 with the
+ * configuration shipped in deploy/mosquitto/. Mosquitto missing is a failure, not a skip:
+ * CI installs it, and a skipped test would hide that it was not.
+ */
+import type { MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { COSIGNER_INBOX_FILTER, COSIGNER_STATUS_TOPIC, deviceClientId, inboxTopic } from '../../channel/topics.js';
+import { COSIGNER_SHARED_INBOX_FILTER, PACKET_OVERHEAD_BYTES } from './access-rules.js';
+import { Observer, connectObserver, marker, randomHexId } from './access-test-kit.js';
+import { connectExternalCosignerClient } from './external.js';
+import { MosquittoDynsec, newDeviceCredentials, type DeviceBrokerCredentials } from './mosquitto-dynsec.js';
+import { startMosquittoHarness, type MosquittoHarness } from './mosquitto-harness.js';
+
+const MAX_PAYLOAD = 4096;
+
+let harness: MosquittoHarness;
+let cosigner: Observer;
+let dynsec: MosquittoDynsec;
+const opened: Observer[] = [];
+
+const walletA = randomHexId();
+const walletB = randomHexId();
+const deviceA = randomHexId();
+const deviceB = randomHexId();
+let credentialsA: DeviceBrokerCredentials;
+let credentialsB: DeviceBrokerCredentials;
+
+beforeAll(async () => {
+  harness = await startMosquittoHarness({ maxPayloadBytes: MAX_PAYLOAD });
+  const client = await connectExternalCosignerClient({ url: harness.mtlsUrl, caPem: harness.caPem, certPem: harness.cosigner.certPem, keyPem: harness.cosigner.keyPem });
+  cosigner = new Observer(client);
+  expect(await cosigner.subscribe(COSIGNER_INBOX_FILTER)).toBe(1);
+  dynsec = await MosquittoDynsec.attach(client);
+  credentialsA = await dynsec.provisionDevice({ deviceId: deviceA, walletId: walletA });
+  credentialsB = await dynsec.provisionDevice({ deviceId: deviceB, walletId: walletB });
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((observer) => observer.end()));
+});
+
+afterAll(async () => {
+  await dynsec?.detach();
+  await cosigner?.end();
+  await harness?.stop();
+});
+
+async function device(credentials: DeviceBrokerCredentials, overrides: Partial<DeviceBrokerCredentials> = {}): Promise<Observer> {
+  const observer = await connectObserver(harness.wssUrl, {
+    ca: harness.caPem,
+    clientId: overrides.clientId ?? credentials.clientId,
+    username: overrides.username ?? credentials.username,
+    password: overrides.password ?? credentials.password,
+  });
+  opened.push(observer);
+  return observer;
+}
+
+async function deviceAReady(): Promise<Observer> {
+  const a = await device(credentialsA);
+  await a.subscribe(inboxTopic(walletA, 'device'));
+  return a;
+}
+
+async function cosignerStillHears(from: Observer, walletId: string): Promise<void> {
+  const sentinel = marker('sentinel');
+  expect(await from.publish(inboxTopic(walletId, 'cosigner'), sentinel)).toBe('acknowledged');
+  await cosigner.receivedPayload(sentinel);
+}
+
+describe('Mosquitto: who may connect', () => {
+  it('provisions device credentials bound to the device client id and a per-wallet role', async () => {
+    expect(credentialsA).toMatchObject({ username: deviceA, clientId: deviceClientId(deviceA) });
+    expect(credentialsA.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await dynsec.getDevice(deviceA)).toEqual({ clientId: deviceClientId(deviceA), roles: [`wallet-${walletA}`], disabled: false });
+    expect(await dynsec.getDevice(randomHexId())).toBeUndefined();
+  });
+
+  it('lets a provisioned device exchange messages over WSS with the co-signer on mutual TLS', async () => {
+    const a = await deviceAReady();
+    const up = marker('to-cosigner');
+    expect(await a.publish(inboxTopic(walletA, 'cosigner'), up)).toBe('acknowledged');
+    await cosigner.receivedPayload(up);
+    const down = marker('to-device');
+    await cosigner.publish(inboxTopic(walletA, 'device'), down);
+    await a.receivedPayload(down);
+  });
+
+  it('refuses a wrong password, an unknown device and anonymous clients', async () => {
+    await expect(device(credentialsA, { password: 'wrong-password' })).rejects.toMatchObject({ code: 5 });
+    const stranger = randomHexId();
+    await expect(device({ username: stranger, clientId: deviceClientId(stranger), password: credentialsA.password })).rejects.toMatchObject({ code: 5 });
+    await expect(connectObserver(harness.wssUrl, { ca: harness.caPem, clientId: deviceClientId(deviceA) })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('refuses a plain TLS client without a certificate on the co-signer listener', async () => {
+    await expect(
+      connectObserver(harness.mtlsUrl, { ca: harness.caPem, clientId: 'intruder', username: deviceA, password: credentialsA.password }),
+    ).rejects.toThrow();
+  });
+
+  it("refuses a client-id takeover and leaves the victim's live connection alone", async () => {
+    const b = await device(credentialsB);
+    await b.subscribe(inboxTopic(walletB, 'device'));
+    await expect(device(credentialsA, { clientId: deviceClientId(deviceB) })).rejects.toMatchObject({ code: 5 });
+    await expect(device(credentialsB, { password: credentialsA.password })).rejects.toMatchObject({ code: 5 });
+    const stillThere = marker('still-there');
+    await cosigner.publish(inboxTopic(walletB, 'device'), stillThere);
+    await b.receivedPayload(stillThere);
+    expect(b.closed).toBe(false);
+  });
+});
+
+describe('Mosquitto: what a device may read and write', () => {
+  it("refuses another wallet's inbox, `#` and `$SYS/#` to a device and delivers nothing through them", async () => {
+    const a = await deviceAReady();
+    const b = await device(credentialsB);
+    await b.subscribe(inboxTopic(walletB, 'device'));
+    for (const filter of [inboxTopic(walletA, 'device'), 'tandem/v1/w/+/to/device', '#', '$SYS/#', inboxTopic(walletA, 'cosigner')]) {
+      // dynamic security answers 128 here; delivery is what is checked below
+      expect(await b.subscribe(filter), filter).toBe(128);
+    }
+    const secret = marker('for-a-only');
+    await cosigner.publish(inboxTopic(walletA, 'device'), secret);
+    await a.receivedPayload(secret);
+    const up = marker('a-to-cosigner');
+    await a.publish(inboxTopic(walletA, 'cosigner'), up);
+    await cosigner.receivedPayload(up);
+    const sentinel = marker('for-b');
+    await cosigner.publish(inboxTopic(walletB, 'device'), sentinel);
+    await b.receivedPayload(sentinel);
+    expect(b.received.map((m) => m.topic)).toEqual(b.received.map(() => inboxTopic(walletB, 'device')));
+    expect(b.payloads()).not.toContain(secret);
+    expect(b.payloads()).not.toContain(up);
+  });
+
+  it("does not deliver a device's publish into another wallet's co-signer inbox or another device's inbox", async () => {
+    const a = await deviceAReady();
+    const b = await device(credentialsB);
+    const forgedUp = marker('forged-up');
+    const forgedDown = marker('forged-down');
+    // MQTT 3.1.1 has no refusal for a PUBLISH: Mosquitto acknowledges it and drops it
+    await b.publish(inboxTopic(walletA, 'cosigner'), forgedUp);
+    await b.publish(inboxTopic(walletA, 'device'), forgedDown);
+    if (!b.closed) await cosignerStillHears(b, walletB);
+    await cosignerStillHears(a, walletA);
+    const reply = marker('real-reply');
+    await cosigner.publish(inboxTopic(walletA, 'device'), reply);
+    await a.receivedPayload(reply);
+    expect(cosigner.payloads()).not.toContain(forgedUp);
+    expect(a.payloads()).not.toContain(forgedDown);
+  });
+
+  it('refuses retained publishes: the sender is disconnected and nothing is delivered or stored', async () => {
+    const a = await deviceAReady();
+    const retained = marker('retained');
+    expect(await a.publish(inboxTopic(walletA, 'cosigner'), retained, { retain: true })).toBe('connection-closed');
+    await cosignerStillHears(await device(credentialsA), walletA);
+    // a later subscriber
+    await cosigner.client.unsubscribeAsync(COSIGNER_INBOX_FILTER);
+    await cosigner.subscribe(COSIGNER_INBOX_FILTER);
+    await cosignerStillHears(await device(credentialsA), walletA);
+    expect(cosigner.payloads()).not.toContain(retained);
+  });
+
+  it('drops a payload one byte over the limit and delivers one at the limit, on the WSS listener too', async () => {
+    const a = await deviceAReady();
+    const atLimit = marker('fits').padEnd(MAX_PAYLOAD, '.');
+    expect(await a.publish(inboxTopic(walletA, 'cosigner'), atLimit)).toBe('acknowledged');
+    await cosigner.receivedPayload(atLimit);
+    // message_size_limit: acknowledged (MQTT 3.1.1 has no refusal) and dropped
+    const over = marker('too-big').padEnd(MAX_PAYLOAD + 1, '.');
+    const huge = marker('huge').padEnd(MAX_PAYLOAD * 50, '.');
+    await a.publish(inboxTopic(walletA, 'cosigner'), over);
+    await a.publish(inboxTopic(walletA, 'cosigner'), huge);
+    await cosignerStillHears(a.closed ? await device(credentialsA) : a, walletA);
+    expect(cosigner.payloads()).not.toContain(over);
+    expect(cosigner.payloads()).not.toContain(huge);
+  });
+
+  it('disconnects a TCP client whose packet exceeds max_packet_size', async () => {
+    const a = await connectObserver(`mqtt://127.0.0.1:${harness.loopbackPort}`, { clientId: credentialsA.clientId, username: credentialsA.username, password: credentialsA.password });
+    opened.push(a);
+    const over = marker('too-big').padEnd(MAX_PAYLOAD + PACKET_OVERHEAD_BYTES + 1, '.');
+    expect(await a.publish(inboxTopic(walletA, 'cosigner'), over)).toBe('connection-closed');
+    await cosignerStillHears(await device(credentialsA), walletA);
+    expect(cosigner.payloads()).not.toContain(over);
+  });
+
+  it('carries the co-signer status to devices, without retain', async () => {
+    const a = await device(credentialsA);
+    await a.subscribe(COSIGNER_STATUS_TOPIC);
+    const heartbeat = marker('online');
+    await cosigner.publish(COSIGNER_STATUS_TOPIC, heartbeat);
+    await a.receivedPayload(heartbeat);
+    const forged = marker('forged-status');
+    await a.publish(COSIGNER_STATUS_TOPIC, forged);
+    const next = marker('online');
+    await cosigner.publish(COSIGNER_STATUS_TOPIC, next);
+    await (a.closed ? Promise.resolve() : a.receivedPayload(next));
+    expect(a.payloads()).not.toContain(forged);
+  });
+});
+
+describe('Mosquitto: credential lifecycle and observers', () => {
+  it('renews a password: the live connection is closed, the new password logs in, the old one no longer does', async () => {
+    const deviceId = randomHexId();
+    const walletId = randomHexId();
+    const first = await dynsec.provisionDevice({ deviceId, walletId });
+    const live = await device(first);
+    const prepared = newDeviceCredentials(deviceId);
+    expect(await dynsec.renewDeviceCredentials(deviceId, prepared)).toEqual(prepared);
+    expect(prepared.password).not.toBe(first.password);
+    await live.disconnected();
+    await expect(device(first)).rejects.toMatchObject({ code: 5 });
+    const again = await device(prepared);
+    await again.subscribe(inboxTopic(walletId, 'device'));
+    const hello = marker('hello');
+    await cosigner.publish(inboxTopic(walletId, 'device'), hello);
+    await again.receivedPayload(hello);
+  });
+
+  it('revokes a device: its live connection is closed and it cannot log in again', async () => {
+    const deviceId = randomHexId();
+    const walletId = randomHexId();
+    const credentials = await dynsec.provisionDevice({ deviceId, walletId });
+    const live = await device(credentials);
+    await dynsec.revokeDevice(deviceId);
+    await live.disconnected();
+    await expect(device(credentials)).rejects.toMatchObject({ code: 5 });
+    expect(await dynsec.getDevice(deviceId)).toBeUndefined();
+    await dynsec.removeWalletRole(walletId);
+  });
+
+  it('re-provisioning an existing device adds the new wallet and replaces the password', async () => {
+    const deviceId = randomHexId();
+    const first = await dynsec.provisionDevice({ deviceId, walletId: walletA });
+    const second = await dynsec.provisionDevice({ deviceId, walletId: walletB });
+    expect(second.password).not.toBe(first.password);
+    expect((await dynsec.getDevice(deviceId))?.roles.sort()).toEqual([`wallet-${walletA}`, `wallet-${walletB}`].sort());
+    await dynsec.revokeDevice(deviceId);
+  });
+
+  it('gives the test tap full read access (for end-to-end encryption checks) and nothing else', async () => {
+    const tap = await connectObserver(harness.mtlsUrl, { ca: harness.caPem, cert: harness.tap.certPem, key: harness.tap.keyPem, clientId: 'tap' });
+    opened.push(tap);
+    await tap.subscribe('tandem/#');
+    const a = await deviceAReady();
+    const seen = marker('seen-by-tap');
+    await a.publish(inboxTopic(walletA, 'cosigner'), seen);
+    await tap.receivedPayload(seen);
+    const injected = marker('tap-injected');
+    await tap.publish(inboxTopic(walletA, 'device'), injected);
+    const sentinel = marker('sentinel');
+    await cosigner.publish(inboxTopic(walletA, 'device'), sentinel);
+    await a.receivedPayload(sentinel);
+    expect(a.payloads()).not.toContain(injected);
+  });
+
+  it('lets a pool instance take the co-signer inbox through an MQTT 5 shared subscription', async () => {
+    let pooled: MqttClient | undefined;
+    try {
+      pooled = await connectExternalCosignerClient({
+        url: harness.mtlsUrl,
+        caPem: harness.caPem,
+        certPem: harness.cosigner.certPem,
+        keyPem: harness.cosigner.keyPem,
+        clientId: 'tandem-cosigner-pool-1',
+        protocolVersion: 5,
+      });
+      const instance = new Observer(pooled);
+      expect(await instance.subscribe(COSIGNER_SHARED_INBOX_FILTER)).toBe(1);
+      const a = await device(credentialsA);
+      const request = marker('for-the-pool');
+      await a.publish(inboxTopic(walletA, 'cosigner'), request);
+      await instance.receivedPayload(request);
+    } finally {
+      await pooled?.endAsync(true);
+    }
+  });
+});

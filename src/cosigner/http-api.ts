@@ -1,0 +1,190 @@
+/**
+ * The co-signer's HTTPS API, served on the same TLS port as the broker's WebSocket:
+ * challenges, enrollment (proof of possession of the identity key, rate-limited, optionally
+ * behind an enrollment code) and broker-credential renewal.
+ */
+import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  CHALLENGE_PATH,
+  ENROLL_PATH,
+  HEALTH_PATH,
+  TOKEN_PATH,
+  enrollProofMessage,
+  tokenProofMessage,
+  type BrokerCredentials,
+  type ChallengeResponse,
+  type EnrollRequest,
+  type EnrollResponse,
+  type TokenRequest,
+} from '../channel/enrollment.js';
+import { deviceIdFromPublicKey, parsePublicKey, verifyIdentitySignature } from '../channel/identity.js';
+import { deviceClientId } from '../channel/topics.js';
+import { hexToBytes } from '../mpc/bytes.js';
+import type { CosignerStore } from './store/types.js';
+
+/** Issues broker credentials: a signed token for the embedded broker, a provisioned password on Mosquitto. */
+export interface CredentialIssuer {
+  issue(device: { deviceId: string; walletId: string }): Promise<{ token: string; expiresAt: number }>;
+}
+
+export interface HttpApiOptions {
+  store: CosignerStore;
+  credentials: CredentialIssuer;
+  brokerUrl: string;
+  cosignerIdentity: string;
+  /** When set, enrollment needs this code. */
+  enrollmentCode?: string;
+  /** Enrollments allowed per client address per window. Default 20 per 10 minutes. */
+  enrollLimit?: { limit: number; windowMs: number };
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+const CHALLENGE_TTL_MS = 120_000;
+const MAX_CHALLENGES = 10_000;
+const MAX_BODY_BYTES = 16 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function createHttpApi(options: HttpApiOptions): (request: IncomingMessage, response: ServerResponse) => void {
+  const now = options.now ?? Date.now;
+  const challenges = new Map<string, number>();
+  const enrollLimit = options.enrollLimit ?? { limit: 20, windowMs: 10 * 60_000 };
+  const codeDigest = options.enrollmentCode === undefined ? undefined : createHash('sha256').update(options.enrollmentCode).digest();
+
+  const limit = async (bucket: string, request: IncomingMessage, rule: { limit: number; windowMs: number }) => {
+    const decision = await options.store.takeRateLimit({ bucket, key: request.socket.remoteAddress ?? 'unknown', ...rule });
+    if (!decision.allowed) throw new HttpError(429, 'RATE_LIMITED', `Too many requests; try again in ${Math.ceil(decision.retryAfterMs / 1000)} s.`, decision.retryAfterMs);
+  };
+
+  /** A challenge is good once, until its expiry. */
+  const takeChallenge = (challenge: unknown) => {
+    if (typeof challenge !== 'string' || !/^[0-9a-f]{64}$/.test(challenge)) throw new HttpError(400, 'BAD_REQUEST', 'challenge must be 64 hex characters.');
+    const expiresAt = challenges.get(challenge);
+    challenges.delete(challenge);
+    if (expiresAt === undefined || expiresAt < now()) throw new HttpError(401, 'BAD_CHALLENGE', 'The challenge is unknown, used or expired; ask for a new one.');
+  };
+
+  const credentialsFor = async (deviceId: string, walletId: string): Promise<BrokerCredentials> => {
+    const { token, expiresAt } = await options.credentials.issue({ deviceId, walletId });
+    return { username: deviceId, token, tokenExpiresAt: expiresAt, clientId: deviceClientId(deviceId) };
+  };
+
+  const routes: Record<string, (request: IncomingMessage, body: Record<string, unknown>) => Promise<unknown>> = {
+    [HEALTH_PATH]: async () => ({ ok: true }),
+
+    [CHALLENGE_PATH]: async (request): Promise<ChallengeResponse> => {
+      await limit('challenge', request, { limit: 120, windowMs: 60_000 });
+      for (const [challenge, expiresAt] of challenges) if (expiresAt < now() || challenges.size >= MAX_CHALLENGES) challenges.delete(challenge);
+      const challenge = randomBytes(32).toString('hex');
+      const expiresAt = now() + CHALLENGE_TTL_MS;
+      challenges.set(challenge, expiresAt);
+      return { challenge, expiresAt };
+    },
+
+    [ENROLL_PATH]: async (request, body): Promise<EnrollResponse> => {
+      await limit('enroll', request, enrollLimit);
+      const input = body as Partial<EnrollRequest>;
+      if (codeDigest) {
+        const given = createHash('sha256').update(typeof input.enrollmentCode === 'string' ? input.enrollmentCode : '').digest();
+        if (!timingSafeEqual(given, codeDigest)) throw new HttpError(403, 'BAD_ENROLLMENT_CODE', 'The enrollment code is wrong.');
+      }
+      takeChallenge(input.challenge);
+      let publicKey: Uint8Array;
+      try {
+        publicKey = parsePublicKey(String(input.identityPublicKey));
+      } catch {
+        throw new HttpError(400, 'BAD_REQUEST', 'identityPublicKey must be a compressed secp256k1 key in hex.');
+      }
+      const parties = input.parties;
+      const is2of2 = Array.isArray(parties) && parties.length === 2 && parties[0] === 1 && parties[1] === 2;
+      const is2of3 = Array.isArray(parties) && parties.length === 3 && parties[0] === 1 && parties[1] === 2 && parties[2] === 3;
+      if (!is2of2 && !is2of3) throw new HttpError(400, 'BAD_REQUEST', 'parties must be [1, 2] (2-of-2) or [1, 2, 3] (2-of-3).');
+      const identityPublicKey = String(input.identityPublicKey).toLowerCase();
+      if (!verifySignature(publicKey, 'enroll', enrollProofMessage(input.challenge!, identityPublicKey, parties), input.signature)) {
+        throw new HttpError(401, 'BAD_PROOF', 'The proof of possession of the identity key does not verify.');
+      }
+      const deviceId = deviceIdFromPublicKey(publicKey);
+      if (await options.store.getDeviceByIdentityKey(identityPublicKey)) throw new HttpError(409, 'ALREADY_ENROLLED', 'This identity key is already enrolled; use a new key per wallet.');
+      const walletId = randomBytes(16).toString('hex');
+      await options.store.enroll({ deviceId, identityPublicKey, walletId, threshold: 2, parties: [...parties] });
+      options.log?.(`enrolled device ${deviceId} for ${is2of3 ? '2-of-3' : '2-of-2'} wallet ${walletId}`);
+      return { deviceId, walletId, brokerUrl: options.brokerUrl, cosignerIdentity: options.cosignerIdentity, ...(await credentialsFor(deviceId, walletId)) };
+    },
+
+    [TOKEN_PATH]: async (request, body) => {
+      await limit('token', request, { limit: 60, windowMs: 60_000 });
+      const input = body as Partial<TokenRequest>;
+      takeChallenge(input.challenge);
+      const device = typeof input.deviceId === 'string' ? await options.store.getDevice(input.deviceId) : undefined;
+      if (!device) throw new HttpError(404, 'UNKNOWN_DEVICE', 'No device is enrolled with this id.');
+      if (!verifySignature(hexToBytes(device.identityPublicKey), 'token', tokenProofMessage(input.challenge!, device.deviceId), input.signature)) {
+        throw new HttpError(401, 'BAD_PROOF', 'The proof of possession of the identity key does not verify.');
+      }
+      return credentialsFor(device.deviceId, device.walletId);
+    },
+  };
+
+  return (request, response) => {
+    const url = new URL(request.url ?? '/', 'https://cosigner');
+    const route = routes[url.pathname];
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+    };
+    if (!route) return reply(404, { error: { code: 'NOT_FOUND', message: `No ${url.pathname} here.` } });
+    if (request.method !== 'POST' && url.pathname !== HEALTH_PATH) return reply(405, { error: { code: 'METHOD', message: 'Use POST.' } });
+    readJson(request)
+      .then((body) => route(request, body))
+      .then((result) => reply(200, result))
+      .catch((error: unknown) => {
+        if (error instanceof HttpError) {
+          const headers: Record<string, string> = error.retryAfterMs ? { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : {};
+          return reply(error.status, { error: { code: error.code, message: error.message, ...(error.retryAfterMs ? { retryAfterMs: error.retryAfterMs } : {}) } }, headers);
+        }
+        options.log?.(`http ${url.pathname}: ${(error as Error).message.split('\n')[0]}`);
+        reply(500, { error: { code: 'INTERNAL', message: 'The co-signer failed to answer; try again.' } });
+      });
+  };
+}
+
+function verifySignature(publicKey: Uint8Array, domain: 'enroll' | 'token', message: Uint8Array, signature: unknown): boolean {
+  if (typeof signature !== 'string' || !/^[0-9a-f]{128}$/.test(signature)) return false;
+  return verifyIdentitySignature(publicKey, domain, message, hexToBytes(signature));
+}
+
+function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, 'TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (size === 0) return resolve({});
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+        resolve(parsed as Record<string, unknown>);
+      } catch {
+        reject(new HttpError(400, 'BAD_REQUEST', 'The body must be a JSON object.'));
+      }
+    });
+    request.on('error', reject);
+  });
+}

@@ -1,0 +1,55 @@
+import type { Address, Hex } from 'viem';
+
+/**
+ * What one wallet may sign. Every field is optional; a missing field restricts nothing,
+ * an empty list allows nothing. Amounts are decimal strings of wei in the chain's native currency.
+ */
+export interface WalletPolicy {
+  /** Largest native value one transaction may carry. */
+  maxValuePerTxWei?: string;
+  /** Largest native value all transactions on one chain may carry within a rolling 24 hours. */
+  dailyLimitWei?: string;
+  /** Who may receive: plain transfers, ERC-20/721 transfer recipients, approve spenders, permit spenders. */
+  allowedRecipients?: Address[];
+  /** Which contracts may be called (and verify typed data); contract deployment is refused when set. */
+  allowedContracts?: Address[];
+  allowedChainIds?: number[];
+}
+
+/** A transaction as the co-signer decoded it from the unsigned transaction it hashed itself. */
+export interface TransactionPolicyRequest {
+  kind: 'transaction';
+  chainId: number;
+  /** Absent (or null) for contract creation. */
+  to?: Address | null;
+  value: bigint;
+  data?: Hex;
+}
+
+/** EIP-712 typed data as the co-signer hashed it. */
+export interface TypedDataPolicyRequest {
+  kind: 'typedData';
+  domain: { chainId?: number | bigint; verifyingContract?: Address };
+  /** With `message`, lets the recipient allow-list cover permit spenders. */
+  primaryType?: string;
+  message?: Record<string, unknown>;
+}
+
+/** An EIP-191 personal message. No policy rule restricts messages. */
+export interface MessagePolicyRequest {
+  kind: 'message';
+}
+
+export type PolicyRequest = TransactionPolicyRequest | TypedDataPolicyRequest | MessagePolicyRequest;
+
+export interface PolicyContext {
+  /** Native value this wallet already sent on the request's chain within DAILY_LIMIT_WINDOW_MS. */
+  spentTodayWei: bigint;
+}
+
+export type PolicyRule = 'chain' | 'per-tx-limit' | 'daily-limit' | 'recipient' | 'contract';
+
+export type PolicyDecision = { allowed: true } | { allowed: false; rule: PolicyRule; reason: string };
+
+/** The daily limit looks back this far (rolling, so there is no midnight to game). */
+export const DAILY_LIMIT_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidPolicyError } from './errors.js';
+import { validatePolicy } from './validate.js';
+
+const ALICE = '0x52908400098527886E0F7030069857D2E4169EE7';
+const BOB = '0x8617E340B3D01FA5F11F306F4090FD50E238070D';
+
+function fieldOf(input: unknown): string {
+  try {
+    validatePolicy(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidPolicyError);
+    return (error as InvalidPolicyError).field;
+  }
+  throw new Error('expected the policy to be refused');
+}
+
+describe('validatePolicy', () => {
+  it('accepts the empty policy', () => {
+    expect(validatePolicy({})).toEqual({});
+  });
+
+  it('normalises amounts, checksums and deduplicates addresses, deduplicates chains', () => {
+    expect(
+      validatePolicy({
+        maxValuePerTxWei: '0001000',
+        dailyLimitWei: 5n,
+        allowedRecipients: [ALICE.toLowerCase(), ALICE, `0x${BOB.slice(2).toUpperCase()}`],
+        allowedContracts: [],
+        allowedChainIds: [1, 8453, 1],
+      }),
+    ).toEqual({
+      maxValuePerTxWei: '1000',
+      dailyLimitWei: '5',
+      allowedRecipients: [ALICE, '0x8617E340B3D01FA5F11F306F4090FD50E238070D'],
+      allowedContracts: [],
+      allowedChainIds: [1, 8453],
+    });
+  });
+
+  it.each([
+    ['not an object', 'x', 'policy'],
+    ['an array', [], 'policy'],
+    ['an unknown field (typo)', { maxValuePerTx: '1' }, 'maxValuePerTx'],
+    ['a negative limit', { maxValuePerTxWei: '-1' }, 'maxValuePerTxWei'],
+    ['a number instead of a string', { dailyLimitWei: 1000 }, 'dailyLimitWei'],
+    ['a decimal amount', { dailyLimitWei: '1.5' }, 'dailyLimitWei'],
+    ['an amount above uint256', { dailyLimitWei: (1n << 256n).toString() }, 'dailyLimitWei'],
+    ['a negative bigint', { dailyLimitWei: -1n }, 'dailyLimitWei'],
+    ['a bad address', { allowedRecipients: [ALICE, '0x1234'] }, 'allowedRecipients[1]'],
+    ['a mixed-case address with a bad checksum', { allowedContracts: ['0x52908400098527886E0F7030069857D2E4169Ee7'] }, 'allowedContracts[0]'],
+    ['addresses not in a list', { allowedRecipients: ALICE }, 'allowedRecipients'],
+    ['a zero chain id', { allowedChainIds: [0] }, 'allowedChainIds[0]'],
+    ['a fractional chain id', { allowedChainIds: [1.5] }, 'allowedChainIds[0]'],
+    ['a string chain id', { allowedChainIds: ['1'] }, 'allowedChainIds[0]'],
+    ['too many entries', { allowedRecipients: Array.from({ length: 257 }, () => ALICE) }, 'allowedRecipients'],
+  ])('refuses %s, naming the field', (_name, input, field) => {
+    expect(fieldOf(input)).toBe(field);
+  });
+});

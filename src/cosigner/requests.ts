@@ -1,0 +1,263 @@
+/**
+ * The co-signer's side of a conversation: keygen, presign and sign requests from a wallet's
+ * device, each run through src/mpc as party 2, checked against the wallet's policy and stored.
+ */
+import type { Hex } from 'viem';
+import type { Conversation } from '../channel/conversation.js';
+import { COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode } from '../channel/cosigner-protocol.js';
+import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
+import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
+import { DkgParty } from '../mpc/dkg.js';
+import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
+import { MpcError, ProtocolAbortError } from '../mpc/errors.js';
+import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
+import type { ProtocolMessage } from '../mpc/message.js';
+import { SignParty, type SignResult } from '../mpc/sign.js';
+import type { AuditSummaryInput } from './audit/types.js';
+import { evaluatePolicy } from './policy/policy.js';
+import { DAILY_LIMIT_WINDOW_MS, type PolicyRequest } from './policy/types.js';
+import type { CosignerStore, WalletRecord } from './store/types.js';
+
+export interface RequestContext {
+  store: CosignerStore;
+  /** Ready presignatures a wallet may hold here; more are refused. */
+  maxPresignatures: number;
+  now: () => number;
+  /** Operational log: never given secrets. */
+  log: (line: string) => void;
+}
+
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+const SESSION_PATTERN = /^0x[0-9a-f]{64}$/;
+
+/** A request the co-signer will not serve: answered with a typed refusal, the conversation goes on. */
+class Refusal extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    readonly reason: string,
+    readonly rule?: string,
+  ) {
+    super(reason);
+  }
+}
+
+export async function serveConversation(context: RequestContext, conversation: Conversation): Promise<void> {
+  const link = new ProtocolConversation(conversation);
+  const { walletId } = conversation;
+  try {
+    for (;;) {
+      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'mpc', 'bye']);
+      if (header.type === 'bye') return;
+      try {
+        const wallet = await context.store.getWallet(walletId);
+        if (!wallet) throw new Refusal('UNKNOWN_WALLET', 'This wallet is not known to the co-signer.');
+        if (header.type === 'keygen') await keygen(context, link, wallet, header, messages);
+        else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
+        else if (header.type === 'sign') await sign(context, link, wallet, header, messages);
+        else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
+      } catch (error) {
+        if (error instanceof Refusal) {
+          await link.refuse(error.code, error.reason, error.rule);
+          continue;
+        }
+        if (error instanceof ProtocolBodyError) {
+          await link.refuse('BAD_REQUEST', error.message);
+          continue;
+        }
+        throw error;
+      }
+    }
+  } catch (error) {
+    if (error instanceof ProtocolAbortError) {
+      context.log(`wallet ${walletId}: ${error.shortMessage}`);
+    } else if (!(error instanceof CosignerRefusedError)) {
+      context.log(`wallet ${walletId}: conversation ended: ${(error as Error).message.split('\n')[0]}`);
+    }
+  } finally {
+    conversation.close();
+  }
+}
+
+async function keygen(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  request: Extract<DeviceRequest, { type: 'keygen' }>,
+  messages: ProtocolMessage[],
+): Promise<void> {
+  if (wallet.status !== 'pending') throw new Refusal('BAD_REQUEST', 'This wallet already has its key.');
+  if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The keygen session must be 32 bytes of hex.');
+  const parties = [...wallet.parties];
+  if (request.parties.length !== parties.length || request.parties.some((id, i) => id !== parties[i])) {
+    throw new Refusal('BAD_REQUEST', `This wallet was enrolled with parties ${parties.join(',')}.`);
+  }
+  const party = DkgParty.create({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties });
+  let share: KeyShare;
+  try {
+    const results = await link.relay({
+      parties: [party],
+      initial: [...party.start(), ...messages],
+      done: (done) => done.has(COSIGNER_PARTY),
+      header: { type: 'mpc' },
+      allowed: ['mpc'],
+    });
+    share = results.get(COSIGNER_PARTY)!;
+  } catch (error) {
+    if (error instanceof ProtocolAbortError) await audit(context, 'abort', wallet, { protocol: 'dkg', round: error.round, reason: error.reason });
+    throw error;
+  }
+  const publicKey = `0x${bytesToHex(share.publicKey)}` as Hex;
+  const address = keyShareAddress(share);
+  await context.store.activateWallet({ walletId: wallet.walletId, address, publicKey, share: exportKeyShare(share), generation: share.generation });
+  context.log(`wallet ${wallet.walletId}: key generated, address ${address}`);
+  await link.send({ type: 'keygen-done', address, publicKey, generation: share.generation });
+}
+
+async function presign(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  request: Extract<DeviceRequest, { type: 'presign' }>,
+  messages: ProtocolMessage[],
+): Promise<void> {
+  if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
+  if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The presign session must be 32 bytes of hex.');
+  const share = await loadSigningShare(context, wallet);
+  if ((await context.store.countReadyPresignatures(wallet.walletId)) >= context.maxPresignatures) {
+    throw new Refusal('BAD_REQUEST', `This wallet already holds ${context.maxPresignatures} unused presignatures here.`);
+  }
+  const party = SignParty.create({ share, session: hexToBytes(request.session.slice(2)), signers: [1, COSIGNER_PARTY] });
+  await runGuarded(context, wallet, 'presign', () =>
+    link.relay<SignResult>({
+      parties: [party],
+      initial: [...party.start(), ...messages],
+      done: (done) => done.has(COSIGNER_PARTY),
+      header: { type: 'mpc' },
+      allowed: ['mpc'],
+    }),
+  );
+  await context.store.putPresignature({ walletId: wallet.walletId, presignatureId: request.presignatureId, state: party.exportState() });
+  await link.send({ type: 'presigned', presignatureId: request.presignatureId });
+}
+
+async function sign(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  request: Extract<DeviceRequest, { type: 'sign' }>,
+  messages: ProtocolMessage[],
+): Promise<void> {
+  if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
+  if (wallet.status === 'locked') throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
+  if (wallet.status !== 'active') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
+  // Checklist item 6: the payload is parsed and hashed here; nothing the device computed is trusted.
+  const payload = payloadFromWire(request.payload);
+  let digest: Uint8Array;
+  try {
+    digest = payloadDigest(payload);
+  } catch (error) {
+    throw new Refusal('BAD_REQUEST', (error as MpcError).shortMessage ?? 'The payload cannot be hashed.');
+  }
+  const summary = describePayload(payload, digest);
+  const policyRequest = toPolicyRequest(payload);
+  const policy = await context.store.getPolicy(wallet.walletId);
+  const spentTodayWei =
+    policyRequest.kind === 'transaction' ? await context.store.spentSince(wallet.walletId, policyRequest.chainId, context.now() - DAILY_LIMIT_WINDOW_MS) : 0n;
+  const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei });
+  if (!decision.allowed) {
+    await audit(context, 'refuse', wallet, { ...summary, rule: decision.rule, reason: decision.reason });
+    throw new Refusal('POLICY', decision.reason, decision.rule);
+  }
+
+  let state: string;
+  try {
+    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'WALLET_LOCKED') throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
+    throw new Refusal('UNKNOWN_PRESIGNATURE', 'That presignature is unknown here or was already used; presign again.');
+  }
+  const party = SignParty.fromState(state);
+  const signature = await runGuarded(context, wallet, 'sign', async () => {
+    const own = party.signPayload(payload);
+    let result = own.result;
+    for (const message of messages) result = party.receive(message).result ?? result;
+    if (!result || result.kind !== 'signature') throw new Refusal('BAD_REQUEST', "The device's online message for this presignature is missing.");
+    return { result: result.signature, outgoing: own.outgoing };
+  });
+  const spend = policyRequest.kind === 'transaction' ? { chainId: policyRequest.chainId, valueWei: policyRequest.value } : undefined;
+  await context.store.recordSignature(wallet.walletId, { summary: { ...summary, presignatureId: request.presignatureId }, ...(spend ? { spend } : {}) });
+  await link.send({ type: 'signed', presignatureId: request.presignatureId }, signature.outgoing);
+}
+
+/** Checklist item 4: a failed check while presigning or signing locks the wallet until it is refreshed. */
+async function runGuarded<T>(context: RequestContext, wallet: WalletRecord, protocol: 'presign' | 'sign', work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ProtocolAbortError || (error instanceof CosignerRefusedError && error.code === 'PROTOCOL_ABORT')) {
+      const reason = error instanceof ProtocolAbortError ? `${protocol} aborted in round ${error.round}: ${error.reason}` : `the device aborted ${protocol}`;
+      await context.store.lockWallet(wallet.walletId, reason);
+      context.log(`wallet ${wallet.walletId}: locked: ${reason}`);
+    }
+    throw error;
+  }
+}
+
+async function loadSigningShare(context: RequestContext, wallet: WalletRecord): Promise<KeyShare> {
+  if (wallet.status === 'locked') throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
+  if (wallet.status !== 'active') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
+  return importKeyShare(await context.store.loadShare(wallet.walletId, 'sign'));
+}
+
+function lockedReason(wallet: WalletRecord): string {
+  return `This wallet is locked after a failed protocol check (${wallet.lockedReason ?? 'unknown'}); refresh it before signing again.`;
+}
+
+async function audit(context: RequestContext, kind: 'abort' | 'refuse', wallet: WalletRecord, summary: AuditSummaryInput): Promise<void> {
+  await context.store.audit.append({ kind, walletId: wallet.walletId, summary });
+}
+
+function toPolicyRequest(payload: SignablePayload): PolicyRequest {
+  if (payload.kind === 'message') return { kind: 'message' };
+  if (payload.kind === 'typedData') {
+    const { domain, primaryType, message } = payload.typedData as { domain?: PolicyRequestDomain; primaryType?: string; message?: Record<string, unknown> };
+    return { kind: 'typedData', domain: domain ?? {}, ...(primaryType ? { primaryType } : {}), ...(message ? { message } : {}) };
+  }
+  const tx = payload.transaction;
+  return { kind: 'transaction', chainId: tx.chainId!, to: tx.to ?? null, value: tx.value ?? 0n, ...(tx.data ? { data: tx.data } : {}) };
+}
+
+type PolicyRequestDomain = Extract<PolicyRequest, { kind: 'typedData' }>['domain'];
+
+/** What the audit log keeps of a payload: enough to say what was signed, nothing secret. */
+function describePayload(payload: SignablePayload, digest: Uint8Array): AuditSummaryInput {
+  const digestHex = `0x${bytesToHex(digest)}`;
+  if (payload.kind === 'message') {
+    const message = payload.message;
+    const text = typeof message === 'string' ? message : undefined;
+    return { kind: 'message', digest: digestHex, ...(text !== undefined ? { preview: text.slice(0, 120), length: text.length } : { raw: true }) };
+  }
+  if (payload.kind === 'typedData') {
+    const typed = payload.typedData as { domain?: Record<string, unknown>; primaryType?: string };
+    const domain = typed.domain ?? {};
+    return {
+      kind: 'typedData',
+      digest: digestHex,
+      primaryType: typed.primaryType ?? null,
+      domainName: typeof domain.name === 'string' ? domain.name : null,
+      chainId: domain.chainId === undefined ? null : String(domain.chainId),
+      verifyingContract: typeof domain.verifyingContract === 'string' ? domain.verifyingContract : null,
+    };
+  }
+  const tx = payload.transaction;
+  return {
+    kind: 'transaction',
+    digest: digestHex,
+    chainId: tx.chainId ?? null,
+    to: tx.to ?? null,
+    valueWei: (tx.value ?? 0n).toString(),
+    nonce: tx.nonce ?? null,
+    selector: tx.data && tx.data.length >= 10 ? tx.data.slice(0, 10) : null,
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The co-signer service: store, identity, TLS, broker, channel and HTTPS API, started together.
+ * Embedded mode (the default) runs an Aedes broker in this process on wss://127.0.0.1:8884/mqtt;
+ * external mode joins a Mosquitto broker with mutual TLS and provisions device credentials
+ * through its dynamic-security plugin.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Channel } from '../channel/channel.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { presenceWill, startPresence, type PresencePublisher } from '../channel/presence.js';
+import { COSIGNER_INBOX_FILTER } from '../channel/topics.js';
+import { MqttTransport } from '../channel/transport.js';
+import { createCosignerClient, startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
+import { createHttpApi, type CredentialIssuer } from './http-api.js';
+import { loadOrCreateIdentity } from './identity-file.js';
+import { serveConversation } from './requests.js';
+import { openSqliteStore, databasePath, loadMasterKey, type SqliteCosignerStore } from './store/index.js';
+import { ensureServerCertificate } from './tls.js';
+import { TokenIssuer } from './tokens.js';
+
+export interface ExternalBrokerConfig {
+  /** Where this co-signer connects, with its client certificate: mqtts://host:8883. */
+  url: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  /** What devices are told to connect to: wss://host:port. */
+  deviceUrl: string;
+}
+
+export interface CosignerConfig {
+  dataDir: string;
+  /** Interface for the HTTPS API (and, embedded, the broker). Default 127.0.0.1. */
+  host?: string;
+  /** Default 8884; 0 picks a free port. */
+  port?: number;
+  /** Host names and addresses the generated certificate covers. Default 127.0.0.1 and localhost. */
+  tlsHosts?: string[];
+  masterKeyFile?: string;
+  env?: Record<string, string | undefined>;
+  enrollmentCode?: string;
+  enrollLimit?: { limit: number; windowMs: number };
+  maxPresignatures?: number;
+  /** Join this broker instead of running one. */
+  external?: ExternalBrokerConfig;
+  /** Presence heartbeat; needed where the broker keeps no retained messages. Default 10 s on an external broker, off embedded. */
+  heartbeatMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningCosigner {
+  /** https://host:port: enrollment and token renewal. */
+  url: string;
+  /** What devices connect to. */
+  brokerUrl: string;
+  /** The certificate of the HTTPS API (and embedded broker): what a device trusts. */
+  certPem: string;
+  /** For Chromium's --ignore-certificate-errors-spki-list. */
+  spkiHash: string;
+  identityPublicKey: string;
+  store: SqliteCosignerStore;
+  embedded: EmbeddedBroker | undefined;
+  /** Stops serving conversations but keeps the broker up: what "the co-signer is offline" looks like to a device. */
+  pauseWorker(): Promise<void>;
+  resumeWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startCosigner(config: CosignerConfig): Promise<RunningCosigner> {
+  const log = config.log ?? ((line: string) => process.stderr.write(`tandem-cosigner: ${line}\n`));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const masterKey = loadMasterKey({ dataDir: config.dataDir, ...(config.masterKeyFile ? { keyFile: config.masterKeyFile } : {}), ...(config.env ? { env: config.env } : {}) });
+  const store = openSqliteStore({ path: databasePath(config.dataDir), masterKey });
+  const identity = loadOrCreateIdentity(config.dataDir, masterKey);
+  const tls = await ensureServerCertificate(join(config.dataDir, 'tls'), config.tlsHosts ?? ['127.0.0.1', 'localhost']);
+  const host = config.host ?? '127.0.0.1';
+  const instance = { instanceId: randomBytes(8).toString('hex'), startedAt: Date.now() };
+  const external = config.external;
+  const retainStatus = !external;
+  const heartbeatMs = config.heartbeatMs ?? (external ? 10_000 : 0);
+
+  let credentials: CredentialIssuer;
+  let embedded: EmbeddedBroker | undefined;
+  let httpsServer: Server | undefined;
+  let dynsec: MosquittoDynsec | undefined;
+  let brokerUrl: string;
+  let url: string;
+  let handler: ReturnType<typeof createHttpApi> | undefined;
+  // The listener comes up before the API can answer (the API needs the broker's URL): until then, 503.
+  const httpHandler = (request: IncomingMessage, response: ServerResponse) => {
+    if (!handler) return void response.writeHead(503).end();
+    handler(request, response);
+  };
+
+  if (!external) {
+    const tokens = await TokenIssuer.open(join(config.dataDir, 'tokens'));
+    credentials = { issue: (device) => tokens.issue(device) };
+    embedded = await startEmbeddedBroker({
+      host,
+      port: config.port ?? 8884,
+      tls: { keyPem: tls.keyPem, certPem: tls.certPem },
+      tokens,
+      httpHandler,
+      onAccessEvent: (event) => log(`broker: ${event.kind} ${event.clientId ?? '?'}: ${event.reason}`),
+    });
+    brokerUrl = embedded.url;
+    url = `https://${embedded.host}:${embedded.port}`;
+  } else {
+    httpsServer = createHttpsServer({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2' }, httpHandler);
+    await new Promise<void>((resolve, reject) => {
+      httpsServer!.once('error', reject);
+      httpsServer!.listen(config.port ?? 8884, host, () => resolve());
+    });
+    const address = httpsServer.address();
+    url = `https://${host}:${typeof address === 'object' && address ? address.port : config.port}`;
+    brokerUrl = external.deviceUrl;
+    credentials = {
+      issue: async (device) => {
+        const existing = await dynsec!.getDevice(device.deviceId);
+        const issued = existing ? await dynsec!.renewDeviceCredentials(device.deviceId) : await dynsec!.provisionDevice(device);
+        // Dynamic-security passwords do not expire by themselves; renewal replaces them.
+        return { token: issued.password, expiresAt: Date.now() + 365 * 24 * 3600_000 };
+      },
+    };
+  }
+
+  const will = presenceWill(identity, instance, { retain: retainStatus });
+  const transport = new MqttTransport(
+    external
+      ? {
+          url: external.url,
+          clientId: `tandem-cosigner-${instance.instanceId}`,
+          clean: false,
+          will,
+          tls: { ca: external.caPem, cert: external.certPem, key: external.keyPem },
+        }
+      : { url: 'embedded://cosigner', clientId: 'tandem-cosigner', clean: false, will, createClient: (options) => createCosignerClient(embedded!, options) },
+  );
+  const deviceKeys = async (walletId: string) => (await store.getDeviceForWallet(walletId))?.identityPublicKey;
+  let channel = await Channel.create({ transport, identity, role: 'cosigner', inboxes: [COSIGNER_INBOX_FILTER], resolvePeer: (walletId) => deviceKeys(walletId) });
+  await transport.connect();
+  if (external) dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
+  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log };
+  const serve = (ch: Channel) => ch.onConversation((conversation) => serveConversation(context, conversation));
+  serve(channel);
+  let presence: PresencePublisher | undefined = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
+  handler = createHttpApi({
+    store,
+    credentials,
+    brokerUrl,
+    cosignerIdentity: identity.publicKeyHex,
+    ...(config.enrollmentCode ? { enrollmentCode: config.enrollmentCode } : {}),
+    ...(config.enrollLimit ? { enrollLimit: config.enrollLimit } : {}),
+    log,
+  });
+
+  let paused = false;
+  return {
+    url,
+    brokerUrl,
+    certPem: tls.certPem,
+    spkiHash: tls.spkiSha256Base64,
+    identityPublicKey: identity.publicKeyHex,
+    store,
+    embedded,
+    async pauseWorker() {
+      if (paused) return;
+      paused = true;
+      await presence?.stop();
+      presence = undefined;
+      await channel.close();
+      await transport.pause();
+    },
+    async resumeWorker() {
+      if (!paused) return;
+      paused = false;
+      await transport.resume();
+      channel = await Channel.create({ transport, identity, role: 'cosigner', inboxes: [COSIGNER_INBOX_FILTER], resolvePeer: (walletId) => deviceKeys(walletId) });
+      serve(channel);
+      presence = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
+    },
+    async stop() {
+      await presence?.stop().catch(() => undefined);
+      await channel.close().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+      await embedded?.close();
+      if (httpsServer) await new Promise<void>((resolve) => httpsServer!.close(() => resolve()));
+      identity.destroy();
+      await store.close();
+    },
+  };
+}
+

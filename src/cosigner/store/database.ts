@@ -1,0 +1,573 @@
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Address, Hex } from 'viem';
+import { SqliteAuditLog } from '../audit/audit-log.js';
+import type { AuditSummaryInput } from '../audit/types.js';
+import { validatePolicy } from '../policy/validate.js';
+import type { WalletPolicy } from '../policy/types.js';
+import { EnvelopeCipher, type EnvelopeContext } from './envelope.js';
+import {
+  ConflictError,
+  MasterKeyMismatchError,
+  NotFoundError,
+  PresignatureUnavailableError,
+  WalletLockedError,
+  WalletStateError,
+} from './errors.js';
+import type { MasterKey } from './master-key.js';
+import { migrate } from './schema.js';
+import type {
+  CosignerStore,
+  DeviceRecord,
+  NewDevice,
+  NewPresignature,
+  NewWallet,
+  RateLimitDecision,
+  RateLimitRequest,
+  ShareReplacement,
+  ShareUse,
+  SigningRecord,
+  SpendInput,
+  WalletActivation,
+  WalletParties,
+  WalletRecord,
+  WalletStatus,
+} from './types.js';
+import * as check from './validate.js';
+
+export { DATABASE_FILE, databasePath } from './paths.js';
+
+export interface OpenDatabaseOptions {
+  readonly?: boolean;
+  /** How long a write waits for another connection's lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens the SQLite file with the settings the store relies on and brings its schema up to date.
+ * WAL lets readers run beside the writer; synchronous=FULL makes a consumed presignature durable
+ * before the answer that uses it leaves, even across power loss; secure_delete overwrites the
+ * pages that held wiped presignature states.
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Database.Database {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const isFile = path !== ':memory:' && path !== '';
+  const created = isFile && !options.readonly && !existsSync(path);
+  if (created) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: busyTimeoutMs });
+  try {
+    if (created) chmodSync(path, 0o600);
+    db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+    db.pragma('foreign_keys = ON');
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('secure_delete = ON');
+      migrate(db);
+    }
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export interface SqliteStoreOptions {
+  /** The SQLite file (see databasePath), or ':memory:'. */
+  path: string;
+  masterKey: MasterKey;
+  /** Milliseconds since the epoch. */
+  now?: () => number;
+  busyTimeoutMs?: number;
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): SqliteCosignerStore {
+  return new SqliteCosignerStore(options);
+}
+
+interface WalletRow {
+  wallet_id: string;
+  threshold: number;
+  parties: string;
+  status: WalletStatus;
+  address: string | null;
+  public_key: string | null;
+  generation: number | null;
+  locked_reason: string | null;
+  locked_at: number | null;
+  created_at: number;
+  activated_at: number | null;
+  updated_at: number;
+}
+
+interface DeviceRow {
+  device_id: string;
+  identity_public_key: string;
+  wallet_id: string;
+  created_at: number;
+}
+
+interface PresignatureRow {
+  status: 'ready' | 'used';
+  generation: number;
+  sealed_state: Uint8Array | null;
+}
+
+type Param = string | number | bigint | Uint8Array | null;
+
+const WALLET_SELECT = `
+  SELECT w.wallet_id, w.threshold, w.parties, w.status, w.address, w.public_key, s.generation,
+         w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at
+  FROM wallets w LEFT JOIN shares s ON s.wallet_id = w.wallet_id`;
+
+const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, created_at FROM devices';
+
+/** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous. */
+export class SqliteCosignerStore implements CosignerStore {
+  readonly audit: SqliteAuditLog;
+  readonly #db: Database.Database;
+  readonly #cipher: EnvelopeCipher;
+  readonly #now: () => number;
+  readonly #statements = new Map<string, Database.Statement<Param[], unknown>>();
+
+  constructor(options: SqliteStoreOptions) {
+    this.#db = openDatabase(options.path, options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs });
+    try {
+      this.#now = options.now ?? Date.now;
+      this.#cipher = new EnvelopeCipher(options.masterKey);
+      this.audit = new SqliteAuditLog(this.#db, { now: this.#now });
+      this.#bindMasterKey(options.masterKey.keyId);
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+  }
+
+  // ---- wallets and devices
+
+  createWallet(wallet: NewWallet): WalletRecord {
+    const id = check.walletId(wallet.walletId);
+    const { text } = check.parties(wallet.threshold, wallet.parties);
+    return this.#tx(() => {
+      if (this.#walletRow(id)) throw new ConflictError(`Wallet ${id} already exists. Pick a fresh wallet id.`);
+      const now = this.#now();
+      this.#run('INSERT INTO wallets (wallet_id, threshold, parties, status, created_at, updated_at) VALUES (?, 2, ?, ?, ?, ?)', id, text, 'pending', now, now);
+      return this.#requireWallet(id);
+    });
+  }
+
+  createDevice(device: NewDevice): DeviceRecord {
+    const id = check.deviceId(device.deviceId);
+    const key = check.identityPublicKey(device.identityPublicKey);
+    const wallet = check.walletId(device.walletId);
+    return this.#tx(() => {
+      const walletRecord = this.#requireWallet(wallet);
+      if (this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, id)) throw new ConflictError(`Device ${id} is already enrolled.`);
+      if (this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE identity_public_key = ?`, key)) {
+        throw new ConflictError('This identity key is already enrolled as another device. Each device enrolls with its own identity key.');
+      }
+      if (this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ?`, wallet)) throw new ConflictError(`Wallet ${wallet} already has a device.`);
+      const now = this.#now();
+      this.#run('INSERT INTO devices (device_id, identity_public_key, wallet_id, created_at) VALUES (?, ?, ?, ?)', id, key, wallet, now);
+      this.audit.append({
+        kind: 'enroll',
+        walletId: wallet,
+        deviceId: id,
+        at: now,
+        summary: { identityPublicKey: key, threshold: walletRecord.threshold, parties: [...walletRecord.parties] },
+      });
+      return { deviceId: id, identityPublicKey: key, walletId: wallet, createdAt: now };
+    });
+  }
+
+  enroll(input: NewDevice & Omit<NewWallet, 'walletId'>): { wallet: WalletRecord; device: DeviceRecord } {
+    return this.#tx(() => {
+      this.createWallet({ walletId: input.walletId, threshold: input.threshold, parties: input.parties });
+      const device = this.createDevice({ deviceId: input.deviceId, identityPublicKey: input.identityPublicKey, walletId: input.walletId });
+      return { wallet: this.#requireWallet(device.walletId), device };
+    });
+  }
+
+  getDevice(deviceId: string): DeviceRecord | undefined {
+    const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, check.deviceId(deviceId));
+    return row && toDevice(row);
+  }
+
+  getDeviceByIdentityKey(identityPublicKey: string): DeviceRecord | undefined {
+    const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE identity_public_key = ?`, check.identityPublicKey(identityPublicKey));
+    return row && toDevice(row);
+  }
+
+  getDeviceForWallet(walletId: string): DeviceRecord | undefined {
+    const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ?`, check.walletId(walletId));
+    return row && toDevice(row);
+  }
+
+  getWallet(walletId: string): WalletRecord | undefined {
+    const row = this.#walletRow(check.walletId(walletId));
+    return row && toWallet(row);
+  }
+
+  listWallets(filter: { status?: WalletStatus } = {}): WalletRecord[] {
+    const rows =
+      filter.status === undefined
+        ? this.#all<WalletRow>(`${WALLET_SELECT} ORDER BY w.created_at, w.wallet_id`)
+        : this.#all<WalletRow>(`${WALLET_SELECT} WHERE w.status = ? ORDER BY w.created_at, w.wallet_id`, filter.status);
+    return rows.map(toWallet);
+  }
+
+  // ---- shares
+
+  activateWallet(activation: WalletActivation): WalletRecord {
+    const id = check.walletId(activation.walletId);
+    const address = check.address(activation.address);
+    const publicKey = check.groupPublicKey(activation.publicKey);
+    const generation = check.generation(activation.generation);
+    const share = check.secretText(activation.share, 'key share');
+    return this.#tx(() => {
+      const wallet = this.#requireWallet(id);
+      if (wallet.status !== 'pending') {
+        throw new WalletStateError('WALLET_ALREADY_ACTIVE', id, `Wallet ${id} already finished key generation; refresh its shares instead.`);
+      }
+      const now = this.#now();
+      const sealed = this.#cipher.seal(share, shareContext(id, generation));
+      this.#run('INSERT INTO shares (wallet_id, generation, sealed, updated_at) VALUES (?, ?, ?, ?)', id, generation, sealed, now);
+      this.#run(
+        "UPDATE wallets SET status = 'active', address = ?, public_key = ?, activated_at = ?, updated_at = ? WHERE wallet_id = ?",
+        address, publicKey, now, now, id,
+      );
+      const device = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ?`, id);
+      this.audit.append({
+        kind: 'keygen',
+        walletId: id,
+        ...(device ? { deviceId: device.device_id } : {}),
+        at: now,
+        summary: { address, publicKey, generation, threshold: wallet.threshold, parties: [...wallet.parties] },
+      });
+      return this.#requireWallet(id);
+    });
+  }
+
+  loadShare(walletId: string, use: ShareUse = 'sign'): string {
+    const id = check.walletId(walletId);
+    return this.#read(() => {
+      const wallet = this.#requireWallet(id);
+      if (wallet.status === 'pending') throw notActive(id);
+      if (use === 'sign' && wallet.status === 'locked') throw new WalletLockedError(id, wallet.lockedReason ?? 'locked');
+      const row = this.#get<{ generation: number; sealed: Uint8Array }>('SELECT generation, sealed FROM shares WHERE wallet_id = ?', id);
+      if (!row) throw new NotFoundError('share', id);
+      return this.#cipher.openString(row.sealed, shareContext(id, row.generation));
+    });
+  }
+
+  replaceShare(replacement: ShareReplacement): WalletRecord {
+    const id = check.walletId(replacement.walletId);
+    const generation = check.generation(replacement.generation);
+    const share = check.secretText(replacement.share, 'key share');
+    return this.#tx(() => {
+      const wallet = this.#requireWallet(id);
+      if (wallet.status === 'pending' || wallet.generation === undefined) throw notActive(id);
+      if (generation !== wallet.generation + 1) {
+        throw new WalletStateError(
+          'WALLET_GENERATION_MISMATCH',
+          id,
+          `Wallet ${id} holds share generation ${wallet.generation}; a refresh must store generation ${wallet.generation + 1}, not ${generation}.`,
+        );
+      }
+      const now = this.#now();
+      const sealed = this.#cipher.seal(share, shareContext(id, generation));
+      this.#run('UPDATE shares SET generation = ?, sealed = ?, updated_at = ? WHERE wallet_id = ?', generation, sealed, now, id);
+      const dropped = this.#deleteReadyPresignatures(id);
+      this.#run("UPDATE wallets SET status = 'active', locked_reason = NULL, locked_at = NULL, updated_at = ? WHERE wallet_id = ?", now, id);
+      this.audit.append({
+        kind: 'refresh',
+        walletId: id,
+        at: now,
+        summary: {
+          generation,
+          previousGeneration: wallet.generation,
+          presignaturesDropped: dropped,
+          unlocked: wallet.status === 'locked',
+          lockedReason: wallet.lockedReason,
+        },
+      });
+      return this.#requireWallet(id);
+    });
+  }
+
+  lockWallet(walletId: string, reason: string): WalletRecord {
+    const id = check.walletId(walletId);
+    const why = check.shortText(reason, 'lock reason');
+    return this.#tx(() => {
+      const wallet = this.#requireWallet(id);
+      if (wallet.status === 'pending') throw notActive(id);
+      const now = this.#now();
+      // A second lock keeps the first reason: the first failure is the one to investigate.
+      if (wallet.status === 'active') {
+        this.#run("UPDATE wallets SET status = 'locked', locked_reason = ?, locked_at = ?, updated_at = ? WHERE wallet_id = ?", why, now, now, id);
+      }
+      const dropped = this.#deleteReadyPresignatures(id);
+      this.audit.append({
+        kind: 'lock',
+        walletId: id,
+        at: now,
+        summary: { reason: why, alreadyLocked: wallet.status === 'locked', presignaturesDropped: dropped },
+      });
+      return this.#requireWallet(id);
+    });
+  }
+
+  // ---- presignatures
+
+  putPresignature(presignature: NewPresignature): void {
+    const id = check.walletId(presignature.walletId);
+    const presignatureId = check.presignatureId(presignature.presignatureId);
+    const state = check.secretText(presignature.state, 'presignature state');
+    this.#tx(() => {
+      const wallet = this.#requireSignable(id);
+      const generation = wallet.generation!;
+      if (this.#get('SELECT 1 FROM presignatures WHERE wallet_id = ? AND presignature_id = ?', id, presignatureId)) {
+        throw new ConflictError(`Presignature ${presignatureId} of wallet ${id} already exists; presignature ids are never reused.`);
+      }
+      const sealed = this.#cipher.seal(state, presignatureContext(id, presignatureId, generation));
+      this.#run(
+        "INSERT INTO presignatures (wallet_id, presignature_id, generation, status, sealed_state, created_at) VALUES (?, ?, ?, 'ready', ?, ?)",
+        id, presignatureId, generation, sealed, this.#now(),
+      );
+    });
+  }
+
+  consumePresignature(walletId: string, presignatureId: string, signing?: SigningRecord): string {
+    const id = check.walletId(walletId);
+    const presigId = check.presignatureId(presignatureId);
+    return this.#tx(() => {
+      const wallet = this.#requireSignable(id);
+      const row = this.#get<PresignatureRow>(
+        'SELECT status, generation, sealed_state FROM presignatures WHERE wallet_id = ? AND presignature_id = ?',
+        id, presigId,
+      );
+      if (!row) throw new PresignatureUnavailableError(id, presigId, 'unknown');
+      if (row.status !== 'ready' || !row.sealed_state) throw new PresignatureUnavailableError(id, presigId, 'used');
+      if (row.generation !== wallet.generation) throw new PresignatureUnavailableError(id, presigId, 'stale');
+      const now = signing?.at ?? this.#now();
+      // The guarded update is what makes consumption single-use on any backend; the checks above only explain failures.
+      const claimed = this.#run(
+        "UPDATE presignatures SET status = 'used', used_at = ?, sealed_state = NULL WHERE wallet_id = ? AND presignature_id = ? AND status = 'ready'",
+        now, id, presigId,
+      );
+      if (claimed.changes !== 1) throw new PresignatureUnavailableError(id, presigId, 'used');
+      const state = this.#cipher.openString(row.sealed_state, presignatureContext(id, presigId, row.generation));
+      if (signing) this.#recordSigning(id, signing, now, { presignatureId: presigId });
+      return state;
+    });
+  }
+
+  countReadyPresignatures(walletId: string): number {
+    const row = this.#get<{ n: number }>("SELECT count(*) AS n FROM presignatures WHERE wallet_id = ? AND status = 'ready'", check.walletId(walletId));
+    return row?.n ?? 0;
+  }
+
+  /** Drops every ready presignature of the wallet; used ones stay as tombstones. Returns how many were dropped. */
+  deleteAllPresignatures(walletId: string): number {
+    const id = check.walletId(walletId);
+    return this.#tx(() => this.#deleteReadyPresignatures(id));
+  }
+
+  /** Removes tombstones of presignatures used before `usedBeforeMs`. Returns how many. */
+  pruneUsedPresignatures(usedBeforeMs: number): number {
+    const before = check.timestamp(usedBeforeMs);
+    return this.#tx(() => this.#run("DELETE FROM presignatures WHERE status = 'used' AND used_at < ?", before).changes);
+  }
+
+  recordSignature(walletId: string, signing: SigningRecord): void {
+    const id = check.walletId(walletId);
+    this.#tx(() => {
+      this.#requireSignable(id);
+      this.#recordSigning(id, signing, signing.at ?? this.#now(), {});
+    });
+  }
+
+  // ---- policies
+
+  getPolicy(walletId: string): WalletPolicy {
+    const row = this.#get<{ policy: string }>('SELECT policy FROM policies WHERE wallet_id = ?', check.walletId(walletId));
+    return row ? validatePolicy(JSON.parse(row.policy)) : {};
+  }
+
+  setPolicy(walletId: string, policy: unknown, options: { actor?: string } = {}): WalletPolicy {
+    const id = check.walletId(walletId);
+    const normalised = validatePolicy(policy);
+    const actor = options.actor === undefined ? undefined : check.shortText(options.actor, 'policy actor', 200);
+    return this.#tx(() => {
+      this.#requireWallet(id);
+      const previous = this.getPolicy(id);
+      const now = this.#now();
+      this.#run(
+        'INSERT INTO policies (wallet_id, policy, updated_at) VALUES (?, ?, ?) ON CONFLICT (wallet_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at',
+        id, JSON.stringify(normalised), now,
+      );
+      this.audit.append({ kind: 'policy', walletId: id, at: now, summary: { policy: { ...normalised }, previous: { ...previous }, actor } });
+      return normalised;
+    });
+  }
+
+  // ---- spend ledger
+
+  recordSpend(spend: SpendInput): void {
+    const id = check.walletId(spend.walletId);
+    const chainId = check.chainId(spend.chainId);
+    const value = check.weiValue(spend.valueWei);
+    const at = spend.at === undefined ? this.#now() : check.timestamp(spend.at);
+    this.#tx(() => {
+      this.#requireWallet(id);
+      this.#insertSpend(id, chainId, value, at);
+    });
+  }
+
+  spentSince(walletId: string, chainId: number, sinceMs: number): bigint {
+    const rows = this.#all<{ value_wei: string }>(
+      'SELECT value_wei FROM spends WHERE wallet_id = ? AND chain_id = ? AND at >= ?',
+      check.walletId(walletId), check.chainId(chainId), check.timestamp(sinceMs),
+    );
+    return rows.reduce((sum, row) => sum + BigInt(row.value_wei), 0n);
+  }
+
+  // ---- rate limits
+
+  takeRateLimit(request: RateLimitRequest): RateLimitDecision {
+    const bucket = check.shortText(request.bucket, 'rate-limit bucket', 64);
+    const key = check.shortText(request.key, 'rate-limit key', 256);
+    if (!Number.isSafeInteger(request.limit) || request.limit < 1) throw new TypeError('A rate limit is a positive integer.');
+    if (!Number.isSafeInteger(request.windowMs) || request.windowMs < 1) throw new TypeError('A rate-limit window is a positive number of milliseconds.');
+    const at = request.at === undefined ? this.#now() : check.timestamp(request.at);
+    return this.#tx(() => {
+      this.#run('DELETE FROM rate_limit_events WHERE bucket = ? AND at <= ?', bucket, at - request.windowMs);
+      const window = this.#get<{ n: number; oldest: number | null }>(
+        'SELECT count(*) AS n, min(at) AS oldest FROM rate_limit_events WHERE bucket = ? AND key = ?',
+        bucket, key,
+      )!;
+      if (window.n >= request.limit) {
+        return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, (window.oldest ?? at) + request.windowMs - at) };
+      }
+      this.#run('INSERT INTO rate_limit_events (bucket, key, at) VALUES (?, ?, ?)', bucket, key, at);
+      return { allowed: true, remaining: request.limit - window.n - 1, retryAfterMs: 0 };
+    });
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // ---- internals
+
+  #bindMasterKey(keyId: string): void {
+    this.#tx(() => {
+      const row = this.#get<{ value: string }>("SELECT value FROM meta WHERE key = 'master_key_id'");
+      if (!row) this.#run("INSERT INTO meta (key, value) VALUES ('master_key_id', ?)", keyId);
+      else if (row.value !== keyId) throw new MasterKeyMismatchError(row.value, keyId);
+    });
+  }
+
+  #recordSigning(walletId: string, signing: SigningRecord, at: number, extra: AuditSummaryInput): void {
+    if (signing.spend) {
+      this.#insertSpend(walletId, check.chainId(signing.spend.chainId), check.weiValue(signing.spend.valueWei), at);
+    }
+    this.audit.append({
+      kind: 'sign',
+      walletId,
+      ...(signing.deviceId === undefined ? {} : { deviceId: check.deviceId(signing.deviceId) }),
+      at,
+      summary: { ...signing.summary, ...extra },
+    });
+  }
+
+  #insertSpend(walletId: string, chainId: number, value: bigint, at: number): void {
+    this.#run('INSERT INTO spends (wallet_id, chain_id, value_wei, at) VALUES (?, ?, ?, ?)', walletId, chainId, value.toString(10), at);
+  }
+
+  #deleteReadyPresignatures(walletId: string): number {
+    return this.#run("DELETE FROM presignatures WHERE wallet_id = ? AND status = 'ready'", walletId).changes;
+  }
+
+  #walletRow(walletId: string): WalletRow | undefined {
+    return this.#get<WalletRow>(`${WALLET_SELECT} WHERE w.wallet_id = ?`, walletId);
+  }
+
+  #requireWallet(walletId: string): WalletRecord {
+    const row = this.#walletRow(walletId);
+    if (!row) throw new NotFoundError('wallet', walletId, 'Enroll the device first.');
+    return toWallet(row);
+  }
+
+  #requireSignable(walletId: string): WalletRecord {
+    const wallet = this.#requireWallet(walletId);
+    if (wallet.status === 'locked') throw new WalletLockedError(walletId, wallet.lockedReason ?? 'locked');
+    if (wallet.status !== 'active' || wallet.generation === undefined) throw notActive(walletId);
+    return wallet;
+  }
+
+  /** Write transactions take the write lock up front, so two connections queue instead of failing on upgrade. */
+  #tx<T>(body: () => T): T {
+    return this.#db.transaction(body).immediate();
+  }
+
+  /** A consistent snapshot for reads that span statements, without taking the write lock. */
+  #read<T>(body: () => T): T {
+    return this.#db.transaction(body).deferred();
+  }
+
+  #statement(sql: string): Database.Statement<Param[], unknown> {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare<Param[], unknown>(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run(sql: string, ...params: Param[]): Database.RunResult {
+    return this.#statement(sql).run(...params);
+  }
+
+  #get<T>(sql: string, ...params: Param[]): T | undefined {
+    return this.#statement(sql).get(...params) as T | undefined;
+  }
+
+  #all<T>(sql: string, ...params: Param[]): T[] {
+    return this.#statement(sql).all(...params) as T[];
+  }
+}
+
+function shareContext(walletId: string, generation: number): EnvelopeContext {
+  return ['shares', walletId, generation];
+}
+
+function presignatureContext(walletId: string, presignatureId: string, generation: number): EnvelopeContext {
+  return ['presignatures', walletId, presignatureId, generation];
+}
+
+function notActive(walletId: string): WalletStateError {
+  return new WalletStateError('WALLET_NOT_ACTIVE', walletId, `Wallet ${walletId} has not finished key generation. Run DKG first.`);
+}
+
+function toWallet(row: WalletRow): WalletRecord {
+  return {
+    walletId: row.wallet_id,
+    threshold: 2,
+    parties: (row.parties === '[1,2,3]' ? [1, 2, 3] : [1, 2]) as WalletParties,
+    status: row.status,
+    address: (row.address ?? undefined) as Address | undefined,
+    publicKey: (row.public_key ?? undefined) as Hex | undefined,
+    generation: row.generation ?? undefined,
+    lockedReason: row.locked_reason ?? undefined,
+    lockedAt: row.locked_at ?? undefined,
+    createdAt: row.created_at,
+    activatedAt: row.activated_at ?? undefined,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return { deviceId: row.device_id, identityPublicKey: row.identity_public_key, walletId: row.wallet_id, createdAt: row.created_at };
+}

@@ -1,0 +1,117 @@
+import type Database from 'better-sqlite3';
+import { SchemaVersionError } from './errors.js';
+
+/**
+ * Schema migrations, applied in order; PRAGMA user_version records how many have run.
+ * Append new migrations; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  /* 1 */ `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE wallets (
+    wallet_id TEXT PRIMARY KEY,
+    threshold INTEGER NOT NULL CHECK (threshold = 2),
+    parties TEXT NOT NULL CHECK (parties IN ('[1,2]', '[1,2,3]')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'locked')),
+    address TEXT,
+    public_key TEXT,
+    locked_reason TEXT,
+    locked_at INTEGER,
+    created_at INTEGER NOT NULL,
+    activated_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    CHECK (status = 'pending' OR (address IS NOT NULL AND public_key IS NOT NULL)),
+    CHECK ((status = 'locked') = (locked_reason IS NOT NULL))
+  ) STRICT;
+
+  CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    identity_public_key TEXT NOT NULL UNIQUE,
+    wallet_id TEXT NOT NULL UNIQUE REFERENCES wallets (wallet_id),
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- The current share only: a refresh overwrites it, so an old generation is not kept around.
+  CREATE TABLE shares (
+    wallet_id TEXT PRIMARY KEY REFERENCES wallets (wallet_id),
+    generation INTEGER NOT NULL CHECK (generation >= 0),
+    sealed BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- A used row keeps its id (so it can never be put back) but loses its sealed state.
+  CREATE TABLE presignatures (
+    wallet_id TEXT NOT NULL REFERENCES wallets (wallet_id),
+    presignature_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ready', 'used')),
+    sealed_state BLOB,
+    created_at INTEGER NOT NULL,
+    used_at INTEGER,
+    PRIMARY KEY (wallet_id, presignature_id),
+    CHECK ((status = 'ready') = (sealed_state IS NOT NULL AND used_at IS NULL))
+  ) STRICT;
+  CREATE INDEX presignatures_by_status ON presignatures (wallet_id, status);
+
+  CREATE TABLE policies (
+    wallet_id TEXT PRIMARY KEY REFERENCES wallets (wallet_id),
+    policy TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Wei as decimal text: amounts exceed SQLite's 64-bit integers; sums are done with BigInt.
+  CREATE TABLE spends (
+    id INTEGER PRIMARY KEY,
+    wallet_id TEXT NOT NULL REFERENCES wallets (wallet_id),
+    chain_id INTEGER NOT NULL,
+    value_wei TEXT NOT NULL,
+    at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX spends_window ON spends (wallet_id, chain_id, at);
+
+  CREATE TABLE rate_limit_events (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX rate_limit_window ON rate_limit_events (bucket, key, at);
+
+  -- No foreign keys: a refusal may name a wallet that does not exist.
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    wallet_id TEXT,
+    device_id TEXT,
+    summary TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_log_by_wallet ON audit_log (wallet_id, seq);
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema up to SCHEMA_VERSION; each migration commits with its version number or not at all. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) throw new SchemaVersionError(current, SCHEMA_VERSION);
+  for (let version = current + 1; version <= SCHEMA_VERSION; version += 1) {
+    db.transaction(() => {
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      const now = db.pragma('user_version', { simple: true }) as number;
+      if (now >= version) return;
+      db.exec(MIGRATIONS[version - 1]!);
+      db.pragma(`user_version = ${version}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { masterKeyFromBytes, type MasterKey } from './master-key.js';
+
+/** Shared by this folder's tests only. */
+
+export const newId = (): string => randomBytes(16).toString('hex');
+
+/** Format-valid compressed key; the store checks the format, enrollment checks possession. */
+export const newIdentityKey = (): string => `02${randomBytes(32).toString('hex')}`;
+
+export const newMasterKey = (): MasterKey => masterKeyFromBytes(randomBytes(32), 'env');
+
+export const GROUP_PUBLIC_KEY = `0x03${'11'.repeat(32)}`;
+export const WALLET_ADDRESS = '0x52908400098527886e0f7030069857d2e4169ee7';
+
+export function tempDir(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'tandem-store-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A fake clock tests can move. */
+export function clock(start = Date.UTC(2026, 10, 1, 12, 0, 0)): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
+  let time = start;
+  return { now: () => time, advance: (ms) => void (time += ms), set: (ms) => void (time = ms) };
+}

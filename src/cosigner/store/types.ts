@@ -1,0 +1,171 @@
+import type { Address, Hex } from 'viem';
+import type { AuditLogStore, AuditSummaryInput, MaybePromise } from '../audit/types.js';
+import type { WalletPolicy } from '../policy/types.js';
+
+export type { MaybePromise };
+
+/** pending: enrolled, DKG not finished. active: signs. locked: a check failed; signs nothing until refreshed. */
+export type WalletStatus = 'pending' | 'active' | 'locked';
+
+/** 2-of-2 is [1, 2], 2-of-3 is [1, 2, 3]. The co-signer is party 2 in both. */
+export type WalletParties = readonly [1, 2] | readonly [1, 2, 3];
+
+export const COSIGNER_PARTY_ID = 2;
+
+export interface DeviceRecord {
+  deviceId: string;
+  /** Compressed secp256k1 public key, 66 lowercase hex characters, no 0x. */
+  identityPublicKey: string;
+  walletId: string;
+  createdAt: number;
+}
+
+export interface WalletRecord {
+  walletId: string;
+  threshold: 2;
+  parties: WalletParties;
+  status: WalletStatus;
+  /** Set once DKG finished (status active or locked). */
+  address: Address | undefined;
+  /** The group public key as the caller gave it, lowercase 0x hex. */
+  publicKey: Hex | undefined;
+  /** The generation of the stored share: 0 after DKG, +1 per refresh. */
+  generation: number | undefined;
+  lockedReason: string | undefined;
+  lockedAt: number | undefined;
+  createdAt: number;
+  activatedAt: number | undefined;
+  updatedAt: number;
+}
+
+export interface NewWallet {
+  walletId: string;
+  threshold: 2;
+  parties: readonly number[];
+}
+
+export interface NewDevice {
+  deviceId: string;
+  identityPublicKey: string;
+  walletId: string;
+}
+
+export interface WalletActivation {
+  walletId: string;
+  address: Address;
+  /** The group public key, 33 (compressed) or 65 bytes, hex with or without 0x. */
+  publicKey: string;
+  /** exportKeyShare(...) output. Secret: stored sealed, never logged. */
+  share: string;
+  generation: number;
+}
+
+export interface ShareReplacement {
+  walletId: string;
+  share: string;
+  /** Must be the stored generation + 1. */
+  generation: number;
+}
+
+export interface NewPresignature {
+  walletId: string;
+  presignatureId: string;
+  /** SignParty.exportState() output. Secret: stored sealed, wiped when consumed. */
+  state: string;
+}
+
+/** What a signature leaves behind: written in the same transaction as the presignature consumption. */
+export interface SigningRecord {
+  deviceId?: string;
+  /** Audit summary of what was signed (kind 'sign'). No secrets. */
+  summary?: AuditSummaryInput;
+  /** Native value the signed transaction sends, for the daily limit. */
+  spend?: { chainId: number; valueWei: bigint };
+  /** Milliseconds since the epoch; defaults to the store's clock. */
+  at?: number;
+}
+
+export interface SpendInput {
+  walletId: string;
+  chainId: number;
+  valueWei: bigint;
+  at?: number;
+}
+
+/** Sliding-window rate limit: at most `limit` events per `windowMs` for one (bucket, key). */
+export interface RateLimitRequest {
+  bucket: string;
+  key: string;
+  limit: number;
+  windowMs: number;
+  at?: number;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** Events still allowed in the current window after this one. */
+  remaining: number;
+  /** 0 when allowed; otherwise how long until the oldest event leaves the window. */
+  retryAfterMs: number;
+}
+
+/** Why a share is loaded: signing refuses a locked wallet, refresh needs the share of a locked wallet. */
+export type ShareUse = 'sign' | 'refresh';
+
+/**
+ * The co-signer's persistence, behind an interface a PostgreSQL backend can implement too.
+ * Await every call: the SQLite implementation answers synchronously, a network database will not.
+ *
+ * Mutations that change a wallet's security state write their own audit row in the same
+ * transaction: createDevice/enroll ('enroll'), activateWallet ('keygen'), replaceShare ('refresh'),
+ * lockWallet ('lock'), setPolicy ('policy'), and consumePresignature/recordSignature ('sign') when
+ * given a SigningRecord. Refusals, aborts and anything else go through `audit.append`.
+ */
+export interface CosignerStore {
+  readonly audit: AuditLogStore;
+
+  createWallet(wallet: NewWallet): MaybePromise<WalletRecord>;
+  /** Audited as 'enroll'. The wallet must exist and have no device yet. */
+  createDevice(device: NewDevice): MaybePromise<DeviceRecord>;
+  /** createWallet + createDevice in one transaction. */
+  enroll(input: NewDevice & Omit<NewWallet, 'walletId'>): MaybePromise<{ wallet: WalletRecord; device: DeviceRecord }>;
+  getDevice(deviceId: string): MaybePromise<DeviceRecord | undefined>;
+  getDeviceByIdentityKey(identityPublicKey: string): MaybePromise<DeviceRecord | undefined>;
+  getDeviceForWallet(walletId: string): MaybePromise<DeviceRecord | undefined>;
+  getWallet(walletId: string): MaybePromise<WalletRecord | undefined>;
+  listWallets(filter?: { status?: WalletStatus }): MaybePromise<WalletRecord[]>;
+
+  /** Stores the DKG result and marks the wallet active. Audited as 'keygen'. */
+  activateWallet(activation: WalletActivation): MaybePromise<WalletRecord>;
+  /** The decrypted share. For 'sign' (the default) a locked or pending wallet is refused. */
+  loadShare(walletId: string, use?: ShareUse): MaybePromise<string>;
+  /** Stores a refreshed share (generation + 1), drops every presignature and unlocks. Audited as 'refresh'. */
+  replaceShare(replacement: ShareReplacement): MaybePromise<WalletRecord>;
+  /** Refuses signing until the next refresh and drops every presignature. Audited as 'lock'. */
+  lockWallet(walletId: string, reason: string): MaybePromise<WalletRecord>;
+
+  /** Adds a ready presignature for the wallet's current generation. Ids are never reused. */
+  putPresignature(presignature: NewPresignature): MaybePromise<void>;
+  /**
+   * Marks the presignature used, durably, and returns its decrypted state: only to the one caller
+   * that won it. Anyone else gets PresignatureUnavailableError. A locked wallet gets WalletLockedError.
+   */
+  consumePresignature(walletId: string, presignatureId: string, signing?: SigningRecord): MaybePromise<string>;
+  countReadyPresignatures(walletId: string): MaybePromise<number>;
+  deleteAllPresignatures(walletId: string): MaybePromise<number>;
+  /** For a signature made without a presignature: audit row ('sign') and spend, in one transaction. */
+  recordSignature(walletId: string, signing: SigningRecord): MaybePromise<void>;
+
+  /** The wallet's policy; {} (no restriction) when none was set. */
+  getPolicy(walletId: string): MaybePromise<WalletPolicy>;
+  /** Validates, normalises and stores the policy. Audited as 'policy'. Returns what was stored. */
+  setPolicy(walletId: string, policy: unknown, options?: { actor?: string }): MaybePromise<WalletPolicy>;
+
+  recordSpend(spend: SpendInput): MaybePromise<void>;
+  /** Sum of native value sent on the chain at or after `sinceMs`. */
+  spentSince(walletId: string, chainId: number, sinceMs: number): MaybePromise<bigint>;
+
+  takeRateLimit(request: RateLimitRequest): MaybePromise<RateLimitDecision>;
+
+  close(): MaybePromise<void>;
+}

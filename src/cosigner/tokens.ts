@@ -1,0 +1,176 @@
+/**
+ * Short-lived broker tokens for devices: ES256 JWTs that the co-signer issues at enrollment and
+ * on renewal, and that a device sends as its MQTT password. The embedded broker checks them
+ * with `verify`; EMQX checks the same tokens with the public key (see deploy/emqx/).
+ *
+ * The signing key is an EC P-256 key kept owner-only (0600) in the data directory.
+ */
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import { errors as joseErrors, generateKeyPair, exportPKCS8, jwtVerify, SignJWT } from 'jose';
+import { DEVICE_ID_PATTERN, WALLET_ID_PATTERN, deviceClientId } from '../channel/topics.js';
+import { emqxDeviceAcl, type EmqxAclRule } from './broker/access-rules.js';
+import { TokenError } from './broker/errors.js';
+import { ensurePrivateDirectory, readTextIfExists, writePrivateFileOnce } from './broker/private-files.js';
+
+export const TOKEN_ISSUER = 'tandem-cosigner';
+export const TOKEN_AUDIENCE = 'tandem-broker';
+export const TOKEN_ALGORITHM = 'ES256';
+export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+export const MAX_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+/** Seconds of clock difference tolerated on `exp`, `nbf` and `iat`. */
+export const TOKEN_CLOCK_TOLERANCE_SECONDS = 5;
+export const TOKEN_KEY_FILE = 'device-token-key.pem';
+
+export interface DeviceTokenClaims {
+  iss: typeof TOKEN_ISSUER;
+  aud: typeof TOKEN_AUDIENCE;
+  /** The device id, which is also its MQTT username. */
+  sub: string;
+  wallet: string;
+  /** The only MQTT client id this token may connect with. */
+  cid: string;
+  /** The same access rules in EMQX's claim format. The embedded broker derives them from `wallet` instead. */
+  acl: EmqxAclRule[];
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+export interface IssuedDeviceToken {
+  token: string;
+  /** Unix seconds: renew before this. */
+  expiresAt: number;
+}
+
+/** What the embedded broker needs: something that turns a token into trusted claims or throws a TokenError. */
+export interface DeviceTokenVerifier {
+  verify(token: string): Promise<DeviceTokenClaims>;
+}
+
+export interface TokenIssuerOptions {
+  /** Milliseconds since the epoch; for tests that need tokens from another time. */
+  now?: () => number;
+}
+
+export class TokenIssuer implements DeviceTokenVerifier {
+  readonly #privateKey: KeyObject;
+  readonly #publicKey: KeyObject;
+  readonly #now: () => number;
+
+  private constructor(privateKey: KeyObject, options: TokenIssuerOptions) {
+    this.#privateKey = privateKey;
+    this.#publicKey = createPublicKey(privateKey);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Loads the signing key from `dir`, creating it on first run. */
+  static async open(dir: string, options: TokenIssuerOptions = {}): Promise<TokenIssuer> {
+    await ensurePrivateDirectory(dir);
+    const path = join(dir, TOKEN_KEY_FILE);
+    let pem = await readTextIfExists(path);
+    if (pem === undefined) {
+      const created = await newSigningKeyPem();
+      pem = (await writePrivateFileOnce(path, created)) ? created : await readTextIfExists(path);
+    }
+    return new TokenIssuer(parseSigningKey(pem ?? '', path), options);
+  }
+
+  /** An issuer whose key lives only in memory: for tests and throwaway setups. */
+  static async ephemeral(options: TokenIssuerOptions = {}): Promise<TokenIssuer> {
+    return new TokenIssuer(parseSigningKey(await newSigningKeyPem(), 'memory'), options);
+  }
+
+  /** The verification key as SPKI PEM, for brokers that check tokens themselves (EMQX `public_key`). */
+  publicKeyPem(): string {
+    return this.#publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  }
+
+  async issue(request: { deviceId: string; walletId: string; ttlSeconds?: number }): Promise<IssuedDeviceToken> {
+    const ttl = request.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    if (!DEVICE_ID_PATTERN.test(request.deviceId)) throw new TypeError(`Not a device id: ${JSON.stringify(request.deviceId)}`);
+    if (!WALLET_ID_PATTERN.test(request.walletId)) throw new TypeError(`Not a wallet id: ${JSON.stringify(request.walletId)}`);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS) {
+      throw new TypeError(`A token lifetime is 1 to ${MAX_TOKEN_TTL_SECONDS} whole seconds, not ${ttl}.`);
+    }
+    const issuedAt = Math.floor(this.#now() / 1000);
+    const expiresAt = issuedAt + ttl;
+    const token = await new SignJWT({
+      wallet: request.walletId,
+      cid: deviceClientId(request.deviceId),
+      acl: emqxDeviceAcl(request.walletId),
+    })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(request.deviceId)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .setJti(randomBytes(16).toString('base64url'))
+      .sign(this.#privateKey);
+    return { token, expiresAt };
+  }
+
+  async verify(token: string): Promise<DeviceTokenClaims> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.#publicKey, {
+        algorithms: [TOKEN_ALGORITHM],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+        currentDate: new Date(this.#now()),
+      }));
+    } catch (cause) {
+      throw tokenErrorFrom(cause);
+    }
+    const { sub, wallet, cid } = payload;
+    if (typeof sub !== 'string' || !DEVICE_ID_PATTERN.test(sub) || typeof wallet !== 'string' || !WALLET_ID_PATTERN.test(wallet)) {
+      throw new TokenError('wrong-claims', 'The device token does not name a valid device and wallet.');
+    }
+    if (cid !== deviceClientId(sub)) {
+      throw new TokenError('wrong-claims', 'The device token is bound to another client id.');
+    }
+    return payload as unknown as DeviceTokenClaims;
+  }
+}
+
+async function newSigningKeyPem(): Promise<string> {
+  const { privateKey } = await generateKeyPair(TOKEN_ALGORITHM, { extractable: true });
+  return exportPKCS8(privateKey);
+}
+
+function parseSigningKey(pem: string, where: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch (cause) {
+    throw new TokenError('signing-key', `The device-token signing key in ${where} cannot be read.`, {
+      details: 'Restore the file, or delete it to create a new key (every device must then renew its token).',
+      cause,
+    });
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new TokenError('signing-key', `The device-token signing key in ${where} is not an EC P-256 key.`, {
+      details: 'Delete it to create a new key (every device must then renew its token).',
+    });
+  }
+  return key;
+}
+
+function tokenErrorFrom(cause: unknown): TokenError {
+  if (cause instanceof joseErrors.JWTExpired) {
+    return new TokenError('expired', 'The device token has expired. Renew it with the co-signer.', { cause });
+  }
+  if (cause instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return new TokenError('bad-signature', 'The device token was not signed by this co-signer.', { cause });
+  }
+  if (cause instanceof joseErrors.JWTClaimValidationFailed) {
+    return new TokenError('wrong-claims', `The device token's claims are not acceptable: ${cause.message}.`, { cause });
+  }
+  if (cause instanceof joseErrors.JOSEAlgNotAllowed) {
+    return new TokenError('bad-signature', 'The device token uses an algorithm other than ES256.', { cause });
+  }
+  return new TokenError('malformed', 'The device token is not a valid JWT.', { cause });
+}
