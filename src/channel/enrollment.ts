@@ -41,6 +41,8 @@ export interface EnrollResponse extends BrokerCredentials {
   brokerUrl: string;
   /** The co-signer's identity key (33 bytes hex): pin it. */
   cosignerIdentity: string;
+  /** PEM of the CA that signs the broker's certificate, when it is not the co-signer's own or a public one. */
+  brokerCaPem?: string;
 }
 
 export interface TokenRequest {

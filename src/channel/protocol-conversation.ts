@@ -5,7 +5,8 @@
 import { decodeMessage, encodeMessage, type ProtocolMessage } from '../mpc/message.js';
 import type { Step } from '../mpc/party.js';
 import { ProtocolAbortError } from '../mpc/errors.js';
-import type { Conversation } from './conversation.js';
+import type { Conversation, ReceivedMessage } from './conversation.js';
+import { ChannelError } from './errors.js';
 import { decodeBody, encodeBody, type CosignerReply, type DeviceRequest, type ProtocolBody, type RefusalCode } from './cosigner-protocol.js';
 
 /** The co-signer refused a request, or the other side aborted the protocol. */
@@ -29,10 +30,18 @@ export interface RelayParty<Result> {
 
 type Header = DeviceRequest | CosignerReply;
 
+const RECONNECT_POLL_MS = 200;
+
 export class ProtocolConversation {
   readonly conversation: Conversation;
   readonly #timeoutMs: number;
   #round = 0;
+  /**
+   * Unix ms by which the request in progress must be done: what is sent carries it as its
+   * expiry (a peer that comes back later refuses it), and waits end there. One conversation
+   * can serve many requests, each with its own deadline.
+   */
+  deadline: number | undefined;
 
   constructor(conversation: Conversation, options: { timeoutMs?: number } = {}) {
     this.conversation = conversation;
@@ -40,12 +49,14 @@ export class ProtocolConversation {
   }
 
   async send(header: Header, messages: ProtocolMessage[] = []): Promise<void> {
-    await this.conversation.send(++this.#round, encodeBody(header, messages.map(encodeMessage)));
+    const body = encodeBody(header, messages.map(encodeMessage));
+    const expiresAt = this.deadline === undefined ? undefined : Math.min(this.deadline, this.conversation.expiresAt);
+    await this.conversation.send(++this.#round, body, expiresAt === undefined ? {} : { expiresAt });
   }
 
   /** The next body; a refusal from the peer becomes a CosignerRefusedError. */
   async receive<H extends Header>(allowed: readonly H['type'][]): Promise<{ header: H; messages: ProtocolMessage[] }> {
-    const received = await this.conversation.receive({ timeoutMs: this.#timeoutMs });
+    const received = await this.#receiveThroughReconnects();
     this.#round = Math.max(this.#round, received.round);
     const body: ProtocolBody<H | Extract<CosignerReply, { type: 'refused' }>> = decodeBody(received.body, [...allowed, 'refused']);
     if (body.header.type === 'refused') {
@@ -97,6 +108,20 @@ export class ProtocolConversation {
       if (args.done(results)) return results;
       const { messages } = await this.receive(args.allowed);
       queue.push(...messages);
+    }
+  }
+
+  /** Waits out broker reconnections (the session survives them) until the deadline or timeout. */
+  async #receiveThroughReconnects(): Promise<ReceivedMessage> {
+    const end = this.deadline ?? Date.now() + this.#timeoutMs;
+    for (;;) {
+      try {
+        return await this.conversation.receive({ timeoutMs: Math.max(0, end - Date.now()) });
+      } catch (error) {
+        const retry = error instanceof ChannelError && error.code === 'CHANNEL_DISCONNECTED' && !this.conversation.closed && Date.now() + RECONNECT_POLL_MS < end;
+        if (!retry) throw error;
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_POLL_MS));
+      }
     }
   }
 

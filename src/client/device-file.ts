@@ -15,6 +15,8 @@ export interface DeviceFileContents {
   brokerUrl: string;
   /** PEM of the certificate authority (or self-signed certificate) to trust for both, if not a public one. */
   caPem?: string;
+  /** PEM to trust for the broker, when the co-signer named one at enrollment. */
+  brokerCaPem?: string;
   /** The co-signer's identity key, pinned at enrollment (33 bytes hex). */
   cosignerIdentity: string;
   /** This device's identity secret key (32 bytes hex). Secret. */

@@ -7,7 +7,7 @@ import { toAccount } from 'viem/accounts';
 import type { LocalAccount, SignableMessage, TransactionSerializable, TypedDataDefinition } from 'viem';
 import { Channel } from '../channel/channel.js';
 import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from '../channel/cosigner-protocol.js';
-import { keygenWithCosigner, presignWithCosigner, signWithCosigner, type DevicePresignature } from '../channel/device-protocol.js';
+import { keygenWithCosigner, presignWithCosigner, signWithCosigner } from '../channel/device-protocol.js';
 import {
   CHALLENGE_PATH,
   ENROLL_PATH,
@@ -19,8 +19,10 @@ import {
   type EnrollResponse,
   type TokenResponse,
 } from '../channel/enrollment.js';
+import { ChannelError } from '../channel/errors.js';
 import { Identity } from '../channel/identity.js';
-import { ProtocolConversation } from '../channel/protocol-conversation.js';
+import { watchPresence, type PresenceStatus, type PresenceWatch } from '../channel/presence.js';
+import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
 import { inboxTopic } from '../channel/topics.js';
 import { MqttTransport } from '../channel/transport.js';
 import { bytesToHex } from '../mpc/bytes.js';
@@ -49,6 +51,9 @@ export interface DeviceOptions {
   requestTimeoutMs?: number;
 }
 
+/** How long one conversation with the co-signer is reused for successive requests. */
+const CONVERSATION_LIFETIME_MS = 10 * 60_000;
+
 /** Renew the broker token when less than this is left. */
 const TOKEN_RENEW_MARGIN_MS = 60_000;
 
@@ -56,7 +61,12 @@ export class TandemDevice {
   readonly #file: DeviceFile;
   readonly #identity: Identity;
   readonly #requestTimeoutMs: number;
-  #connection: Promise<{ transport: MqttTransport; channel: Channel }> | undefined;
+  #connection: Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch }> | undefined;
+  #current: ProtocolConversation | undefined;
+  /** Set when the co-signer's presence changed: it lost its conversations, so the next request opens a new one. */
+  #stale: ProtocolConversation | undefined;
+  #presence: PresenceStatus = { state: 'unknown', reason: 'none' };
+  #requests: Promise<unknown> = Promise.resolve();
 
   private constructor(file: DeviceFile, options: DeviceOptions) {
     this.#file = file;
@@ -84,6 +94,7 @@ export class TandemDevice {
       cosignerUrl: options.cosignerUrl,
       brokerUrl: enrolled.brokerUrl,
       ...(options.caPem ? { caPem: options.caPem } : {}),
+      ...(enrolled.brokerCaPem ? { brokerCaPem: enrolled.brokerCaPem } : {}),
       cosignerIdentity: enrolled.cosignerIdentity,
       identitySecret: identity.exportSecretKeyHex(),
       deviceId: enrolled.deviceId,
@@ -116,6 +127,11 @@ export class TandemDevice {
     return address;
   }
 
+  /** Whether the co-signer is online, from its signed presence messages (after the first request connected). */
+  get cosignerStatus(): PresenceStatus {
+    return { ...this.#presence };
+  }
+
   get presignatureCount(): number {
     return this.#file.contents.presignatures.length;
   }
@@ -146,12 +162,21 @@ export class TandemDevice {
   async sign(payload: SignablePayload): Promise<{ signature: RecoverableSignature; payload: SignablePayload }> {
     const share = this.#share();
     return this.#conversation(async (link) => {
-      const pooled = this.#file.contents.presignatures[0];
-      const presignature: DevicePresignature = pooled ?? (await presignWithCosigner(link, share));
       const markUsed = async (id: string) => {
         this.#file.update({ presignatures: this.#file.contents.presignatures.filter((p) => p.id !== id) });
       };
-      const { signature, payload: signed } = await signWithCosigner(link, presignature, payload, markUsed);
+      const pooled = this.#file.contents.presignatures[0];
+      if (pooled) {
+        try {
+          const { signature, payload: signed } = await signWithCosigner(link, pooled, payload, markUsed);
+          return { signature, payload: signed };
+        } catch (error) {
+          // The co-signer no longer has that presignature (refreshed, or its store was restored): presign anew, once.
+          if (!(error instanceof CosignerRefusedError && error.code === 'UNKNOWN_PRESIGNATURE')) throw error;
+        }
+      }
+      const fresh = await presignWithCosigner(link, share);
+      const { signature, payload: signed } = await signWithCosigner(link, fresh, payload, markUsed);
       return { signature, payload: signed };
     });
   }
@@ -185,10 +210,19 @@ export class TandemDevice {
   }
 
   async close(): Promise<void> {
+    await this.#requests;
+    const current = this.#current;
+    this.#current = undefined;
+    if (current && !current.conversation.closed) {
+      current.deadline = Date.now() + 2_000;
+      await current.send({ type: 'bye' }).catch(() => undefined);
+      current.conversation.close();
+    }
     const connection = this.#connection;
     this.#connection = undefined;
     if (!connection) return;
-    const { transport, channel } = await connection.catch(() => ({ transport: undefined, channel: undefined }));
+    const { transport, channel, presence } = await connection.catch(() => ({ transport: undefined, channel: undefined, presence: undefined }));
+    await presence?.stop();
     await channel?.close();
     await transport?.close();
   }
@@ -199,26 +233,70 @@ export class TandemDevice {
     return importKeyShare(share);
   }
 
-  async #conversation<T>(work: (link: ProtocolConversation) => Promise<T>): Promise<T> {
+  /**
+   * Runs one request on the device's conversation with the co-signer, opened on first use and
+   * kept for CONVERSATION_LIFETIME_MS so later requests skip the handshake. Requests run one at a
+   * time. A request that misses its deadline ends the conversation and fails with CHANNEL_EXPIRED;
+   * what it sent carries the deadline as its expiry, so a co-signer that comes back later refuses it.
+   */
+  #conversation<T>(work: (link: ProtocolConversation) => Promise<T>): Promise<T> {
+    const run = this.#requests.then(async () => {
+      const link = await this.#link();
+      const deadline = Date.now() + this.#requestTimeoutMs;
+      link.deadline = deadline;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.', { details: `waited ${this.#requestTimeoutMs} ms` })),
+          this.#requestTimeoutMs,
+        );
+      });
+      const attempt = work(link);
+      attempt.catch(() => undefined);
+      try {
+        return await Promise.race([attempt, expired]);
+      } catch (error) {
+        // After a failure the conversation's position in the protocol is unknown: start afresh next time.
+        this.#dropLink();
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    this.#requests = run.catch(() => undefined);
+    return run;
+  }
+
+  async #link(): Promise<ProtocolConversation> {
+    const current = this.#current;
+    const fresh = current && current !== this.#stale && !current.conversation.closed && current.conversation.expiresAt > Date.now() + this.#requestTimeoutMs;
+    if (fresh) return current;
+    this.#dropLink();
     const { channel } = await this.#connect();
     const contents = this.#file.contents;
     const conversation = await channel.open({
       walletId: contents.walletId,
       peerRole: 'cosigner',
       peerIdentity: contents.cosignerIdentity,
-      expiresAt: Date.now() + this.#requestTimeoutMs,
+      expiresAt: Date.now() + Math.max(CONVERSATION_LIFETIME_MS, 2 * this.#requestTimeoutMs),
     });
-    const link = new ProtocolConversation(conversation);
-    try {
-      const result = await work(link);
-      await link.send({ type: 'bye' }).catch(() => undefined);
-      return result;
-    } finally {
-      conversation.close();
+    this.#current = new ProtocolConversation(conversation);
+    return this.#current;
+  }
+
+  #dropLink(): void {
+    const current = this.#current;
+    this.#current = undefined;
+    if (current && !current.conversation.closed) {
+      current.deadline = Date.now() + 2_000;
+      void current
+        .send({ type: 'bye' })
+        .catch(() => undefined)
+        .finally(() => current.conversation.close());
     }
   }
 
-  #connect(): Promise<{ transport: MqttTransport; channel: Channel }> {
+  #connect(): Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch }> {
     this.#connection ??= (async () => {
       await this.#renewTokenIfNeeded();
       const contents = this.#file.contents;
@@ -228,11 +306,15 @@ export class TandemDevice {
         username: contents.deviceId,
         password: contents.token,
         clean: false,
-        ...(contents.caPem ? { tls: { ca: contents.caPem } } : {}),
+        ...(contents.brokerCaPem || contents.caPem ? { tls: { ca: (contents.brokerCaPem ?? contents.caPem)! } } : {}),
       });
       const channel = await Channel.create({ transport, identity: this.#identity, role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
+      const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
+        this.#presence = status;
+        this.#stale = this.#current;
+      });
       await transport.connect();
-      return { transport, channel };
+      return { transport, channel, presence };
     })();
     this.#connection.catch(() => {
       this.#connection = undefined;

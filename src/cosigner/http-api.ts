@@ -33,6 +33,7 @@ export interface HttpApiOptions {
   credentials: CredentialIssuer;
   brokerUrl: string;
   cosignerIdentity: string;
+  brokerCaPem?: string;
   /** When set, enrollment needs this code. */
   enrollmentCode?: string;
   /** Enrollments allowed per client address per window. Default 20 per 10 minutes. */
@@ -119,7 +120,14 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
       const walletId = randomBytes(16).toString('hex');
       await options.store.enroll({ deviceId, identityPublicKey, walletId, threshold: 2, parties: [...parties] });
       options.log?.(`enrolled device ${deviceId} for ${is2of3 ? '2-of-3' : '2-of-2'} wallet ${walletId}`);
-      return { deviceId, walletId, brokerUrl: options.brokerUrl, cosignerIdentity: options.cosignerIdentity, ...(await credentialsFor(deviceId, walletId)) };
+      return {
+        deviceId,
+        walletId,
+        brokerUrl: options.brokerUrl,
+        cosignerIdentity: options.cosignerIdentity,
+        ...(options.brokerCaPem ? { brokerCaPem: options.brokerCaPem } : {}),
+        ...(await credentialsFor(deviceId, walletId)),
+      };
     },
 
     [TOKEN_PATH]: async (request, body) => {

@@ -16,6 +16,7 @@ import { SignParty, type SignResult } from '../mpc/sign.js';
 import type { AuditSummaryInput } from './audit/types.js';
 import { evaluatePolicy } from './policy/policy.js';
 import { DAILY_LIMIT_WINDOW_MS, type PolicyRequest } from './policy/types.js';
+import { PresignatureUnavailableError, WalletLockedError } from './store/errors.js';
 import type { CosignerStore, WalletRecord } from './store/types.js';
 
 export interface RequestContext {
@@ -43,6 +44,8 @@ class Refusal extends Error {
 
 export async function serveConversation(context: RequestContext, conversation: Conversation): Promise<void> {
   const link = new ProtocolConversation(conversation);
+  // A device keeps its conversation for many requests: wait for the next one until the conversation expires.
+  link.deadline = conversation.expiresAt;
   const { walletId } = conversation;
   try {
     for (;;) {
@@ -169,13 +172,19 @@ async function sign(
     throw new Refusal('POLICY', decision.reason, decision.rule);
   }
 
+  // One durable transaction marks the presignature used and records the signing (audit row and
+  // spend) before the co-signer's share exists. A signature that then fails to verify locks the wallet.
+  const spend = policyRequest.kind === 'transaction' ? { chainId: policyRequest.chainId, valueWei: policyRequest.value } : undefined;
   let state: string;
   try {
-    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId);
+    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId, {
+      summary: { ...summary, presignatureId: request.presignatureId },
+      ...(spend ? { spend } : {}),
+    });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'WALLET_LOCKED') throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
-    throw new Refusal('UNKNOWN_PRESIGNATURE', 'That presignature is unknown here or was already used; presign again.');
+    if (error instanceof WalletLockedError) throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
+    if (error instanceof PresignatureUnavailableError) throw new Refusal('UNKNOWN_PRESIGNATURE', `${error.shortMessage} Presign again.`);
+    throw error;
   }
   const party = SignParty.fromState(state);
   const signature = await runGuarded(context, wallet, 'sign', async () => {
@@ -185,8 +194,6 @@ async function sign(
     if (!result || result.kind !== 'signature') throw new Refusal('BAD_REQUEST', "The device's online message for this presignature is missing.");
     return { result: result.signature, outgoing: own.outgoing };
   });
-  const spend = policyRequest.kind === 'transaction' ? { chainId: policyRequest.chainId, valueWei: policyRequest.value } : undefined;
-  await context.store.recordSignature(wallet.walletId, { summary: { ...summary, presignatureId: request.presignatureId }, ...(spend ? { spend } : {}) });
   await link.send({ type: 'signed', presignatureId: request.presignatureId }, signature.outgoing);
 }
 

@@ -30,6 +30,10 @@ export interface ExternalBrokerConfig {
   keyPem: string;
   /** What devices are told to connect to: wss://host:port. */
   deviceUrl: string;
+  /** The CA devices must trust for deviceUrl, when it is not a public one. */
+  deviceCaPem?: string;
+  /** MQTT client id of this co-signer; stable, so its persistent session (and queued requests) survive restarts. */
+  clientId?: string;
 }
 
 export interface CosignerConfig {
@@ -78,7 +82,9 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
   const identity = loadOrCreateIdentity(config.dataDir, masterKey);
   const tls = await ensureServerCertificate(join(config.dataDir, 'tls'), config.tlsHosts ?? ['127.0.0.1', 'localhost']);
   const host = config.host ?? '127.0.0.1';
-  const instance = { instanceId: randomBytes(8).toString('hex'), startedAt: Date.now() };
+  // A new instance identity per start and per resume: devices watching presence see a newer co-signer.
+  const newInstance = () => ({ instanceId: randomBytes(8).toString('hex'), startedAt: Date.now() });
+  let instance = newInstance();
   const external = config.external;
   const retainStatus = !external;
   const heartbeatMs = config.heartbeatMs ?? (external ? 10_000 : 0);
@@ -133,7 +139,7 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     external
       ? {
           url: external.url,
-          clientId: `tandem-cosigner-${instance.instanceId}`,
+          clientId: external.clientId ?? 'tandem-cosigner',
           clean: false,
           will,
           tls: { ca: external.caPem, cert: external.certPem, key: external.keyPem },
@@ -141,18 +147,18 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       : { url: 'embedded://cosigner', clientId: 'tandem-cosigner', clean: false, will, createClient: (options) => createCosignerClient(embedded!, options) },
   );
   const deviceKeys = async (walletId: string) => (await store.getDeviceForWallet(walletId))?.identityPublicKey;
-  let channel = await Channel.create({ transport, identity, role: 'cosigner', inboxes: [COSIGNER_INBOX_FILTER], resolvePeer: (walletId) => deviceKeys(walletId) });
+  const channel = await Channel.create({ transport, identity, role: 'cosigner', inboxes: [COSIGNER_INBOX_FILTER], resolvePeer: (walletId) => deviceKeys(walletId) });
   await transport.connect();
   if (external) dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
   const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log };
-  const serve = (ch: Channel) => ch.onConversation((conversation) => serveConversation(context, conversation));
-  serve(channel);
+  channel.onConversation((conversation) => serveConversation(context, conversation));
   let presence: PresencePublisher | undefined = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
   handler = createHttpApi({
     store,
     credentials,
     brokerUrl,
     cosignerIdentity: identity.publicKeyHex,
+    ...(external?.deviceCaPem ? { brokerCaPem: external.deviceCaPem } : {}),
     ...(config.enrollmentCode ? { enrollmentCode: config.enrollmentCode } : {}),
     ...(config.enrollLimit ? { enrollLimit: config.enrollLimit } : {}),
     log,
@@ -172,15 +178,15 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       paused = true;
       await presence?.stop();
       presence = undefined;
-      await channel.close();
+      // The channel and its conversations stay: the broker queues their frames until resume.
       await transport.pause();
     },
     async resumeWorker() {
       if (!paused) return;
       paused = false;
+      instance = newInstance();
+      transport.setWill(presenceWill(identity, instance, { retain: retainStatus }));
       await transport.resume();
-      channel = await Channel.create({ transport, identity, role: 'cosigner', inboxes: [COSIGNER_INBOX_FILTER], resolvePeer: (walletId) => deviceKeys(walletId) });
-      serve(channel);
       presence = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
     },
     async stop() {

@@ -1,0 +1,179 @@
+/**
+ * The co-signer service end to end on its embedded broker: real TLS, real Aedes, real SQLite,
+ * devices through the client library. Encryption is checked from the broker's own view, and
+ * tampering, replay and an offline co-signer are exercised on the wire.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recoverMessageAddress, recoverTransactionAddress, recoverTypedDataAddress, parseEther } from 'viem';
+import type { AedesPublishPacket } from 'aedes';
+import { TandemDevice } from '../client/tandem-device.js';
+import { ChannelError } from '../channel/errors.js';
+import { startCosigner, type RunningCosigner } from './service.js';
+
+const MASTER_KEY = '42'.repeat(32);
+const typedData = {
+  domain: { name: 'Ether Mail', version: '1', chainId: 31337, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
+  types: {
+    Person: [
+      { name: 'name', type: 'string' },
+      { name: 'wallet', type: 'address' },
+    ],
+    Mail: [
+      { name: 'from', type: 'Person' },
+      { name: 'to', type: 'Person' },
+      { name: 'contents', type: 'string' },
+    ],
+  },
+  primaryType: 'Mail',
+  message: {
+    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
+    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
+    contents: 'typed-data-plaintext-marker',
+  },
+} as const;
+
+let dir: string;
+let deviceCount = 0;
+let cosigner: RunningCosigner;
+const seen: { topic: string; payload: Buffer }[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tandem-service-'));
+  cosigner = await startCosigner({ dataDir: join(dir, 'cosigner'), port: 0, env: { TANDEM_MASTER_KEY: MASTER_KEY }, log: () => undefined });
+  // The broker's own view: everything published through it, with full rights.
+  cosigner.embedded!.broker.on('publish', (packet: AedesPublishPacket) => {
+    if (packet.topic.startsWith('tandem/')) seen.push({ topic: packet.topic, payload: Buffer.from(packet.payload as Buffer) });
+  });
+});
+
+afterAll(async () => {
+  await cosigner?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function newDevice(kind: '2of2' | '2of3', requestTimeoutMs?: number): Promise<TandemDevice> {
+  const file = join(dir, `${kind}-${++deviceCount}.json`);
+  const device = await TandemDevice.enroll({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, kind }, requestTimeoutMs ? { requestTimeoutMs } : {});
+  await device.createKey();
+  return device;
+}
+
+describe.each(['2of2', '2of3'] as const)('a %s wallet through the co-signer', (kind) => {
+  let device: TandemDevice;
+  beforeAll(async () => {
+    device = await newDevice(kind);
+  });
+  afterAll(async () => {
+    await device?.close();
+  });
+
+  it('signs an EIP-191 message that recovers to the wallet address', async () => {
+    const message = `message-plaintext-marker ${kind}`;
+    const signature = await device.signMessage(message);
+    expect(await recoverMessageAddress({ message, signature })).toBe(device.address);
+  });
+
+  it('signs EIP-712 typed data that recovers to the wallet address', async () => {
+    const signature = await device.signTypedData(typedData);
+    expect(await recoverTypedDataAddress({ ...typedData, signature })).toBe(device.address);
+  });
+
+  it('signs an EIP-1559 transaction that recovers to the wallet address, with a pooled presignature', async () => {
+    await device.presign(2);
+    expect(device.presignatureCount).toBe(2);
+    const serialized = await device.signTransaction({
+      type: 'eip1559',
+      chainId: 31337,
+      nonce: 0,
+      to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      value: parseEther('0.01'),
+      gas: 21000n,
+      maxFeePerGas: 2_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    });
+    expect(device.presignatureCount).toBe(1);
+    expect(await recoverTransactionAddress({ serializedTransaction: serialized as `0x02${string}` })).toBe(device.address);
+  });
+});
+
+describe('what the broker sees', () => {
+  it('carries no plaintext of any protocol message', async () => {
+    const device = await newDevice('2of2');
+    const message = 'broker-must-not-see-this-marker';
+    await device.signMessage(message);
+    await device.signTypedData(typedData);
+    await device.close();
+    const everything = Buffer.concat(seen.map((entry) => entry.payload));
+    expect(seen.length).toBeGreaterThan(10);
+    for (const marker of [message, 'typed-data-plaintext-marker', 'Ether Mail', '"type"', 'keygen', 'presign', device.address.slice(2).toLowerCase()]) {
+      expect(everything.includes(Buffer.from(marker))).toBe(false);
+    }
+  });
+});
+
+describe('tampering and replay on the wire', () => {
+  it('a tampered frame kills the session; the request fails with a typed error and the next one starts afresh', async () => {
+    const device = await newDevice('2of2', 3_000);
+    await device.signMessage('before tampering');
+    const toCosigner = seen.filter((entry) => entry.topic.endsWith('/to/cosigner')).at(-1)!;
+    const tampered = Buffer.from(toCosigner.payload);
+    tampered[tampered.length - 5]! ^= 0x01;
+    await new Promise<void>((resolve, reject) =>
+      cosigner.embedded!.broker.publish({ cmd: 'publish', topic: toCosigner.topic, payload: tampered, qos: 1, retain: false, dup: false }, (error) => (error ? reject(error) : resolve())),
+    );
+    const failed = await device.signMessage('after tampering').catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ChannelError);
+    expect((failed as ChannelError).code).toBe('CHANNEL_EXPIRED');
+    const message = 'a new conversation';
+    expect(await recoverMessageAddress({ message, signature: await device.signMessage(message) })).toBe(device.address);
+    await device.close();
+  });
+
+  it('replaying every frame of a finished conversation signs nothing again', async () => {
+    const device = await newDevice('2of2');
+    const first = seen.length;
+    await device.signMessage('replay me');
+    await device.close();
+    const recorded = seen.slice(first).filter((entry) => entry.topic.endsWith('/to/cosigner'));
+    const signsBefore = (await cosigner.store.audit.list({ kind: 'sign', limit: 1000 })).length;
+    for (const entry of recorded) {
+      await new Promise<void>((resolve) =>
+        cosigner.embedded!.broker.publish({ cmd: 'publish', topic: entry.topic, payload: entry.payload, qos: 1, retain: false, dup: false }, () => resolve()),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await cosigner.store.audit.list({ kind: 'sign', limit: 1000 })).length).toBe(signsBefore);
+  });
+});
+
+describe('an offline co-signer', () => {
+  it('serves a request made while it was stopped once it is back, before the request expires', async () => {
+    const device = await newDevice('2of2', 20_000);
+    await cosigner.pauseWorker();
+    const pending = device.signMessage('queued while offline');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await cosigner.resumeWorker();
+    expect(await recoverMessageAddress({ message: 'queued while offline', signature: await pending })).toBe(device.address);
+    await device.close();
+  });
+
+  it('after the expiry the request fails clearly, and its presignature is never used', async () => {
+    const device = await newDevice('2of2', 1_500);
+    await device.presign(1);
+    await cosigner.pauseWorker();
+    const signsBefore = (await cosigner.store.audit.list({ kind: 'sign', limit: 1000 })).length;
+    const failed = await device.signMessage('too late').catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ChannelError);
+    expect((failed as ChannelError).code).toBe('CHANNEL_EXPIRED');
+    // The device forgot its presignature before its online message left.
+    expect(device.presignatureCount).toBe(0);
+    await cosigner.resumeWorker();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The co-signer got the expired request after it came back and refused it: nothing was signed.
+    expect((await cosigner.store.audit.list({ kind: 'sign', limit: 1000 })).length).toBe(signsBefore);
+    await device.close();
+  });
+});
