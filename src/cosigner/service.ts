@@ -15,6 +15,7 @@ import { COSIGNER_INBOX_FILTER } from '../channel/topics.js';
 import { MqttTransport } from '../channel/transport.js';
 import { createCosignerClient, startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
+import { DYNSEC_RESPONSE_TOPIC } from './broker/mosquitto-acls.js';
 import { createHttpApi, type CredentialIssuer } from './http-api.js';
 import { loadOrCreateIdentity } from './identity-file.js';
 import { serveConversation } from './requests.js';
@@ -149,7 +150,12 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
   const deviceKeys = async (walletId: string) => (await store.getDeviceForWallet(walletId))?.identityPublicKey;
   const channel = await Channel.create({ transport, identity, role: 'cosigner', inboxes: [COSIGNER_INBOX_FILTER], resolvePeer: (walletId) => deviceKeys(walletId) });
   await transport.connect();
-  if (external) dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
+  if (external) {
+    dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
+    // MosquittoDynsec reads its answers from the mqtt.js client; the transport must claim the topic
+    // too, or it would hold each answer back for a while as an unclaimed message.
+    await transport.subscribe(DYNSEC_RESPONSE_TOPIC, () => undefined);
+  }
   const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log };
   channel.onConversation((conversation) => serveConversation(context, conversation));
   let presence: PresencePublisher | undefined = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
