@@ -27,6 +27,8 @@ export type WirePayload =
 export type DeviceRequest =
   | { type: 'keygen'; parties: number[]; session: Hex }
   | { type: 'presign'; presignatureId: string; session: Hex }
+  /** Re-shares the key among all parties with new OT material; unlocks a wallet locked after a failed check. */
+  | { type: 'refresh'; session: Hex }
   /** The device's online message for the presignature comes attached: the co-signer answers with its own. */
   | { type: 'sign'; presignatureId: string; payload: WirePayload }
   /** Further MPC messages of the request in progress. */
@@ -37,6 +39,7 @@ export type CosignerReply =
   | { type: 'mpc' }
   | { type: 'keygen-done'; address: Hex; publicKey: Hex; generation: number }
   | { type: 'presigned'; presignatureId: string }
+  | { type: 'refresh-done'; address: Hex; generation: number }
   | { type: 'signed'; presignatureId: string }
   | { type: 'refused'; code: RefusalCode; reason: string; rule?: string };
 

@@ -49,6 +49,40 @@ export async function keygenWithCosigner(link: ProtocolConversation, options: { 
   return { device, backup, address };
 }
 
+/**
+ * Refreshes the key with the co-signer: every party of the wallet takes part, so a 2-of-3
+ * refresh needs the backup share here for its duration (and returns the backup's new share).
+ * Resolves only after the co-signer confirmed it stored the new generation.
+ */
+export async function refreshWithCosigner(
+  link: ProtocolConversation,
+  shares: { device: KeyShare; backup?: KeyShare },
+): Promise<{ device: KeyShare; backup: KeyShare | undefined }> {
+  const needsBackup = shares.device.parties.includes(BACKUP_PARTY);
+  if (needsBackup && !shares.backup) throw new InvalidArgumentError('Refreshing a 2-of-3 wallet needs the backup share (the recovery kit).');
+  const session = randomBytes(32);
+  const local = [shares.device, ...(needsBackup ? [shares.backup!] : [])].map((share) => DkgParty.refresh({ session, share }));
+  const results = await link.relay({
+    parties: local,
+    initial: local.flatMap((party) => party.start()),
+    done: (done) => local.every((party) => done.has(party.partyId)),
+    firstHeader: { type: 'refresh', session: `0x${bytesToHex(session)}` },
+    header: { type: 'mpc' },
+    allowed: ['mpc'],
+  });
+  const device = results.get(DEVICE_PARTY)!;
+  let confirmation: Extract<CosignerReply, { type: 'refresh-done' }> | undefined;
+  while (!confirmation) {
+    const { header, messages } = await link.receive<Extract<CosignerReply, { type: 'mpc' | 'refresh-done' }>>(['mpc', 'refresh-done']);
+    if (messages.length) throw new InvalidArgumentError('The co-signer sent protocol messages after the refresh was complete.');
+    if (header.type === 'refresh-done') confirmation = header;
+  }
+  if (confirmation.generation !== device.generation || confirmation.address.toLowerCase() !== keyShareAddress(device).toLowerCase()) {
+    throw new InvalidArgumentError('The co-signer confirmed a different refresh.', `generation ${confirmation.generation} vs ${device.generation}`);
+  }
+  return { device, backup: needsBackup ? results.get(BACKUP_PARTY)! : undefined };
+}
+
 /** A presignature the device holds: its party state, exported. Single use. */
 export interface DevicePresignature {
   id: string;

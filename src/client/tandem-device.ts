@@ -7,7 +7,7 @@ import { toAccount } from 'viem/accounts';
 import type { LocalAccount, SignableMessage, TransactionSerializable, TypedDataDefinition } from 'viem';
 import { Channel } from '../channel/channel.js';
 import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from '../channel/cosigner-protocol.js';
-import { keygenWithCosigner, presignWithCosigner, signWithCosigner } from '../channel/device-protocol.js';
+import { keygenWithCosigner, presignWithCosigner, refreshWithCosigner, signWithCosigner } from '../channel/device-protocol.js';
 import {
   CHALLENGE_PATH,
   ENROLL_PATH,
@@ -145,6 +145,19 @@ export class TandemDevice {
     const result = await this.#conversation((link) => keygenWithCosigner(link, { withBackup: this.#file.contents.parties.includes(BACKUP_PARTY) }));
     this.#file.update({ share: exportKeyShare(result.device), address: result.address });
     return { address: result.address, backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
+  }
+
+  /**
+   * Refreshes the key with the co-signer (same address, new shares and OT material). Unused
+   * presignatures are dropped: they belong to the old shares. A 2-of-3 wallet needs its backup
+   * share for the duration and returns the backup's new share, which replaces the recovery kit.
+   */
+  async refresh(options: { backupShare?: string } = {}): Promise<{ backupShare: string | undefined }> {
+    const device = this.#share();
+    const backup = options.backupShare ? importKeyShare(options.backupShare) : undefined;
+    const result = await this.#conversation((link) => refreshWithCosigner(link, { device, ...(backup ? { backup } : {}) }));
+    this.#file.update({ share: exportKeyShare(result.device), presignatures: [] });
+    return { backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
   }
 
   /** Adds `count` presignatures to the pool, so later signatures need one round trip. */

@@ -49,7 +49,7 @@ export async function serveConversation(context: RequestContext, conversation: C
   const { walletId } = conversation;
   try {
     for (;;) {
-      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'mpc', 'bye']);
+      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'refresh', 'mpc', 'bye']);
       if (header.type === 'bye') return;
       try {
         const wallet = await context.store.getWallet(walletId);
@@ -57,6 +57,7 @@ export async function serveConversation(context: RequestContext, conversation: C
         if (header.type === 'keygen') await keygen(context, link, wallet, header, messages);
         else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
         else if (header.type === 'sign') await sign(context, link, wallet, header, messages);
+        else if (header.type === 'refresh') await refresh(context, link, wallet, header, messages);
         else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
       } catch (error) {
         if (error instanceof Refusal) {
@@ -114,6 +115,37 @@ async function keygen(
   await context.store.activateWallet({ walletId: wallet.walletId, address, publicKey, share: exportKeyShare(share), generation: share.generation });
   context.log(`wallet ${wallet.walletId}: key generated, address ${address}`);
   await link.send({ type: 'keygen-done', address, publicKey, generation: share.generation });
+}
+
+/** Re-shares the key (all parties) with new OT material; the store drops old presignatures and unlocks. */
+async function refresh(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  request: Extract<DeviceRequest, { type: 'refresh' }>,
+  messages: ProtocolMessage[],
+): Promise<void> {
+  if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The refresh session must be 32 bytes of hex.');
+  if (wallet.status === 'pending') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
+  const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
+  const party = DkgParty.refresh({ session: hexToBytes(request.session.slice(2)), share });
+  let refreshed: KeyShare;
+  try {
+    const results = await link.relay({
+      parties: [party],
+      initial: [...party.start(), ...messages],
+      done: (done) => done.has(COSIGNER_PARTY),
+      header: { type: 'mpc' },
+      allowed: ['mpc'],
+    });
+    refreshed = results.get(COSIGNER_PARTY)!;
+  } catch (error) {
+    if (error instanceof ProtocolAbortError) await audit(context, 'abort', wallet, { protocol: 'refresh', round: error.round, reason: error.reason });
+    throw error;
+  }
+  await context.store.replaceShare({ walletId: wallet.walletId, share: exportKeyShare(refreshed), generation: refreshed.generation });
+  context.log(`wallet ${wallet.walletId}: refreshed to generation ${refreshed.generation}`);
+  await link.send({ type: 'refresh-done', address: keyShareAddress(refreshed), generation: refreshed.generation });
 }
 
 async function presign(

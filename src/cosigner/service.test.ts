@@ -3,7 +3,7 @@
  * devices through the client library. Encryption is checked from the broker's own view, and
  * tampering, replay and an offline co-signer are exercised on the wire.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,15 @@ import { recoverMessageAddress, recoverTransactionAddress, recoverTypedDataAddre
 import type { AedesPublishPacket } from 'aedes';
 import { TandemDevice } from '../client/tandem-device.js';
 import { ChannelError } from '../channel/errors.js';
+import { Channel } from '../channel/channel.js';
+import { presignWithCosigner } from '../channel/device-protocol.js';
+import { Identity } from '../channel/identity.js';
+import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
+import { deviceClientId, inboxTopic } from '../channel/topics.js';
+import { MqttTransport } from '../channel/transport.js';
+import type { DeviceFileContents } from '../client/device-file.js';
+import { importKeyShare } from '../mpc/keyshare.js';
+import type { ProtocolMessage } from '../mpc/message.js';
 import { startCosigner, type RunningCosigner } from './service.js';
 
 const MASTER_KEY = '42'.repeat(32);
@@ -175,5 +184,59 @@ describe('an offline co-signer', () => {
     // The co-signer got the expired request after it came back and refused it: nothing was signed.
     expect((await cosigner.store.audit.list({ kind: 'sign', limit: 1000 })).length).toBe(signsBefore);
     await device.close();
+  });
+});
+
+describe('a failed check while presigning', () => {
+  it('locks the wallet: it refuses to sign until a refresh, which keeps the address', async () => {
+    const file = join(dir, `locked-${++deviceCount}.json`);
+    const device = await TandemDevice.enroll({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, kind: '2of2' });
+    const { address } = await device.createKey();
+    await device.close();
+
+    // A device that corrupts its own round-2 MPC message, inside a correctly encrypted channel.
+    const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
+    const transport = new MqttTransport({
+      url: contents.brokerUrl,
+      clientId: deviceClientId(contents.deviceId),
+      username: contents.deviceId,
+      password: contents.token,
+      tls: { ca: contents.caPem! },
+    });
+    const channel = await Channel.create({ transport, identity: Identity.fromSecretKey(contents.identitySecret), role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
+    await transport.connect();
+    class Corrupting extends ProtocolConversation {
+      override send(header: Parameters<ProtocolConversation['send']>[0], messages: ProtocolMessage[] = []): Promise<void> {
+        const corrupted = messages.map((message) => {
+          if (message.round !== 2) return message;
+          const payload = message.payload.slice();
+          payload[payload.length - 40]! ^= 0x01;
+          return { ...message, payload };
+        });
+        return super.send(header, corrupted);
+      }
+    }
+    const conversation = await channel.open({ walletId: contents.walletId, peerRole: 'cosigner', peerIdentity: contents.cosignerIdentity, expiresAt: Date.now() + 30_000 });
+    const failed = await presignWithCosigner(new Corrupting(conversation), importKeyShare(contents.share!)).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(CosignerRefusedError);
+    expect((failed as CosignerRefusedError).code).toBe('PROTOCOL_ABORT');
+    await channel.close();
+    await transport.close();
+    const locked = (await cosigner.store.getWallet(contents.walletId))!;
+    expect(locked.status).toBe('locked');
+    expect(locked.lockedReason).toMatch(/round 2: .*check-failed/);
+    const locks = await cosigner.store.audit.list({ walletId: contents.walletId, kind: 'lock' });
+    expect(locks.length).toBe(1);
+
+    const reopened = TandemDevice.open(file);
+    const refused = await reopened.signMessage('while locked').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(CosignerRefusedError);
+    expect((refused as CosignerRefusedError).code).toBe('WALLET_LOCKED');
+
+    await reopened.refresh();
+    expect((await cosigner.store.getWallet(contents.walletId))!.status).toBe('active');
+    const message = 'after the refresh';
+    expect(await recoverMessageAddress({ message, signature: await reopened.signMessage(message) })).toBe(address);
+    await reopened.close();
   });
 });
