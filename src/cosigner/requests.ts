@@ -56,7 +56,8 @@ export async function serveConversation(context: RequestContext, conversation: C
         if (!wallet) throw new Refusal('UNKNOWN_WALLET', 'This wallet is not known to the co-signer.');
         if (header.type === 'keygen') await keygen(context, link, wallet, header, messages);
         else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
-        else if (header.type === 'sign') await sign(context, link, wallet, header, messages);
+        // One signature per wallet at a time: the daily limit is read, then spent, with nothing in between.
+        else if (header.type === 'sign') await oneAtATime(walletId, () => sign(context, link, wallet, header, messages));
         else if (header.type === 'refresh') await refresh(context, link, wallet, header, messages);
         else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
       } catch (error) {
@@ -227,6 +228,19 @@ async function sign(
     return { result: result.signature, outgoing: own.outgoing };
   });
   await link.send({ type: 'signed', presignatureId: request.presignatureId }, signature.outgoing);
+}
+
+const walletQueues = new Map<string, Promise<unknown>>();
+
+function oneAtATime<T>(walletId: string, work: () => Promise<T>): Promise<T> {
+  const previous = walletQueues.get(walletId) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  const settled = run.catch(() => undefined);
+  walletQueues.set(walletId, settled);
+  void settled.then(() => {
+    if (walletQueues.get(walletId) === settled) walletQueues.delete(walletId);
+  });
+  return run;
 }
 
 /** Checklist item 4: a failed check while presigning or signing locks the wallet until it is refreshed. */

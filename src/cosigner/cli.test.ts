@@ -1,0 +1,327 @@
+/**
+ * The co-signer CLI as an operator runs it: a real child process, a real data directory, real TLS.
+ */
+import Database from 'better-sqlite3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as runCliInProcess } from './cli.js';
+import { databasePath, generatedMasterKeyPath, masterKeyFromBytes, openSqliteStore } from './store/index.js';
+import { spkiHash } from './tls.js';
+
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+const REPO = resolve(dirname(CLI), '../..');
+const MASTER_KEY_HEX = '11'.repeat(32);
+const WITH_KEY = { TANDEM_MASTER_KEY: MASTER_KEY_HEX };
+const LOCKED_ADDRESS = '0x52908400098527886e0f7030069857d2e4169ee7';
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A CLI process with a clean environment: only what the test passes, no inherited TANDEM_* settings. */
+function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TANDEM_')));
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolveRun, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * The same command in this process, with its own environment and captured output: for the many
+ * policy cases, where a process per case would mostly measure loading viem again.
+ */
+async function runHere(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCliInProcess(args, { stdout: (text) => void (stdout += `${text}\n`), stderr: (text) => void (stderr += `${text}\n`), env });
+  return { code, stdout, stderr };
+}
+
+function httpsJson(url: string, method: 'GET' | 'POST', caPem: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolveRequest, reject) => {
+    const req = request(url, { method, ca: caPem, headers: method === 'POST' ? { 'content-type': 'application/json' } : {} }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolveRequest({ status: response.statusCode ?? 0, body: JSON.parse(text) as unknown }));
+    });
+    req.once('error', reject);
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
+}
+
+const dirs: string[] = [];
+function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-cli-'));
+  dirs.push(dir);
+  return join(dir, 'cosigner');
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Creates the database the way a first start does, so commands other than start have one to open. */
+function createStore(dataDir: string) {
+  return openSqliteStore({ path: databasePath(dataDir), masterKey: masterKeyFromBytes(Buffer.from(MASTER_KEY_HEX, 'hex'), 'env') });
+}
+
+describe('start', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  it('prints the URLs, identity, SPKI hash, Chromium flag and certificate path, serves /v1/health and stops cleanly on SIGTERM', async () => {
+    const dataDir = tempDataDir();
+    child = spawnCli(['start', '--data-dir', dataDir, '--port', '0'], WITH_KEY);
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+      child!.once('exit', (code, signal) => resolveExit({ code, signal })),
+    );
+    await new Promise<void>((resolveBanner, reject) => {
+      child!.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('Stop it with')) resolveBanner();
+      });
+      void exited.then(({ code }) => reject(new Error(`start exited (${code}) before printing its banner:\n${stdout}\n${stderr}`)));
+    });
+
+    const field = (label: string) => new RegExp(`^ {2}${label} +(\\S+)`, 'm').exec(stdout)?.[1];
+    const url = field('HTTPS API')!;
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(field('device broker URL')).toBe(`${url.replace('https:', 'wss:')}/mqtt`);
+    expect(field('co-signer identity')).toMatch(/^0[23][0-9a-f]{64}$/);
+    expect(field('data directory')).toBe(dataDir);
+    const certPath = field('TLS certificate')!;
+    expect(certPath).toBe(join(dataDir, 'tls', 'server-cert.pem'));
+    // The printed hash is the one of the certificate actually on disk, and the flag carries it verbatim.
+    const certPem = readFileSync(certPath, 'utf8');
+    const hash = spkiHash(certPem);
+    expect(field('SPKI sha256')).toBe(hash);
+    expect(stdout).toContain(`--ignore-certificate-errors-spki-list=${hash}\n`);
+    expect(stdout).toMatch(/master key +id [0-9a-f]{16} \(\$TANDEM_MASTER_KEY\)/);
+
+    // The printed certificate is enough to trust the server: no other CA, no verification switched off.
+    await expect(httpsJson(`${url}/v1/health`, 'GET', certPem)).resolves.toEqual({ status: 200, body: { ok: true } });
+    await expect(httpsJson(`${url}/v1/health`, 'POST', certPem)).resolves.toEqual({ status: 200, body: { ok: true } });
+
+    child.kill('SIGTERM');
+    await expect(exited).resolves.toEqual({ code: 0, signal: null });
+    expect(stderr).toContain('co-signer stopped.');
+    // Closed cleanly: SQLite folds the WAL back into the database and removes it on the last close.
+    expect(existsSync(`${databasePath(dataDir)}-wal`)).toBe(false);
+  });
+
+  it('refuses an incomplete external-broker configuration with a usage error', async () => {
+    const result = await runCli(['start', '--data-dir', tempDataDir(), '--port', '0', '--broker-url', 'mqtts://127.0.0.1:8883'], WITH_KEY);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: An external broker needs all of .*missing --broker-ca, --broker-cert, --broker-key, --device-broker-url\./m);
+  });
+});
+
+describe('usage', () => {
+  it('prints help with exit 0, and unknown commands or flags with exit 2', async () => {
+    const [help, setHelp, unknownCommand, unknownFlag, missingArgument] = await Promise.all([
+      runCli(['--help']),
+      runCli(['policy', 'set', '--help']),
+      runCli(['frobnicate']),
+      runCli(['wallets', '--colour']),
+      runCli(['policy', 'show']),
+    ]);
+    expect(help.code).toBe(0);
+    for (const command of ['start', 'wallets', 'policy show', 'policy set', 'audit verify', 'audit list']) expect(help.stdout).toContain(`  ${command} `);
+    expect(setHelp.code).toBe(0);
+    expect(setHelp.stdout).toContain('--max-value-per-tx-wei <n>');
+    expect(setHelp.stdout).toContain('--allow-chain <id>');
+    expect(unknownCommand).toMatchObject({ code: 2, stdout: '' });
+    expect(unknownCommand.stderr).toMatch(/^error: Unknown command "frobnicate"/);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/^error: Unknown option '--colour'/);
+    expect(unknownFlag.stderr).toContain('wallets --help');
+    expect(missingArgument.code).toBe(2);
+    expect(missingArgument.stderr).toMatch(/^error: Missing <walletId>/);
+  });
+});
+
+describe('audit verify', () => {
+  it('passes on a fresh data directory and fails naming the seq of an edited row, without the master key', async () => {
+    const dataDir = tempDataDir();
+    const store = createStore(dataDir);
+    store.close();
+
+    // No TANDEM_MASTER_KEY, and no generated key file to fall back on: the audit tools must not need one.
+    const fresh = await runCli(['audit', 'verify', '--data-dir', dataDir]);
+    expect(existsSync(generatedMasterKeyPath(dataDir))).toBe(false);
+    expect(fresh).toMatchObject({ code: 0, stdout: 'audit chain OK: 0 rows (the log is empty)\n' });
+
+    const writer = createStore(dataDir);
+    const walletId = 'ab'.repeat(16);
+    writer.enroll({ walletId, deviceId: 'cd'.repeat(16), identityPublicKey: `02${'33'.repeat(32)}`, threshold: 2, parties: [1, 2] });
+    writer.setPolicy(walletId, { maxValuePerTxWei: '5' }, { actor: 'test' });
+    writer.audit.append({ kind: 'admin', summary: { note: 'third row' } });
+    const head = writer.audit.head()!;
+    writer.close();
+
+    const intact = await runCli(['audit', 'verify', '--data-dir', dataDir]);
+    expect(intact).toMatchObject({ code: 0, stderr: '' });
+    expect(intact.stdout).toBe(`audit chain OK: 3 rows, head ${head.hash} (seq 3)\n`);
+
+    // Someone with the file edits row 2 (the policy change), after dropping the trigger that would stop them.
+    const raw = new Database(databasePath(dataDir));
+    raw.exec('DROP TRIGGER audit_log_no_update');
+    raw.prepare('UPDATE audit_log SET summary = ? WHERE seq = 2').run(JSON.stringify({ actor: 'test', policy: { maxValuePerTxWei: '5000000' }, previous: {} }));
+    raw.close();
+
+    const broken = await runCli(['audit', 'verify', '--data-dir', dataDir]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe('');
+    expect(broken.stderr).toMatch(/^error: audit chain broken at seq 2: Row 2 does not match its hash/);
+  });
+
+  it('also checks a head recorded earlier', async () => {
+    const dataDir = tempDataDir();
+    const store = createStore(dataDir);
+    store.audit.append({ kind: 'admin', summary: { n: 1 } });
+    const early = store.audit.head()!;
+    store.audit.append({ kind: 'admin', summary: { n: 2 } });
+    store.close();
+
+    const [ok, wrong] = await Promise.all([
+      runCli(['audit', 'verify', '--data-dir', dataDir, '--expected-head', `${early.seq}:${early.hash}`]),
+      runCli(['audit', 'verify', '--data-dir', dataDir, '--expected-head', `1:${'0'.repeat(64)}`]),
+    ]);
+    expect(ok.code).toBe(0);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^error: audit chain broken at seq 1: Row 1 differs from the head recorded earlier/);
+  });
+
+  it('says where the database should be when there is none', async () => {
+    const dataDir = tempDataDir();
+    const result = await runCli(['audit', 'verify', '--data-dir', dataDir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: No co-signer database in ${dataDir}.`);
+  });
+});
+
+describe('wallets and policy', () => {
+  let dataDir: string;
+  const walletId = 'e0'.repeat(16);
+  const otherWallet = 'f1'.repeat(16);
+
+  beforeAll(() => {
+    dataDir = tempDataDir();
+    const store = createStore(dataDir);
+    store.enroll({ walletId, deviceId: '0e'.repeat(16), identityPublicKey: `03${'44'.repeat(32)}`, threshold: 2, parties: [1, 2] });
+    store.enroll({ walletId: otherWallet, deviceId: '1f'.repeat(16), identityPublicKey: `02${'55'.repeat(32)}`, threshold: 2, parties: [1, 2, 3] });
+    store.activateWallet({ walletId: otherWallet, address: LOCKED_ADDRESS, publicKey: `0x03${'11'.repeat(32)}`, share: 'not a real share', generation: 0 });
+    store.lockWallet(otherWallet, 'test lock');
+    store.close();
+  });
+
+  const policyOf = (id: string) => {
+    const store = createStore(dataDir);
+    try {
+      return { policy: store.getPolicy(id), rows: store.audit.list({ walletId: id, kind: 'policy' }) };
+    } finally {
+      store.close();
+    }
+  };
+
+  it('lists wallets with parties, status and the reason a wallet is locked, filtered by status', async () => {
+    const [all, locked, noKey] = await Promise.all([
+      runCli(['wallets', '--data-dir', dataDir], WITH_KEY),
+      runCli(['wallets', '--data-dir', dataDir, '--status', 'locked', '--json'], WITH_KEY),
+      runCli(['wallets', '--data-dir', dataDir]),
+    ]);
+    expect(all.code).toBe(0);
+    const lines = all.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^WALLET +PARTIES +STATUS +ADDRESS +LOCKED REASON$/);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${walletId} +2-of-2 +pending +-$`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${otherWallet} +2-of-3 +locked +${LOCKED_ADDRESS} +test lock$`, 'i')));
+    expect(locked.code).toBe(0);
+    expect((JSON.parse(locked.stdout) as { walletId: string; lockedReason: string }[]).map((w) => [w.walletId, w.lockedReason])).toEqual([[otherWallet, 'test lock']]);
+    // The wallet store is opened with the master key; without it the operator is told how to supply it.
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toMatch(/^error: .*no master key was supplied\. Set TANDEM_MASTER_KEY/m);
+  });
+
+  it('sets a policy, merges later changes into it, clears it, and audits each change with actor "cli"', async () => {
+    const first = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--max-value-per-tx-eth', '0.5', '--allow-chain', '1', '--allow-chain', '10'], WITH_KEY);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/max value per transaction +500000000000000000 wei \(0\.5 ETH\)/);
+    expect(policyOf(walletId).policy).toEqual({ maxValuePerTxWei: '500000000000000000', allowedChainIds: [1, 10] });
+
+    const merged = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--daily-limit-wei', '7', '--allow-recipient', '0xcd2a3d9f938e13cd947ec05abc7fe734df8dd826'], WITH_KEY);
+    expect(merged.code).toBe(0);
+    expect(policyOf(walletId).policy).toEqual({
+      maxValuePerTxWei: '500000000000000000',
+      dailyLimitWei: '7',
+      allowedRecipients: ['0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826'],
+      allowedChainIds: [1, 10],
+    });
+
+    const unset = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--unset', 'chains', '--allow-contract', 'none'], WITH_KEY);
+    expect(unset.code).toBe(0);
+    expect(policyOf(walletId).policy).toEqual({
+      maxValuePerTxWei: '500000000000000000',
+      dailyLimitWei: '7',
+      allowedRecipients: ['0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826'],
+      allowedContracts: [],
+    });
+
+    const cleared = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--clear', '--allow-chain', '5'], WITH_KEY);
+    expect(cleared.code).toBe(0);
+    const { policy, rows } = policyOf(walletId);
+    expect(policy).toEqual({ allowedChainIds: [5] });
+    expect(rows.map((row) => row.summary.actor)).toEqual(['cli', 'cli', 'cli', 'cli']);
+    expect(rows.at(-1)!.summary.policy).toEqual({ allowedChainIds: [5] });
+
+    const shown = await runHere(['policy', 'show', walletId, '--data-dir', dataDir], WITH_KEY);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/chains +5\n/);
+    expect(shown.stdout).toMatch(/max value per transaction +no limit\n/);
+    expect(shown.stdout).toMatch(/recipients +any\n/);
+  });
+
+  it('prints validatePolicy errors and changes nothing', async () => {
+    const before = policyOf(otherWallet);
+    const [negative, badAddress, badChain, badEther, both, unknownWallet] = await Promise.all([
+      runHere(['policy', 'set', otherWallet, '--data-dir', dataDir, '--max-value-per-tx-wei=-5'], WITH_KEY),
+      runHere(['policy', 'set', otherWallet, '--data-dir', dataDir, '--allow-recipient', '0x1234'], WITH_KEY),
+      runHere(['policy', 'set', otherWallet, '--data-dir', dataDir, '--allow-chain', 'mainnet'], WITH_KEY),
+      runHere(['policy', 'set', otherWallet, '--data-dir', dataDir, '--daily-limit-eth', '1.0000000000000000001'], WITH_KEY),
+      runHere(['policy', 'set', otherWallet, '--data-dir', dataDir, '--daily-limit-eth', '1', '--daily-limit-wei', '1'], WITH_KEY),
+      runHere(['policy', 'set', '99'.repeat(16), '--data-dir', dataDir, '--allow-chain', '1'], WITH_KEY),
+    ]);
+    expect(negative.code).toBe(1);
+    expect(negative.stderr).toMatch(/^error: maxValuePerTxWei is negative \(-5\)/);
+    expect(badAddress.code).toBe(1);
+    expect(badAddress.stderr).toMatch(/^error: allowedRecipients\[0\] is not a valid address \("0x1234"\)/);
+    expect(badChain.code).toBe(1);
+    expect(badChain.stderr).toMatch(/^error: allowedChainIds\[0\] must be a positive integer chain id.*got "mainnet"/);
+    expect(badEther.code).toBe(1);
+    expect(badEther.stderr).toMatch(/^error: --daily-limit-eth must be an amount of ether with at most 18 decimals/);
+    expect(both.code).toBe(2);
+    expect(unknownWallet.code).toBe(1);
+    expect(unknownWallet.stderr).toMatch(/^error: No wallet 9{32} here/);
+    expect(policyOf(otherWallet)).toEqual(before);
+  });
+});
