@@ -2,7 +2,7 @@
  * Where the headless client keeps one wallet: a JSON file, owner-only (0600), replaced
  * atomically (write, fsync, rename) so a crash never leaves half a share or a used presignature.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, statSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DevicePresignature } from '../channel/device-protocol.js';
 import { ClientError } from './errors.js';
@@ -44,6 +44,15 @@ export class DeviceFile {
   }
 
   static create(path: string, contents: DeviceFileContents): DeviceFile {
+    DeviceFile.assertFree(path);
+    mkdirSync(dirname(path), { recursive: true });
+    const file = new DeviceFile(path, contents);
+    file.#write();
+    return file;
+  }
+
+  /** Throws if a wallet file exists at `path`: check before enrolling, so a taken path costs nothing. */
+  static assertFree(path: string): void {
     let exists = false;
     try {
       statSync(path);
@@ -52,10 +61,6 @@ export class DeviceFile {
       // does not exist: good
     }
     if (exists) throw new ClientError('CLIENT_FILE_EXISTS', `A wallet file already exists at ${path}; choose another path.`);
-    mkdirSync(dirname(path), { recursive: true });
-    const file = new DeviceFile(path, contents);
-    file.#write();
-    return file;
   }
 
   static open(path: string): DeviceFile {
@@ -83,16 +88,37 @@ export class DeviceFile {
   }
 
   update(change: Partial<DeviceFileContents>): void {
-    this.#contents = { ...this.#contents, ...change };
-    this.#write();
+    this.#modify((contents) => ({ ...contents, ...change }));
   }
 
-  /** Takes one presignature out of the file, durably, and returns it. */
+  addPresignature(presignature: DevicePresignature): void {
+    this.#modify((contents) => ({ ...contents, presignatures: [...contents.presignatures, presignature] }));
+  }
+
+  /**
+   * Takes one presignature out of the file, durably, and returns it. The file is re-read under
+   * a lock first, so two processes on one wallet never take the same one: a second online
+   * message for one presignature would give the co-signer this device's share.
+   */
   takePresignature(): DevicePresignature | undefined {
-    const [first, ...rest] = this.#contents.presignatures;
-    if (!first) return undefined;
-    this.update({ presignatures: rest });
-    return first;
+    let taken: DevicePresignature | undefined;
+    this.#modify((contents) => {
+      const [first, ...rest] = contents.presignatures;
+      taken = first;
+      return { ...contents, presignatures: rest };
+    });
+    return taken;
+  }
+
+  /** Read-modify-write under an exclusive lock file, from what is on disk now, not from memory. */
+  #modify(change: (contents: DeviceFileContents) => DeviceFileContents): void {
+    const release = acquireLock(`${this.path}.update-lock`);
+    try {
+      this.#contents = change(JSON.parse(readFileSync(this.path, 'utf8')) as DeviceFileContents);
+      this.#write();
+    } finally {
+      release();
+    }
   }
 
   #write(): void {
@@ -105,5 +131,40 @@ export class DeviceFile {
       closeSync(fd);
     }
     renameSync(temporary, this.path);
+  }
+}
+
+const LOCK_WAIT_MS = 10_000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** An exclusive lock file holding the owner's pid; one left by a process that is gone is taken over. */
+function acquireLock(lockPath: string): () => void {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lockPath, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (ownerIsGone(lockPath)) {
+      rmSync(lockPath, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new ClientError('CLIENT_FILE_BUSY', `The wallet file is locked by another process (${lockPath}).`);
+    Atomics.wait(sleeper, 0, 0, 10);
+  }
+}
+
+function ownerIsGone(lockPath: string): boolean {
+  try {
+    const pid = Number(readFileSync(lockPath, 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -76,6 +76,7 @@ export class TandemDevice {
 
   /** Enrolls a new identity with the co-signer and writes the wallet file. Keygen comes next (createKey). */
   static async enroll(options: EnrollOptions, deviceOptions: DeviceOptions = {}): Promise<TandemDevice> {
+    DeviceFile.assertFree(options.file);
     const identity = Identity.generate();
     const parties = options.kind === '2of3' ? [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY] : [DEVICE_PARTY, COSIGNER_PARTY];
     const http = { ...(options.caPem ? { caPem: options.caPem } : {}) };
@@ -165,8 +166,7 @@ export class TandemDevice {
     const share = this.#share();
     await this.#conversation(async (link) => {
       for (let i = 0; i < count; i++) {
-        const presignature = await presignWithCosigner(link, share);
-        this.#file.update({ presignatures: [...this.#file.contents.presignatures, presignature] });
+        this.#file.addPresignature(await presignWithCosigner(link, share));
       }
     });
   }
@@ -175,10 +175,9 @@ export class TandemDevice {
   async sign(payload: SignablePayload): Promise<{ signature: RecoverableSignature; payload: SignablePayload }> {
     const share = this.#share();
     return this.#conversation(async (link) => {
-      const markUsed = async (id: string) => {
-        this.#file.update({ presignatures: this.#file.contents.presignatures.filter((p) => p.id !== id) });
-      };
-      const pooled = this.#file.contents.presignatures[0];
+      // A pooled presignature leaves the file (durably, under its lock) before it is used.
+      const markUsed = async () => undefined;
+      const pooled = this.#file.takePresignature();
       if (pooled) {
         try {
           const { signature, payload: signed } = await signWithCosigner(link, pooled, payload, markUsed);
@@ -271,6 +270,10 @@ export class TandemDevice {
       } catch (error) {
         // After a failure the conversation's position in the protocol is unknown: start afresh next time.
         this.#dropLink();
+        // A wait that ran into the request's deadline is the request expiring, whichever timer fired first.
+        if (error instanceof ChannelError && error.code === 'CHANNEL_TIMEOUT' && Date.now() >= deadline - 50) {
+          throw new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.', { details: `waited ${this.#requestTimeoutMs} ms`, cause: error });
+        }
         throw error;
       } finally {
         clearTimeout(timer);

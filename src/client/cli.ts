@@ -1,0 +1,620 @@
+/**
+ * tandem-client: the headless device on the command line (`npm run client -- <command>`).
+ * What a command produces (an address, a signature, a transaction) goes to stdout, one item per
+ * line, so scripts can capture it; everything meant for a person goes to stderr.
+ * Exit codes: 0 done, 1 the command failed, 2 the command line is wrong.
+ */
+import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { inspect, parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Hex, SignableMessage, TypedDataDefinition } from 'viem';
+import { isAddress, isHex, parseEther } from 'viem/utils';
+import { ClientError } from './errors.js';
+import type { DeviceOptions, TandemDevice, WalletKind } from './tandem-device.js';
+
+// The device (src/mpc, src/channel) and viem's clients take most of a second to load: only commands
+// that use them pay for it, so --help and command-line mistakes answer at once.
+const loadDevice = async () => (await import('./tandem-device.js')).TandemDevice;
+
+type CliErrorCode = 'CLI_USAGE' | 'CLI_BAD_INPUT' | 'CLI_WALLET_BUSY' | 'CLI_TX_REVERTED';
+
+/** Errors of the command line itself; CLI_USAGE exits 2 and shows the command's help. */
+class CliError extends Error {
+  override name = 'CliError';
+  readonly code: CliErrorCode;
+  readonly shortMessage: string;
+  readonly command: Command | undefined;
+
+  constructor(code: CliErrorCode, shortMessage: string, options: { command?: Command; cause?: unknown } = {}) {
+    super(shortMessage, { cause: options.cause });
+    this.code = code;
+    this.shortMessage = shortMessage;
+    this.command = options.command;
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+interface Command {
+  name: string;
+  summary: string;
+  help: string;
+  options: Options;
+  /** How many positional arguments the command takes at most. */
+  positionals: number;
+  run(args: Arguments): Promise<void>;
+}
+
+const WALLET_OPTION = { wallet: { type: 'string' } } as const satisfies Options;
+const TIMEOUT_OPTION = { timeout: { type: 'string' } } as const satisfies Options;
+const TIMEOUT_HELP = '  --timeout <seconds>      how long one request to the co-signer may take, waiting included (default 60)';
+
+/** One command's parsed flags, with checks that turn a bad flag into a usage error naming it. */
+class Arguments {
+  constructor(
+    readonly command: Command,
+    readonly values: Values,
+    readonly positionals: string[],
+  ) {}
+
+  string(name: string): string | undefined {
+    const value = this.values[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value === '') throw this.usage(`--${name} needs a value.`);
+    return value;
+  }
+
+  required(name: string): string {
+    const value = this.string(name);
+    if (value === undefined) throw this.usage(`--${name} is required.`);
+    return value;
+  }
+
+  integer(name: string, { min = 0n, max }: { min?: bigint; max?: bigint } = {}): bigint | undefined {
+    const text = this.string(name);
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text)) throw this.usage(`--${name} must be a whole number in decimal, got "${text}".`);
+    const value = BigInt(text);
+    if (value < min || (max !== undefined && value > max)) throw this.usage(`--${name} must be between ${min} and ${max ?? 'any'}, got ${text}.`);
+    return value;
+  }
+
+  requiredInteger(name: string, bounds: { min?: bigint; max?: bigint } = {}): bigint {
+    const value = this.integer(name, bounds);
+    if (value === undefined) throw this.usage(`--${name} is required.`);
+    return value;
+  }
+
+  /** --value-wei or --value-eth (exactly one when required), as wei. */
+  valueWei({ required }: { required: boolean }): bigint | undefined {
+    const wei = this.integer('value-wei');
+    const eth = this.string('value-eth');
+    if (wei !== undefined && eth !== undefined) throw this.usage('Give either --value-wei or --value-eth, not both.');
+    if (eth !== undefined) {
+      if (!/^\d+(\.\d{1,18})?$/.test(eth)) throw this.usage(`--value-eth must be a decimal amount of ether with at most 18 decimals, got "${eth}".`);
+      return parseEther(eth);
+    }
+    if (wei === undefined && required) throw this.usage('--value-eth (or --value-wei) is required; use 0 to send nothing.');
+    return wei;
+  }
+
+  address(name: string): `0x${string}` {
+    const value = this.required(name);
+    if (!isAddress(value)) throw this.usage(`--${name} must be a 20-byte 0x address with a valid checksum (or all lower case), got "${value}".`);
+    return value;
+  }
+
+  hex(name: string): Hex | undefined {
+    const value = this.string(name);
+    if (value === undefined) return undefined;
+    if (!isHex(value, { strict: true }) || value.length % 2 !== 0) throw this.usage(`--${name} must be 0x followed by whole bytes in hex, got "${value}".`);
+    return value;
+  }
+
+  deviceOptions(): DeviceOptions {
+    const seconds = this.integer('timeout', { min: 1n, max: 86_400n });
+    return seconds === undefined ? {} : { requestTimeoutMs: Number(seconds) * 1000 };
+  }
+
+  usage(message: string): CliError {
+    return new CliError('CLI_USAGE', message, { command: this.command });
+  }
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function note(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Opens the wallet, runs `work`, and always closes the connection so the process can exit. */
+async function withDevice(args: Arguments, work: (device: TandemDevice) => Promise<void>): Promise<void> {
+  const walletPath = resolve(args.required('wallet'));
+  const unlock = await lockWallet(walletPath);
+  try {
+    const device = (await loadDevice()).open(walletPath, args.deviceOptions());
+    try {
+      await work(device);
+    } finally {
+      await device.close();
+    }
+  } finally {
+    unlock();
+  }
+}
+
+const LOCK_WAIT_MS = 30_000;
+
+/**
+ * One tandem-client at a time per wallet file. TandemDevice reads the presignature pool at open()
+ * and keeps it in memory, so two processes on one file could both take the same presignature; a
+ * lock file (created exclusively, holding the owner's pid) makes the second wait. Hand-written:
+ * no installed library locks files.
+ */
+async function lockWallet(walletPath: string): Promise<() => void> {
+  const lockPath = `${walletPath}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lockPath, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      const release = () => {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        try {
+          unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+      // Interrupted mid-protocol is safe (every file update is atomic), but the lock must not outlive us.
+      const onSignal = (signal: NodeJS.Signals) => {
+        release();
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      return release;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new CliError('CLI_BAD_INPUT', `Cannot create the lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    const holder = lockHolder(lockPath);
+    if (holder === 'released') continue;
+    // Removing a dead holder's lock automatically would race with another waiter doing the same.
+    if (holder !== undefined && !isRunning(holder)) {
+      throw new CliError('CLI_WALLET_BUSY', `${lockPath} was left by tandem-client pid ${holder}, which is no longer running: delete it and try again.`);
+    }
+    if (Date.now() > deadline) {
+      throw new CliError('CLI_WALLET_BUSY', `Another tandem-client (pid ${holder ?? '?'}) has been using ${walletPath} for ${LOCK_WAIT_MS / 1000} s; try again later.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The pid in a lock file; undefined while its owner has yet to write it. */
+function lockHolder(lockPath: string): number | undefined | 'released' {
+  let text: string;
+  try {
+    text = readFileSync(lockPath, 'utf8');
+  } catch {
+    return 'released';
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const create: Command = {
+  name: 'create',
+  summary: 'enroll with a co-signer and create a 2-of-2 or 2-of-3 wallet',
+  help: `Usage: tandem-client create --cosigner <https url> --wallet <file> [--kind 2of2|2of3] [--backup-out <file>]
+                            [--ca <pem file>] [--enrollment-code <code>] [--timeout <seconds>]
+
+Enrolls this machine as a device with the co-signer, runs keygen with it and prints the wallet address.
+The wallet file (created 0600, must not exist) holds the device share: keep it private.
+
+  --cosigner <url>         https://host:port of the co-signer
+  --ca <pem file>          certificate to trust for the co-signer (its self-signed one on a local stack)
+  --wallet <file>          where to write the wallet
+  --kind 2of2|2of3         2of2: device + co-signer (default). 2of3: also an offline backup share
+  --backup-out <file>      2of3 only, required there: where to write the backup share (0600, must not exist)
+  --enrollment-code <code> if the co-signer asks for one
+${TIMEOUT_HELP}`,
+  options: {
+    ...WALLET_OPTION,
+    ...TIMEOUT_OPTION,
+    cosigner: { type: 'string' },
+    ca: { type: 'string' },
+    kind: { type: 'string' },
+    'backup-out': { type: 'string' },
+    'enrollment-code': { type: 'string' },
+  },
+  positionals: 0,
+  async run(args) {
+    const cosignerUrl = args.required('cosigner');
+    if (!/^https:\/\/[^/]+/.test(cosignerUrl)) throw args.usage(`--cosigner must be an https:// URL, got "${cosignerUrl}".`);
+    const walletPath = resolve(args.required('wallet'));
+    const kind = (args.string('kind') ?? '2of2') as WalletKind;
+    if (kind !== '2of2' && kind !== '2of3') throw args.usage(`--kind is 2of2 or 2of3, got "${kind}".`);
+    const backupOut = args.string('backup-out');
+    if (kind === '2of3' && !backupOut) throw args.usage('A 2of3 wallet needs --backup-out <file> for its backup share.');
+    if (kind === '2of2' && backupOut) throw args.usage('--backup-out is only for --kind 2of3: a 2of2 wallet has no backup share.');
+    const caFile = args.string('ca');
+    const caPem = caFile === undefined ? undefined : readCertificate(caFile);
+    const enrollmentCode = args.string('enrollment-code');
+    mkdirSync(dirname(walletPath), { recursive: true, mode: 0o700 });
+    const unlock = await lockWallet(walletPath);
+    let backup: SecretFile | undefined;
+    let device: TandemDevice | undefined;
+    try {
+      // Checked here too (enroll checks it as well) so a taken path does not cost an enrollment on the co-signer.
+      if (existsSync(walletPath)) throw new ClientError('CLIENT_FILE_EXISTS', `A wallet file already exists at ${walletPath}; choose another path.`);
+      // Reserved before keygen: a backup share that cannot be written after keygen would be lost.
+      backup = backupOut === undefined ? undefined : reserveSecretFile(resolve(backupOut));
+      device = await (await loadDevice()).enroll(
+        { cosignerUrl, file: walletPath, kind, ...(caPem ? { caPem } : {}), ...(enrollmentCode ? { enrollmentCode } : {}) },
+        args.deviceOptions(),
+      );
+      const enrolled = device;
+      const { address, backupShare } = await enrolled.createKey().catch((error: unknown) => {
+        note(`The wallet file ${walletPath} is enrolled but has no key: delete it before running create again.`);
+        throw error;
+      });
+      if (backup) {
+        if (!backupShare) throw new ClientError('CLIENT_ENROLL_FAILED', 'Keygen returned no backup share for a 2of3 wallet.');
+        backup.write(JSON.stringify({ format: 'tandem-backup-share', version: 1, walletId: enrolled.walletId, address, share: backupShare }, null, 2));
+      }
+      out(address);
+      note(`Created a ${kind === '2of3' ? '2-of-3' : '2-of-2'} wallet ${address}`);
+      note(`  wallet id ${enrolled.walletId}, device id ${enrolled.deviceId}`);
+      note(`  wallet file ${walletPath} (0600): holds this device's share; keep it private.`);
+      if (backup) {
+        note('');
+        note('!!! BACKUP SHARE written to ' + backup.path);
+        note('!!! Move it OFFLINE now (encrypted USB stick, paper, a safe) and delete it from this machine.');
+        note('!!! With the co-signer it recovers this wallet if the wallet file is lost;');
+        note('!!! with the wallet file it signs WITHOUT the co-signer. It is never stored anywhere else.');
+      }
+    } catch (error) {
+      backup?.discard();
+      throw error;
+    } finally {
+      await device?.close();
+      unlock();
+    }
+  },
+};
+
+const address: Command = {
+  name: 'address',
+  summary: "print the wallet's address",
+  help: `Usage: tandem-client address --wallet <file>`,
+  options: { ...WALLET_OPTION },
+  positionals: 0,
+  async run(args) {
+    const device = (await loadDevice()).open(resolve(args.required('wallet')));
+    try {
+      out(device.address);
+    } finally {
+      await device.close();
+    }
+  },
+};
+
+const presign: Command = {
+  name: 'presign',
+  summary: 'prepare presignatures, so later signatures need one round trip',
+  help: `Usage: tandem-client presign --wallet <file> [--count N] [--timeout <seconds>]
+
+Adds N presignatures (default 1) to the wallet's pool and prints how many the pool holds.
+
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, count: { type: 'string' } },
+  positionals: 0,
+  async run(args) {
+    const count = Number(args.integer('count', { min: 1n, max: 1000n }) ?? 1n);
+    await withDevice(args, async (device) => {
+      await device.presign(count);
+      out(`${device.presignatureCount} presignatures in the pool`);
+    });
+  },
+};
+
+const signMessage: Command = {
+  name: 'sign-message',
+  summary: 'sign an EIP-191 personal message',
+  help: `Usage: tandem-client sign-message --wallet <file> <text>
+       tandem-client sign-message --wallet <file> --hex 0x<bytes>
+
+Signs the text (UTF-8) or the raw bytes as an EIP-191 personal message and prints the
+65-byte signature (r || s || v, v = 27 or 28). Put -- before a text that starts with a dash.
+
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, hex: { type: 'string' } },
+  positionals: 1,
+  async run(args) {
+    const raw = args.hex('hex');
+    const text = args.positionals[0];
+    if ((raw === undefined) === (text === undefined)) throw args.usage('Give the message either as one text argument or with --hex, not both.');
+    const message: SignableMessage = raw !== undefined ? { raw } : text!;
+    await withDevice(args, async (device) => out(await device.signMessage(message)));
+  },
+};
+
+const signTypedData: Command = {
+  name: 'sign-typed-data',
+  summary: 'sign EIP-712 typed data from a JSON file or stdin',
+  help: `Usage: tandem-client sign-typed-data --wallet <file> <json file | ->
+
+Reads {"domain", "types", "primaryType", "message"} (the eth_signTypedData_v4 form; an
+EIP712Domain entry in types is allowed) from the file, or from stdin for -, and prints the signature.
+Integers may be JSON numbers or decimal strings.
+
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION },
+  positionals: 1,
+  async run(args) {
+    const source = args.positionals[0];
+    if (source === undefined) throw args.usage('Name the JSON file with the typed data, or - for stdin.');
+    const typedData = parseTypedData(source === '-' ? await readStdin() : readInput(source), source);
+    await withDevice(args, async (device) => out(await device.signTypedData(typedData)));
+  },
+};
+
+const signTransaction: Command = {
+  name: 'sign-transaction',
+  summary: 'sign an EIP-1559 transaction without sending it',
+  help: `Usage: tandem-client sign-transaction --wallet <file> --chain-id N --to 0x<address> [--value-wei N | --value-eth X]
+                                      [--data 0x..] --nonce N --gas N --max-fee-per-gas N --max-priority-fee-per-gas N
+
+Signs an EIP-1559 (type 2) transaction and prints it serialized, ready for eth_sendRawTransaction.
+Amounts and fees are in wei unless the flag says eth. The value defaults to 0.
+
+${TIMEOUT_HELP}`,
+  options: {
+    ...WALLET_OPTION,
+    ...TIMEOUT_OPTION,
+    'chain-id': { type: 'string' },
+    to: { type: 'string' },
+    'value-wei': { type: 'string' },
+    'value-eth': { type: 'string' },
+    data: { type: 'string' },
+    nonce: { type: 'string' },
+    gas: { type: 'string' },
+    'max-fee-per-gas': { type: 'string' },
+    'max-priority-fee-per-gas': { type: 'string' },
+  },
+  positionals: 0,
+  async run(args) {
+    const safe = BigInt(Number.MAX_SAFE_INTEGER);
+    const data = args.hex('data');
+    const transaction = {
+      type: 'eip1559' as const,
+      chainId: Number(args.requiredInteger('chain-id', { min: 1n, max: safe })),
+      to: args.address('to'),
+      value: args.valueWei({ required: false }) ?? 0n,
+      ...(data ? { data } : {}),
+      nonce: Number(args.requiredInteger('nonce', { max: safe })),
+      gas: args.requiredInteger('gas', { min: 21_000n }),
+      maxFeePerGas: args.requiredInteger('max-fee-per-gas'),
+      maxPriorityFeePerGas: args.requiredInteger('max-priority-fee-per-gas'),
+    };
+    if (transaction.maxPriorityFeePerGas > transaction.maxFeePerGas) throw args.usage('--max-priority-fee-per-gas cannot exceed --max-fee-per-gas.');
+    await withDevice(args, async (device) => out(await device.signTransaction(transaction)));
+  },
+};
+
+const send: Command = {
+  name: 'send',
+  summary: 'sign a transaction and send it through an RPC URL',
+  help: `Usage: tandem-client send --wallet <file> --rpc <url> --to 0x<address> (--value-eth X | --value-wei N) [--data 0x..]
+
+Fills in chain id, nonce, gas and EIP-1559 fees from the RPC node, signs with the co-signer,
+sends, and prints the transaction hash; then waits for the receipt and prints
+"block <number> status <success|reverted>". A reverted transaction exits 1.
+
+  --rpc <url>              JSON-RPC endpoint (http:// or https://)
+  --receipt-timeout <s>    how long to wait for the receipt (default 120)
+${TIMEOUT_HELP}`,
+  options: {
+    ...WALLET_OPTION,
+    ...TIMEOUT_OPTION,
+    rpc: { type: 'string' },
+    to: { type: 'string' },
+    'value-wei': { type: 'string' },
+    'value-eth': { type: 'string' },
+    data: { type: 'string' },
+    'receipt-timeout': { type: 'string' },
+  },
+  positionals: 0,
+  async run(args) {
+    const rpc = args.required('rpc');
+    if (!/^https?:\/\/./.test(rpc)) throw args.usage(`--rpc must be an http:// or https:// URL, got "${rpc}".`);
+    const to = args.address('to');
+    const value = args.valueWei({ required: true })!;
+    const data = args.hex('data');
+    const receiptTimeoutMs = Number(args.integer('receipt-timeout', { min: 1n, max: 86_400n }) ?? 120n) * 1000;
+    const { createPublicClient, createWalletClient, http } = await import('viem');
+    await withDevice(args, async (device) => {
+      const transport = http(rpc, { timeout: 30_000 });
+      const wallet = createWalletClient({ account: device.account(), transport });
+      const chain = createPublicClient({ transport, pollingInterval: 1_000 });
+      const hash = await wallet.sendTransaction({ chain: null, to, value, ...(data ? { data } : {}) });
+      out(hash);
+      const receipt = await chain.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
+      out(`block ${receipt.blockNumber} status ${receipt.status}`);
+      if (receipt.status !== 'success') throw new CliError('CLI_TX_REVERTED', `Transaction ${hash} was mined in block ${receipt.blockNumber} but reverted.`);
+    });
+  },
+};
+
+const COMMANDS: readonly Command[] = [create, address, presign, signMessage, signTypedData, signTransaction, send];
+
+const GENERAL_HELP = `Usage: tandem-client <command> [flags]      (npm run client -- <command> [flags])
+
+A Tandem device without a browser: every signature is made jointly with the co-signer.
+
+Commands:
+${COMMANDS.map((command) => `  ${command.name.padEnd(18)} ${command.summary}`).join('\n')}
+
+Run "tandem-client <command> --help" for a command's flags.
+Results go to stdout, messages to stderr. Exit codes: 0 done, 1 failed, 2 bad command line.
+Set TANDEM_DEBUG=1 to see the full error chain when something fails.`;
+
+function readCertificate(file: string): string {
+  const pem = readInput(file);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new CliError('CLI_BAD_INPUT', `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  return pem;
+}
+
+function readInput(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new CliError('CLI_BAD_INPUT', `Cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseTypedData(text: string, source: string): TypedDataDefinition {
+  const where = source === '-' ? 'stdin' : source;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new CliError('CLI_BAD_INPUT', `The typed data in ${where} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  const candidate = parsed as Partial<Record<'domain' | 'types' | 'primaryType' | 'message', unknown>> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.types !== 'object' ||
+    candidate.types === null ||
+    typeof candidate.primaryType !== 'string' ||
+    typeof candidate.message !== 'object' ||
+    candidate.message === null
+  ) {
+    throw new CliError('CLI_BAD_INPUT', `The typed data in ${where} needs "types" (object), "primaryType" (string) and "message" (object).`);
+  }
+  return candidate as TypedDataDefinition;
+}
+
+/** A new owner-only file, created now (so a taken path fails before any work) and filled or removed later. */
+interface SecretFile {
+  path: string;
+  write(text: string): void;
+  discard(): void;
+}
+
+function reserveSecretFile(path: string): SecretFile {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (cause) {
+    const exists = (cause as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new CliError('CLI_BAD_INPUT', exists ? `${path} already exists; the backup share needs a new file.` : `Cannot create ${path}: ${(cause as Error).message}`, { cause });
+  }
+  fchmodSync(fd, 0o600);
+  let written = false;
+  return {
+    path,
+    write(text) {
+      writeSync(fd!, text);
+      fsyncSync(fd!);
+      closeSync(fd!);
+      written = true;
+    },
+    discard() {
+      if (written) return;
+      closeSync(fd!);
+      unlinkSync(path);
+    },
+  };
+}
+
+function parseCommand(command: Command, argv: string[]): Arguments {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new CliError('CLI_USAGE', (cause as Error).message, { command, cause });
+  }
+  const args = new Arguments(command, parsed.values, parsed.positionals);
+  if (!parsed.values['help'] && parsed.positionals.length > command.positionals) {
+    throw args.usage(`Unexpected argument "${parsed.positionals[command.positionals]}".`);
+  }
+  return args;
+}
+
+interface Reportable {
+  shortMessage?: unknown;
+  code?: unknown;
+  rule?: unknown;
+  details?: unknown;
+  cause?: unknown;
+}
+
+/** The error a person should read: the first in the cause chain that carries our own string code (viem wraps ours). */
+function describeError(error: unknown): string[] {
+  const chain: Reportable[] = [];
+  for (let current: unknown = error; current instanceof Error && chain.length < 10; current = (current as Reportable).cause) chain.push(current as Reportable);
+  const top = chain[0];
+  if (!top) return [`error: ${String(error)}`];
+  const coded = chain.find((entry) => typeof entry.code === 'string' && typeof entry.shortMessage === 'string');
+  const chosen = coded ?? top;
+  const lines = [`error: ${typeof chosen.shortMessage === 'string' ? chosen.shortMessage : (chosen as Error).message}`];
+  if (chosen.code !== undefined) lines.push(`code: ${String(chosen.code)}`);
+  if (typeof chosen.rule === 'string') lines.push(`rule: ${chosen.rule}`);
+  if (!coded && typeof top.details === 'string' && top.details !== top.shortMessage) lines.push(`details: ${top.details}`);
+  return lines;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? note : out)(GENERAL_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  try {
+    if (!command) throw new CliError('CLI_USAGE', `Unknown command "${name}".`);
+    const args = parseCommand(command, rest);
+    if (args.values['help']) {
+      out(command.help);
+      return 0;
+    }
+    await command.run(args);
+    return 0;
+  } catch (error) {
+    for (const line of describeError(error)) note(line);
+    if (process.env['TANDEM_DEBUG']) note(inspect(error, { depth: 8 }));
+    if (error instanceof CliError && error.code === 'CLI_USAGE') {
+      note('');
+      note(error.command?.help ?? GENERAL_HELP);
+      return 2;
+    }
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
