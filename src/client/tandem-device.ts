@@ -67,6 +67,7 @@ export class TandemDevice {
   #stale: ProtocolConversation | undefined;
   #presence: PresenceStatus = { state: 'unknown', reason: 'none' };
   #requests: Promise<unknown> = Promise.resolve();
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(file: DeviceFile, options: DeviceOptions) {
     this.#file = file;
@@ -230,6 +231,7 @@ export class TandemDevice {
       await current.send({ type: 'bye' }).catch(() => undefined);
       current.conversation.close();
     }
+    clearTimeout(this.#renewTimer);
     const connection = this.#connection;
     this.#connection = undefined;
     if (!connection) return;
@@ -330,12 +332,46 @@ export class TandemDevice {
         this.#stale = this.#current;
       });
       await transport.connect();
+      // A closed transport (refused credentials, close()) is not reused: the next request reconnects.
+      transport.onStateChange((state) => {
+        if (state === 'closed') this.#forgetConnection(transport);
+      });
+      this.#scheduleRenewal(transport);
       return { transport, channel, presence };
     })();
     this.#connection.catch(() => {
       this.#connection = undefined;
     });
     return this.#connection;
+  }
+
+  #forgetConnection(transport: MqttTransport): void {
+    const connection = this.#connection;
+    clearTimeout(this.#renewTimer);
+    this.#current = undefined;
+    if (connection) {
+      void connection.then(
+        (live) => {
+          if (live.transport === transport && this.#connection === connection) this.#connection = undefined;
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  /** Renews the broker token before it expires, so a long-lived device is not dropped by the broker. */
+  #scheduleRenewal(transport: MqttTransport): void {
+    clearTimeout(this.#renewTimer);
+    const delay = Math.max(1_000, this.#file.contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS - Date.now());
+    this.#renewTimer = setTimeout(() => {
+      this.#renewTokenIfNeeded()
+        .then(() => {
+          transport.setCredentials(this.#file.contents.deviceId, this.#file.contents.token);
+          this.#scheduleRenewal(transport);
+        })
+        .catch(() => this.#scheduleRenewal(transport));
+    }, Math.min(delay, 0x7fff_ffff));
+    this.#renewTimer.unref?.();
   }
 
   async #renewTokenIfNeeded(): Promise<void> {

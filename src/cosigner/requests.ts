@@ -6,6 +6,7 @@ import type { Hex } from 'viem';
 import type { Conversation } from '../channel/conversation.js';
 import { COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode } from '../channel/cosigner-protocol.js';
 import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
+import { ChannelError } from '../channel/errors.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
 import { DkgParty } from '../mpc/dkg.js';
 import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
@@ -14,7 +15,7 @@ import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '
 import type { ProtocolMessage } from '../mpc/message.js';
 import { SignParty, type SignResult } from '../mpc/sign.js';
 import type { AuditSummaryInput } from './audit/types.js';
-import { evaluatePolicy } from './policy/policy.js';
+import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
 import { DAILY_LIMIT_WINDOW_MS, type PolicyRequest } from './policy/types.js';
 import { PresignatureUnavailableError, WalletLockedError } from './store/errors.js';
 import type { CosignerStore, WalletRecord } from './store/types.js';
@@ -65,9 +66,18 @@ export async function serveConversation(context: RequestContext, conversation: C
           await link.refuse(error.code, error.reason, error.rule);
           continue;
         }
-        if (error instanceof ProtocolBodyError) {
+        if (error instanceof ProtocolBodyError || error instanceof PolicyRequestError) {
           await link.refuse('BAD_REQUEST', error.message);
           continue;
+        }
+        // Whatever else ended the request, the device hears it now rather than at its deadline.
+        if (error instanceof ProtocolAbortError) {
+          const wallet = await context.store.getWallet(walletId);
+          if (wallet?.status === 'locked') await link.refuse('WALLET_LOCKED', lockedReason(wallet)).catch(() => undefined);
+          else await link.refuse('PROTOCOL_ABORT', error.shortMessage).catch(() => undefined);
+        } else if (!(error instanceof CosignerRefusedError) && !(error instanceof ChannelError)) {
+          context.log(`wallet ${walletId}: request failed: ${(error as Error).message.split('\n')[0]}`);
+          await link.refuse('INTERNAL', 'The co-signer failed while serving this request; try again later.').catch(() => undefined);
         }
         throw error;
       }
@@ -75,7 +85,7 @@ export async function serveConversation(context: RequestContext, conversation: C
   } catch (error) {
     if (error instanceof ProtocolAbortError) {
       context.log(`wallet ${walletId}: ${error.shortMessage}`);
-    } else if (!(error instanceof CosignerRefusedError)) {
+    } else if (!(error instanceof CosignerRefusedError) && !(error instanceof ChannelError)) {
       context.log(`wallet ${walletId}: conversation ended: ${(error as Error).message.split('\n')[0]}`);
     }
   } finally {
@@ -116,6 +126,34 @@ async function keygen(
   await context.store.activateWallet({ walletId: wallet.walletId, address, publicKey, share: exportKeyShare(share), generation: share.generation });
   context.log(`wallet ${wallet.walletId}: key generated, address ${address}`);
   await link.send({ type: 'keygen-done', address, publicKey, generation: share.generation });
+}
+
+/** Checklist item 6: the payload is parsed and hashed here; nothing the device computed is trusted. Then the policy. */
+async function checkSignRequest(
+  context: RequestContext,
+  wallet: WalletRecord,
+  request: Extract<DeviceRequest, { type: 'sign' }>,
+): Promise<{ payload: SignablePayload; summary: AuditSummaryInput; policyRequest: PolicyRequest }> {
+  const payload = payloadFromWire(request.payload);
+  let digest: Uint8Array;
+  try {
+    digest = payloadDigest(payload);
+  } catch (error) {
+    throw new Refusal('BAD_REQUEST', (error as MpcError).shortMessage ?? 'The payload cannot be hashed.');
+  }
+  assertDomainDeclared(payload);
+  const summary = describePayload(payload, digest);
+  const policyRequest = toPolicyRequest(payload);
+  const policy = await context.store.getPolicy(wallet.walletId);
+  const spentTodayWei =
+    policyRequest.kind === 'transaction' ? await context.store.spentSince(wallet.walletId, policyRequest.chainId, context.now() - DAILY_LIMIT_WINDOW_MS) : 0n;
+  const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei });
+  if (!decision.allowed) {
+    await audit(context, 'refuse', wallet, { ...summary, rule: decision.rule, reason: decision.reason });
+    throw new Refusal('POLICY', decision.reason, decision.rule);
+  }
+
+  return { payload, summary, policyRequest };
 }
 
 /** Re-shares the key (all parties) with new OT material; the store drops old presignatures and unlocks. */
@@ -186,24 +224,17 @@ async function sign(
   if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
   if (wallet.status === 'locked') throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
   if (wallet.status !== 'active') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
-  // Checklist item 6: the payload is parsed and hashed here; nothing the device computed is trusted.
-  const payload = payloadFromWire(request.payload);
-  let digest: Uint8Array;
+  // The device let go of its half before asking: whatever is refused here, burn ours too, so
+  // refusals can neither fill the pool nor leave a presignature the device no longer has.
+  const burn = () => Promise.resolve(context.store.consumePresignature(wallet.walletId, request.presignatureId)).catch(() => undefined);
+  let checked: { payload: SignablePayload; summary: AuditSummaryInput; policyRequest: PolicyRequest };
   try {
-    digest = payloadDigest(payload);
+    checked = await checkSignRequest(context, wallet, request);
   } catch (error) {
-    throw new Refusal('BAD_REQUEST', (error as MpcError).shortMessage ?? 'The payload cannot be hashed.');
+    await burn();
+    throw error;
   }
-  const summary = describePayload(payload, digest);
-  const policyRequest = toPolicyRequest(payload);
-  const policy = await context.store.getPolicy(wallet.walletId);
-  const spentTodayWei =
-    policyRequest.kind === 'transaction' ? await context.store.spentSince(wallet.walletId, policyRequest.chainId, context.now() - DAILY_LIMIT_WINDOW_MS) : 0n;
-  const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei });
-  if (!decision.allowed) {
-    await audit(context, 'refuse', wallet, { ...summary, rule: decision.rule, reason: decision.reason });
-    throw new Refusal('POLICY', decision.reason, decision.rule);
-  }
+  const { payload, summary, policyRequest } = checked;
 
   // One durable transaction marks the presignature used and records the signing (audit row and
   // spend) before the co-signer's share exists. A signature that then fails to verify locks the wallet.
@@ -279,6 +310,20 @@ function toPolicyRequest(payload: SignablePayload): PolicyRequest {
   }
   const tx = payload.transaction;
   return { kind: 'transaction', chainId: tx.chainId!, to: tx.to ?? null, value: tx.value ?? 0n, ...(tx.data ? { data: tx.data } : {}) };
+}
+
+/**
+ * EIP-712 hashes the domain through its declared EIP712Domain type: a domain field the type
+ * does not declare is not signed, so a policy must never read it. Such payloads are refused.
+ */
+function assertDomainDeclared(payload: SignablePayload): void {
+  if (payload.kind !== 'typedData') return;
+  const typed = payload.typedData as { domain?: Record<string, unknown>; types?: Record<string, readonly { name: string }[] | undefined> };
+  const declared = typed.types?.EIP712Domain;
+  if (!declared) return;
+  const names = new Set(declared.map((field) => field.name));
+  const undeclared = Object.keys(typed.domain ?? {}).filter((key) => typed.domain![key] !== undefined && !names.has(key));
+  if (undeclared.length) throw new Refusal('BAD_REQUEST', `The typed data's domain has fields its EIP712Domain type does not declare: ${undeclared.join(', ')}.`);
 }
 
 type PolicyRequestDomain = Extract<PolicyRequest, { kind: 'typedData' }>['domain'];

@@ -90,6 +90,14 @@ describe.each(['2of2', '2of3'] as const)('a %s wallet through the co-signer', (k
     expect(await recoverTypedDataAddress({ ...typedData, signature })).toBe(device.address);
   });
 
+  it('refuses typed data whose domain carries fields its EIP712Domain type does not sign', async () => {
+    const sneaky = { ...typedData, types: { ...typedData.types, EIP712Domain: [{ name: 'name', type: 'string' }] } };
+    const refused = await device.signTypedData(sneaky as never).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(CosignerRefusedError);
+    expect((refused as CosignerRefusedError).code).toBe('BAD_REQUEST');
+    expect((refused as CosignerRefusedError).message).toMatch(/chainId, verifyingContract|version/);
+  });
+
   it('signs an EIP-1559 transaction that recovers to the wallet address, with a pooled presignature', async () => {
     await device.presign(2);
     expect(device.presignatureCount).toBe(2);

@@ -105,7 +105,13 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
 
   if (!external) {
     const tokens = await TokenIssuer.open(join(config.dataDir, 'tokens'));
-    credentials = { issue: (device) => tokens.issue(device) };
+    // JWT expiries are in seconds; the enrollment API speaks unix milliseconds.
+    credentials = {
+      issue: async (device) => {
+        const issued = await tokens.issue(device);
+        return { token: issued.token, expiresAt: issued.expiresAt * 1000 };
+      },
+    };
     embedded = await startEmbeddedBroker({
       host,
       port: config.port ?? 8884,
@@ -129,8 +135,9 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       issue: async (device) => {
         const existing = await dynsec!.getDevice(device.deviceId);
         const issued = existing ? await dynsec!.renewDeviceCredentials(device.deviceId) : await dynsec!.provisionDevice(device);
-        // Dynamic-security passwords do not expire by themselves; renewal replaces them.
-        return { token: issued.password, expiresAt: Date.now() + 365 * 24 * 3600_000 };
+        // Dynamic-security passwords do not expire at the broker: the device renews them daily, and
+        // each renewal replaces (so revokes) the previous one.
+        return { token: issued.password, expiresAt: Date.now() + 24 * 3600_000 };
       },
     };
   }
