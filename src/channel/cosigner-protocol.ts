@@ -26,7 +26,8 @@ export type WirePayload =
 
 export type DeviceRequest =
   | { type: 'keygen'; parties: number[]; session: Hex }
-  | { type: 'presign'; presignatureId: string; session: Hex }
+  /** `generation` is the device share's: the co-signer refuses with STALE_SHARE when its own differs. */
+  | { type: 'presign'; presignatureId: string; session: Hex; generation: number }
   /** Re-shares the key among all parties with new OT material; unlocks a wallet locked after a failed check. */
   | { type: 'refresh'; session: Hex }
   /** The device's online message for the presignature comes attached: the co-signer answers with its own. */
@@ -50,6 +51,8 @@ export type RefusalCode =
   | 'WALLET_LOCKED'
   | 'UNKNOWN_WALLET'
   | 'UNKNOWN_PRESIGNATURE'
+  /** The device and the co-signer hold shares of different generations (a refresh did not finish on both); `rule` is the co-signer's generation. */
+  | 'STALE_SHARE'
   | 'BAD_REQUEST'
   | 'PROTOCOL_ABORT'
   | 'INTERNAL';

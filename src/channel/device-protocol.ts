@@ -57,6 +57,8 @@ export async function keygenWithCosigner(link: ProtocolConversation, options: { 
 export async function refreshWithCosigner(
   link: ProtocolConversation,
   shares: { device: KeyShare; backup?: KeyShare },
+  /** Persists the new shares as pending before the co-signer's confirmation is awaited: if that is lost, they are not. */
+  savePending: (pending: { device: KeyShare; backup: KeyShare | undefined }) => Promise<void>,
 ): Promise<{ device: KeyShare; backup: KeyShare | undefined }> {
   const needsBackup = shares.device.parties.includes(BACKUP_PARTY);
   if (needsBackup && !shares.backup) throw new InvalidArgumentError('Refreshing a 2-of-3 wallet needs the backup share (the recovery kit).');
@@ -71,6 +73,8 @@ export async function refreshWithCosigner(
     allowed: ['mpc'],
   });
   const device = results.get(DEVICE_PARTY)!;
+  const backup = needsBackup ? results.get(BACKUP_PARTY)! : undefined;
+  await savePending({ device, backup });
   let confirmation: Extract<CosignerReply, { type: 'refresh-done' }> | undefined;
   while (!confirmation) {
     const { header, messages } = await link.receive<Extract<CosignerReply, { type: 'mpc' | 'refresh-done' }>>(['mpc', 'refresh-done']);
@@ -80,7 +84,7 @@ export async function refreshWithCosigner(
   if (confirmation.generation !== device.generation || confirmation.address.toLowerCase() !== keyShareAddress(device).toLowerCase()) {
     throw new InvalidArgumentError('The co-signer confirmed a different refresh.', `generation ${confirmation.generation} vs ${device.generation}`);
   }
-  return { device, backup: needsBackup ? results.get(BACKUP_PARTY)! : undefined };
+  return { device, backup };
 }
 
 /** A presignature the device holds: its party state, exported. Single use. */
@@ -98,7 +102,7 @@ export async function presignWithCosigner(link: ProtocolConversation, share: Key
     parties: [party],
     initial: party.start(),
     done: (done) => done.has(DEVICE_PARTY),
-    firstHeader: { type: 'presign', presignatureId: id, session: `0x${bytesToHex(session)}` },
+    firstHeader: { type: 'presign', presignatureId: id, session: `0x${bytesToHex(session)}`, generation: share.generation },
     header: { type: 'mpc' },
     allowed: ['mpc'],
   });

@@ -30,6 +30,9 @@ export interface DeviceFileContents {
   address?: `0x${string}`;
   /** exportKeyShare() of the device share. Secret. */
   share?: string;
+  /** A refreshed share (and backup share) saved before the co-signer confirmed the refresh. Secret. */
+  pendingShare?: string;
+  pendingBackupShare?: string;
   /** Unused presignatures. One is removed, durably, before it is used. Secret. */
   presignatures: DevicePresignature[];
 }

@@ -27,7 +27,7 @@ import { inboxTopic } from '../channel/topics.js';
 import { MqttTransport } from '../channel/transport.js';
 import { bytesToHex } from '../mpc/bytes.js';
 import { toViemSignature, type SignablePayload } from '../mpc/ethereum.js';
-import { exportKeyShare, importKeyShare } from '../mpc/keyshare.js';
+import { exportKeyShare, importKeyShare, type KeyShare } from '../mpc/keyshare.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import { DeviceFile } from './device-file.js';
 import { ClientError } from './errors.js';
@@ -157,24 +157,40 @@ export class TandemDevice {
   async refresh(options: { backupShare?: string } = {}): Promise<{ backupShare: string | undefined }> {
     const device = this.#share();
     const backup = options.backupShare ? importKeyShare(options.backupShare) : undefined;
-    const result = await this.#conversation((link) => refreshWithCosigner(link, { device, ...(backup ? { backup } : {}) }));
-    this.#file.update({ share: exportKeyShare(result.device), presignatures: [] });
+    const savePending = async (pending: { device: KeyShare; backup: KeyShare | undefined }) => {
+      this.#file.update({ pendingShare: exportKeyShare(pending.device), ...(pending.backup ? { pendingBackupShare: exportKeyShare(pending.backup) } : {}) });
+    };
+    const result = await this.#conversation((link) => refreshWithCosigner(link, { device, ...(backup ? { backup } : {}) }, savePending));
+    this.#file.update({ share: exportKeyShare(result.device), presignatures: [], pendingShare: undefined, pendingBackupShare: undefined });
     return { backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
   }
 
   /** Adds `count` presignatures to the pool, so later signatures need one round trip. */
   async presign(count = 1): Promise<void> {
-    const share = this.#share();
     await this.#conversation(async (link) => {
-      for (let i = 0; i < count; i++) {
-        this.#file.addPresignature(await presignWithCosigner(link, share));
-      }
+      for (let i = 0; i < count; i++) this.#file.addPresignature(await this.#presign(link));
     });
+  }
+
+  /**
+   * Presigns with the current share. If the co-signer holds the generation of a refresh whose
+   * confirmation never arrived here, the pending share saved during that refresh takes over.
+   */
+  async #presign(link: ProtocolConversation) {
+    try {
+      return await presignWithCosigner(link, this.#share());
+    } catch (error) {
+      const { pendingShare } = this.#file.contents;
+      if (!(error instanceof CosignerRefusedError && error.code === 'STALE_SHARE') || !pendingShare) throw error;
+      if (importKeyShare(pendingShare).generation !== Number(error.rule)) throw error;
+      this.#file.update({ share: pendingShare, pendingShare: undefined, presignatures: [] });
+      return presignWithCosigner(link, this.#share());
+    }
   }
 
   /** Signs with a pooled presignature, or presigns first in the same conversation. */
   async sign(payload: SignablePayload): Promise<{ signature: RecoverableSignature; payload: SignablePayload }> {
-    const share = this.#share();
+    this.#share(); // no key: CLIENT_NO_KEY before anything is sent
     return this.#conversation(async (link) => {
       // A pooled presignature leaves the file (durably, under its lock) before it is used.
       const markUsed = async () => undefined;
@@ -188,7 +204,7 @@ export class TandemDevice {
           if (!(error instanceof CosignerRefusedError && error.code === 'UNKNOWN_PRESIGNATURE')) throw error;
         }
       }
-      const fresh = await presignWithCosigner(link, share);
+      const fresh = await this.#presign(link);
       const { signature, payload: signed } = await signWithCosigner(link, fresh, payload, markUsed);
       return { signature, payload: signed };
     });

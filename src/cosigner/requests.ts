@@ -197,6 +197,9 @@ async function presign(
   if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The presign session must be 32 bytes of hex.');
   const share = await loadSigningShare(context, wallet);
+  if (request.generation !== share.generation) {
+    throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${request.generation}.`, String(share.generation));
+  }
   if ((await context.store.countReadyPresignatures(wallet.walletId)) >= context.maxPresignatures) {
     throw new Refusal('BAD_REQUEST', `This wallet already holds ${context.maxPresignatures} unused presignatures here.`);
   }

@@ -3,7 +3,7 @@
  * devices through the client library. Encryption is checked from the broker's own view, and
  * tampering, replay and an offline co-signer are exercised on the wire.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +12,13 @@ import type { AedesPublishPacket } from 'aedes';
 import { TandemDevice } from '../client/tandem-device.js';
 import { ChannelError } from '../channel/errors.js';
 import { Channel } from '../channel/channel.js';
-import { presignWithCosigner } from '../channel/device-protocol.js';
+import { presignWithCosigner, refreshWithCosigner } from '../channel/device-protocol.js';
 import { Identity } from '../channel/identity.js';
 import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
 import { deviceClientId, inboxTopic } from '../channel/topics.js';
 import { MqttTransport } from '../channel/transport.js';
 import type { DeviceFileContents } from '../client/device-file.js';
-import { importKeyShare } from '../mpc/keyshare.js';
+import { exportKeyShare, importKeyShare } from '../mpc/keyshare.js';
 import type { ProtocolMessage } from '../mpc/message.js';
 import { startCosigner, type RunningCosigner } from './service.js';
 
@@ -204,15 +204,7 @@ describe('a failed check while presigning', () => {
 
     // A device that corrupts its own round-2 MPC message, inside a correctly encrypted channel.
     const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
-    const transport = new MqttTransport({
-      url: contents.brokerUrl,
-      clientId: deviceClientId(contents.deviceId),
-      username: contents.deviceId,
-      password: contents.token,
-      tls: { ca: contents.caPem! },
-    });
-    const channel = await Channel.create({ transport, identity: Identity.fromSecretKey(contents.identitySecret), role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
-    await transport.connect();
+    const { channel, transport } = await rawDevice(contents);
     class Corrupting extends ProtocolConversation {
       override send(header: Parameters<ProtocolConversation['send']>[0], messages: ProtocolMessage[] = []): Promise<void> {
         const corrupted = messages.map((message) => {
@@ -246,5 +238,57 @@ describe('a failed check while presigning', () => {
     const message = 'after the refresh';
     expect(await recoverMessageAddress({ message, signature: await reopened.signMessage(message) })).toBe(address);
     await reopened.close();
+  });
+});
+
+/** The device side of a wallet file, by hand: for tests that misbehave inside a valid channel. */
+async function rawDevice(contents: DeviceFileContents): Promise<{ channel: Channel; transport: MqttTransport }> {
+  const transport = new MqttTransport({
+    url: contents.brokerUrl,
+    clientId: deviceClientId(contents.deviceId),
+    username: contents.deviceId,
+    password: contents.token,
+    tls: { ca: contents.caPem! },
+  });
+  const channel = await Channel.create({ transport, identity: Identity.fromSecretKey(contents.identitySecret), role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
+  await transport.connect();
+  return { channel, transport };
+}
+
+describe('a refresh whose confirmation never reaches the device', () => {
+  it('leaves the new share pending on the device, which takes over when the co-signer reports the new generation', async () => {
+    const file = join(dir, `refresh-${++deviceCount}.json`);
+    const device = await TandemDevice.enroll({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, kind: '2of2' });
+    const { address } = await device.createKey();
+    await device.close();
+
+    const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
+    const { channel, transport } = await rawDevice(contents);
+    class LosingConfirmation extends ProtocolConversation {
+      override async receive<H extends Parameters<ProtocolConversation['send']>[0]>(allowed: readonly H['type'][]) {
+        const received = await super.receive<H>(allowed);
+        if (received.header.type === 'refresh-done') throw new Error('confirmation lost');
+        return received;
+      }
+    }
+    const conversation = await channel.open({ walletId: contents.walletId, peerRole: 'cosigner', peerIdentity: contents.cosignerIdentity, expiresAt: Date.now() + 30_000 });
+    const saved: { pendingShare?: string } = {};
+    const lost = await refreshWithCosigner(new LosingConfirmation(conversation), { device: importKeyShare(contents.share!) }, async (pending) => {
+      saved.pendingShare = exportKeyShare(pending.device);
+    }).catch((error: unknown) => error);
+    expect((lost as Error).message).toBe('confirmation lost');
+    await channel.close();
+    await transport.close();
+    expect((await cosigner.store.getWallet(contents.walletId))!.generation).toBe(1);
+    // What TandemDevice.refresh saves before it waits: the file now holds generation 0 and the pending 1.
+    writeFileSync(file, JSON.stringify({ ...contents, pendingShare: saved.pendingShare }), { mode: 0o600 });
+
+    const reopened = TandemDevice.open(file);
+    const message = 'after a lost confirmation';
+    expect(await recoverMessageAddress({ message, signature: await reopened.signMessage(message) })).toBe(address);
+    await reopened.close();
+    const after = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
+    expect(after.pendingShare).toBeUndefined();
+    expect(importKeyShare(after.share!).generation).toBe(1);
   });
 });
