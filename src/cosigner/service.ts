@@ -18,6 +18,7 @@ import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
 import { DYNSEC_RESPONSE_TOPIC } from './broker/mosquitto-acls.js';
 import { createHttpApi, type CredentialIssuer } from './http-api.js';
 import { loadOrCreateIdentity } from './identity-file.js';
+import { loadOrCreateSealed } from './sealed-file.js';
 import { serveConversation } from './requests.js';
 import { openSqliteStore, databasePath, loadMasterKey, type SqliteCosignerStore } from './store/index.js';
 import { ensureServerCertificate } from './tls.js';
@@ -104,7 +105,10 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
   };
 
   if (!external) {
-    const tokens = await TokenIssuer.open(join(config.dataDir, 'tokens'));
+    const created = await TokenIssuer.newSigningKeyPem();
+    const signingKey = loadOrCreateSealed(config.dataDir, 'device-token-key', masterKey, () => new TextEncoder().encode(created));
+    const tokens = TokenIssuer.fromPem(new TextDecoder().decode(signingKey));
+    signingKey.fill(0);
     // JWT expiries are in seconds; the enrollment API speaks unix milliseconds.
     credentials = {
       issue: async (device) => {

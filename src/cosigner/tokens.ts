@@ -76,6 +76,16 @@ export class TokenIssuer implements DeviceTokenVerifier {
     return new TokenIssuer(parseSigningKey(pem ?? '', path), options);
   }
 
+  /** An issuer from a signing key the caller stores (the co-signer keeps it sealed under its master key). */
+  static fromPem(pem: string, options: TokenIssuerOptions = {}): TokenIssuer {
+    return new TokenIssuer(parseSigningKey(pem, 'the supplied key'), options);
+  }
+
+  /** A new P-256 signing key as PKCS#8 PEM, for fromPem. */
+  static async newSigningKeyPem(): Promise<string> {
+    return newSigningKeyPem();
+  }
+
   /** An issuer whose key lives only in memory: for tests and throwaway setups. */
   static async ephemeral(options: TokenIssuerOptions = {}): Promise<TokenIssuer> {
     return new TokenIssuer(parseSigningKey(await newSigningKeyPem(), 'memory'), options);
