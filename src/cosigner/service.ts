@@ -76,6 +76,10 @@ export interface RunningCosigner {
   stop(): Promise<void>;
 }
 
+/** Conversations a device may keep open at once, and how long one may last. */
+const MAX_CONVERSATIONS_PER_WALLET = 4;
+const MAX_CONVERSATION_LIFETIME_MS = 60 * 60_000;
+
 export async function startCosigner(config: CosignerConfig): Promise<RunningCosigner> {
   const log = config.log ?? ((line: string) => process.stderr.write(`tandem-cosigner: ${line}\n`));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -159,7 +163,14 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       : { url: 'embedded://cosigner', clientId: 'tandem-cosigner', clean: false, will, createClient: (options) => createCosignerClient(embedded!, options) },
   );
   const deviceKeys = async (walletId: string) => (await store.getDeviceForWallet(walletId))?.identityPublicKey;
-  const channel = await Channel.create({ transport, identity, role: 'cosigner', inboxes: [COSIGNER_INBOX_FILTER], resolvePeer: (walletId) => deviceKeys(walletId) });
+  const channel = await Channel.create({
+    transport,
+    identity,
+    role: 'cosigner',
+    inboxes: [COSIGNER_INBOX_FILTER],
+    resolvePeer: (walletId) => deviceKeys(walletId),
+    maxLifetimeMs: MAX_CONVERSATION_LIFETIME_MS,
+  });
   await transport.connect();
   if (external) {
     dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
@@ -168,7 +179,24 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     await transport.subscribe(DYNSEC_RESPONSE_TOPIC, () => undefined);
   }
   const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log };
-  channel.onConversation((conversation) => serveConversation(context, conversation));
+  // A device needs one conversation at a time; a few more cover reconnects. More is abuse.
+  const liveConversations = new Map<string, number>();
+  channel.onConversation(async (conversation) => {
+    const live = liveConversations.get(conversation.walletId) ?? 0;
+    if (live >= MAX_CONVERSATIONS_PER_WALLET) {
+      log(`wallet ${conversation.walletId}: refused a conversation beyond ${MAX_CONVERSATIONS_PER_WALLET} live ones`);
+      conversation.close();
+      return;
+    }
+    liveConversations.set(conversation.walletId, live + 1);
+    try {
+      await serveConversation(context, conversation);
+    } finally {
+      const left = (liveConversations.get(conversation.walletId) ?? 1) - 1;
+      if (left > 0) liveConversations.set(conversation.walletId, left);
+      else liveConversations.delete(conversation.walletId);
+    }
+  });
   let presence: PresencePublisher | undefined = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
   handler = createHttpApi({
     store,
