@@ -134,6 +134,13 @@ export class DeviceFile {
       closeSync(fd);
     }
     renameSync(temporary, this.path);
+    // The rename is durable only once the directory entry is: a used presignature must not come back after a power loss.
+    const directory = openSync(dirname(this.path), 'r');
+    try {
+      fsyncSync(directory);
+    } finally {
+      closeSync(directory);
+    }
   }
 }
 
