@@ -248,7 +248,9 @@ export class SignParty extends Party<SignState, SignResult> {
       v,
       used: false,
     };
-    // Only the presignature is needed from here on.
+    // Only the presignature and the wallet's public key are needed from here on: a stored
+    // presignature holds neither the key share nor the OT material (and is ~25 KB smaller).
+    s.share = { ...s.share, secretShare: 0n, pairs: {} };
     s.bob = {};
     s.aliceShares = {};
     s.keyShare = undefined;
