@@ -7,7 +7,7 @@ import type { Step } from '../mpc/party.js';
 import { ProtocolAbortError } from '../mpc/errors.js';
 import type { Conversation, ReceivedMessage } from './conversation.js';
 import { ChannelError } from './errors.js';
-import { decodeBody, encodeBody, type CosignerReply, type DeviceRequest, type ProtocolBody, type RefusalCode } from './cosigner-protocol.js';
+import { decodeBody, encodeBody, ProtocolBodyError, type CosignerReply, type DeviceRequest, type ProtocolBody, type RefusalCode } from './cosigner-protocol.js';
 
 /** The co-signer refused a request, or the other side aborted the protocol. */
 export class CosignerRefusedError extends Error {
@@ -73,15 +73,26 @@ export class ProtocolConversation {
    */
   async relay<Result>(args: {
     parties: RelayParty<Result>[];
+    /** What the local parties' start() produced. */
     initial: ProtocolMessage[];
+    /** Messages that came from the peer with the request. */
+    incoming?: ProtocolMessage[];
     done: (results: Map<number, Result>) => boolean;
     firstHeader?: Header;
     header: Header;
     allowed: readonly Header['type'][];
   }): Promise<Map<number, Result>> {
     const byId = new Map(args.parties.map((party) => [party.partyId, party]));
+    // The peer speaks only for its own parties, and only to ours: nothing is bounced back, and
+    // nobody over there can pose as a party that runs here (the backup during keygen).
+    const fromPeer = (messages: ProtocolMessage[]) => {
+      for (const message of messages) {
+        if (!byId.has(message.to) || byId.has(message.from)) throw new ProtocolBodyError(`a message from party ${message.from} to party ${message.to} cannot come from the peer`);
+      }
+      return messages;
+    };
     const results = new Map<number, Result>();
-    const queue = [...args.initial];
+    const queue = [...args.initial, ...fromPeer(args.incoming ?? [])];
     let nextHeader: Header | undefined = args.firstHeader;
     for (;;) {
       const remote: ProtocolMessage[] = [];
@@ -107,7 +118,7 @@ export class ProtocolConversation {
       }
       if (args.done(results)) return results;
       const { messages } = await this.receive(args.allowed);
-      queue.push(...messages);
+      queue.push(...fromPeer(messages));
     }
   }
 

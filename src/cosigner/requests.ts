@@ -111,7 +111,8 @@ async function keygen(
   try {
     const results = await link.relay({
       parties: [party],
-      initial: [...party.start(), ...messages],
+      initial: party.start(),
+      incoming: messages,
       done: (done) => done.has(COSIGNER_PARTY),
       header: { type: 'mpc' },
       allowed: ['mpc'],
@@ -172,7 +173,8 @@ async function refresh(
   try {
     const results = await link.relay({
       parties: [party],
-      initial: [...party.start(), ...messages],
+      initial: party.start(),
+      incoming: messages,
       done: (done) => done.has(COSIGNER_PARTY),
       header: { type: 'mpc' },
       allowed: ['mpc'],
@@ -207,7 +209,8 @@ async function presign(
   await runGuarded(context, wallet, 'presign', () =>
     link.relay<SignResult>({
       parties: [party],
-      initial: [...party.start(), ...messages],
+      initial: party.start(),
+      incoming: messages,
       done: (done) => done.has(COSIGNER_PARTY),
       header: { type: 'mpc' },
       allowed: ['mpc'],
