@@ -200,8 +200,10 @@ export class TandemDevice {
           const { signature, payload: signed } = await signWithCosigner(link, pooled, payload, markUsed);
           return { signature, payload: signed };
         } catch (error) {
-          // The co-signer no longer has that presignature (refreshed, or its store was restored): presign anew, once.
+          // The co-signer no longer has that presignature (it restarted, or refreshed): neither has it the
+          // rest of the pool, so drop it and presign anew, once.
           if (!(error instanceof CosignerRefusedError && error.code === 'UNKNOWN_PRESIGNATURE')) throw error;
+          this.#file.update({ presignatures: [] });
         }
       }
       const fresh = await this.#presign(link);

@@ -89,3 +89,19 @@ describe('co-signer on Mosquitto', () => {
     await device.close();
   });
 });
+
+describe('presignatures across a co-signer restart', () => {
+  it('are dropped at start (a restored store could hold used ones); the device presigns again and signs', async () => {
+    const device = await TandemDevice.enroll({ cosignerUrl: cosigner!.url, caPem: cosigner!.certPem, file: join(dir, 'w3.json'), kind: '2of2' }, { requestTimeoutMs: 30_000 });
+    const { address } = await device.createKey();
+    await device.presign(2);
+    const walletId = device.walletId;
+    expect(await cosigner!.store.countReadyPresignatures(walletId)).toBe(2);
+    await cosigner!.stop();
+    cosigner = await startCosigner(config);
+    expect(await cosigner.store.countReadyPresignatures(walletId)).toBe(0);
+    const message = 'after the restart';
+    expect(await recoverMessageAddress({ message, signature: await device.signMessage(message) })).toBe(address);
+    await device.close();
+  });
+});

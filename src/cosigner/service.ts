@@ -85,6 +85,8 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const masterKey = loadMasterKey({ dataDir: config.dataDir, ...(config.masterKeyFile ? { keyFile: config.masterKeyFile } : {}), ...(config.env ? { env: config.env } : {}) });
   const store = openSqliteStore({ path: databasePath(config.dataDir), masterKey });
+  const dropped = store.dropReadyPresignatures();
+  if (dropped > 0) log(`dropped ${dropped} unused presignatures from before this start (a restored one could have been used already); devices presign again`);
   const identity = loadOrCreateIdentity(config.dataDir, masterKey);
   const tls = await ensureServerCertificate(join(config.dataDir, 'tls'), config.tlsHosts ?? ['127.0.0.1', 'localhost']);
   const host = config.host ?? '127.0.0.1';

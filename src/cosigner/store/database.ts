@@ -374,6 +374,15 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#tx(() => this.#deleteReadyPresignatures(id));
   }
 
+  /**
+   * Drops every ready presignature of every wallet. The co-signer does this at each start: it cannot
+   * tell a restart from a restored backup, and a restored presignature may already have been used
+   * (checklist item 5). Devices presign again. Returns how many were dropped.
+   */
+  dropReadyPresignatures(): number {
+    return this.#tx(() => this.#run("DELETE FROM presignatures WHERE status = 'ready'").changes);
+  }
+
   /** Removes tombstones of presignatures used before `usedBeforeMs`. Returns how many. */
   pruneUsedPresignatures(usedBeforeMs: number): number {
     const before = check.timestamp(usedBeforeMs);
