@@ -32,6 +32,12 @@ export type DeviceRequest =
   | { type: 'refresh'; session: Hex }
   /** The device's online message for the presignature comes attached: the co-signer answers with its own. */
   | { type: 'sign'; presignatureId: string; payload: WirePayload }
+  /**
+   * Presign and sign in one go, with no pooled presignature: the co-signer checks the payload and
+   * policy first, and the presignature lives only in memory, used once, never stored. The device's
+   * online message follows with its last presign round. `generation` as for presign.
+   */
+  | { type: 'sign-now'; session: Hex; generation: number; payload: WirePayload }
   /** Further MPC messages of the request in progress. */
   | { type: 'mpc' }
   | { type: 'bye' };
@@ -41,7 +47,7 @@ export type CosignerReply =
   | { type: 'keygen-done'; address: Hex; publicKey: Hex; generation: number }
   | { type: 'presigned'; presignatureId: string }
   | { type: 'refresh-done'; address: Hex; generation: number }
-  | { type: 'signed'; presignatureId: string }
+  | { type: 'signed'; presignatureId?: string }
   | { type: 'refused'; code: RefusalCode; reason: string; rule?: string };
 
 export type RefusalCode =

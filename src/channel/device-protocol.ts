@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../mpc/errors.js';
 import { keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
 import { SignParty, type SignResult } from '../mpc/sign.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
+import type { ProtocolMessage } from '../mpc/message.js';
 import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY, payloadFromWire, payloadToWire, type CosignerReply } from './cosigner-protocol.js';
 import type { ProtocolConversation } from './protocol-conversation.js';
 
@@ -108,6 +109,38 @@ export async function presignWithCosigner(link: ProtocolConversation, share: Key
   });
   await link.receive(['presigned']);
   return { id, state: party.exportState() };
+}
+
+/**
+ * Presigns and signs in one request (two round trips): for when no pooled presignature is ready.
+ * The presignature exists only in this call's memory, so it cannot be used twice.
+ */
+export async function signNowWithCosigner(
+  link: ProtocolConversation,
+  share: KeyShare,
+  payload: SignablePayload,
+): Promise<{ signature: RecoverableSignature; payload: SignablePayload; digest: Uint8Array }> {
+  const wire = payloadToWire(payload);
+  const signed = payloadFromWire(wire);
+  const session = randomBytes(32);
+  const party = SignParty.create({ share, session, signers: [DEVICE_PARTY, COSIGNER_PARTY] });
+  await link.send({ type: 'sign-now', session: `0x${bytesToHex(session)}`, generation: share.generation, payload: wire }, party.start());
+  const { messages } = await link.receive(['mpc']);
+  const outgoing: ProtocolMessage[] = [];
+  let presigned = false;
+  for (const message of messages) {
+    const step = party.receive(message);
+    outgoing.push(...step.outgoing);
+    presigned ||= step.result?.kind === 'presigned';
+  }
+  if (!presigned) throw new InvalidArgumentError('The co-signer did not send both presign rounds.');
+  const own = party.signPayload(signed);
+  await link.send({ type: 'mpc' }, [...outgoing, ...own.outgoing]);
+  const final = await link.receive(['signed']);
+  let result = own.result;
+  for (const message of final.messages) result = party.receive(message).result ?? result;
+  if (!result || result.kind !== 'signature') throw new InvalidArgumentError('The co-signer answered without its online message.');
+  return { signature: result.signature, payload: signed, digest: payloadDigest(signed) };
 }
 
 /**

@@ -7,7 +7,7 @@ import { toAccount } from 'viem/accounts';
 import type { LocalAccount, SignableMessage, TransactionSerializable, TypedDataDefinition } from 'viem';
 import { Channel } from '../channel/channel.js';
 import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from '../channel/cosigner-protocol.js';
-import { keygenWithCosigner, presignWithCosigner, refreshWithCosigner, signWithCosigner } from '../channel/device-protocol.js';
+import { keygenWithCosigner, presignWithCosigner, refreshWithCosigner, signNowWithCosigner, signWithCosigner } from '../channel/device-protocol.js';
 import {
   CHALLENGE_PATH,
   ENROLL_PATH,
@@ -172,6 +172,25 @@ export class TandemDevice {
     });
   }
 
+  /** A signature with no pooled presignature; a pending refresh takes over as in #presign. */
+  async #signNow(link: ProtocolConversation, payload: SignablePayload) {
+    try {
+      return await signNowWithCosigner(link, this.#share(), payload);
+    } catch (error) {
+      if (!this.#adoptPendingShare(error)) throw error;
+      return signNowWithCosigner(link, this.#share(), payload);
+    }
+  }
+
+  /** After STALE_SHARE naming the generation of the share a lost refresh left pending here, that share takes over. */
+  #adoptPendingShare(error: unknown): boolean {
+    const { pendingShare } = this.#file.contents;
+    if (!(error instanceof CosignerRefusedError && error.code === 'STALE_SHARE') || !pendingShare) return false;
+    if (importKeyShare(pendingShare).generation !== Number(error.rule)) return false;
+    this.#file.update({ share: pendingShare, pendingShare: undefined, presignatures: [] });
+    return true;
+  }
+
   /**
    * Presigns with the current share. If the co-signer holds the generation of a refresh whose
    * confirmation never arrived here, the pending share saved during that refresh takes over.
@@ -180,10 +199,7 @@ export class TandemDevice {
     try {
       return await presignWithCosigner(link, this.#share());
     } catch (error) {
-      const { pendingShare } = this.#file.contents;
-      if (!(error instanceof CosignerRefusedError && error.code === 'STALE_SHARE') || !pendingShare) throw error;
-      if (importKeyShare(pendingShare).generation !== Number(error.rule)) throw error;
-      this.#file.update({ share: pendingShare, pendingShare: undefined, presignatures: [] });
+      if (!this.#adoptPendingShare(error)) throw error;
       return presignWithCosigner(link, this.#share());
     }
   }
@@ -206,8 +222,7 @@ export class TandemDevice {
           this.#file.update({ presignatures: [] });
         }
       }
-      const fresh = await this.#presign(link);
-      const { signature, payload: signed } = await signWithCosigner(link, fresh, payload, markUsed);
+      const { signature, payload: signed } = await this.#signNow(link, payload);
       return { signature, payload: signed };
     });
   }

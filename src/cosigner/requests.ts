@@ -4,7 +4,7 @@
  */
 import type { Hex } from 'viem';
 import type { Conversation } from '../channel/conversation.js';
-import { COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode } from '../channel/cosigner-protocol.js';
+import { COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
 import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
 import { ChannelError } from '../channel/errors.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
@@ -50,7 +50,7 @@ export async function serveConversation(context: RequestContext, conversation: C
   const { walletId } = conversation;
   try {
     for (;;) {
-      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'refresh', 'mpc', 'bye']);
+      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'sign-now', 'refresh', 'mpc', 'bye']);
       if (header.type === 'bye') return;
       try {
         const wallet = await context.store.getWallet(walletId);
@@ -59,6 +59,7 @@ export async function serveConversation(context: RequestContext, conversation: C
         else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
         // One signature per wallet at a time: the daily limit is read, then spent, with nothing in between.
         else if (header.type === 'sign') await oneAtATime(walletId, () => sign(context, link, wallet, header, messages));
+        else if (header.type === 'sign-now') await oneAtATime(walletId, () => signNow(context, link, wallet, header, messages));
         else if (header.type === 'refresh') await refresh(context, link, wallet, header, messages);
         else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
       } catch (error) {
@@ -133,7 +134,7 @@ async function keygen(
 async function checkSignRequest(
   context: RequestContext,
   wallet: WalletRecord,
-  request: Extract<DeviceRequest, { type: 'sign' }>,
+  request: { payload: WirePayload },
 ): Promise<{ payload: SignablePayload; summary: AuditSummaryInput; policyRequest: PolicyRequest }> {
   const payload = payloadFromWire(request.payload);
   let digest: Uint8Array;
@@ -278,6 +279,44 @@ function oneAtATime<T>(walletId: string, work: () => Promise<T>): Promise<T> {
     if (walletQueues.get(walletId) === settled) walletQueues.delete(walletId);
   });
   return run;
+}
+
+/**
+ * Presign and sign in one request. The payload and policy are checked before any MPC work; the
+ * presignature lives only in this call and is used once. The signing is recorded (audit and
+ * spend, durably) before the co-signer's online message leaves, as with a pooled presignature.
+ */
+async function signNow(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  request: Extract<DeviceRequest, { type: 'sign-now' }>,
+  messages: ProtocolMessage[],
+): Promise<void> {
+  if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The signing session must be 32 bytes of hex.');
+  const share = await loadSigningShare(context, wallet);
+  if (request.generation !== share.generation) {
+    throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${request.generation}.`, String(share.generation));
+  }
+  const { payload, summary, policyRequest } = await checkSignRequest(context, wallet, request);
+  const party = SignParty.create({ share, session: hexToBytes(request.session.slice(2)), signers: [1, COSIGNER_PARTY] });
+  const signature = await runGuarded(context, wallet, 'sign', async () => {
+    await link.relay<SignResult>({
+      parties: [party],
+      initial: party.start(),
+      incoming: messages,
+      done: (done) => done.get(COSIGNER_PARTY)?.kind === 'presigned',
+      header: { type: 'mpc' },
+      allowed: ['mpc'],
+    });
+    // The device's online message came with its last presign round and waits in the party.
+    const own = party.signPayload(payload);
+    if (!own.result || own.result.kind !== 'signature') throw new Refusal('BAD_REQUEST', "The device's online message is missing.");
+    return { outgoing: own.outgoing };
+  });
+  const spend = policyRequest.kind === 'transaction' ? { chainId: policyRequest.chainId, valueWei: policyRequest.value } : undefined;
+  await context.store.recordSignature(wallet.walletId, { summary, ...(spend ? { spend } : {}) });
+  await link.send({ type: 'signed' }, signature.outgoing);
 }
 
 /** Checklist item 4: a failed check while presigning or signing locks the wallet until it is refreshed. */
