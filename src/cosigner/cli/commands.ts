@@ -1,0 +1,8 @@
+import { auditListCommand, auditVerifyCommand } from './audit.js';
+import type { Command } from './command.js';
+import { policySetCommand, policyShowCommand } from './policy.js';
+import { startCommand } from './start.js';
+import { walletsCommand } from './wallets.js';
+
+export const COMMANDS: readonly Command[] = [startCommand, walletsCommand, policyShowCommand, policySetCommand, auditVerifyCommand, auditListCommand];
+export const GROUPS = ['policy', 'audit'] as const;

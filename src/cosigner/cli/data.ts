@@ -1,0 +1,54 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SqliteAuditLog } from '../audit/audit-log.js';
+import type { SqliteCosignerStore } from '../store/database.js';
+import { loadMasterKey } from '../store/master-key.js';
+import { databasePath } from '../store/paths.js';
+import { stringValue } from './args.js';
+import { DATA_DIR_ENV, DEFAULT_DATA_DIR, PROGRAM, type Values } from './command.js';
+import { CosignerCliError } from './errors.js';
+import type { CliIo } from './io.js';
+
+export function dataDirFrom(values: Values, io: CliIo): string {
+  return resolve(stringValue(values['data-dir']) || io.env[DATA_DIR_ENV] || DEFAULT_DATA_DIR);
+}
+
+/** The database must already exist: opening the store would create an empty one, and loading a key would generate one. */
+function existingDatabase(dataDir: string): string {
+  const path = databasePath(dataDir);
+  if (!existsSync(path)) {
+    throw new CosignerCliError(
+      'CLI_NO_DATABASE',
+      `No co-signer database in ${dataDir}. Start the co-signer there first (\`${PROGRAM} start\`), or pass --data-dir / $${DATA_DIR_ENV}.`,
+    );
+  }
+  return path;
+}
+
+export async function withStore<T>(values: Values, io: CliIo, work: (store: SqliteCosignerStore) => Promise<T> | T): Promise<T> {
+  const dataDir = dataDirFrom(values, io);
+  const path = existingDatabase(dataDir);
+  const keyFile = stringValue(values['master-key-file']);
+  const masterKey = loadMasterKey({ dataDir, ...(keyFile ? { keyFile } : {}), env: io.env });
+  const { openSqliteStore } = await import('../store/database.js');
+  const store = openSqliteStore({ path, masterKey });
+  try {
+    return await work(store);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Opened with better-sqlite3 itself rather than the store's openDatabase: the store module pulls in
+ * viem (policy validation), and a read-only connection needs none of its settings but the timeout.
+ */
+export function withReadOnlyAudit<T>(values: Values, io: CliIo, work: (audit: SqliteAuditLog) => T): T {
+  const db = new Database(existingDatabase(dataDirFrom(values, io)), { readonly: true, fileMustExist: true, timeout: 5000 });
+  try {
+    return work(new SqliteAuditLog(db));
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,170 @@
+import type { WalletPolicy } from '../policy/types.js';
+import type { SqliteCosignerStore } from '../store/database.js';
+import type { WalletRecord } from '../store/types.js';
+import { stringList, stringValue, walletIdArgument } from './args.js';
+import { DATA_DIR_HELP, MASTER_KEY_HELP, PROGRAM, STORE_OPTIONS, type Command, type Values } from './command.js';
+import { withStore } from './data.js';
+import { CliUsageError, CosignerCliError } from './errors.js';
+import { formatRows } from './format.js';
+import type { CliIo } from './io.js';
+
+const POLICY_ACTOR = 'cli';
+
+export const policyShowCommand: Command = {
+  name: 'policy show',
+  usage: 'policy show <walletId> [--json]',
+  summary: "Print a wallet's signing policy.",
+  positionals: ['walletId'],
+  options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
+  help: [['--json', 'Print the stored policy as JSON.'], DATA_DIR_HELP, MASTER_KEY_HELP],
+  run: runPolicyShow,
+};
+
+const UNSET_FIELDS = {
+  'max-value-per-tx': 'maxValuePerTxWei',
+  'daily-limit': 'dailyLimitWei',
+  recipients: 'allowedRecipients',
+  contracts: 'allowedContracts',
+  chains: 'allowedChainIds',
+} as const satisfies Record<string, keyof WalletPolicy>;
+
+export const policySetCommand: Command = {
+  name: 'policy set',
+  usage: 'policy set <walletId> [rules...] [--clear] [--unset <rule>]...',
+  summary: "Change a wallet's signing policy. Rules given replace those rules; the others are kept (unless --clear).",
+  positionals: ['walletId'],
+  options: {
+    ...STORE_OPTIONS,
+    'max-value-per-tx-wei': { type: 'string' },
+    'max-value-per-tx-eth': { type: 'string' },
+    'daily-limit-wei': { type: 'string' },
+    'daily-limit-eth': { type: 'string' },
+    'allow-recipient': { type: 'string', multiple: true },
+    'allow-contract': { type: 'string', multiple: true },
+    'allow-chain': { type: 'string', multiple: true },
+    unset: { type: 'string', multiple: true },
+    clear: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+  help: [
+    ['--max-value-per-tx-wei <n>', 'Largest native value one transaction may send, in wei.'],
+    ['--max-value-per-tx-eth <x>', 'The same in ether (e.g. 0.5).'],
+    ['--daily-limit-wei <n>', 'Largest native value per chain in any rolling 24 hours, in wei.'],
+    ['--daily-limit-eth <x>', 'The same in ether.'],
+    ['--allow-recipient <0x..>', 'Allowed recipient (transfers, token transfers, approvals); repeat for more. "none" allows none.'],
+    ['--allow-contract <0x..>', 'Allowed contract to call (and typed-data verifyingContract); repeatable. "none" allows none.'],
+    ['--allow-chain <id>', 'Allowed chain id; repeatable. "none" allows none.'],
+    ['--unset <rule>', `Remove a rule: ${Object.keys(UNSET_FIELDS).join(', ')}; repeatable.`],
+    ['--clear', 'Start from an empty policy (no restriction) instead of the current one.'],
+    ['--json', 'Print the stored policy as JSON.'],
+    DATA_DIR_HELP,
+    MASTER_KEY_HELP,
+  ],
+  run: runPolicySet,
+};
+
+async function runPolicyShow(values: Values, positionals: string[], io: CliIo): Promise<number> {
+  const walletId = walletIdArgument(positionals[0]!, 'policy show');
+  const policy = await withStore(values, io, async (store) => {
+    await requireWallet(store, walletId);
+    return store.getPolicy(walletId);
+  });
+  io.stdout(values.json ? JSON.stringify(policy, null, 2) : await describePolicy(walletId, policy));
+  return 0;
+}
+
+async function runPolicySet(values: Values, positionals: string[], io: CliIo): Promise<number> {
+  const walletId = walletIdArgument(positionals[0]!, 'policy set');
+  const changes = await policyChanges(values);
+  const unset = unsetFields(values, changes);
+  if (Object.keys(changes).length === 0 && unset.length === 0 && !values.clear) {
+    throw new CliUsageError('Nothing to change: give at least one rule, --unset or --clear.', 'policy set');
+  }
+  const { stored, seq } = await withStore(values, io, async (store) => {
+    await requireWallet(store, walletId);
+    const base: Record<string, unknown> = values.clear ? {} : { ...(await store.getPolicy(walletId)) };
+    for (const field of unset) delete base[field];
+    const saved = await store.setPolicy(walletId, { ...base, ...changes }, { actor: POLICY_ACTOR });
+    const [row] = await store.audit.list({ walletId, kind: 'policy', limit: 1 });
+    return { stored: saved, seq: row?.seq };
+  });
+  if (values.json) {
+    io.stdout(JSON.stringify(stored, null, 2));
+    return 0;
+  }
+  io.stdout(`Policy saved${seq === undefined ? '' : ` (audit row ${seq})`}.`);
+  io.stdout(await describePolicy(walletId, stored));
+  return 0;
+}
+
+/** The rules given on the command line, as policy fields. Values go to validatePolicy (in setPolicy) as typed, so its messages name the problem. */
+async function policyChanges(values: Values): Promise<Record<string, unknown>> {
+  const { parseEther } = await import('viem');
+  const changes: Record<string, unknown> = {};
+  const perTx = amountFlag(values, 'max-value-per-tx', parseEther);
+  if (perTx !== undefined) changes.maxValuePerTxWei = perTx;
+  const daily = amountFlag(values, 'daily-limit', parseEther);
+  if (daily !== undefined) changes.dailyLimitWei = daily;
+  const recipients = listFlag(values, 'allow-recipient');
+  if (recipients) changes.allowedRecipients = recipients;
+  const contracts = listFlag(values, 'allow-contract');
+  if (contracts) changes.allowedContracts = contracts;
+  const chains = listFlag(values, 'allow-chain');
+  if (chains) changes.allowedChainIds = chains.map((id) => (/^[0-9]{1,15}$/.test(id) ? Number(id) : id));
+  return changes;
+}
+
+function amountFlag(values: Values, name: 'max-value-per-tx' | 'daily-limit', parseEther: (ether: string) => bigint): string | undefined {
+  const wei = stringValue(values[`${name}-wei`]);
+  const eth = stringValue(values[`${name}-eth`]);
+  if (wei !== undefined && eth !== undefined) throw new CliUsageError(`Give --${name}-wei or --${name}-eth, not both.`, 'policy set');
+  if (wei !== undefined) return wei.trim();
+  if (eth === undefined) return undefined;
+  const text = eth.trim();
+  const match = /^([0-9]+)(?:\.([0-9]+))?$/.exec(text);
+  if (!match || (match[2]?.length ?? 0) > 18) {
+    throw new CosignerCliError('POLICY_INVALID', `--${name}-eth must be an amount of ether with at most 18 decimals, e.g. 0.5; got ${JSON.stringify(eth)}.`);
+  }
+  return parseEther(text).toString(10);
+}
+
+function listFlag(values: Values, name: string): string[] | undefined {
+  const list = stringList(values[name]);
+  if (!list) return undefined;
+  if (list.includes('none')) {
+    if (list.length > 1) throw new CliUsageError(`--${name} none allows nothing; it cannot be combined with other --${name} values.`, 'policy set');
+    return [];
+  }
+  return list;
+}
+
+function unsetFields(values: Values, changes: Record<string, unknown>): (keyof WalletPolicy)[] {
+  return (stringList(values.unset) ?? []).map((name) => {
+    if (!Object.hasOwn(UNSET_FIELDS, name)) {
+      throw new CliUsageError(`--unset takes one of ${Object.keys(UNSET_FIELDS).join(', ')}; got ${JSON.stringify(name)}.`, 'policy set');
+    }
+    const field = UNSET_FIELDS[name as keyof typeof UNSET_FIELDS];
+    if (field in changes) throw new CliUsageError(`--unset ${name} contradicts a new value for the same rule.`, 'policy set');
+    return field;
+  });
+}
+
+async function describePolicy(walletId: string, policy: WalletPolicy): Promise<string> {
+  const { formatEther } = await import('viem');
+  const amount = (wei: string | undefined) => (wei === undefined ? 'no limit' : `${wei} wei (${formatEther(BigInt(wei))} ETH)`);
+  const list = (items: readonly (string | number)[] | undefined) => (items === undefined ? 'any' : items.length === 0 ? 'none allowed' : items.join(', '));
+  const rows: [string, string][] = [
+    ['max value per transaction', amount(policy.maxValuePerTxWei)],
+    ['daily limit (rolling 24 h)', amount(policy.dailyLimitWei)],
+    ['recipients', list(policy.allowedRecipients)],
+    ['contracts', list(policy.allowedContracts)],
+    ['chains', list(policy.allowedChainIds)],
+  ];
+  return [`Policy of wallet ${walletId}:`, ...formatRows(rows.map(([label, value]) => [`  ${label}`, value]))].join('\n');
+}
+
+async function requireWallet(store: SqliteCosignerStore, walletId: string): Promise<WalletRecord> {
+  const wallet = await store.getWallet(walletId);
+  if (!wallet) throw new CosignerCliError('CLI_UNKNOWN_WALLET', `No wallet ${walletId} here. List them with \`${PROGRAM} wallets\`.`);
+  return wallet;
+}

@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CosignerConfig, ExternalBrokerConfig, RunningCosigner } from '../service.js';
+import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from '../store/master-key.js';
+import { DEFAULT_SERVER_HOSTS } from '../tls.js';
+import { integerFlag, stringList, stringValue } from './args.js';
+import { DATA_DIR_HELP, MASTER_KEY_HELP, STORE_OPTIONS, type Command, type Values } from './command.js';
+import { dataDirFrom } from './data.js';
+import { CliUsageError, CosignerCliError } from './errors.js';
+import { formatRows } from './format.js';
+import type { CliIo } from './io.js';
+
+const DEFAULT_PORT = 8884;
+export const ENROLLMENT_CODE_ENV = 'TANDEM_ENROLLMENT_CODE';
+/** The file ensureServerCertificate (tls.ts) writes into `<dataDir>/tls`. */
+const SERVER_CERT_FILE = join('tls', 'server-cert.pem');
+/** A stop that takes longer than this is stuck; the process exits anyway, with an error. */
+const STOP_TIMEOUT_MS = 15_000;
+
+export const startCommand: Command = {
+  name: 'start',
+  usage: 'start [options]',
+  summary: 'Run the co-signer: HTTPS enrollment API and (embedded) MQTT broker on one port. The default command.',
+  positionals: [],
+  options: {
+    ...STORE_OPTIONS,
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'tls-host': { type: 'string', multiple: true },
+    'enrollment-code': { type: 'string' },
+    'max-presignatures': { type: 'string' },
+    'broker-url': { type: 'string' },
+    'broker-ca': { type: 'string' },
+    'broker-cert': { type: 'string' },
+    'broker-key': { type: 'string' },
+    'device-broker-url': { type: 'string' },
+  },
+  help: [
+    DATA_DIR_HELP,
+    MASTER_KEY_HELP,
+    ['--host <address>', 'Interface to listen on (default 127.0.0.1).'],
+    ['--port <n>', `Port of the HTTPS API and the embedded broker (default ${DEFAULT_PORT}; 0 picks a free one).`],
+    ['--tls-host <name>', `Host name or IP the generated certificate covers; repeatable (default ${DEFAULT_SERVER_HOSTS.join(', ')}, plus --host).`],
+    ['--enrollment-code <code>', `Devices must present this code to enroll (or $${ENROLLMENT_CODE_ENV}). Default: no code.`],
+    ['--max-presignatures <n>', 'Unused presignatures one wallet may hold here (default 64).'],
+    ['', 'External broker (Mosquitto, EMQX) instead of the embedded one; all five together:'],
+    ['--broker-url <mqtts://host:port>', 'Where the co-signer connects, with mutual TLS.'],
+    ['--broker-ca <file>', 'PEM of the CA that signed the broker certificate.'],
+    ['--broker-cert <file>', "PEM of the co-signer's client certificate."],
+    ['--broker-key <file>', "PEM of the co-signer's client key."],
+    ['--device-broker-url <wss://host:port>', 'What devices are told to connect to.'],
+  ],
+  run: runStart,
+};
+
+async function runStart(values: Values, _positionals: string[], io: CliIo): Promise<number> {
+  const dataDir = dataDirFrom(values, io);
+  const host = stringValue(values.host) ?? '127.0.0.1';
+  const port = integerFlag('--port', stringValue(values.port) ?? String(DEFAULT_PORT), 0, 65_535);
+  const tlsHosts = stringList(values['tls-host']) ?? defaultTlsHosts(host);
+  const maxPresignatures = values['max-presignatures'] === undefined ? undefined : integerFlag('--max-presignatures', stringValue(values['max-presignatures'])!, 1, 100_000);
+  const enrollmentCode = stringValue(values['enrollment-code']) || io.env[ENROLLMENT_CODE_ENV] || undefined;
+  const external = externalBrokerFrom(values);
+  const masterKeyFile = stringValue(values['master-key-file']);
+
+  // Loaded here first so a bad or missing key fails before anything listens, and so the banner can
+  // name the key. The service loads it again (a generated key is then found in its file).
+  const masterKey = loadMasterKey({ dataDir, ...(masterKeyFile ? { keyFile: masterKeyFile } : {}), env: io.env });
+  const keyDescription = describeMasterKey(masterKey);
+  masterKey.bytes.fill(0);
+
+  const config: CosignerConfig = {
+    dataDir,
+    host,
+    port,
+    tlsHosts,
+    env: io.env,
+    ...(masterKeyFile ? { masterKeyFile } : {}),
+    ...(enrollmentCode ? { enrollmentCode } : {}),
+    ...(maxPresignatures !== undefined ? { maxPresignatures } : {}),
+    ...(external ? { external } : {}),
+  };
+  const [{ startCosigner }, { HEALTH_PATH }] = await Promise.all([import('../service.js'), import('../../channel/enrollment.js')]);
+  const signal = waitForSignal();
+  let running: RunningCosigner;
+  try {
+    running = await startCosigner(config);
+  } catch (error) {
+    signal.cancel();
+    const inUse = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+    if (inUse(error) || inUse((error as Error).cause)) {
+      throw new CosignerCliError('CLI_PORT_IN_USE', `Port ${port} on ${host} is already in use: is another co-signer running? Stop it, or pick another port with --port.`, { cause: error });
+    }
+    throw error;
+  }
+  io.stdout(startBanner(running, { dataDir, keyDescription, enrollmentCode: Boolean(enrollmentCode), external, healthPath: HEALTH_PATH }));
+
+  const received = await signal.promise;
+  io.stderr(`${received}: stopping the co-signer...`);
+  const timeout = new Promise<'timeout'>((resolveTimeout) => setTimeout(() => resolveTimeout('timeout'), STOP_TIMEOUT_MS).unref());
+  const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), timeout]);
+  if (outcome === 'timeout') throw new CosignerCliError('CLI_STOP_TIMEOUT', `The co-signer did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting anyway.`);
+  io.stderr('co-signer stopped.');
+  return 0;
+}
+
+/** The first SIGINT or SIGTERM. A second one gets Node's default handling: the process ends at once. */
+function waitForSignal(): { promise: Promise<NodeJS.Signals>; cancel(): void } {
+  let handler: (signal: NodeJS.Signals) => void = () => undefined;
+  const cancel = () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+  const promise = new Promise<NodeJS.Signals>((resolveSignal) => {
+    handler = (signal) => {
+      cancel();
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+  return { promise, cancel };
+}
+
+function defaultTlsHosts(host: string): string[] {
+  const hosts = [...DEFAULT_SERVER_HOSTS];
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  if (!wildcard && !hosts.includes(host)) hosts.push(host);
+  return hosts;
+}
+
+function externalBrokerFrom(values: Values): ExternalBrokerConfig | undefined {
+  const flags = ['broker-url', 'broker-ca', 'broker-cert', 'broker-key', 'device-broker-url'] as const;
+  const given = flags.filter((flag) => values[flag] !== undefined);
+  if (given.length === 0) return undefined;
+  const missing = flags.filter((flag) => values[flag] === undefined);
+  if (missing.length > 0) {
+    throw new CliUsageError(`An external broker needs all of --${flags.join(', --')}; missing --${missing.join(', --')}.`, 'start');
+  }
+  const url = checkedUrl('--broker-url', stringValue(values['broker-url'])!, ['mqtts:', 'wss:']);
+  const deviceUrl = checkedUrl('--device-broker-url', stringValue(values['device-broker-url'])!, ['wss:']);
+  return {
+    url,
+    deviceUrl,
+    caPem: readPem('--broker-ca', stringValue(values['broker-ca'])!),
+    certPem: readPem('--broker-cert', stringValue(values['broker-cert'])!),
+    keyPem: readPem('--broker-key', stringValue(values['broker-key'])!),
+  };
+}
+
+function checkedUrl(flag: string, text: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new CliUsageError(`${flag} is not a URL: ${JSON.stringify(text)}.`, 'start');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new CliUsageError(`${flag} must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL (TLS); got ${url.protocol}//.`, 'start');
+  }
+  return text;
+}
+
+function readPem(flag: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new CosignerCliError('CLI_FILE_UNREADABLE', `Cannot read ${flag} ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, { cause });
+  }
+  if (!text.includes('-----BEGIN ')) throw new CosignerCliError('CLI_NOT_PEM', `${flag} ${path} is not a PEM file.`);
+  return text;
+}
+
+function describeMasterKey(key: MasterKey): string {
+  const from = key.source === 'env' ? `$${MASTER_KEY_ENV}` : key.source === 'generated' ? `generated into ${key.path}: back it up` : `file ${key.path}`;
+  return `id ${key.keyId} (${from})`;
+}
+
+function startBanner(
+  running: RunningCosigner,
+  facts: { dataDir: string; keyDescription: string; enrollmentCode: boolean; external: ExternalBrokerConfig | undefined; healthPath: string },
+): string {
+  const rows: [string, string][] = [
+    ['HTTPS API', running.url],
+    ['health check', `${running.url}${facts.healthPath}`],
+    ['device broker URL', running.brokerUrl + (facts.external ? '' : '  (embedded Aedes)')],
+    ...(facts.external ? ([['co-signer joins', `${facts.external.url}  (mutual TLS)`]] as [string, string][]) : []),
+    ['co-signer identity', running.identityPublicKey],
+    ['TLS certificate', join(facts.dataDir, SERVER_CERT_FILE)],
+    ['SPKI sha256', running.spkiHash],
+    ['Chromium flag', `--ignore-certificate-errors-spki-list=${running.spkiHash}`],
+    ['data directory', facts.dataDir],
+    ['master key', facts.keyDescription],
+    ['enrollment code', facts.enrollmentCode ? 'required' : 'not required'],
+  ];
+  return ['Tandem co-signer is running.', '', ...formatRows(rows.map(([label, value]) => [`  ${label}`, value])), '', 'Stop it with Ctrl-C (SIGINT) or SIGTERM.'].join('\n');
+}
