@@ -1,3 +1,5 @@
+import { CodedError } from '../mpc/errors.js';
+
 /**
  * Every error raised by src/channel is a ChannelError with a stable code.
  *
@@ -28,18 +30,8 @@ export type ChannelErrorCode =
 
 const RETRYABLE: ReadonlySet<ChannelErrorCode> = new Set(['CHANNEL_TIMEOUT', 'CHANNEL_DISCONNECTED', 'CHANNEL_NOT_READY']);
 
-export class ChannelError extends Error {
+export class ChannelError extends CodedError<ChannelErrorCode> {
   override name = 'ChannelError';
-  readonly code: ChannelErrorCode;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(code: ChannelErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 
   /** True when the same conversation may still go on (try again, or wait for the transport to reconnect). */
   get retryable(): boolean {

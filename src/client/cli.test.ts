@@ -23,6 +23,7 @@ import { generatePrivateKey, mnemonicToAccount, privateKeyToAddress } from 'viem
 import { startCosigner, type RunningCosigner } from '../cosigner/service.js';
 import { HARDHAT_CHAIN_ID, HARDHAT_MNEMONIC, startHardhatNode, type HardhatNode } from './testing/hardhat-node.js';
 import { runCli, type CliRun } from './testing/run-cli.js';
+import { mailTypedData } from './testing/mail-typed-data.js';
 
 type Kind = '2of2' | '2of3';
 
@@ -34,26 +35,7 @@ interface Wallet {
   create: CliRun;
 }
 
-const MAIL = {
-  domain: { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
-  types: {
-    Person: [
-      { name: 'name', type: 'string' },
-      { name: 'wallet', type: 'address' },
-    ],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person' },
-      { name: 'contents', type: 'string' },
-    ],
-  },
-  primaryType: 'Mail',
-  message: {
-    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-    contents: 'Hello, Bob!',
-  },
-} as const;
+const MAIL = mailTypedData({ chainId: 1, contents: 'Hello, Bob!' });
 
 /** The CLI's result lines (stdout), failing with its stderr when it did not exit 0. */
 function succeeded(run: CliRun): string[] {

@@ -149,10 +149,10 @@ async function withDevice(args: Arguments, work: (device: TandemDevice) => Promi
 const LOCK_WAIT_MS = 30_000;
 
 /**
- * One tandem-client at a time per wallet file. TandemDevice reads the presignature pool at open()
- * and keeps it in memory, so two processes on one file could both take the same presignature; a
- * lock file (created exclusively, holding the owner's pid) makes the second wait. Hand-written:
- * no installed library locks files.
+ * One tandem-client at a time per wallet file: a device identity has one MQTT client id, and a
+ * second connection under it would close the first (the broker's takeover rule), so two processes
+ * would keep knocking each other off. A lock file (created exclusively, holding the owner's pid)
+ * makes the second wait. Hand-written: no installed library locks files.
  */
 async function lockWallet(walletPath: string): Promise<() => void> {
   const lockPath = `${walletPath}.lock`;

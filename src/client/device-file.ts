@@ -50,6 +50,14 @@ export class DeviceFile {
     DeviceFile.assertFree(path);
     mkdirSync(dirname(path), { recursive: true });
     const file = new DeviceFile(path, contents);
+    // Created exclusively: of two processes creating one wallet file, one fails here.
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (cause) {
+      throw new ClientError('CLIENT_FILE_EXISTS', `A wallet file already exists at ${path}; choose another path.`, { cause });
+    }
+    closeSync(fd);
     file.#write();
     return file;
   }
@@ -147,7 +155,11 @@ export class DeviceFile {
 const LOCK_WAIT_MS = 10_000;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** An exclusive lock file holding the owner's pid; one left by a process that is gone is taken over. */
+/**
+ * An exclusive lock file holding the owner's pid, held only for one read-modify-write. One left by a
+ * process that died in that moment is reported, not removed: two waiters removing it at once would
+ * both take the lock. Hand-written: no installed library locks files.
+ */
 function acquireLock(lockPath: string): () => void {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -160,8 +172,7 @@ function acquireLock(lockPath: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     if (ownerIsGone(lockPath)) {
-      rmSync(lockPath, { force: true });
-      continue;
+      throw new ClientError('CLIENT_FILE_BUSY', `${lockPath} was left by a process that is no longer running: delete it and try again.`);
     }
     if (Date.now() > deadline) throw new ClientError('CLIENT_FILE_BUSY', `The wallet file is locked by another process (${lockPath}).`);
     Atomics.wait(sleeper, 0, 0, 10);

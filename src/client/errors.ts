@@ -1,3 +1,5 @@
+import { CodedError } from '../mpc/errors.js';
+
 export type ClientErrorCode =
   | 'CLIENT_FILE_EXISTS'
   | 'CLIENT_FILE_MISSING'
@@ -10,14 +12,6 @@ export type ClientErrorCode =
   | 'CLIENT_USAGE';
 
 /** Every error of the headless client: a stable code, a message a person can act on, and the cause. */
-export class ClientError extends Error {
+export class ClientError extends CodedError<ClientErrorCode> {
   override name = 'ClientError';
-  readonly code: ClientErrorCode;
-  readonly shortMessage: string;
-
-  constructor(code: ClientErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-  }
 }

@@ -5,7 +5,7 @@
 import type { Hex } from 'viem';
 import type { Conversation } from '../channel/conversation.js';
 import { COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
-import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
+import { CosignerRefusedError, ProtocolConversation, type RelayParty } from '../channel/protocol-conversation.js';
 import { ChannelError } from '../channel/errors.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
 import { DkgParty } from '../mpc/dkg.js';
@@ -13,12 +13,12 @@ import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
 import { MpcError, ProtocolAbortError } from '../mpc/errors.js';
 import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
 import type { ProtocolMessage } from '../mpc/message.js';
-import { SignParty, type SignResult } from '../mpc/sign.js';
+import { SignParty } from '../mpc/sign.js';
 import type { AuditSummaryInput } from './audit/types.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
 import { DAILY_LIMIT_WINDOW_MS, type PolicyRequest } from './policy/types.js';
 import { PresignatureUnavailableError, WalletLockedError } from './store/errors.js';
-import type { CosignerStore, WalletRecord } from './store/types.js';
+import type { CosignerStore, SigningRecord, WalletRecord } from './store/types.js';
 
 export interface RequestContext {
   store: CosignerStore;
@@ -108,21 +108,7 @@ async function keygen(
     throw new Refusal('BAD_REQUEST', `This wallet was enrolled with parties ${parties.join(',')}.`);
   }
   const party = DkgParty.create({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties });
-  let share: KeyShare;
-  try {
-    const results = await link.relay({
-      parties: [party],
-      initial: party.start(),
-      incoming: messages,
-      done: (done) => done.has(COSIGNER_PARTY),
-      header: { type: 'mpc' },
-      allowed: ['mpc'],
-    });
-    share = results.get(COSIGNER_PARTY)!;
-  } catch (error) {
-    if (error instanceof ProtocolAbortError) await audit(context, 'abort', wallet, { protocol: 'dkg', round: error.round, reason: error.reason });
-    throw error;
-  }
+  const share = await guarded(context, wallet, 'dkg', () => relayParty(link, party, messages, (result) => result !== undefined));
   const publicKey = `0x${bytesToHex(share.publicKey)}` as Hex;
   const address = keyShareAddress(share);
   await context.store.activateWallet({ walletId: wallet.walletId, address, publicKey, share: exportKeyShare(share), generation: share.generation });
@@ -170,21 +156,7 @@ async function refresh(
   if (wallet.status === 'pending') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
   const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
   const party = DkgParty.refresh({ session: hexToBytes(request.session.slice(2)), share });
-  let refreshed: KeyShare;
-  try {
-    const results = await link.relay({
-      parties: [party],
-      initial: party.start(),
-      incoming: messages,
-      done: (done) => done.has(COSIGNER_PARTY),
-      header: { type: 'mpc' },
-      allowed: ['mpc'],
-    });
-    refreshed = results.get(COSIGNER_PARTY)!;
-  } catch (error) {
-    if (error instanceof ProtocolAbortError) await audit(context, 'abort', wallet, { protocol: 'refresh', round: error.round, reason: error.reason });
-    throw error;
-  }
+  const refreshed = await guarded(context, wallet, 'refresh', () => relayParty(link, party, messages, (result) => result !== undefined));
   await context.store.replaceShare({ walletId: wallet.walletId, share: exportKeyShare(refreshed), generation: refreshed.generation });
   context.log(`wallet ${wallet.walletId}: refreshed to generation ${refreshed.generation}`);
   await link.send({ type: 'refresh-done', address: keyShareAddress(refreshed), generation: refreshed.generation });
@@ -199,24 +171,12 @@ async function presign(
 ): Promise<void> {
   if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The presign session must be 32 bytes of hex.');
-  const share = await loadSigningShare(context, wallet);
-  if (request.generation !== share.generation) {
-    throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${request.generation}.`, String(share.generation));
-  }
+  const share = await loadSigningShare(context, wallet, request.generation);
   if ((await context.store.countReadyPresignatures(wallet.walletId)) >= context.maxPresignatures) {
     throw new Refusal('BAD_REQUEST', `This wallet already holds ${context.maxPresignatures} unused presignatures here.`);
   }
   const party = SignParty.create({ share, session: hexToBytes(request.session.slice(2)), signers: [1, COSIGNER_PARTY] });
-  await runGuarded(context, wallet, 'presign', () =>
-    link.relay<SignResult>({
-      parties: [party],
-      initial: party.start(),
-      incoming: messages,
-      done: (done) => done.has(COSIGNER_PARTY),
-      header: { type: 'mpc' },
-      allowed: ['mpc'],
-    }),
-  );
+  await guarded(context, wallet, 'presign', () => relayParty(link, party, messages, (result) => result !== undefined));
   await context.store.putPresignature({ walletId: wallet.walletId, presignatureId: request.presignatureId, state: party.exportState() });
   await link.send({ type: 'presigned', presignatureId: request.presignatureId });
 }
@@ -229,8 +189,7 @@ async function sign(
   messages: ProtocolMessage[],
 ): Promise<void> {
   if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
-  if (wallet.status === 'locked') throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
-  if (wallet.status !== 'active') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
+  assertCanSign(wallet);
   // The device let go of its half before asking: whatever is refused here, burn ours too, so
   // refusals can neither fill the pool nor leave a presignature the device no longer has.
   const burn = () => Promise.resolve(context.store.consumePresignature(wallet.walletId, request.presignatureId)).catch(() => undefined);
@@ -245,20 +204,16 @@ async function sign(
 
   // One durable transaction marks the presignature used and records the signing (audit row and
   // spend) before the co-signer's share exists. A signature that then fails to verify locks the wallet.
-  const spend = policyRequest.kind === 'transaction' ? { chainId: policyRequest.chainId, valueWei: policyRequest.value } : undefined;
   let state: string;
   try {
-    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId, {
-      summary: { ...summary, presignatureId: request.presignatureId },
-      ...(spend ? { spend } : {}),
-    });
+    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId, signingRecord({ ...summary, presignatureId: request.presignatureId }, policyRequest));
   } catch (error) {
     if (error instanceof WalletLockedError) throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
     if (error instanceof PresignatureUnavailableError) throw new Refusal('UNKNOWN_PRESIGNATURE', `${error.shortMessage} Presign again.`);
     throw error;
   }
   const party = SignParty.fromState(state);
-  const signature = await runGuarded(context, wallet, 'sign', async () => {
+  const signature = await guarded(context, wallet, 'sign', async () => {
     const own = party.signPayload(payload);
     let result = own.result;
     for (const message of messages) result = party.receive(message).result ?? result;
@@ -294,37 +249,51 @@ async function signNow(
   messages: ProtocolMessage[],
 ): Promise<void> {
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The signing session must be 32 bytes of hex.');
-  const share = await loadSigningShare(context, wallet);
-  if (request.generation !== share.generation) {
-    throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${request.generation}.`, String(share.generation));
-  }
+  const share = await loadSigningShare(context, wallet, request.generation);
   const { payload, summary, policyRequest } = await checkSignRequest(context, wallet, request);
   const party = SignParty.create({ share, session: hexToBytes(request.session.slice(2)), signers: [1, COSIGNER_PARTY] });
-  const signature = await runGuarded(context, wallet, 'sign', async () => {
-    await link.relay<SignResult>({
-      parties: [party],
-      initial: party.start(),
-      incoming: messages,
-      done: (done) => done.get(COSIGNER_PARTY)?.kind === 'presigned',
-      header: { type: 'mpc' },
-      allowed: ['mpc'],
-    });
+  const signature = await guarded(context, wallet, 'sign', async () => {
+    await relayParty(link, party, messages, (result) => result?.kind === 'presigned');
     // The device's online message came with its last presign round and waits in the party.
     const own = party.signPayload(payload);
     if (!own.result || own.result.kind !== 'signature') throw new Refusal('BAD_REQUEST', "The device's online message is missing.");
     return { outgoing: own.outgoing };
   });
-  const spend = policyRequest.kind === 'transaction' ? { chainId: policyRequest.chainId, valueWei: policyRequest.value } : undefined;
-  await context.store.recordSignature(wallet.walletId, { summary, ...(spend ? { spend } : {}) });
+  await context.store.recordSignature(wallet.walletId, signingRecord(summary, policyRequest));
   await link.send({ type: 'signed' }, signature.outgoing);
 }
 
-/** Checklist item 4: a failed check while presigning or signing locks the wallet until it is refreshed. */
-async function runGuarded<T>(context: RequestContext, wallet: WalletRecord, protocol: 'presign' | 'sign', work: () => Promise<T> | T): Promise<T> {
+/** Runs the co-signer's party against the device's parties until its result satisfies `done`. */
+async function relayParty<Result>(
+  link: ProtocolConversation,
+  party: RelayParty<Result> & { start(): ProtocolMessage[] },
+  messages: ProtocolMessage[],
+  done: (result: Result | undefined) => boolean,
+): Promise<Result> {
+  const results = await link.relay<Result>({
+    parties: [party],
+    initial: party.start(),
+    incoming: messages,
+    done: (all) => done(all.get(COSIGNER_PARTY)),
+    header: { type: 'mpc' },
+    allowed: ['mpc'],
+  });
+  return results.get(COSIGNER_PARTY)!;
+}
+
+/**
+ * An abort is audited. Checklist item 4: a failed check while presigning or signing also locks
+ * the wallet (the lock writes its own audit row) until it is refreshed.
+ */
+async function guarded<T>(context: RequestContext, wallet: WalletRecord, protocol: 'dkg' | 'refresh' | 'presign' | 'sign', work: () => Promise<T> | T): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ProtocolAbortError || (error instanceof CosignerRefusedError && error.code === 'PROTOCOL_ABORT')) {
+    const deviceAborted = error instanceof CosignerRefusedError && error.code === 'PROTOCOL_ABORT';
+    if (!(error instanceof ProtocolAbortError) && !deviceAborted) throw error;
+    if (protocol === 'dkg' || protocol === 'refresh') {
+      await audit(context, 'abort', wallet, error instanceof ProtocolAbortError ? { protocol, round: error.round, reason: error.reason } : { protocol, reason: 'aborted by the device' });
+    } else {
       const reason = error instanceof ProtocolAbortError ? `${protocol} aborted in round ${error.round}: ${error.reason}` : `the device aborted ${protocol}`;
       await context.store.lockWallet(wallet.walletId, reason);
       context.log(`wallet ${wallet.walletId}: locked: ${reason}`);
@@ -333,10 +302,25 @@ async function runGuarded<T>(context: RequestContext, wallet: WalletRecord, prot
   }
 }
 
-async function loadSigningShare(context: RequestContext, wallet: WalletRecord): Promise<KeyShare> {
+function assertCanSign(wallet: WalletRecord): void {
   if (wallet.status === 'locked') throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
   if (wallet.status !== 'active') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
-  return importKeyShare(await context.store.loadShare(wallet.walletId, 'sign'));
+}
+
+/** The signing share, which must be of the generation the device holds (a refresh may have finished on one side only). */
+async function loadSigningShare(context: RequestContext, wallet: WalletRecord, deviceGeneration: number): Promise<KeyShare> {
+  assertCanSign(wallet);
+  const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'sign'));
+  if (deviceGeneration !== share.generation) {
+    throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${deviceGeneration}.`, String(share.generation));
+  }
+  return share;
+}
+
+/** What a signature leaves in the store: its audit summary and, for a transaction, the native value spent. */
+function signingRecord(summary: AuditSummaryInput, policyRequest: PolicyRequest): SigningRecord {
+  if (policyRequest.kind !== 'transaction') return { summary };
+  return { summary, spend: { chainId: policyRequest.chainId, valueWei: policyRequest.value } };
 }
 
 function lockedReason(wallet: WalletRecord): string {

@@ -21,28 +21,10 @@ import type { DeviceFileContents } from '../client/device-file.js';
 import { exportKeyShare, importKeyShare } from '../mpc/keyshare.js';
 import type { ProtocolMessage } from '../mpc/message.js';
 import { startCosigner, type RunningCosigner } from './service.js';
+import { mailTypedData } from '../client/testing/mail-typed-data.js';
 
 const MASTER_KEY = '42'.repeat(32);
-const typedData = {
-  domain: { name: 'Ether Mail', version: '1', chainId: 31337, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
-  types: {
-    Person: [
-      { name: 'name', type: 'string' },
-      { name: 'wallet', type: 'address' },
-    ],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person' },
-      { name: 'contents', type: 'string' },
-    ],
-  },
-  primaryType: 'Mail',
-  message: {
-    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-    contents: 'typed-data-plaintext-marker',
-  },
-} as const;
+const typedData = mailTypedData({ chainId: 31337, contents: 'typed-data-plaintext-marker' });
 
 let dir: string;
 let deviceCount = 0;

@@ -1,14 +1,24 @@
-/** Every error raised by src/mpc carries a stable code, a short message for people and, where there is one, the cause. */
-export class MpcError extends Error {
-  override name = 'MpcError';
-  readonly code: string;
+/**
+ * The shape of every Tandem error, in every room: a stable code, a short message a person can act
+ * on, the details behind it and the cause. Each room derives its own base class from this one.
+ */
+export class CodedError<Code extends string = string> extends Error {
+  override name = 'CodedError';
+  readonly code: Code;
   readonly shortMessage: string;
+  readonly details: string | undefined;
 
-  constructor(code: string, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
+  constructor(code: Code, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.shortMessage = shortMessage;
+    this.details = options.details;
   }
+}
+
+/** Every error raised by src/mpc. */
+export class MpcError extends CodedError {
+  override name = 'MpcError';
 }
 
 /** Why a protocol aborted. Stable strings so that callers and audit logs can match on them. */

@@ -288,20 +288,7 @@ export type CosignerClientOptions = Pick<IClientOptions, 'will' | 'keepalive' | 
  * Resolves once the broker accepted the login; the client reconnects by itself afterwards.
  */
 export async function connectCosignerClient(embedded: EmbeddedBroker, options: CosignerClientOptions = {}): Promise<MqttClient> {
-  const internals = internalsOf.get(embedded);
-  if (!internals) throw new EmbeddedBrokerError('This is not a broker started by startEmbeddedBroker.');
-  const client = new MqttClient(() => internals.openPrivilegedStream(), {
-    keepalive: 30,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-    ...options,
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: false,
-    clientId: COSIGNER_CLIENT_ID,
-    username: COSIGNER_CLIENT_ID,
-    password: internals.secret,
-  });
+  const client = createCosignerClient(embedded, options);
   await waitUntilConnected(client, options.connectTimeout ?? 10_000).catch((cause: unknown) => {
     client.end(true);
     throw new EmbeddedBrokerError('The co-signer could not log in to its embedded broker.', { cause });

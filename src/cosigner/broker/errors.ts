@@ -1,20 +1,12 @@
+import { CodedError } from '../../mpc/errors.js';
+
 /**
  * Every error raised by the co-signer's broker side (certificates, device tokens, the embedded
  * broker, Mosquitto and its dynamic-security plugin) carries a stable code and a short message
  * a person can act on, in the style of src/mpc/errors.ts.
  */
-export class BrokerSideError extends Error {
+export class BrokerSideError extends CodedError {
   override name = 'BrokerSideError';
-  readonly code: string;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(code: string, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 }
 
 /** A TLS key or certificate could not be created, read or used. */

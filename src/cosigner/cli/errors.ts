@@ -1,14 +1,12 @@
+import { CodedError } from '../../mpc/errors.js';
+
 /** Something the operator has to fix. `exitCode` 1 for a failed command, 2 for a wrong command line. */
-export class CosignerCliError extends Error {
+export class CosignerCliError extends CodedError {
   override name = 'CosignerCliError';
-  readonly code: string;
-  readonly shortMessage: string;
   readonly exitCode: number;
 
   constructor(code: string, shortMessage: string, options: { details?: string; cause?: unknown; exitCode?: number } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
+    super(code, shortMessage, options);
     this.exitCode = options.exitCode ?? 1;
   }
 }

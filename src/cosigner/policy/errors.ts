@@ -1,14 +1,8 @@
-/** Errors of the policy module. A refused request is not an error: evaluatePolicy returns a decision. */
-export class PolicyError extends Error {
-  override name = 'PolicyError';
-  readonly code: string;
-  readonly shortMessage: string;
+import { CodedError } from '../../mpc/errors.js';
 
-  constructor(code: string, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-  }
+/** Errors of the policy module. A refused request is not an error: evaluatePolicy returns a decision. */
+export class PolicyError extends CodedError {
+  override name = 'PolicyError';
 }
 
 /** A policy an operator wrote is not valid; `field` names the part to fix. Nothing was saved. */

@@ -1,17 +1,11 @@
+import { CodedError } from '../../mpc/errors.js';
+
 /**
  * Errors of the co-signer's storage: master key, envelope encryption, the repository and the audit log.
  * Each carries a stable `code` for callers and logs, and a `shortMessage` an operator can act on.
  */
-export class StoreError extends Error {
+export class StoreError extends CodedError {
   override name = 'StoreError';
-  readonly code: string;
-  readonly shortMessage: string;
-
-  constructor(code: string, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-  }
 }
 
 export type MasterKeyErrorCode =
