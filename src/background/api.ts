@@ -1,0 +1,203 @@
+/**
+ * The typed messages between the service worker and the two other parts of the extension.
+ * Content scripts and popups reach the wallet only through these; nothing here carries key material.
+ */
+
+/** runtime.connect() name of the port each tab's isolated-world relay opens to the service worker. */
+export const PROVIDER_PORT = 'tandem-provider';
+
+/** window.postMessage envelopes between the page-world provider and the isolated-world relay. */
+export const PAGE_SOURCE = 'tandem-page';
+export const RELAY_SOURCE = 'tandem-relay';
+
+export interface RpcErrorBody {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** Page -> relay -> service worker. `id` is unique per page load (crypto.randomUUID()). */
+export interface RpcRequestMessage {
+  kind: 'rpc';
+  id: string;
+  method: string;
+  params?: unknown;
+}
+
+/**
+ * Relay -> service worker after its port was cut (the worker restarted): the ids still waiting for an
+ * answer. The worker answers each from what it persisted: still awaiting approval (the answer comes
+ * later), finished (the stored answer), or lost mid-signature (a clean error).
+ */
+export interface RpcResumeMessage {
+  kind: 'resume';
+  ids: string[];
+}
+
+export type RelayToBackground = RpcRequestMessage | RpcResumeMessage;
+
+export type ProviderEventName = 'connect' | 'disconnect' | 'chainChanged' | 'accountsChanged';
+
+export type BackgroundToRelay =
+  | { kind: 'response'; id: string; result: unknown }
+  | { kind: 'response'; id: string; error: RpcErrorBody }
+  | { kind: 'event'; event: ProviderEventName; data: unknown };
+
+/** What the page-world provider needs at start, from the internal method `tandem_providerState`. */
+export interface ProviderState {
+  chainId: `0x${string}`;
+  networkVersion: string;
+  /** [] unless this origin is connected and the wallet unlocked. */
+  accounts: `0x${string}`[];
+  isUnlocked: boolean;
+}
+
+/** Page <-> relay envelopes on window.postMessage. */
+export type PageToRelay = { source: typeof PAGE_SOURCE; message: RpcRequestMessage };
+export type RelayToPage = { source: typeof RELAY_SOURCE; message: BackgroundToRelay };
+
+// ---------------------------------------------------------------------------------------------
+// Popup <-> service worker: runtime.sendMessage({ kind: 'popup', ... }) answered with PopupReply.
+
+export interface ChainConfig {
+  id: number;
+  name: string;
+  rpcUrl: string;
+  nativeCurrency: { name: string; symbol: string; decimals: number };
+  blockExplorerUrl?: string;
+}
+
+export type CosignerStatus = 'online' | 'offline' | 'unknown';
+
+export interface WalletOverview {
+  status: 'uninitialised' | 'locked' | 'unlocked';
+  address?: `0x${string}`;
+  chainId: number;
+  chains: ChainConfig[];
+  cosignerUrl: string;
+  cosignerStatus: CosignerStatus;
+  autoLockMinutes: number;
+  connectedOrigins: string[];
+  /** Ids of approvals waiting for the user, oldest first. */
+  pendingApprovals: string[];
+}
+
+export type OnboardingStage = 'enrolling' | 'generating-key' | 'sealing-vault' | 'recovery-kit' | 'done' | 'failed';
+
+export interface OnboardingProgress {
+  stage: OnboardingStage;
+  /** 0..1 for the progress bar. */
+  fraction: number;
+  address?: `0x${string}`;
+  error?: RpcErrorBody;
+}
+
+export interface Warning {
+  code: 'UNLIMITED_APPROVAL' | 'CHAIN_MISMATCH' | 'EMPTY_CALLDATA_TO_CONTRACT' | 'SIMULATION_FAILED' | 'NOT_TEXT';
+  message: string;
+}
+
+export interface DecodedCall {
+  /** e.g. 'transfer', 'approve'. */
+  name: string;
+  signature: string;
+  /** The token when the call is to an ERC-20 contract. */
+  token?: { address: `0x${string}`; symbol?: string; decimals?: number };
+  args: { name: string; type: string; value: string; formatted?: string }[];
+}
+
+export type ApprovalDetails =
+  | { kind: 'connect' }
+  | { kind: 'message'; address: `0x${string}`; text?: string; hex: `0x${string}` }
+  | {
+      kind: 'typedData';
+      address: `0x${string}`;
+      primaryType: string;
+      domain: Record<string, unknown>;
+      /** The message with bigints as decimal strings. */
+      message: Record<string, unknown>;
+      currentChainId: number;
+    }
+  | {
+      kind: 'transaction';
+      from: `0x${string}`;
+      chain: { id: number; name: string; symbol: string };
+      to?: `0x${string}`;
+      toIsContract: boolean;
+      /** wei, decimal */
+      value: string;
+      valueFormatted: string;
+      data: `0x${string}`;
+      decoded?: DecodedCall;
+      nonce: number;
+      gas: string;
+      maxFeePerGas: string;
+      maxPriorityFeePerGas: string;
+      /** gas * maxFeePerGas, formatted in the native currency. */
+      maxFeeFormatted: string;
+      simulation: { ok: true; gasUsed: string } | { ok: false; error: string };
+    }
+  | { kind: 'addChain'; chain: ChainConfig };
+
+export type ApprovalStage = 'pending' | 'waiting-cosigner' | 'signing' | 'broadcasting' | 'done' | 'rejected' | 'failed';
+
+export interface ApprovalView {
+  id: string;
+  origin: string;
+  method: string;
+  createdAt: number;
+  details: ApprovalDetails;
+  warnings: Warning[];
+  stage: ApprovalStage;
+  cosignerStatus: CosignerStatus;
+  /** Set when failed: what the user can act on (a co-signer refusal carries its reason here). */
+  error?: RpcErrorBody;
+  /** The signature or transaction hash once done. */
+  result?: string;
+  /** Position among the approvals waiting, 1-based, and how many wait. */
+  queue: { position: number; total: number };
+}
+
+export type PopupRequest =
+  | { kind: 'popup'; action: 'overview' }
+  | { kind: 'popup'; action: 'onboard'; password: string; cosignerUrl: string; enrollmentCode?: string }
+  | { kind: 'popup'; action: 'onboardingProgress' }
+  /** The user typed the recovery secret back; the worker answers with the kit to save. */
+  | { kind: 'popup'; action: 'confirmRecovery'; recoverySecret: string }
+  /** The kit was saved: the worker forgets the backup for good. */
+  | { kind: 'popup'; action: 'finishOnboarding' }
+  | { kind: 'popup'; action: 'unlock'; password: string }
+  | { kind: 'popup'; action: 'lock' }
+  | { kind: 'popup'; action: 'setAutoLock'; minutes: number }
+  | { kind: 'popup'; action: 'setCosignerUrl'; cosignerUrl: string }
+  | { kind: 'popup'; action: 'switchChain'; chainId: number }
+  | { kind: 'popup'; action: 'revokeOrigin'; origin: string }
+  | { kind: 'popup'; action: 'approval'; id: string }
+  | { kind: 'popup'; action: 'decide'; id: string; approve: boolean };
+
+/** The recovery kit: the backup share encrypted under the recovery secret, as a downloadable JSON file. */
+export interface RecoveryKitFile {
+  filename: string;
+  contents: string;
+}
+
+export interface PopupReplies {
+  overview: WalletOverview;
+  onboard: OnboardingProgress;
+  onboardingProgress: OnboardingProgress & { recoverySecret?: string };
+  confirmRecovery: RecoveryKitFile;
+  finishOnboarding: WalletOverview;
+  unlock: WalletOverview;
+  lock: WalletOverview;
+  setAutoLock: WalletOverview;
+  setCosignerUrl: WalletOverview;
+  switchChain: WalletOverview;
+  revokeOrigin: WalletOverview;
+  approval: ApprovalView;
+  decide: ApprovalView;
+}
+
+export type PopupReply<A extends PopupRequest['action']> = { ok: true; value: PopupReplies[A] } | { ok: false; error: RpcErrorBody & { reason?: string } };
+
+/** Popup page URL: `popup.html#/approve/<id>`, `#/onboarding`, `#/unlock`, or `#/` (the toolbar popup). */
+export const POPUP_PAGE = 'popup.html';
