@@ -5,36 +5,11 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DevicePresignature } from '../channel/device-protocol.js';
+import type { DeviceRecord } from '../channel/device-session.js';
 import { ClientError } from './errors.js';
 
-export interface DeviceFileContents {
+export interface DeviceFileContents extends DeviceRecord {
   version: 1;
-  /** https://host:port of the co-signer's enrollment API. */
-  cosignerUrl: string;
-  /** wss://host:port/path of the broker. */
-  brokerUrl: string;
-  /** PEM of the certificate authority (or self-signed certificate) to trust for both, if not a public one. */
-  caPem?: string;
-  /** PEM to trust for the broker, when the co-signer named one at enrollment. */
-  brokerCaPem?: string;
-  /** The co-signer's identity key, pinned at enrollment (33 bytes hex). */
-  cosignerIdentity: string;
-  /** This device's identity secret key (32 bytes hex). Secret. */
-  identitySecret: string;
-  deviceId: string;
-  walletId: string;
-  parties: number[];
-  token: string;
-  tokenExpiresAt: number;
-  /** Set once keygen finished. */
-  address?: `0x${string}`;
-  /** exportKeyShare() of the device share. Secret. */
-  share?: string;
-  /** A refreshed share (and backup share) saved before the co-signer confirmed the refresh. Secret. */
-  pendingShare?: string;
-  pendingBackupShare?: string;
-  /** Unused presignatures. One is removed, durably, before it is used. Secret. */
-  presignatures: DevicePresignature[];
 }
 
 export class DeviceFile {

@@ -1,0 +1,454 @@
+/**
+ * One device of one wallet, signing jointly with the co-signer: enrollment, keygen, the
+ * presignature pool, signatures, refresh, token renewal and the one conversation it keeps open.
+ * The headless client and the extension's service worker both run this; each brings its own
+ * storage (a 0600 file, an encrypted IndexedDB vault) and its own HTTPS (node:https with a
+ * pinned CA, fetch).
+ */
+import { bytesToHex } from '../mpc/bytes.js';
+import type { RecoverableSignature } from '../mpc/ecdsa.js';
+import type { SignablePayload } from '../mpc/ethereum.js';
+import { exportKeyShare, importKeyShare, type KeyShare } from '../mpc/keyshare.js';
+import { Channel } from './channel.js';
+import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from './cosigner-protocol.js';
+import {
+  keygenWithCosigner,
+  presignWithCosigner,
+  refreshWithCosigner,
+  signNowWithCosigner,
+  signWithCosigner,
+  type DevicePresignature,
+} from './device-protocol.js';
+import {
+  CHALLENGE_PATH,
+  ENROLL_PATH,
+  TOKEN_PATH,
+  enrollProofMessage,
+  tokenProofMessage,
+  type ChallengeResponse,
+  type EnrollRequest,
+  type EnrollResponse,
+  type TokenResponse,
+} from './enrollment.js';
+import { ChannelError } from './errors.js';
+import { Identity } from './identity.js';
+import { watchPresence, type PresenceStatus, type PresenceWatch } from './presence.js';
+import { CosignerRefusedError, ProtocolConversation } from './protocol-conversation.js';
+import { deviceClientId, inboxTopic } from './topics.js';
+import { MqttTransport, type TlsOptions } from './transport.js';
+
+export type WalletKind = '2of2' | '2of3';
+
+/** Everything a device keeps. Fields marked secret must be stored encrypted or owner-only. */
+export interface DeviceRecord {
+  /** https://host:port of the co-signer's enrollment API. */
+  cosignerUrl: string;
+  /** wss://host:port/path of the broker. */
+  brokerUrl: string;
+  /** PEM to trust for the co-signer's HTTPS and broker, when it is not a public CA (Node only). */
+  caPem?: string;
+  /** PEM to trust for the broker, when the co-signer named one at enrollment. */
+  brokerCaPem?: string;
+  /** The co-signer's identity key, pinned at enrollment (33 bytes hex). */
+  cosignerIdentity: string;
+  /** This device's identity secret key (32 bytes hex). Secret. */
+  identitySecret: string;
+  deviceId: string;
+  walletId: string;
+  parties: number[];
+  token: string;
+  tokenExpiresAt: number;
+  /** Set once keygen finished. */
+  address?: `0x${string}`;
+  /** exportKeyShare() of the device share. Secret. */
+  share?: string;
+  /** A refreshed share (and backup share) saved before the co-signer confirmed the refresh. Secret. */
+  pendingShare?: string;
+  pendingBackupShare?: string;
+  /** Unused presignatures. One is removed, durably, before it is used. Secret. */
+  presignatures: DevicePresignature[];
+}
+
+/**
+ * Durable storage for one DeviceRecord. Each write must be on disk when its promise resolves:
+ * a presignature taken out must never come back, or its second use would give away the share.
+ */
+export interface DeviceStore {
+  readonly contents: Readonly<DeviceRecord>;
+  update(change: Partial<DeviceRecord>): Promise<void>;
+  addPresignature(presignature: DevicePresignature): Promise<void>;
+  takePresignature(): Promise<DevicePresignature | undefined>;
+}
+
+/** POST JSON to the co-signer's HTTPS API; throws a typed error a person can act on. */
+export type PostJson = <T>(baseUrl: string, path: string, body: unknown) => Promise<T>;
+
+export interface DeviceSessionOptions {
+  postJson: PostJson;
+  /** How long one request to the co-signer may take, including waiting for it to come online. Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Told whenever the co-signer's signed presence changes. */
+  onPresence?: (status: PresenceStatus) => void;
+}
+
+/** How long one conversation with the co-signer is reused for successive requests. */
+const CONVERSATION_LIFETIME_MS = 10 * 60_000;
+
+/** Renew the broker token when less than this is left. */
+const TOKEN_RENEW_MARGIN_MS = 60_000;
+
+export function walletParties(kind: WalletKind): number[] {
+  return kind === '2of3' ? [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY] : [DEVICE_PARTY, COSIGNER_PARTY];
+}
+
+/**
+ * Enrolls a fresh identity key with the co-signer: proves possession over a single-use challenge
+ * and returns the record to store (no key share yet: keygen comes next).
+ */
+export async function enrollDevice(options: {
+  cosignerUrl: string;
+  kind: WalletKind;
+  postJson: PostJson;
+  enrollmentCode?: string;
+  caPem?: string;
+}): Promise<DeviceRecord> {
+  const identity = Identity.generate();
+  try {
+    const parties = walletParties(options.kind);
+    const { challenge } = await options.postJson<ChallengeResponse>(options.cosignerUrl, CHALLENGE_PATH, {});
+    const request: EnrollRequest = {
+      identityPublicKey: identity.publicKeyHex,
+      challenge,
+      signature: bytesToHex(identity.sign('enroll', enrollProofMessage(challenge, identity.publicKeyHex, parties))),
+      parties,
+      ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}),
+    };
+    const enrolled = await options.postJson<EnrollResponse>(options.cosignerUrl, ENROLL_PATH, request);
+    if (enrolled.deviceId !== identity.deviceId) {
+      throw new ChannelError('CHANNEL_ENROLL_FAILED', 'The co-signer assigned a device id that does not match this identity key.');
+    }
+    return {
+      cosignerUrl: options.cosignerUrl,
+      brokerUrl: enrolled.brokerUrl,
+      ...(options.caPem ? { caPem: options.caPem } : {}),
+      ...(enrolled.brokerCaPem ? { brokerCaPem: enrolled.brokerCaPem } : {}),
+      cosignerIdentity: enrolled.cosignerIdentity,
+      identitySecret: identity.exportSecretKeyHex(),
+      deviceId: enrolled.deviceId,
+      walletId: enrolled.walletId,
+      parties,
+      token: enrolled.token,
+      tokenExpiresAt: enrolled.tokenExpiresAt,
+      presignatures: [],
+    };
+  } finally {
+    identity.destroy();
+  }
+}
+
+export class DeviceSession {
+  readonly #store: DeviceStore;
+  readonly #identity: Identity;
+  readonly #postJson: PostJson;
+  readonly #requestTimeoutMs: number;
+  readonly #onPresence: ((status: PresenceStatus) => void) | undefined;
+  #connection: Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch }> | undefined;
+  #current: ProtocolConversation | undefined;
+  /** Set when the co-signer's presence changed: it lost its conversations, so the next request opens a new one. */
+  #stale: ProtocolConversation | undefined;
+  #presence: PresenceStatus = { state: 'unknown', reason: 'none' };
+  #requests: Promise<unknown> = Promise.resolve();
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(store: DeviceStore, options: DeviceSessionOptions) {
+    this.#store = store;
+    this.#identity = Identity.fromSecretKey(store.contents.identitySecret);
+    this.#postJson = options.postJson;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.#onPresence = options.onPresence;
+  }
+
+  get contents(): Readonly<DeviceRecord> {
+    return this.#store.contents;
+  }
+
+  /** The wallet address; throws until createKey() has run. */
+  get address(): `0x${string}` {
+    const { address } = this.#store.contents;
+    if (!address) throw new ChannelError('CHANNEL_NO_KEY', 'This wallet has no key yet: run keygen first.');
+    return address;
+  }
+
+  /** Whether the co-signer is online, from its signed presence messages (once connected). */
+  get cosignerStatus(): PresenceStatus {
+    return { ...this.#presence };
+  }
+
+  get presignatureCount(): number {
+    return this.#store.contents.presignatures.length;
+  }
+
+  /** Connects to the broker now (otherwise the first request does), so presence is known early. */
+  async connect(): Promise<void> {
+    await this.#connect();
+  }
+
+  /**
+   * Runs keygen with the co-signer. For a 2-of-3 wallet the backup party runs here for the
+   * duration of keygen only: its share is returned (to leave as a recovery kit) and never stored.
+   */
+  async createKey(): Promise<{ address: `0x${string}`; backupShare: string | undefined }> {
+    if (this.#store.contents.share) throw new ChannelError('CHANNEL_INVALID_ARGUMENT', 'This wallet already has its key.');
+    const result = await this.#conversation((link) => keygenWithCosigner(link, { withBackup: this.#store.contents.parties.includes(BACKUP_PARTY) }));
+    await this.#store.update({ share: exportKeyShare(result.device), address: result.address });
+    return { address: result.address, backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
+  }
+
+  /**
+   * Refreshes the key with the co-signer (same address, new shares and OT material). Unused
+   * presignatures are dropped: they belong to the old shares. A 2-of-3 wallet needs its backup
+   * share for the duration and returns the backup's new share, which replaces the recovery kit.
+   */
+  async refresh(options: { backupShare?: string } = {}): Promise<{ backupShare: string | undefined }> {
+    const device = this.#share();
+    const backup = options.backupShare ? importKeyShare(options.backupShare) : undefined;
+    const savePending = async (pending: { device: KeyShare; backup: KeyShare | undefined }) => {
+      await this.#store.update({ pendingShare: exportKeyShare(pending.device), ...(pending.backup ? { pendingBackupShare: exportKeyShare(pending.backup) } : {}) });
+    };
+    const result = await this.#conversation((link) => refreshWithCosigner(link, { device, ...(backup ? { backup } : {}) }, savePending));
+    await this.#store.update({ share: exportKeyShare(result.device), presignatures: [], pendingShare: undefined, pendingBackupShare: undefined });
+    return { backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
+  }
+
+  /** Adds `count` presignatures to the pool, so later signatures need one round trip. */
+  async presign(count = 1): Promise<void> {
+    await this.#conversation(async (link) => {
+      for (let i = 0; i < count; i++) await this.#store.addPresignature(await this.#presign(link));
+    });
+  }
+
+  /** Signs with a pooled presignature, or presigns first in the same conversation. */
+  async sign(payload: SignablePayload): Promise<{ signature: RecoverableSignature; payload: SignablePayload }> {
+    this.#share(); // no key: CHANNEL_NO_KEY before anything is sent
+    return this.#conversation(async (link) => {
+      // A pooled presignature leaves storage (durably) before it is used.
+      const pooled = await this.#store.takePresignature();
+      if (pooled) {
+        try {
+          return await signWithCosigner(link, pooled, payload, async () => undefined);
+        } catch (error) {
+          // The co-signer no longer has that presignature (it restarted, or refreshed): neither has it the
+          // rest of the pool, so drop it and presign anew, once.
+          if (!(error instanceof CosignerRefusedError && error.code === 'UNKNOWN_PRESIGNATURE')) throw error;
+          await this.#store.update({ presignatures: [] });
+        }
+      }
+      return this.#signNow(link, payload);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#requests;
+    const current = this.#current;
+    this.#current = undefined;
+    if (current && !current.conversation.closed) {
+      current.deadline = Date.now() + 2_000;
+      await current.send({ type: 'bye' }).catch(() => undefined);
+      current.conversation.close();
+    }
+    clearTimeout(this.#renewTimer);
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (!connection) return;
+    const { transport, channel, presence } = await connection.catch(() => ({ transport: undefined, channel: undefined, presence: undefined }));
+    await presence?.stop();
+    await channel?.close();
+    await transport?.close();
+  }
+
+  /** A signature with no pooled presignature; a pending refresh takes over as in #presign. */
+  async #signNow(link: ProtocolConversation, payload: SignablePayload) {
+    try {
+      return await signNowWithCosigner(link, this.#share(), payload);
+    } catch (error) {
+      if (!(await this.#adoptPendingShare(error))) throw error;
+      return signNowWithCosigner(link, this.#share(), payload);
+    }
+  }
+
+  /**
+   * Presigns with the current share. If the co-signer holds the generation of a refresh whose
+   * confirmation never arrived here, the pending share saved during that refresh takes over.
+   */
+  async #presign(link: ProtocolConversation) {
+    try {
+      return await presignWithCosigner(link, this.#share());
+    } catch (error) {
+      if (!(await this.#adoptPendingShare(error))) throw error;
+      return presignWithCosigner(link, this.#share());
+    }
+  }
+
+  /** After STALE_SHARE naming the generation of the share a lost refresh left pending here, that share takes over. */
+  async #adoptPendingShare(error: unknown): Promise<boolean> {
+    const { pendingShare } = this.#store.contents;
+    if (!(error instanceof CosignerRefusedError && error.code === 'STALE_SHARE') || !pendingShare) return false;
+    if (importKeyShare(pendingShare).generation !== Number(error.rule)) return false;
+    await this.#store.update({ share: pendingShare, pendingShare: undefined, presignatures: [] });
+    return true;
+  }
+
+  #share() {
+    const { share } = this.#store.contents;
+    if (!share) throw new ChannelError('CHANNEL_NO_KEY', 'This wallet has no key yet: run keygen first.');
+    return importKeyShare(share);
+  }
+
+  /**
+   * Runs one request on the device's conversation with the co-signer, opened on first use and
+   * kept for CONVERSATION_LIFETIME_MS so later requests skip the handshake. Requests run one at a
+   * time. A request that misses its deadline ends the conversation and fails with CHANNEL_EXPIRED;
+   * what it sent carries the deadline as its expiry, so a co-signer that comes back later refuses it.
+   */
+  #conversation<T>(work: (link: ProtocolConversation) => Promise<T>): Promise<T> {
+    const run = this.#requests.then(async () => {
+      if (this.#closed) throw new ChannelError('CHANNEL_CLOSED', 'This device session was closed.');
+      const deadline = Date.now() + this.#requestTimeoutMs;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.', { details: `waited ${this.#requestTimeoutMs} ms` })),
+          this.#requestTimeoutMs,
+        );
+      });
+      // Connecting counts against the deadline too: a broker that is down must not hang the request.
+      const attempt = this.#link().then((link) => {
+        if (Date.now() >= deadline) throw new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.');
+        link.deadline = deadline;
+        return work(link);
+      });
+      attempt.catch(() => undefined);
+      try {
+        return await Promise.race([attempt, expired]);
+      } catch (error) {
+        // After a failure the conversation's position in the protocol is unknown: start afresh next time.
+        this.#dropLink();
+        // A wait that ran into the request's deadline is the request expiring, whichever timer fired first.
+        if (error instanceof ChannelError && error.code === 'CHANNEL_TIMEOUT' && Date.now() >= deadline - 50) {
+          throw new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.', { details: `waited ${this.#requestTimeoutMs} ms`, cause: error });
+        }
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    this.#requests = run.catch(() => undefined);
+    return run;
+  }
+
+  async #link(): Promise<ProtocolConversation> {
+    const current = this.#current;
+    const fresh = current && current !== this.#stale && !current.conversation.closed && current.conversation.expiresAt > Date.now() + this.#requestTimeoutMs;
+    if (fresh) return current;
+    this.#dropLink();
+    const { channel } = await this.#connect();
+    const contents = this.#store.contents;
+    const conversation = await channel.open({
+      walletId: contents.walletId,
+      peerRole: 'cosigner',
+      peerIdentity: contents.cosignerIdentity,
+      expiresAt: Date.now() + Math.max(CONVERSATION_LIFETIME_MS, 2 * this.#requestTimeoutMs),
+    });
+    this.#current = new ProtocolConversation(conversation);
+    return this.#current;
+  }
+
+  #dropLink(): void {
+    const current = this.#current;
+    this.#current = undefined;
+    if (current && !current.conversation.closed) {
+      current.deadline = Date.now() + 2_000;
+      void current
+        .send({ type: 'bye' })
+        .catch(() => undefined)
+        .finally(() => current.conversation.close());
+    }
+  }
+
+  #connect(): Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch }> {
+    this.#connection ??= (async () => {
+      await this.#renewTokenIfNeeded();
+      const contents = this.#store.contents;
+      const trust = contents.brokerCaPem ?? contents.caPem;
+      const tls: TlsOptions | undefined = trust ? { ca: trust } : undefined;
+      const transport = new MqttTransport({
+        url: contents.brokerUrl,
+        clientId: deviceClientId(contents.deviceId),
+        username: contents.deviceId,
+        password: contents.token,
+        clean: false,
+        ...(tls ? { tls } : {}),
+      });
+      const channel = await Channel.create({ transport, identity: this.#identity, role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
+      const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
+        this.#presence = status;
+        this.#stale = this.#current;
+        this.#onPresence?.({ ...status });
+      });
+      await transport.connect();
+      // A closed transport (refused credentials, close()) is not reused: the next request reconnects.
+      transport.onStateChange((state) => {
+        if (state === 'closed') this.#forgetConnection(transport);
+      });
+      this.#scheduleRenewal(transport);
+      return { transport, channel, presence };
+    })();
+    this.#connection.catch(() => {
+      this.#connection = undefined;
+    });
+    return this.#connection;
+  }
+
+  #forgetConnection(transport: MqttTransport): void {
+    const connection = this.#connection;
+    clearTimeout(this.#renewTimer);
+    this.#current = undefined;
+    if (connection) {
+      void connection.then(
+        (live) => {
+          if (live.transport === transport && this.#connection === connection) this.#connection = undefined;
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  /** Renews the broker token before it expires, so a long-lived device is not dropped by the broker. */
+  #scheduleRenewal(transport: MqttTransport): void {
+    clearTimeout(this.#renewTimer);
+    const delay = Math.max(1_000, this.#store.contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS - Date.now());
+    this.#renewTimer = setTimeout(() => {
+      this.#renewTokenIfNeeded()
+        .then(() => {
+          transport.setCredentials(this.#store.contents.deviceId, this.#store.contents.token);
+          this.#scheduleRenewal(transport);
+        })
+        .catch(() => this.#scheduleRenewal(transport));
+    }, Math.min(delay, 0x7fff_ffff));
+    (this.#renewTimer as { unref?: () => void }).unref?.();
+  }
+
+  async #renewTokenIfNeeded(): Promise<void> {
+    const contents = this.#store.contents;
+    if (contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS > Date.now()) return;
+    const { challenge } = await this.#postJson<ChallengeResponse>(contents.cosignerUrl, CHALLENGE_PATH, {});
+    const renewed = await this.#postJson<TokenResponse>(contents.cosignerUrl, TOKEN_PATH, {
+      deviceId: contents.deviceId,
+      challenge,
+      signature: bytesToHex(this.#identity.sign('token', tokenProofMessage(challenge, contents.deviceId))),
+    });
+    await this.#store.update({ token: renewed.token, tokenExpiresAt: renewed.tokenExpiresAt });
+  }
+}

@@ -1,0 +1,38 @@
+/** The views of the popup page, chosen by `location.hash`. */
+export type Route =
+  | { name: 'overview' }
+  | { name: 'onboarding' }
+  | { name: 'unlock'; next: string }
+  | { name: 'approve'; id: string }
+  | { name: 'not-found'; hash: string };
+
+/** Where to go after unlocking: only a path inside this page, never another URL. */
+function safeNext(next: string | null): string {
+  if (!next) return '/';
+  const path = next.startsWith('#') ? next.slice(1) : next;
+  return path.startsWith('/') && !path.startsWith('//') ? path : '/';
+}
+
+export function parseRoute(hash: string): Route {
+  const raw = hash.startsWith('#') ? hash.slice(1) : hash;
+  const queryAt = raw.indexOf('?');
+  const path = queryAt === -1 ? raw : raw.slice(0, queryAt);
+  const query = new URLSearchParams(queryAt === -1 ? '' : raw.slice(queryAt + 1));
+
+  if (path === '' || path === '/') return { name: 'overview' };
+  if (path === '/onboarding') return { name: 'onboarding' };
+  if (path === '/unlock') return { name: 'unlock', next: safeNext(query.get('next')) };
+  const approve = /^\/approve\/([^/]+)$/.exec(path);
+  if (approve?.[1]) {
+    try {
+      return { name: 'approve', id: decodeURIComponent(approve[1]) };
+    } catch {
+      return { name: 'not-found', hash: raw };
+    }
+  }
+  return { name: 'not-found', hash: raw };
+}
+
+export function navigate(path: string): void {
+  location.hash = path;
+}
