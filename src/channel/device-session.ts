@@ -35,7 +35,7 @@ import { Identity } from './identity.js';
 import { watchPresence, type PresenceStatus, type PresenceWatch } from './presence.js';
 import { CosignerRefusedError, ProtocolConversation } from './protocol-conversation.js';
 import { deviceClientId, inboxTopic } from './topics.js';
-import { MqttTransport, type TlsOptions } from './transport.js';
+import { MqttTransport, type TlsOptions, type TransportState } from './transport.js';
 
 export type WalletKind = '2of2' | '2of3';
 
@@ -89,6 +89,8 @@ export interface DeviceSessionOptions {
   requestTimeoutMs?: number;
   /** Told whenever the co-signer's signed presence changes. */
   onPresence?: (status: PresenceStatus) => void;
+  /** Told whenever the connection to the broker changes (a broker that is down hides the co-signer too). */
+  onBrokerState?: (state: TransportState) => void;
 }
 
 /** How long one conversation with the co-signer is reused for successive requests. */
@@ -152,6 +154,7 @@ export class DeviceSession {
   readonly #postJson: PostJson;
   readonly #requestTimeoutMs: number;
   readonly #onPresence: ((status: PresenceStatus) => void) | undefined;
+  readonly #onBrokerState: ((state: TransportState) => void) | undefined;
   #connection: Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch }> | undefined;
   #current: ProtocolConversation | undefined;
   /** Set when the co-signer's presence changed: it lost its conversations, so the next request opens a new one. */
@@ -167,6 +170,7 @@ export class DeviceSession {
     this.#postJson = options.postJson;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#onPresence = options.onPresence;
+    this.#onBrokerState = options.onBrokerState;
   }
 
   get contents(): Readonly<DeviceRecord> {
@@ -400,8 +404,10 @@ export class DeviceSession {
       await transport.connect();
       // A closed transport (refused credentials, close()) is not reused: the next request reconnects.
       transport.onStateChange((state) => {
+        this.#onBrokerState?.(state);
         if (state === 'closed') this.#forgetConnection(transport);
       });
+      this.#onBrokerState?.(transport.state);
       this.#scheduleRenewal(transport);
       return { transport, channel, presence };
     })();

@@ -19,6 +19,10 @@ export interface HardhatNodeOptions {
   /** Where hardhat.config.cjs is. Default: the repository root. */
   cwd?: string;
   readyTimeoutMs?: number;
+  /** A fixed port (npm start uses 8545, the extension's default); otherwise a free one. */
+  port?: number;
+  /** Default 31337. */
+  chainId?: number;
 }
 
 /** The account hardhat funds first, from its published test mnemonic. Public knowledge: for local chains only. */
@@ -32,9 +36,9 @@ export async function startHardhatNode(options: HardhatNodeOptions = {}): Promis
   // A free port can be taken between the probe and hardhat's bind: try again with another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(await freePort(), options);
+      return await launch(options.port ?? (await freePort()), options);
     } catch (error) {
-      if (attempt >= 3 || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+      if (options.port !== undefined || attempt >= 3 || !String((error as Error).message).includes('EADDRINUSE')) throw error;
     }
   }
 }
@@ -45,7 +49,7 @@ async function launch(port: number, options: HardhatNodeOptions): Promise<Hardha
     cwd: options.cwd ?? REPO_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
+    env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', TANDEM_CHAIN_ID: String(options.chainId ?? HARDHAT_CHAIN_ID) },
   });
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -70,7 +74,7 @@ async function launch(port: number, options: HardhatNodeOptions): Promise<Hardha
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  while (!(await answersChainId(url))) {
+  while (!(await answersChainId(url, options.chainId ?? HARDHAT_CHAIN_ID))) {
     if (hasExited) {
       await stop();
       throw new Error(`hardhat node exited before it was ready:\n${output}`);
@@ -92,7 +96,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-async function answersChainId(url: string): Promise<boolean> {
+async function answersChainId(url: string, chainId: number): Promise<boolean> {
   try {
     const response = await fetch(url, {
       method: 'POST',
@@ -101,7 +105,7 @@ async function answersChainId(url: string): Promise<boolean> {
       signal: AbortSignal.timeout(2_000),
     });
     const body = (await response.json()) as { result?: string };
-    return body.result !== undefined && Number(body.result) === HARDHAT_CHAIN_ID;
+    return body.result !== undefined && Number(body.result) === chainId;
   } catch {
     return false;
   }

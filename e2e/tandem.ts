@@ -1,0 +1,112 @@
+/**
+ * Driving Tandem from Playwright: launch Chromium with the extension, onboard a wallet, answer
+ * approval popups, restart the service worker. The specs use these; so can a dapp's own tests.
+ */
+import { chromium, type BrowserContext, type Page, type Worker } from '@playwright/test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const CHROMIUM_PATH = process.env.TANDEM_CHROMIUM ?? '/usr/bin/chromium';
+
+export interface TandemBrowser {
+  context: BrowserContext;
+  extensionId: string;
+  serviceWorker(): Promise<Worker>;
+  /** chrome-extension://<id>/popup.html#<route> */
+  popupUrl(route: string): string;
+  close(): Promise<void>;
+}
+
+/** Chromium with the unpacked extension, trusting the co-signer's self-signed certificate by its SPKI hash. */
+export async function launchWithTandem(options: { userDataDir: string; extensionDir: string; spkiHash: string; headless?: boolean }): Promise<TandemBrowser> {
+  const context = await chromium.launchPersistentContext(options.userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: options.headless ?? true,
+    acceptDownloads: true,
+    viewport: { width: 1100, height: 800 },
+    args: [
+      `--disable-extensions-except=${options.extensionDir}`,
+      `--load-extension=${options.extensionDir}`,
+      `--ignore-certificate-errors-spki-list=${options.spkiHash}`,
+      '--no-first-run',
+      '--no-default-browser-check',
+    ],
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  const extensionId = new URL(worker.url()).host;
+  return {
+    context,
+    extensionId,
+    async serviceWorker() {
+      return context.serviceWorkers().find((candidate) => candidate.url().startsWith(`chrome-extension://${extensionId}/`)) ?? context.waitForEvent('serviceworker');
+    },
+    popupUrl: (route) => `chrome-extension://${extensionId}/popup.html#${route}`,
+    close: () => context.close(),
+  };
+}
+
+export interface OnboardedWallet {
+  address: `0x${string}`;
+  password: string;
+  recoverySecret: string;
+  /** Where the downloaded recovery kit was saved. */
+  kitPath: string;
+}
+
+/** Creates the wallet through the onboarding page, as a user would, and saves the recovery kit into `saveDir`. */
+export async function onboard(tandem: TandemBrowser, options: { password: string; cosignerUrl: string; saveDir: string }): Promise<OnboardedWallet> {
+  const page = await tandem.context.newPage();
+  await page.goto(tandem.popupUrl('/onboarding'));
+  await page.getByTestId('onboarding-password').fill(options.password);
+  await page.getByTestId('onboarding-password-confirm').fill(options.password);
+  await page.getByTestId('onboarding-cosigner-url').fill(options.cosignerUrl);
+  await page.getByTestId('onboarding-submit').click();
+  const secretBox = page.getByTestId('recovery-secret');
+  await secretBox.waitFor({ timeout: 90_000 });
+  const recoverySecret = (await secretBox.innerText()).trim();
+  await page.getByTestId('recovery-written-down').check();
+  await page.getByTestId('recovery-confirm-input').fill(recoverySecret);
+  const download = page.waitForEvent('download');
+  await page.getByTestId('recovery-confirm').click();
+  const kit = await download;
+  const kitPath = join(options.saveDir, kit.suggestedFilename());
+  await kit.saveAs(kitPath);
+  await page.getByTestId('onboarding-finish').click();
+  const address = (await page.getByTestId('onboarding-address').innerText()).trim() as `0x${string}`;
+  await page.close();
+  return { address, password: options.password, recoverySecret, kitPath };
+}
+
+/**
+ * Runs `trigger` (which makes the dapp ask for something), waits for its approval window and
+ * approves or rejects there. Returns the popup (closed after a decision, unless it failed).
+ */
+export async function answerApproval(tandem: TandemBrowser, trigger: () => Promise<unknown>, decision: 'approve' | 'reject'): Promise<Page> {
+  const popup = nextApproval(tandem);
+  await trigger();
+  const page = await popup;
+  await page.getByTestId(decision).click();
+  return page;
+}
+
+/** Waits for the next approval window without answering it. */
+export function nextApproval(tandem: TandemBrowser, timeout = 30_000): Promise<Page> {
+  // A new window's page starts at about:blank: decide by the URL it commits to.
+  const isApproval = async (page: Page) => {
+    if (!page.url().includes('#/approve/')) await page.waitForURL(/#\/approve\//, { timeout: 5_000, waitUntil: 'commit' }).catch(() => undefined);
+    return page.url().includes('#/approve/');
+  };
+  return tandem.context.waitForEvent('page', { predicate: isApproval, timeout });
+}
+
+/** Kills the extension's service worker (CDP ServiceWorker.stopAllWorkers); the next event restarts it. */
+export async function stopServiceWorker(tandem: TandemBrowser, page: Page): Promise<void> {
+  const cdp = await tandem.context.newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
+}
+
+export function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value, null, 2));
+}

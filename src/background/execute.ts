@@ -1,0 +1,141 @@
+/**
+ * What happens when the user decides: connect, sign a message or typed data, sign and send a
+ * transaction, add a chain. And, when a restarted worker finds approvals it was working on, what
+ * becomes of them: a transaction signed but not yet sent is sent; anything caught mid-signature
+ * fails cleanly (the presignature it took is gone for good; nothing was signed).
+ */
+import { keccak256, type TransactionSerializable, type TypedDataDefinition } from 'viem';
+import type { ApprovalView } from './api.js';
+import { approvalView, finish, getApproval, saveApproval, allApprovals, type ApprovalRecord } from './approvals.js';
+import { chainClient } from './chain-client.js';
+import { WalletError, invalidParams, toRpcError, userRejected } from './errors.js';
+import { emitAccountsChanged, emitChainChanged } from './events.js';
+import { grant } from './permissions.js';
+import { readSettings, writeSettings } from './settings.js';
+import { signPayload, touch, walletAddress, walletStatus } from './wallet.js';
+import { toViemSignature } from '../mpc/ethereum.js';
+
+export async function decide(id: string, approve: boolean): Promise<ApprovalView> {
+  const record = await getApproval(id);
+  if (!record) throw new WalletError('UNKNOWN_REQUEST', 'This request is no longer waiting (it was answered, or the browser restarted).');
+  // A second decision (a popup retrying after a worker restart) changes nothing.
+  if (record.stage !== 'pending') return approvalView(record);
+  if (!approve) return approvalView(await finish(record, { error: userRejected().toBody() }, 'rejected'));
+  if ((await walletStatus()) !== 'unlocked') throw new WalletError('LOCKED', 'The wallet is locked: unlock it, then approve.');
+  await touch();
+  const working: ApprovalRecord = { ...record, stage: 'signing' };
+  await saveApproval(working);
+  void run(working);
+  return approvalView(working);
+}
+
+async function run(record: ApprovalRecord): Promise<void> {
+  try {
+    const result = await execute(record);
+    await finish((await getApproval(record.id)) ?? record, { result }, 'done');
+  } catch (error) {
+    await finish((await getApproval(record.id)) ?? record, { error: toRpcError(error) }, 'failed');
+  }
+}
+
+async function execute(record: ApprovalRecord): Promise<unknown> {
+  const action = record.action;
+  switch (action.kind) {
+    case 'connect': {
+      const address = await walletAddress();
+      if (!address) throw new WalletError('NOT_INITIALISED', 'The wallet has no key yet.');
+      await grant(record.origin, [address]);
+      await emitAccountsChanged([record.origin]);
+      return record.method === 'wallet_requestPermissions' ? [accountsPermission(record.origin, address)] : [address];
+    }
+    case 'message': {
+      const { signature, payload } = await signPayload({ kind: 'message', message: { raw: action.data } });
+      return toViemSignature(payload, signature);
+    }
+    case 'typedData': {
+      const { signature, payload } = await signPayload({ kind: 'typedData', typedData: action.typedData as TypedDataDefinition });
+      return toViemSignature(payload, signature);
+    }
+    case 'transaction': {
+      const transaction = reviveTransaction(action.transaction);
+      const { signature, payload } = await signPayload({ kind: 'transaction', transaction });
+      const rawTransaction = toViemSignature(payload, signature);
+      // Kept before sending: a worker restarted from here on sends this same transaction, never a new one.
+      const sending: ApprovalRecord = { ...record, stage: 'broadcasting', rawTransaction };
+      await saveApproval(sending);
+      return broadcast(sending);
+    }
+    case 'addChain': {
+      if (record.details.kind !== 'addChain') throw new WalletError('UNKNOWN_REQUEST', 'Malformed approval.');
+      const chain = record.details.chain;
+      const reported = await chainClient(chain).getChainId().catch((cause: unknown) => {
+        throw invalidParams(`the RPC at ${chain.rpcUrl} does not answer (${cause instanceof Error ? cause.message.split('\n')[0] : 'no answer'}).`);
+      });
+      if (reported !== chain.id) throw invalidParams(`the RPC at ${chain.rpcUrl} reports chain ${reported}, not ${chain.id}.`);
+      const settings = await readSettings();
+      await writeSettings({ chains: [...settings.chains.filter((known) => known.id !== chain.id), chain], currentChainId: chain.id });
+      await emitChainChanged(chain.id);
+      return null;
+    }
+  }
+}
+
+async function broadcast(record: ApprovalRecord): Promise<`0x${string}`> {
+  if (record.action.kind !== 'transaction' || !record.rawTransaction) throw new WalletError('UNKNOWN_REQUEST', 'Nothing to send.');
+  const chainId = record.action.chainId;
+  const chain = (await readSettings()).chains.find((known) => known.id === chainId);
+  if (!chain) throw new WalletError('BAD_SETTING', `Chain ${chainId} was removed before the transaction could be sent.`);
+  return chainClient(chain).sendRawTransaction({ serializedTransaction: record.rawTransaction });
+}
+
+async function transactionKnown(record: ApprovalRecord, hash: `0x${string}`): Promise<boolean> {
+  if (record.action.kind !== 'transaction') return false;
+  const chainId = record.action.chainId;
+  const chain = (await readSettings()).chains.find((known) => known.id === chainId);
+  if (!chain) return false;
+  return chainClient(chain)
+    .getTransaction({ hash })
+    .then(() => true)
+    .catch(() => false);
+}
+
+export function accountsPermission(origin: string, address: `0x${string}`) {
+  return { parentCapability: 'eth_accounts', invoker: origin, date: Date.now(), caveats: [{ type: 'restrictReturnedAccounts', value: [address] }] };
+}
+
+const BIGINT_FIELDS = ['value', 'gas', 'maxFeePerGas', 'maxPriorityFeePerGas'] as const;
+
+/** A value as storage.session can keep it: bigints as decimal strings. */
+export function toStorable(value: object): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(value, (_, field: unknown) => (typeof field === 'bigint' ? field.toString() : field))) as Record<string, unknown>;
+}
+
+function reviveTransaction(stored: Record<string, unknown>): TransactionSerializable {
+  const transaction: Record<string, unknown> = { ...stored };
+  for (const field of BIGINT_FIELDS) if (typeof transaction[field] === 'string') transaction[field] = BigInt(transaction[field]);
+  return transaction as unknown as TransactionSerializable;
+}
+
+/**
+ * Runs once when the worker starts. Approvals caught while signing fail cleanly; a signed
+ * transaction caught before it was surely sent is sent again (the same bytes: at most one lands).
+ */
+export async function recoverInterruptedApprovals(): Promise<void> {
+  for (const record of await allApprovals()) {
+    if (record.stage === 'broadcasting' && record.rawTransaction) {
+      await broadcast(record).then(
+        (hash) => finish(record, { result: hash }, 'done'),
+        async (error: unknown) => {
+          // The first attempt may have reached the node ("already known"): the chain says whether it did.
+          const hash = keccak256(record.rawTransaction!);
+          if (await transactionKnown(record, hash)) return finish(record, { result: hash }, 'done');
+          return finish(record, { error: toRpcError(error) }, 'failed');
+        },
+      );
+    } else if (record.stage === 'signing' || record.stage === 'broadcasting') {
+      const interrupted = new WalletError('INTERRUPTED', 'The wallet restarted while signing this request. Nothing was signed or sent; please try again.');
+      await finish(record, { error: toRpcError(interrupted) }, 'failed');
+    }
+  }
+}
+

@@ -1,0 +1,77 @@
+/**
+ * Creating the wallet: enroll with the co-signer, seal the vault under the password, run a 2-of-3
+ * DKG with the backup party run here for its duration only, then hand the backup share out as a
+ * recovery kit once the user confirmed the recovery secret. The backup and the secret live only
+ * in this worker's memory until then; nothing of them is written on the device.
+ */
+import { enrollDevice } from '../channel/device-session.js';
+import type { OnboardingProgress, RecoveryKitFile } from './api.js';
+import { WalletError, toRpcError } from './errors.js';
+import { postJson } from './post-json.js';
+import { newRecoverySecret, normaliseRecoverySecret, sealRecoveryKit } from './recovery-kit.js';
+import { checkCosignerUrl, writeSettings } from './settings.js';
+import { createVault, deleteUnfinishedVault } from './vault.js';
+import { adopt, requireSession, topUpPool } from './wallet.js';
+
+interface PendingKit {
+  secret: string;
+  file: RecoveryKitFile;
+}
+
+let progress: OnboardingProgress = { stage: 'enrolling', fraction: 0 };
+let pendingKit: PendingKit | undefined;
+let running: Promise<OnboardingProgress> | undefined;
+
+export function onboardingProgress(): OnboardingProgress & { recoverySecret?: string } {
+  return { ...progress, ...(progress.stage === 'recovery-kit' && pendingKit ? { recoverySecret: pendingKit.secret } : {}) };
+}
+
+export function onboard(options: { password: string; cosignerUrl: string; enrollmentCode?: string }): Promise<OnboardingProgress> {
+  running ??= run(options).finally(() => {
+    running = undefined;
+  });
+  return running;
+}
+
+async function run(options: { password: string; cosignerUrl: string; enrollmentCode?: string }): Promise<OnboardingProgress> {
+  try {
+    if (options.password.length < 8) throw new WalletError('BAD_SETTING', 'Choose a password of at least 8 characters.');
+    const cosignerUrl = checkCosignerUrl(options.cosignerUrl);
+    await deleteUnfinishedVault();
+    progress = { stage: 'enrolling', fraction: 0.1 };
+    const record = await enrollDevice({ cosignerUrl, kind: '2of3', postJson, ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}) });
+    await writeSettings({ cosignerUrl });
+    progress = { stage: 'sealing-vault', fraction: 0.25 };
+    const { keyBytes, store } = await createVault(options.password, record);
+    await adopt(keyBytes, store);
+    progress = { stage: 'generating-key', fraction: 0.4 };
+    const session = await requireSession();
+    const { address, backupShare } = await session.createKey();
+    if (!backupShare) throw new WalletError('INTERRUPTED', 'Keygen returned no backup share.');
+    const secret = newRecoverySecret();
+    const kit = await sealRecoveryKit(secret, backupShare, { walletId: record.walletId, address, cosignerUrl, cosignerIdentity: record.cosignerIdentity });
+    pendingKit = { secret, file: { filename: `tandem-recovery-kit-${address.slice(0, 10).toLowerCase()}.json`, contents: JSON.stringify(kit, null, 2) } };
+    void topUpPool();
+    progress = { stage: 'recovery-kit', fraction: 0.9, address };
+    return progress;
+  } catch (error) {
+    progress = { stage: 'failed', fraction: 0, error: toRpcError(error) };
+    return progress;
+  }
+}
+
+/** The user typed the secret back: only then does the kit leave. */
+export function confirmRecovery(typed: string): RecoveryKitFile {
+  if (!pendingKit) throw new WalletError('UNKNOWN_REQUEST', 'There is no recovery kit waiting (was the wallet already created, or the extension restarted?).');
+  if (normaliseRecoverySecret(typed) !== normaliseRecoverySecret(pendingKit.secret)) {
+    throw new WalletError('BAD_RECOVERY_SECRET', 'That is not the recovery secret shown above. Check each group and try again.');
+  }
+  return pendingKit.file;
+}
+
+/** The kit is saved: forget it and the secret. */
+export function finishOnboarding(): void {
+  if (!pendingKit) throw new WalletError('UNKNOWN_REQUEST', 'There is no recovery kit waiting.');
+  pendingKit = undefined;
+  progress = { ...progress, stage: 'done', fraction: 1 };
+}

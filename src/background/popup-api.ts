@@ -1,0 +1,81 @@
+/** The popup's requests to the worker (see api.ts PopupRequest), each answered with a PopupReply. */
+import type { PopupReplies, PopupRequest, WalletOverview } from './api.js';
+import { approvalView, getApproval, pendingApprovalIds } from './approvals.js';
+import { WalletError } from './errors.js';
+import { emitAccountsChanged, emitChainChanged } from './events.js';
+import { decide } from './execute.js';
+import { confirmRecovery, finishOnboarding, onboard, onboardingProgress } from './onboarding.js';
+import { connectedOrigins, revoke } from './permissions.js';
+import { checkCosignerUrl, readSettings, writeSettings } from './settings.js';
+import { currentCosignerStatus, lock, touch, unlock, walletAddress, walletStatus } from './wallet.js';
+
+export async function overview(): Promise<WalletOverview> {
+  const [status, address, settings, origins, pending] = await Promise.all([walletStatus(), walletAddress(), readSettings(), connectedOrigins(), pendingApprovalIds()]);
+  return {
+    status,
+    ...(address ? { address } : {}),
+    chainId: settings.currentChainId,
+    chains: settings.chains,
+    cosignerUrl: settings.cosignerUrl,
+    cosignerStatus: status === 'unlocked' ? currentCosignerStatus() : 'unknown',
+    autoLockMinutes: settings.autoLockMinutes,
+    connectedOrigins: origins,
+    pendingApprovals: pending,
+  };
+}
+
+type Handlers = { [A in PopupRequest['action']]: (request: Extract<PopupRequest, { action: A }>) => Promise<PopupReplies[A]> | PopupReplies[A] };
+
+const HANDLERS: Handlers = {
+  overview: () => overview(),
+  onboard: (request) => onboard({ password: request.password, cosignerUrl: request.cosignerUrl, ...(request.enrollmentCode ? { enrollmentCode: request.enrollmentCode } : {}) }),
+  onboardingProgress: () => onboardingProgress(),
+  confirmRecovery: (request) => confirmRecovery(request.recoverySecret),
+  finishOnboarding: async () => {
+    finishOnboarding();
+    return overview();
+  },
+  unlock: async (request) => {
+    await unlock(request.password);
+    return overview();
+  },
+  lock: async () => {
+    await lock();
+    return overview();
+  },
+  setAutoLock: async (request) => {
+    await writeSettings({ autoLockMinutes: request.minutes });
+    await touch();
+    return overview();
+  },
+  setCosignerUrl: async (request) => {
+    if ((await walletStatus()) !== 'uninitialised') throw new WalletError('BAD_SETTING', 'The co-signer is fixed once the wallet exists: its share lives there.');
+    await writeSettings({ cosignerUrl: checkCosignerUrl(request.cosignerUrl) });
+    return overview();
+  },
+  switchChain: async (request) => {
+    const settings = await readSettings();
+    if (settings.currentChainId !== request.chainId) {
+      await writeSettings({ currentChainId: request.chainId });
+      await emitChainChanged(request.chainId);
+    }
+    return overview();
+  },
+  revokeOrigin: async (request) => {
+    await revoke(request.origin);
+    await emitAccountsChanged([request.origin]);
+    return overview();
+  },
+  approval: async (request) => {
+    const record = await getApproval(request.id);
+    if (!record) throw new WalletError('UNKNOWN_REQUEST', 'This request is no longer waiting (it was answered, or the browser restarted).');
+    return approvalView(record);
+  },
+  decide: (request) => decide(request.id, request.approve),
+};
+
+export function handlePopupRequest(request: PopupRequest): Promise<unknown> {
+  const handler = HANDLERS[request.action] as ((request: PopupRequest) => unknown) | undefined;
+  if (!handler) return Promise.reject(new WalletError('UNKNOWN_REQUEST', `Unknown popup action ${String(request.action)}.`));
+  return Promise.resolve(handler(request));
+}

@@ -1,0 +1,198 @@
+/**
+ * The wallet's state in the worker: locked or unlocked, the device session while unlocked, the
+ * presignature pool, auto-lock and the co-signer's presence. After a worker restart it reopens
+ * itself from the key in storage.session, so the user does not unlock again.
+ */
+import browser from 'webextension-polyfill';
+import { DeviceSession } from '../channel/device-session.js';
+import type { PresenceStatus } from '../channel/presence.js';
+import type { TransportState } from '../channel/transport.js';
+import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
+import type { SignablePayload } from '../mpc/ethereum.js';
+import type { CosignerStatus } from './api.js';
+import { WalletError } from './errors.js';
+import { postJson } from './post-json.js';
+import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
+import { readSettings } from './settings.js';
+import { openVault, readSealedVault, unlockVault, type VaultStore } from './vault.js';
+
+/** Presignatures kept ready, so an approval needs one round trip to the co-signer. */
+const POOL_TARGET = 2;
+/** How long a signature may wait for the co-signer (including while it is offline). */
+export const REQUEST_TIMEOUT_MS = 120_000;
+export const AUTO_LOCK_ALARM = 'tandem-auto-lock';
+
+interface Unlocked {
+  store: VaultStore;
+  session: DeviceSession;
+}
+
+let unlocked: Promise<Unlocked | undefined> | undefined;
+let cosignerStatus: CosignerStatus = 'unknown';
+let presenceState: CosignerStatus = 'unknown';
+let brokerState: TransportState = 'idle';
+let refilling: Promise<void> | undefined;
+const lockListeners = new Set<(locked: boolean) => void>();
+const presenceListeners = new Set<(status: CosignerStatus) => void>();
+
+export function onLockChange(listener: (locked: boolean) => void): void {
+  lockListeners.add(listener);
+}
+
+export function onCosignerStatus(listener: (status: CosignerStatus) => void): void {
+  presenceListeners.add(listener);
+}
+
+export function currentCosignerStatus(): CosignerStatus {
+  return cosignerStatus;
+}
+
+export async function walletStatus(): Promise<'uninitialised' | 'locked' | 'unlocked'> {
+  if (!(await readSealedVault())) return 'uninitialised';
+  return (await current()) ? 'unlocked' : 'locked';
+}
+
+export async function walletAddress(): Promise<`0x${string}` | undefined> {
+  return (await readSealedVault())?.address;
+}
+
+/** The unlocked wallet, reopened from storage.session after a worker restart; undefined when locked. */
+function current(): Promise<Unlocked | undefined> {
+  unlocked ??= restore();
+  return unlocked;
+}
+
+async function restore(): Promise<Unlocked | undefined> {
+  const keyHex = (await sessionGet('vaultKey')) as string | undefined;
+  if (!keyHex) return undefined;
+  if (await autoLockDue()) {
+    await sessionRemove('vaultKey');
+    return undefined;
+  }
+  try {
+    return start(await openVault(hexToBytes(keyHex)));
+  } catch {
+    // A key that no longer opens the vault is useless: locked.
+    await sessionRemove('vaultKey');
+    return undefined;
+  }
+}
+
+function start(store: VaultStore): Unlocked {
+  const session = new DeviceSession(store, { postJson, requestTimeoutMs: REQUEST_TIMEOUT_MS, onPresence: presenceChanged, onBrokerState: brokerStateChanged });
+  // Connect now: presence is known before the first approval, and the broker's keepalive keeps the worker up.
+  session.connect().catch(() => undefined);
+  const opened = { store, session };
+  void refillPool(opened);
+  return opened;
+}
+
+function presenceChanged(status: PresenceStatus): void {
+  presenceState = status.state === 'online' ? 'online' : status.state === 'unknown' ? 'unknown' : 'offline';
+  updateCosignerStatus();
+}
+
+function brokerStateChanged(state: TransportState): void {
+  brokerState = state;
+  updateCosignerStatus();
+}
+
+/** Unreachable broker, or a signed "offline" from the co-signer: either way it cannot answer now. */
+function updateCosignerStatus(): void {
+  const brokerDown = brokerState === 'reconnecting' || brokerState === 'offline' || brokerState === 'closed';
+  const next: CosignerStatus = brokerDown ? 'offline' : brokerState === 'online' ? presenceState : 'unknown';
+  if (next === cosignerStatus) return;
+  cosignerStatus = next;
+  for (const listener of presenceListeners) listener(cosignerStatus);
+}
+
+export async function unlock(password: string): Promise<void> {
+  const { keyBytes, store } = await unlockVault(password);
+  await adopt(keyBytes, store);
+}
+
+/** Makes a freshly opened vault the unlocked wallet (after unlock, or onboarding). */
+export async function adopt(keyBytes: Uint8Array, store: VaultStore): Promise<void> {
+  const previous = await current();
+  if (previous) await close(previous);
+  await sessionSet({ vaultKey: bytesToHex(keyBytes), lastActivityAt: Date.now() });
+  unlocked = Promise.resolve(start(store));
+  await scheduleAutoLock();
+  for (const listener of lockListeners) listener(false);
+}
+
+export async function lock(): Promise<void> {
+  const previous = await current();
+  await sessionRemove(['vaultKey', 'lastActivityAt']);
+  unlocked = Promise.resolve(undefined);
+  cosignerStatus = 'unknown';
+  presenceState = 'unknown';
+  brokerState = 'idle';
+  await browser.alarms.clear(AUTO_LOCK_ALARM);
+  if (previous) await close(previous);
+  for (const listener of lockListeners) listener(true);
+}
+
+async function close(opened: Unlocked): Promise<void> {
+  await opened.session.close().catch(() => undefined);
+  opened.store.wipe();
+}
+
+export async function requireSession(): Promise<DeviceSession> {
+  const opened = await current();
+  if (!opened) throw new WalletError('LOCKED', 'The wallet is locked: unlock it in the Tandem popup.');
+  return opened.session;
+}
+
+/** Signs jointly with the co-signer, then tops the pool back up while the user is idle. */
+export async function signPayload(payload: SignablePayload) {
+  const opened = await current();
+  if (!opened) throw new WalletError('LOCKED', 'The wallet is locked: unlock it in the Tandem popup.');
+  await touch();
+  const signed = await opened.session.sign(payload);
+  void refillPool(opened);
+  return signed;
+}
+
+/** Fills the pool now (after keygen). */
+export async function topUpPool(): Promise<void> {
+  const opened = await current();
+  if (opened) await refillPool(opened);
+}
+
+function refillPool(opened: Unlocked): Promise<void> {
+  refilling ??= (async () => {
+    try {
+      while (opened.store.contents.share && opened.session.presignatureCount < POOL_TARGET && unlocked && (await unlocked) === opened) await opened.session.presign(1);
+    } catch {
+      // The co-signer is away or refused: signatures fall back to the full protocol; the next one refills.
+    } finally {
+      refilling = undefined;
+    }
+  })();
+  return refilling;
+}
+
+/** Notes user activity: auto-lock counts from the last one. */
+export async function touch(): Promise<void> {
+  if (!(await current())) return;
+  await sessionSet({ lastActivityAt: Date.now() });
+  await scheduleAutoLock();
+}
+
+async function scheduleAutoLock(): Promise<void> {
+  const { autoLockMinutes } = await readSettings();
+  await browser.alarms.create(AUTO_LOCK_ALARM, { when: Date.now() + autoLockMinutes * 60_000 });
+}
+
+async function autoLockDue(): Promise<boolean> {
+  const last = (await sessionGet('lastActivityAt')) as number | undefined;
+  const { autoLockMinutes } = await readSettings();
+  return last !== undefined && Date.now() - last >= autoLockMinutes * 60_000;
+}
+
+/** The auto-lock alarm fired: lock unless there was activity since it was set. */
+export async function autoLockAlarm(): Promise<void> {
+  if (await autoLockDue()) await lock();
+  else if (await current()) await scheduleAutoLock();
+}

@@ -1,0 +1,43 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApprovalPage } from './Approval.js';
+import { OnboardingPage } from './Onboarding.js';
+import { OverviewPage } from './Overview.js';
+import { parseRoute } from './routes.js';
+import { UnlockPage } from './Unlock.js';
+
+const titles = { overview: 'Tandem', onboarding: 'Set up Tandem', unlock: 'Unlock Tandem', approve: 'Tandem request', 'not-found': 'Tandem' } as const;
+
+/** One page for every view: the worker and the toolbar open it with the view in `location.hash`. */
+export function App() {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+
+  useEffect(() => {
+    const onHashChange = () => setRoute(parseRoute(location.hash));
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, []);
+
+  useEffect(() => {
+    document.title = titles[route.name];
+  }, [route.name]);
+
+  switch (route.name) {
+    case 'overview':
+      return <OverviewPage />;
+    case 'onboarding':
+      return <OnboardingPage />;
+    case 'unlock':
+      return <UnlockPage next={route.next} />;
+    case 'approve':
+      return <ApprovalPage key={route.id} id={route.id} />;
+    case 'not-found':
+      return (
+        <main class="page page-narrow">
+          <p class="error" role="alert">
+            Nothing here: <code>#{route.hash}</code>.
+          </p>
+          <a href="#/">Back to the wallet</a>
+        </main>
+      );
+  }
+}

@@ -1,0 +1,69 @@
+import { useEffect, useState } from 'preact/hooks';
+import { errorText } from './errors.js';
+import { CreateStep } from './onboarding/CreateStep.js';
+import { RecoveryStep } from './onboarding/RecoveryStep.js';
+import { call } from './worker-client.js';
+
+type Step =
+  | { name: 'loading' }
+  | { name: 'create'; cosignerUrl: string }
+  | { name: 'recovery'; recoverySecret: string }
+  | { name: 'done'; address: string | undefined };
+
+/** `#/onboarding`, opened in a tab. A reload resumes at the step the worker is at. */
+export function OnboardingPage() {
+  const [step, setStep] = useState<Step>({ name: 'loading' });
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    const start = async () => {
+      const [overview, progress] = await Promise.all([
+        call({ kind: 'popup', action: 'overview' }),
+        // No onboarding under way is not an error here: there is simply nothing to resume.
+        call({ kind: 'popup', action: 'onboardingProgress' }).catch(() => undefined),
+      ]);
+      if (progress?.stage === 'recovery-kit' && progress.recoverySecret) setStep({ name: 'recovery', recoverySecret: progress.recoverySecret });
+      else if (overview.status !== 'uninitialised') setStep({ name: 'done', address: overview.address });
+      else setStep({ name: 'create', cosignerUrl: overview.cosignerUrl });
+    };
+    start().catch((failure: unknown) => setError(errorText(failure)));
+  }, []);
+
+  return (
+    <main class="page page-tab">
+      <header class="brand">Tandem</header>
+      <ol class="steps" aria-label="Setup steps">
+        <li aria-current={step.name === 'create' ? 'step' : undefined}>Create</li>
+        <li aria-current={step.name === 'recovery' ? 'step' : undefined}>Recovery kit</li>
+        <li aria-current={step.name === 'done' ? 'step' : undefined}>Done</li>
+      </ol>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {step.name === 'loading' && !error && <p class="muted">Loading…</p>}
+      {step.name === 'create' && (
+        <CreateStep
+          defaultCosignerUrl={step.cosignerUrl}
+          onKeyReady={(progress) => progress.recoverySecret && setStep({ name: 'recovery', recoverySecret: progress.recoverySecret })}
+        />
+      )}
+      {step.name === 'recovery' && <RecoveryStep recoverySecret={step.recoverySecret} onFinished={(overview) => setStep({ name: 'done', address: overview.address })} />}
+      {step.name === 'done' && <Done address={step.address} />}
+    </main>
+  );
+}
+
+function Done({ address }: { address: string | undefined }) {
+  return (
+    <section class="stack">
+      <h2>Your wallet is ready</h2>
+      <p>Your address:</p>
+      <code class="address" data-testid="onboarding-address">
+        {address ?? 'unknown'}
+      </code>
+      <p class="muted">You can close this tab. Open Tandem from the browser toolbar; pin it there to find it easily.</p>
+    </section>
+  );
+}
