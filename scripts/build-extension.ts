@@ -32,10 +32,10 @@ function common(outDir: string): InlineConfig {
   return {
     configFile: false,
     root,
-    logLevel: 'warn',
+    logLevel: 'error',
     define: { __TANDEM_BUILD_DEFAULTS__: JSON.stringify(defaults) },
     oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
-    build: { outDir, emptyOutDir: false, minify: true, sourcemap: false, target: 'chrome116', reportCompressedSize: false },
+    build: { outDir, emptyOutDir: false, minify: true, sourcemap: false, target: 'chrome116', reportCompressedSize: false, chunkSizeWarningLimit: 4096 },
   };
 }
 
