@@ -4,6 +4,7 @@
  *   sw_cold_start_ms         service worker stopped -> first provider answer (eth_chainId) in the page
  *   rpc_roundtrip_ms         eth_chainId from the page, worker warm
  *   approve_to_signature_ms  personal_sign: click on Approve -> the dapp holds the signature
+ *   unlock_ms                the password KDF plus opening the vault, in the worker
  *   bundle_kb                gzipped size per entry point
  *
  *   npm run bench:extension             human table
@@ -110,6 +111,24 @@ try {
       if (clickedAt !== undefined) approvals.push(result.at - clickedAt);
     }
 
+    progress('unlock (scrypt N=2^17, r=8) x3');
+    const extensionPage = await tandem.context.newPage();
+    await extensionPage.goto(tandem.popupUrl('/'));
+    const unlocks: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      unlocks.push(
+        await extensionPage.evaluate(async (password) => {
+          const send = (message: unknown) => (globalThis as unknown as { chrome: { runtime: { sendMessage(m: unknown): Promise<{ ok: boolean }> } } }).chrome.runtime.sendMessage(message);
+          await send({ kind: 'popup', action: 'lock' });
+          const started = performance.now();
+          const reply = await send({ kind: 'popup', action: 'unlock', password });
+          if (!reply.ok) throw new Error('unlock failed');
+          return performance.now() - started;
+        }, wallet.password),
+      );
+    }
+    await extensionPage.close();
+
     const bundle: Record<string, number> = {};
     const gzipKb = (path: string) => round(gzipSync(readFileSync(path)).length / 1024);
     bundle.background = gzipKb(join(chromeDir, 'background.js'));
@@ -126,6 +145,7 @@ try {
       rpc_roundtrip_ms: round(median(roundTrips)),
       approve_to_signature_ms: round(median(approvals)),
       approve_samples: approvals.length,
+      unlock_ms: round(median(unlocks)),
       signatures_verified: verified,
       cold_start_samples: coldStarts.length,
       bundle_kb: bundle,
@@ -136,6 +156,7 @@ try {
         'service worker cold start -> first answer (ms)': { median: result.sw_cold_start_ms, floor: '<= 150' },
         'eth_chainId round trip (ms)': { median: result.rpc_roundtrip_ms, floor: '' },
         'Approve click -> signature in the dapp (ms)': { median: result.approve_to_signature_ms, floor: '<= 150' },
+        'unlock: scrypt N=2^17 r=8 + vault open (ms)': { median: result.unlock_ms, floor: '' },
       });
       console.table(Object.fromEntries(Object.entries(bundle).map(([entry, kb]) => [entry, { 'gzipped KB': kb }])));
       console.log(`${verified}/${SIGNATURES} signatures verified with viem against ${wallet.address}`);

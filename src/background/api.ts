@@ -43,7 +43,10 @@ export type BackgroundToRelay =
   | { kind: 'response'; id: string; error: RpcErrorBody }
   | { kind: 'event'; event: ProviderEventName; data: unknown };
 
-/** What the page-world provider needs at start, from the internal method `tandem_providerState`. */
+/** The internal method the page-world provider (and a reconnecting relay) asks for its state. */
+export const PROVIDER_STATE_METHOD = 'tandem_providerState';
+
+/** What the page-world provider needs at start, from the internal method PROVIDER_STATE_METHOD. */
 export interface ProviderState {
   chainId: `0x${string}`;
   networkVersion: string;

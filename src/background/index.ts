@@ -52,5 +52,8 @@ onLockChange(() => void emitAccountsChanged());
 
 void restrictSessionStorage().catch(() => undefined);
 void recoverInterruptedApprovals().catch(() => undefined);
-// Reopens an unlocked wallet (and its broker connection) after a restart, off the first request's path.
-setTimeout(() => void walletStatus().catch(() => undefined), 0);
+// Reopens an unlocked wallet (and its broker connection) after a restart, once the request that woke
+// the worker was answered: a dapp's first answer must not wait for a TLS handshake. A request that
+// needs the wallet before then reopens it itself.
+const REOPEN_DELAY_MS = 250;
+setTimeout(() => void walletStatus().catch(() => undefined), REOPEN_DELAY_MS);

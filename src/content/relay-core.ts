@@ -1,3 +1,4 @@
+import { PROVIDER_STATE_METHOD } from '../background/api.js';
 import type { BackgroundToRelay, RelayToBackground, RpcErrorBody, RpcRequestMessage } from '../background/api.js';
 import { isBackgroundToRelay, isProviderState, isRpcRequestMessage } from './messages.js';
 import { PendingRequests } from './pending-requests.js';
@@ -40,7 +41,7 @@ export interface Relay {
   readonly waiting: number;
 }
 
-const STATE_METHOD = 'tandem_providerState';
+const STATE_METHOD = PROVIDER_STATE_METHOD;
 
 export function workerStoppedAnsweringError(): RpcErrorBody {
   return { code: 4900, message: 'The Tandem service worker stopped answering. Try again; if it keeps failing, reload the extension.' };

@@ -62,7 +62,8 @@ export interface TandemProviderOptions {
 }
 
 /** Internal method the worker answers with ProviderState. */
-export const PROVIDER_STATE_METHOD = 'tandem_providerState';
+export { PROVIDER_STATE_METHOD } from '../background/api.js';
+import { PROVIDER_STATE_METHOD } from '../background/api.js';
 
 interface Waiting {
   method: string;

@@ -4,6 +4,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { mailTypedData } from '../../client/testing/mail-typed-data.js';
 import { expectInvalidParams } from './expect-invalid-params.js';
 import { MAX_TYPED_DATA_JSON, parseTypedDataV4 } from './params.js';
+import { reviveTypedData } from './typed-data-params.js';
 
 const ALICE = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const SPENDER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -182,5 +183,22 @@ describe('parseTypedDataV4: what it refuses', () => {
     for (let depth = 0; depth < 40; depth++) message = { child: [message] };
     const nested = { types: { Node: [{ name: 'child', type: 'Node[]' }] }, primaryType: 'Node', domain: {}, message };
     expectInvalidParams(() => parseTypedDataV4([ALICE, nested]), /nests deeper than 32 levels/);
+  });
+});
+
+describe('reviveTypedData', () => {
+  it('brings the parsed typed data back, bigints included, from what storage.session keeps', () => {
+    const { typedData } = parseTypedDataV4([ALICE, JSON.stringify(permitJson())]);
+    // As execute.ts toStorable writes it: bigints as decimal strings.
+    const stored = JSON.parse(JSON.stringify(typedData, (_, field: unknown) => (typeof field === 'bigint' ? field.toString() : field))) as unknown;
+    expect((stored as { domain: { chainId: unknown } }).domain.chainId).toBe('31337');
+    const revived = reviveTypedData(stored);
+    expect(revived).toEqual(typedData);
+    expect(revived.domain?.chainId).toBe(31337n);
+    expect(hashTypedData(revived)).toBe(hashTypedData(typedData));
+  });
+
+  it('refuses a stored value that is not typed data', () => {
+    expectInvalidParams(() => reviveTypedData('not an object'), /stored eth_signTypedData_v4 typed data must be an object/);
   });
 });

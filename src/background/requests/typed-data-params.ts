@@ -45,8 +45,19 @@ type Types = Record<string, readonly TypedDataParameter[]>;
 export function parseTypedDataV4(params: unknown): { address: Address; typedData: TypedDataDefinition } {
   const [addressParam, typedDataParam] = expectParamsArray(METHOD, params, 2, 2, '[address, typedData]');
   const address = parseAddress(addressParam, `${METHOD} address (params[0])`);
-  const raw = expectObject(readTypedDataParam(typedDataParam), `${METHOD} typed data (params[1])`);
+  return { address, typedData: normaliseTypedData(expectObject(readTypedDataParam(typedDataParam), `${METHOD} typed data (params[1])`)) };
+}
 
+/**
+ * The typed data parseTypedDataV4 returned, back from its stored form: storage.session keeps no bigints, so
+ * toStorable made every integer a decimal string, which viem would hash but the co-signer's policy (a domain
+ * chainId must be a number or bigint) refuses. Walking the types again restores exactly the parsed values.
+ */
+export function reviveTypedData(stored: unknown): TypedDataDefinition {
+  return normaliseTypedData(expectObject(stored, `stored ${METHOD} typed data`));
+}
+
+function normaliseTypedData(raw: Record<string, unknown>): TypedDataDefinition {
   const types = parseTypes(raw.types);
   const primaryType = raw.primaryType;
   if (typeof primaryType !== 'string' || primaryType === '') throw invalidParams(`${METHOD} typed data needs a primaryType string naming one of its types.`);
@@ -66,7 +77,7 @@ export function parseTypedDataV4(params: unknown): { address: Address; typedData
   } catch (error) {
     throw invalidParams(`${METHOD} typed data is not valid EIP-712: ${error instanceof BaseError ? error.shortMessage : String(error)}`);
   }
-  return { address, typedData };
+  return typedData;
 }
 
 function readTypedDataParam(value: unknown): unknown {

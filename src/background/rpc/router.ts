@@ -1,4 +1,5 @@
 /** One handler per provider method; everything else is refused with 4200. */
+import { PROVIDER_STATE_METHOD } from '../api.js';
 import { unsupportedMethod } from '../errors.js';
 import { ethAccounts, ethRequestAccounts, walletGetPermissions, walletRequestPermissions, walletRevokePermissions } from './accounts.js';
 import { ethChainId, netVersion, walletAddEthereumChain, walletSwitchEthereumChain } from './chains.js';
@@ -8,7 +9,7 @@ import { providerState } from './provider-state.js';
 import { personalSign, sendTransaction, signTypedDataV4 } from './signing.js';
 
 const HANDLERS: Record<string, RpcHandler> = {
-  tandem_providerState: providerState,
+  [PROVIDER_STATE_METHOD]: providerState,
   eth_accounts: ethAccounts,
   eth_requestAccounts: ethRequestAccounts,
   eth_chainId: ethChainId,
