@@ -2,17 +2,21 @@
  * The ports of every tab's relay: answers go to the port that asked (or that resumed asking after
  * a worker restart), events go to every port, filtered per origin by the caller.
  */
-import type browser from 'webextension-polyfill';
+import browser from 'webextension-polyfill';
 import type { BackgroundToRelay, ProviderEventName, RpcErrorBody } from './api.js';
+import { sessionGet, sessionSet } from './session-storage.js';
 
 type Port = browser.Runtime.Port;
 
-const ports = new Map<Port, string>();
+const ports = new Map<Port, { origin: string; tabId: number }>();
+/** Tabs that ever had a provider, kept across worker restarts: their relays may have no port now. */
+const TABS_KEY = 'providerTabs';
 /** Request key (tab and page request id) -> the port waiting for its answer, and the page's id. */
 const waiting = new Map<string, { port: Port; id: string }>();
 
-export function addPort(port: Port, origin: string): void {
-  ports.set(port, origin);
+export function addPort(port: Port, origin: string, tabId: number): void {
+  ports.set(port, { origin, tabId });
+  void rememberTab(tabId, origin);
   port.onDisconnect.addListener(() => {
     ports.delete(port);
     for (const [key, waiter] of waiting) if (waiter.port === port) waiting.delete(key);
@@ -40,10 +44,45 @@ export function post(port: Port, message: BackgroundToRelay): void {
   }
 }
 
-/** Emits an event to every connected tab; `dataFor` picks what each origin may see (undefined: nothing). */
+async function knownTabs(): Promise<Record<string, string>> {
+  return ((await sessionGet(TABS_KEY)) as Record<string, string> | undefined) ?? {};
+}
+
+async function rememberTab(tabId: number, origin: string): Promise<void> {
+  const tabs = await knownTabs();
+  if (tabs[tabId] === origin) return;
+  await sessionSet({ [TABS_KEY]: { ...tabs, [tabId]: origin } });
+}
+
+/**
+ * Emits an event to every tab with a provider; `dataFor` picks what each origin may see
+ * (undefined: nothing). Tabs whose relay has no port since a worker restart get it by tabs.sendMessage.
+ */
 export async function broadcast(event: ProviderEventName, dataFor: (origin: string) => Promise<unknown> | unknown): Promise<void> {
-  for (const [port, origin] of ports) {
+  const reached = new Set<number>();
+  for (const [port, { origin, tabId }] of ports) {
+    reached.add(tabId);
     const data = await dataFor(origin);
     if (data !== undefined) post(port, { kind: 'event', event, data });
+  }
+  const tabs = await knownTabs();
+  const gone: string[] = [];
+  for (const [tabId, origin] of Object.entries(tabs)) {
+    if (reached.has(Number(tabId))) continue;
+    const data = await dataFor(origin);
+    if (data === undefined) continue;
+    const message: BackgroundToRelay = { kind: 'event', event, data };
+    // A tab that navigated elsewhere no longer has this origin's relay: forget it rather than tell another site.
+    const tab = await browser.tabs.get(Number(tabId)).catch(() => undefined);
+    if (!tab?.url || new URL(tab.url).origin !== origin) {
+      gone.push(tabId);
+      continue;
+    }
+    await browser.tabs.sendMessage(Number(tabId), message).catch(() => gone.push(tabId));
+  }
+  if (gone.length) {
+    const remaining = await knownTabs();
+    for (const tabId of gone) delete remaining[tabId];
+    await sessionSet({ [TABS_KEY]: remaining });
   }
 }

@@ -33,7 +33,7 @@ export function acceptProviderPort(port: browser.Runtime.Port): void {
     port.disconnect();
     return;
   }
-  addPort(port, origin);
+  addPort(port, origin, tabId);
   port.onMessage.addListener((message: unknown) => {
     void handle(port, origin, tabId, message as RelayToBackground);
   });
