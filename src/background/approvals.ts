@@ -6,6 +6,7 @@
 import browser from 'webextension-polyfill';
 import type { ApprovalDetails, ApprovalStage, ApprovalView, RpcErrorBody, Warning } from './api.js';
 import { POPUP_PAGE } from './api.js';
+import { ProviderRpcError } from './errors.js';
 import { deliver } from './ports.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
 import { currentCosignerStatus } from './wallet.js';
@@ -38,6 +39,7 @@ export interface ApprovalRecord {
 }
 
 const INDEX_KEY = 'approvals';
+const MAX_PENDING_PER_ORIGIN = 5;
 const recordKey = (id: string) => `approval:${id}`;
 /** Finished approvals stay this long for the popup and for a relay that resumes late. */
 const KEEP_FINISHED_MS = 10 * 60_000;
@@ -79,6 +81,11 @@ export async function findByRequestKey(requestKey: string): Promise<ApprovalReco
 /** Stores a new approval and opens its window. The answer goes out later, through finish(). */
 export async function openApproval(input: Pick<ApprovalRecord, 'requestKey' | 'origin' | 'method' | 'details' | 'warnings' | 'action'>): Promise<ApprovalRecord> {
   await prune();
+  const waiting = (await allApprovals()).filter((record) => record.origin === input.origin && record.stage === 'pending').length;
+  // A site cannot bury the user under windows: it waits for its earlier requests first.
+  if (waiting >= MAX_PENDING_PER_ORIGIN) {
+    throw new ProviderRpcError(-32002, `This site already has ${waiting} requests waiting for the user: answer those first.`);
+  }
   const record: ApprovalRecord = { ...input, id: crypto.randomUUID(), createdAt: Date.now(), stage: 'pending' };
   await saveApproval(record);
   await changeIndex((ids) => [...ids, record.id]);

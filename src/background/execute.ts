@@ -15,7 +15,23 @@ import { readSettings, writeSettings } from './settings.js';
 import { signPayload, touch, walletAddress, walletStatus } from './wallet.js';
 import { toViemSignature } from '../mpc/ethereum.js';
 
+/** Approvals being decided right now: two clicks (or a popup's retry) must not sign twice. */
+const deciding = new Set<string>();
+
 export async function decide(id: string, approve: boolean): Promise<ApprovalView> {
+  if (deciding.has(id)) {
+    const current = await getApproval(id);
+    if (current) return approvalView(current);
+  }
+  deciding.add(id);
+  try {
+    return await decideOnce(id, approve);
+  } finally {
+    deciding.delete(id);
+  }
+}
+
+async function decideOnce(id: string, approve: boolean): Promise<ApprovalView> {
   const record = await getApproval(id);
   if (!record) throw new WalletError('UNKNOWN_REQUEST', 'This request is no longer waiting (it was answered, or the browser restarted).');
   // A second decision (a popup retrying after a worker restart) changes nothing.
