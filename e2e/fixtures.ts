@@ -3,7 +3,7 @@
  * chains, the demo dapp), the extension built against it, Chromium with it loaded, and a wallet
  * onboarded through the UI and funded. Per test, a dapp page that found Tandem by EIP-6963.
  */
-import { test as base, type Page } from '@playwright/test';
+import { expect, test as base, type BrowserContext, type Page } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { hardhat } from 'viem/chains';
 import { buildExtension } from '../scripts/build-extension.js';
 import { HARDHAT_FIRST_ACCOUNT_KEY } from './stack/erc20-token.js';
 import { startStack, SECOND_CHAIN_ID, type Stack } from './stack/stack.js';
-import { launchWithTandem, onboard, type OnboardedWallet, type TandemBrowser } from './tandem.js';
+import { answerApproval, launchWithTandem, onboard, type OnboardedWallet, type TandemBrowser } from './tandem.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -99,4 +99,84 @@ export function dappRequest(page: Page, method: string, params?: unknown): Promi
     ([m, p]) => (window as unknown as { tandemDemo: { request(method: string, params?: unknown): Promise<DemoAnswer> } }).tandemDemo.request(m as string, p),
     [method, params] as const,
   );
+}
+
+/**
+ * Starts a dapp request without waiting for it (its answer may wait on a popup); `settled` reads it
+ * later. `key` names it on the page, so several may be in flight.
+ */
+export async function startDappRequest(page: Page, key: string, method: string, params?: unknown): Promise<void> {
+  await page.evaluate(
+    ([k, m, p]) => {
+      const w = window as unknown as { tandemDemo: { request(method: string, params?: unknown): Promise<DemoAnswer> }; pendingRequests?: Record<string, Promise<DemoAnswer>> };
+      w.pendingRequests ??= {};
+      w.pendingRequests[k as string] = w.tandemDemo.request(m as string, p);
+    },
+    [key, method, params] as const,
+  );
+}
+
+export function settledDappRequest(page: Page, key: string): Promise<DemoAnswer> {
+  return page.evaluate((k) => (window as unknown as { pendingRequests: Record<string, Promise<DemoAnswer>> }).pendingRequests[k]!, key);
+}
+
+/** The demo dapp at `url` (e.g. another origin of the same server), once it has found Tandem. */
+export async function openDapp(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.evaluate(() => (window as unknown as { tandemDemo: { ready: Promise<void> } }).tandemDemo.ready);
+  return page;
+}
+
+/** The provider events the page has seen so far (window.tandemDemo.events). */
+export function dappEvents(page: Page): Promise<{ event: string; data: unknown }[]> {
+  return page.evaluate(() => (window as unknown as { tandemDemo: { events: { event: string; data: unknown }[] } }).tandemDemo.events);
+}
+
+/**
+ * Connects the page's origin through the popup, unless an earlier spec in this worker already did.
+ * True when it connected: the caller then revokes when done, leaving the worker as it found it.
+ */
+export async function ensureConnected(tandem: TandemBrowser, page: Page, address: string): Promise<boolean> {
+  const accounts = await dappRequest(page, 'eth_accounts');
+  if (Array.isArray(accounts.result) && accounts.result.length > 0) return false;
+  await answerApproval(tandem, () => startDappRequest(page, 'ensureConnected', 'eth_requestAccounts'), 'approve');
+  expect(await settledDappRequest(page, 'ensureConnected')).toEqual({ result: [address] });
+  return true;
+}
+
+export async function disconnect(page: Page): Promise<void> {
+  expect(await dappRequest(page, 'wallet_revokePermissions', [{ eth_accounts: {} }])).toEqual({ result: null });
+}
+
+// ---- Settling within a time limit, and the co-signer's view of the wallet.
+
+/** The answer to startDappRequest(key), or 'pending' when it has not settled within `timeoutMs`. */
+export function dappAnswer(page: Page, key: string, timeoutMs: number): Promise<DemoAnswer | 'pending'> {
+  return page.evaluate(
+    ([k, ms]) => {
+      const pending = (window as unknown as { pendingRequests?: Record<string, Promise<DemoAnswer>> }).pendingRequests?.[k as string];
+      if (!pending) throw new Error(`No request was started under ${String(k)}.`);
+      return Promise.race([pending, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms as number))]);
+    },
+    [key, timeoutMs] as const,
+  );
+}
+
+/** Connects the dapp's origin afresh (revoking an earlier grant first) through the connect popup. */
+export async function connectDapp(tandem: TandemBrowser, page: Page): Promise<DemoAnswer> {
+  await dappRequest(page, 'wallet_revokePermissions', [{ eth_accounts: {} }]);
+  const key = `connect-${Date.now()}`;
+  await answerApproval(tandem, () => startDappRequest(page, key, 'eth_requestAccounts'), 'approve');
+  const answer = await dappAnswer(page, key, 30_000);
+  if (answer === 'pending') throw new Error('eth_requestAccounts did not settle after the approval.');
+  return answer;
+}
+
+/** The co-signer's id of the onboarded wallet (read from stack.cosigner at call time: a restart replaces it). */
+export async function cosignerWalletId(stack: Stack, address: string): Promise<string> {
+  const wallets = await stack.cosigner.store.listWallets();
+  const found = wallets.find((wallet) => wallet.address?.toLowerCase() === address.toLowerCase());
+  if (!found) throw new Error(`The co-signer has no wallet with address ${address}.`);
+  return found.walletId;
 }

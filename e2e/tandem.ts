@@ -110,3 +110,22 @@ export async function stopServiceWorker(tandem: TandemBrowser, page: Page): Prom
 export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value, null, 2));
 }
+
+/** Like stopServiceWorker, and resolves once Playwright saw that worker close (so the kill surely happened). */
+export async function killServiceWorker(tandem: TandemBrowser, page: Page): Promise<void> {
+  const worker = await tandem.serviceWorker();
+  const closed = new Promise<void>((resolve) => worker.once('close', () => resolve()));
+  await stopServiceWorker(tandem, page);
+  await closed;
+}
+
+/** The approval records the worker keeps in chrome.storage.session, read from one of the extension's own pages. */
+export function sessionApprovals(extensionPage: Page): Promise<{ id: string; requestKey: string; stage: string; error?: { code: number; message: string; data?: unknown }; result?: unknown }[]> {
+  return extensionPage.evaluate(async () => {
+    const storage = (globalThis as unknown as { chrome: { storage: { session: { get(keys: null): Promise<Record<string, unknown>> } } } }).chrome.storage.session;
+    const all = await storage.get(null);
+    return Object.entries(all)
+      .filter(([key]) => key.startsWith('approval:'))
+      .map(([, record]) => record as { id: string; requestKey: string; stage: string });
+  });
+}

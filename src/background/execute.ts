@@ -4,7 +4,8 @@
  * becomes of them: a transaction signed but not yet sent is sent; anything caught mid-signature
  * fails cleanly (the presignature it took is gone for good; nothing was signed).
  */
-import { keccak256, type TransactionSerializable, type TypedDataDefinition } from 'viem';
+import { keccak256, type TransactionSerializable } from 'viem';
+import { reviveTypedData } from './requests/typed-data-params.js';
 import type { ApprovalView } from './api.js';
 import { approvalView, finish, getApproval, saveApproval, allApprovals, type ApprovalRecord } from './approvals.js';
 import { chainClient } from './chain-client.js';
@@ -69,7 +70,7 @@ async function execute(record: ApprovalRecord): Promise<unknown> {
       return toViemSignature(payload, signature);
     }
     case 'typedData': {
-      const { signature, payload } = await signPayload({ kind: 'typedData', typedData: action.typedData as TypedDataDefinition });
+      const { signature, payload } = await signPayload({ kind: 'typedData', typedData: reviveTypedData(action.typedData) });
       return toViemSignature(payload, signature);
     }
     case 'transaction': {
