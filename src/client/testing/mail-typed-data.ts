@@ -1,5 +1,5 @@
 /** The EIP-712 "Ether Mail" example, for tests that sign typed data. */
-export function mailTypedData(options: { chainId: number; contents: string }) {
+export function mailTypedData(options: { chainId: number; contents: string; from?: `0x${string}` }) {
   return {
     domain: { name: 'Ether Mail', version: '1', chainId: options.chainId, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
     types: {
@@ -15,9 +15,26 @@ export function mailTypedData(options: { chainId: number; contents: string }) {
     },
     primaryType: 'Mail',
     message: {
-      from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
+      from: { name: 'Cow', wallet: options.from ?? '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
       to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
       contents: options.contents,
+    },
+  } as const;
+}
+
+/** The same, as a dapp sends it over JSON-RPC: with EIP712Domain spelled out in its types. */
+export function mailTypedDataWithDomainType(options: { chainId: number; contents: string; from?: `0x${string}` }) {
+  const typedData = mailTypedData(options);
+  return {
+    ...typedData,
+    types: {
+      EIP712Domain: [
+        { name: 'name', type: 'string' },
+        { name: 'version', type: 'string' },
+        { name: 'chainId', type: 'uint256' },
+        { name: 'verifyingContract', type: 'address' },
+      ],
+      ...typedData.types,
     },
   } as const;
 }
