@@ -83,6 +83,11 @@ export interface WalletOverview {
   connectedOrigins: string[];
   /** Ids of approvals waiting for the user, oldest first. */
   pendingApprovals: string[];
+  /**
+   * 'lost' when keygen finished but the worker restarted before the recovery kit was saved: the
+   * backup share lived only in its memory, so this wallet has no backup.
+   */
+  recoveryKit: 'saved' | 'pending' | 'lost';
 }
 
 export type OnboardingStage = 'enrolling' | 'generating-key' | 'sealing-vault' | 'recovery-kit' | 'done' | 'failed';

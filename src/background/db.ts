@@ -18,6 +18,8 @@ export interface Settings {
   chains: ChainConfig[];
   currentChainId: number;
   autoLockMinutes: number;
+  /** True from keygen until the recovery kit was saved. */
+  recoveryKitPending?: boolean;
 }
 
 interface TandemSchema extends DBSchema {

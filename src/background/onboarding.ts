@@ -50,6 +50,7 @@ async function run(options: { password: string; cosignerUrl: string; enrollmentC
     if (!backupShare) throw new WalletError('INTERRUPTED', 'Keygen returned no backup share.');
     const secret = newRecoverySecret();
     const kit = await sealRecoveryKit(secret, backupShare, { walletId: record.walletId, address, cosignerUrl, cosignerIdentity: record.cosignerIdentity });
+    await writeSettings({ recoveryKitPending: true });
     pendingKit = { secret, file: { filename: `tandem-recovery-kit-${address.slice(0, 10).toLowerCase()}.json`, contents: JSON.stringify(kit, null, 2) } };
     void topUpPool();
     progress = { stage: 'recovery-kit', fraction: 0.9, address };
@@ -70,8 +71,14 @@ export function confirmRecovery(typed: string): RecoveryKitFile {
 }
 
 /** The kit is saved: forget it and the secret. */
-export function finishOnboarding(): void {
+export async function finishOnboarding(): Promise<void> {
   if (!pendingKit) throw new WalletError('UNKNOWN_REQUEST', 'There is no recovery kit waiting.');
   pendingKit = undefined;
   progress = { ...progress, stage: 'done', fraction: 1 };
+  await writeSettings({ recoveryKitPending: false });
+}
+
+export function recoveryKitState(settings: { recoveryKitPending?: boolean }): 'saved' | 'pending' | 'lost' {
+  if (!settings.recoveryKitPending) return 'saved';
+  return pendingKit ? 'pending' : 'lost';
 }

@@ -4,7 +4,7 @@ import { approvalView, getApproval, pendingApprovalIds } from './approvals.js';
 import { WalletError } from './errors.js';
 import { emitAccountsChanged, emitChainChanged } from './events.js';
 import { decide } from './execute.js';
-import { confirmRecovery, finishOnboarding, onboard, onboardingProgress } from './onboarding.js';
+import { confirmRecovery, finishOnboarding, onboard, onboardingProgress, recoveryKitState } from './onboarding.js';
 import { connectedOrigins, revoke } from './permissions.js';
 import { checkCosignerUrl, readSettings, writeSettings } from './settings.js';
 import { currentCosignerStatus, lock, touch, unlock, walletAddress, walletStatus } from './wallet.js';
@@ -21,6 +21,7 @@ export async function overview(): Promise<WalletOverview> {
     autoLockMinutes: settings.autoLockMinutes,
     connectedOrigins: origins,
     pendingApprovals: pending,
+    recoveryKit: recoveryKitState(settings),
   };
 }
 
@@ -32,7 +33,7 @@ const HANDLERS: Handlers = {
   onboardingProgress: () => onboardingProgress(),
   confirmRecovery: (request) => confirmRecovery(request.recoverySecret),
   finishOnboarding: async () => {
-    finishOnboarding();
+    await finishOnboarding();
     return overview();
   },
   unlock: async (request) => {
@@ -77,5 +78,6 @@ const HANDLERS: Handlers = {
 export function handlePopupRequest(request: PopupRequest): Promise<unknown> {
   const handler = HANDLERS[request.action] as ((request: PopupRequest) => unknown) | undefined;
   if (!handler) return Promise.reject(new WalletError('UNKNOWN_REQUEST', `Unknown popup action ${String(request.action)}.`));
-  return Promise.resolve(handler(request));
+  // A handler that throws synchronously must still answer the popup (with the error), not leave it without a reply.
+  return new Promise((resolve) => resolve(handler(request)));
 }

@@ -68,6 +68,12 @@ function Wallet({ overview, onChange }: { overview: WalletOverview; onChange: (o
     <div class="stack">
       <AddressCard address={overview.address} />
       <CosignerStatusBadge status={overview.cosignerStatus} />
+      {overview.recoveryKit === 'lost' && (
+        <p class="error" role="alert" data-testid="recovery-kit-lost">
+          This wallet has no backup: the extension restarted before its recovery kit was saved, and the backup share existed only in
+          memory. Move your funds to a new wallet and keep its recovery kit.
+        </p>
+      )}
       {overview.pendingApprovals.length > 0 && (
         <p class="notice" data-testid="pending-approvals">
           {overview.pendingApprovals.length === 1 ? '1 request is' : `${overview.pendingApprovals.length} requests are`} waiting in its own window.

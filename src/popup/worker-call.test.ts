@@ -12,6 +12,7 @@ const overview: WalletOverview = {
   autoLockMinutes: 15,
   connectedOrigins: [],
   pendingApprovals: [],
+  recoveryKit: 'saved',
 };
 
 /** A stand-in for runtime.sendMessage that answers from a script and records what it was sent. */
