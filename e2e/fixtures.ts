@@ -7,13 +7,13 @@ import { expect, test as base, type BrowserContext, type Page } from '@playwrigh
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWalletClient, http, parseEther } from 'viem';
+import { createWalletClient, http, parseEther, recoverMessageAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { hardhat } from 'viem/chains';
 import { buildExtension } from '../scripts/build-extension.js';
 import { HARDHAT_FIRST_ACCOUNT_KEY } from './stack/erc20-token.js';
 import { startStack, SECOND_CHAIN_ID, type Stack } from './stack/stack.js';
-import { answerApproval, launchWithTandem, onboard, type OnboardedWallet, type TandemBrowser } from './tandem.js';
+import { answerApproval, launchWithTandem, nextApproval, onboard, type OnboardedWallet, type TandemBrowser } from './tandem.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -179,4 +179,26 @@ export async function cosignerWalletId(stack: Stack, address: string): Promise<s
   const found = wallets.find((wallet) => wallet.address?.toLowerCase() === address.toLowerCase());
   if (!found) throw new Error(`The co-signer has no wallet with address ${address}.`);
   return found.walletId;
+}
+
+/** Opens personal_sign of `message` from the dapp without deciding; its answer is kept under `key`. Returns the approval popup. */
+export async function openPersonalSign(tandem: TandemBrowser, page: Page, key: string, message: string, address: string): Promise<Page> {
+  const popup = nextApproval(tandem);
+  await startDappRequest(page, key, 'personal_sign', [`0x${Buffer.from(message).toString('hex')}`, address]);
+  return popup;
+}
+
+/** The answer to startDappRequest(key), failing the test when it has not settled within `timeoutMs`: a hang is a bug. */
+export async function settledWithin(page: Page, key: string, timeoutMs: number): Promise<DemoAnswer> {
+  const answer = await dappAnswer(page, key, timeoutMs);
+  expect(answer, `the dapp's request ${key} must settle within ${timeoutMs} ms`).not.toBe('pending');
+  return answer as DemoAnswer;
+}
+
+/** Asserts the answer is a personal_sign signature of `message` that recovers to `address`; returns it. */
+export async function expectSignatureBy(answer: DemoAnswer, message: string, address: string): Promise<`0x${string}`> {
+  expect(answer.error, JSON.stringify(answer.error)).toBeUndefined();
+  expect(answer.result).toMatch(/^0x[0-9a-f]{130}$/i);
+  expect(await recoverMessageAddress({ message, signature: answer.result as `0x${string}` })).toBe(address);
+  return answer.result as `0x${string}`;
 }

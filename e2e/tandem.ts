@@ -111,12 +111,32 @@ export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value, null, 2));
 }
 
-/** Like stopServiceWorker, and resolves once Playwright saw that worker close (so the kill surely happened). */
-export async function killServiceWorker(tandem: TandemBrowser, page: Page): Promise<void> {
-  const worker = await tandem.serviceWorker();
-  const closed = new Promise<void>((resolve) => worker.once('close', () => resolve()));
-  await stopServiceWorker(tandem, page);
-  await closed;
+/**
+ * Like stopServiceWorker, and resolves only once Chrome reported the extension's worker stopped
+ * (ServiceWorker.workerVersionUpdated), so the kill surely happened. Playwright's Worker 'close'
+ * event is no proof: it comes late, or not at all, and its handle wakes the next worker.
+ */
+export async function killServiceWorker(tandem: TandemBrowser, page: Page, timeoutMs = 10_000): Promise<void> {
+  const cdp = await tandem.context.newCDPSession(page);
+  try {
+    const script = `chrome-extension://${tandem.extensionId}/`;
+    let stopRequested = false;
+    const stopped = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`The extension's service worker did not stop within ${timeoutMs} ms.`)), timeoutMs);
+      cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+        if (stopRequested && versions.some((version) => version.scriptURL.startsWith(script) && version.runningStatus === 'stopped')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await cdp.send('ServiceWorker.enable');
+    stopRequested = true;
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await stopped;
+  } finally {
+    await cdp.detach().catch(() => undefined);
+  }
 }
 
 /** The approval records the worker keeps in chrome.storage.session, read from one of the extension's own pages. */

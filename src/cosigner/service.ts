@@ -20,6 +20,7 @@ import { createHttpApi, type CredentialIssuer } from './http-api.js';
 import { loadOrCreateIdentity } from './identity-file.js';
 import { loadOrCreateSealed } from './sealed-file.js';
 import { serveConversation } from './requests.js';
+import type { Conversation } from '../channel/conversation.js';
 import { openSqliteStore, databasePath, loadMasterKey, type SqliteCosignerStore } from './store/index.js';
 import { ensureServerCertificate } from './tls.js';
 import { TokenIssuer } from './tokens.js';
@@ -181,22 +182,24 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     await transport.subscribe(DYNSEC_RESPONSE_TOPIC, () => undefined);
   }
   const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log };
-  // A device needs one conversation at a time; a few more cover reconnects. More is abuse.
-  const liveConversations = new Map<string, number>();
+  // A device needs one conversation at a time; a few more cover reconnects. A device that restarted
+  // (an extension's service worker killed) cannot close the conversation it had: beyond the limit the
+  // oldest one gives way, so the wallet's own device is never locked out until its old ones expire.
+  const liveConversations = new Map<string, Conversation[]>();
   channel.onConversation(async (conversation) => {
-    const live = liveConversations.get(conversation.walletId) ?? 0;
-    if (live >= MAX_CONVERSATIONS_PER_WALLET) {
-      log(`wallet ${conversation.walletId}: refused a conversation beyond ${MAX_CONVERSATIONS_PER_WALLET} live ones`);
-      conversation.close();
-      return;
+    const live = liveConversations.get(conversation.walletId) ?? [];
+    liveConversations.set(conversation.walletId, live);
+    while (live.length >= MAX_CONVERSATIONS_PER_WALLET) {
+      log(`wallet ${conversation.walletId}: closed its oldest conversation to open one beyond ${MAX_CONVERSATIONS_PER_WALLET} live ones`);
+      live.shift()?.close();
     }
-    liveConversations.set(conversation.walletId, live + 1);
+    live.push(conversation);
     try {
       await serveConversation(context, conversation);
     } finally {
-      const left = (liveConversations.get(conversation.walletId) ?? 1) - 1;
-      if (left > 0) liveConversations.set(conversation.walletId, left);
-      else liveConversations.delete(conversation.walletId);
+      const index = live.indexOf(conversation);
+      if (index >= 0) live.splice(index, 1);
+      if (live.length === 0 && liveConversations.get(conversation.walletId) === live) liveConversations.delete(conversation.walletId);
     }
   });
   let presence: PresencePublisher | undefined = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
