@@ -52,7 +52,7 @@ test('co-signer offline (broker up): the popup says so, and the signature comple
   await signNow(tandem, dapp, wallet.address);
 });
 
-test('co-signer process stopped and restarted: offline while down, then the request completes or fails cleanly, and the next one signs', async ({ tandem, wallet, dapp, stack }) => {
+test('co-signer process stopped and restarted: offline while down, then the same request completes, and the next one signs', async ({ tandem, wallet, dapp, stack }) => {
   test.setTimeout(REQUEST_EXPIRY_MS + 90_000);
   await ensureConnected(tandem, dapp, wallet.address);
   let pending: { popup: Page; message: string; key: string };
@@ -62,17 +62,12 @@ test('co-signer process stopped and restarted: offline while down, then the requ
   } finally {
     await stack.restartCosigner();
   }
+  // The restarted process lost the conversation the request went out on: the device sees the new
+  // instance come online and signs once more on a new conversation, well before the request's expiry.
+  const started = Date.now();
   const answer: DemoAnswer = await settledWithin(dapp, pending.key, REQUEST_EXPIRY_MS);
-  if (answer.error) {
-    // Cleanly: an internal error with a reason to act on, shown in the popup that is still open.
-    expect(answer.error.code).toBe(-32603);
-    expect((answer.error.data as { reason?: string } | undefined)?.reason).toMatch(/^(CHANNEL_EXPIRED|INTERRUPTED|COSIGNER_UNREACHABLE)$/);
-    await expect(pending.popup.getByTestId('approval-stage')).toHaveAttribute('data-stage', 'failed');
-    await expect(pending.popup.getByTestId('approval-error')).toContainText(answer.error.message);
-    test.info().annotations.push({ type: 'outcome', description: `failed cleanly: ${answer.error.message}` });
-  } else {
-    await expectSignatureBy(answer, pending.message, wallet.address);
-    test.info().annotations.push({ type: 'outcome', description: 'signed after the restart' });
-  }
+  expect(answer.error).toBeUndefined();
+  await expectSignatureBy(answer, pending.message, wallet.address);
+  expect(Date.now() - started).toBeLessThan(30_000);
   await signNow(tandem, dapp, wallet.address);
 });

@@ -150,7 +150,7 @@ export async function recoverInterruptedApprovals(): Promise<void> {
         },
       );
     } else if (record.stage === 'signing' || record.stage === 'broadcasting') {
-      const interrupted = new WalletError('INTERRUPTED', 'The wallet restarted while signing this request. Nothing was signed or sent; please try again.');
+      const interrupted = new WalletError('INTERRUPTED', 'The wallet restarted while signing this request, so no signature was made and nothing was sent. Please try again.');
       await finish(record, { error: toRpcError(interrupted) }, 'failed');
     }
   }

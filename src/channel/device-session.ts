@@ -159,6 +159,10 @@ export class DeviceSession {
   #current: ProtocolConversation | undefined;
   /** Set when the co-signer's presence changed: it lost its conversations, so the next request opens a new one. */
   #stale: ProtocolConversation | undefined;
+  /** The co-signer instance the current conversation was opened with, when presence knew it. */
+  #currentInstance: string | undefined;
+  /** Requests in flight, told when a new co-signer instance came online (see #conversation). */
+  readonly #onRestart = new Set<(error: ChannelError) => void>();
   #presence: PresenceStatus = { state: 'unknown', reason: 'none' };
   #requests: Promise<unknown> = Promise.resolve();
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -232,9 +236,23 @@ export class DeviceSession {
     });
   }
 
-  /** Signs with a pooled presignature, or presigns first in the same conversation. */
+  /**
+   * Signs with a pooled presignature, or presigns first in the same conversation. If the co-signer
+   * restarted while the request was in flight (its conversations are gone with it), the signature
+   * is made once more on a new conversation with a fresh presignature: the one taken for the first
+   * attempt left storage before it was used and is never used again.
+   */
   async sign(payload: SignablePayload): Promise<{ signature: RecoverableSignature; payload: SignablePayload }> {
     this.#share(); // no key: CHANNEL_NO_KEY before anything is sent
+    try {
+      return await this.#signOnce(payload);
+    } catch (error) {
+      if (!(error instanceof ChannelError && error.code === 'CHANNEL_PEER_RESTARTED')) throw error;
+      return this.#conversation((link) => this.#signNow(link, payload));
+    }
+  }
+
+  #signOnce(payload: SignablePayload): Promise<{ signature: RecoverableSignature; payload: SignablePayload }> {
     return this.#conversation(async (link) => {
       // A pooled presignature leaves storage (durably) before it is used.
       const pooled = await this.#store.takePresignature();
@@ -321,11 +339,14 @@ export class DeviceSession {
       if (this.#closed) throw new ChannelError('CHANNEL_CLOSED', 'This device session was closed.');
       const deadline = Date.now() + this.#requestTimeoutMs;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let restarted: ((error: ChannelError) => void) | undefined;
       const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.', { details: `waited ${this.#requestTimeoutMs} ms` })),
           this.#requestTimeoutMs,
         );
+        restarted = reject;
+        this.#onRestart.add(reject);
       });
       // Connecting counts against the deadline too: a broker that is down must not hang the request.
       const attempt = this.#link().then((link) => {
@@ -346,6 +367,7 @@ export class DeviceSession {
         throw error;
       } finally {
         clearTimeout(timer);
+        if (restarted) this.#onRestart.delete(restarted);
       }
     });
     this.#requests = run.catch(() => undefined);
@@ -366,6 +388,7 @@ export class DeviceSession {
       expiresAt: Date.now() + Math.max(CONVERSATION_LIFETIME_MS, 2 * this.#requestTimeoutMs),
     });
     this.#current = new ProtocolConversation(conversation);
+    this.#currentInstance = this.#presence.state === 'online' ? this.#presence.instanceId : undefined;
     return this.#current;
   }
 
@@ -399,6 +422,14 @@ export class DeviceSession {
       const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
         this.#presence = status;
         this.#stale = this.#current;
+        // A new co-signer instance online: if it is not the one our conversation was opened with, that
+        // conversation may be gone with its process (a restart), and a request waiting on it would wait
+        // for its whole deadline. A paused and resumed co-signer also shows a new instance; ending the
+        // wait then costs one more round, never a reused presignature.
+        if (status.state === 'online' && this.#currentInstance !== undefined && status.instanceId !== this.#currentInstance) {
+          const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer restarted while this request was in flight.');
+          for (const reject of this.#onRestart) reject(error);
+        }
         this.#onPresence?.({ ...status });
       });
       await transport.connect();
