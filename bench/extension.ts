@@ -117,11 +117,12 @@ try {
     const unlocks: number[] = [];
     for (let i = 0; i < 3; i++) {
       unlocks.push(
+        // No helper functions inside: tsx would wrap them in a __name() the page does not have.
         await extensionPage.evaluate(async (password) => {
-          const send = (message: unknown) => (globalThis as unknown as { chrome: { runtime: { sendMessage(m: unknown): Promise<{ ok: boolean }> } } }).chrome.runtime.sendMessage(message);
-          await send({ kind: 'popup', action: 'lock' });
+          const runtime = (globalThis as unknown as { chrome: { runtime: { sendMessage(m: unknown): Promise<{ ok: boolean }> } } }).chrome.runtime;
+          await runtime.sendMessage({ kind: 'popup', action: 'lock' });
           const started = performance.now();
-          const reply = await send({ kind: 'popup', action: 'unlock', password });
+          const reply = await runtime.sendMessage({ kind: 'popup', action: 'unlock', password });
           if (!reply.ok) throw new Error('unlock failed');
           return performance.now() - started;
         }, wallet.password),
