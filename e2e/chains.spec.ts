@@ -1,4 +1,4 @@
-import { dappEvents, dappRequest, expect, SECOND_CHAIN_ID, settledDappRequest, startDappRequest, test } from './fixtures.js';
+import { dappEvents, dappRequest, ensureConnected, expect, openDapp, SECOND_CHAIN_ID, settledDappRequest, startDappRequest, test } from './fixtures.js';
 import { nextApproval } from './tandem.js';
 import type { Page } from '@playwright/test';
 
@@ -18,6 +18,12 @@ test('add a chain, switch between chains with chainChanged, and 4902 for an unkn
   if (!second) throw new Error('The stack was started without its second chain.');
   expect(Number.parseInt(SECOND, 16)).toBe(SECOND_CHAIN_ID);
   expect(await dappRequest(dapp, 'eth_chainId')).toEqual({ result: FIRST });
+  // The chain is shared by every site: one that is not connected may not move it, nor add chains.
+  const stranger = await openDapp(tandem.context, stack.dapp.url.replace('127.0.0.1', 'localhost'));
+  expect((await dappRequest(stranger, 'wallet_switchEthereumChain', [{ chainId: SECOND }])).error?.code).toBe(4100);
+  expect((await dappRequest(stranger, 'wallet_addEthereumChain', [{ chainId: SECOND, chainName: 'x', rpcUrls: [second.url], nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 } }])).error?.code).toBe(4100);
+  await stranger.close();
+  await ensureConnected(tandem, dapp, wallet.address);
   try {
     // Adding a chain the wallet does not know asks the user, then switches to it.
     let seen = (await dappEvents(dapp)).length;

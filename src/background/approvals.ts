@@ -40,6 +40,7 @@ export interface ApprovalRecord {
 
 const INDEX_KEY = 'approvals';
 const MAX_PENDING_PER_ORIGIN = 5;
+const MAX_PENDING_TOTAL = 20;
 const recordKey = (id: string) => `approval:${id}`;
 /** Finished approvals stay this long for the popup and for a relay that resumes late. */
 const KEEP_FINISHED_MS = 10 * 60_000;
@@ -79,16 +80,32 @@ export async function findByRequestKey(requestKey: string): Promise<ApprovalReco
 }
 
 /** Stores a new approval and opens its window. The answer goes out later, through finish(). */
+let admissions: Promise<unknown> = Promise.resolve();
+
+/** Counts and stores in one step, one request at a time: simultaneous requests cannot all slip under the caps. */
+function admit(input: Pick<ApprovalRecord, 'requestKey' | 'origin' | 'method' | 'details' | 'warnings' | 'action'>): Promise<ApprovalRecord> {
+  const next = admissions.then(async () => {
+    await prune();
+    const pending = (await allApprovals()).filter((record) => record.stage === 'pending');
+    const fromOrigin = pending.filter((record) => record.origin === input.origin);
+    // A site cannot bury the user under windows (or fill session storage): it waits for its earlier requests first.
+    if (fromOrigin.length >= MAX_PENDING_PER_ORIGIN || pending.length >= MAX_PENDING_TOTAL) {
+      throw new ProviderRpcError(-32002, `This site already has requests waiting for the user: answer those first.`);
+    }
+    if (input.action.kind === 'connect' && fromOrigin.some((record) => record.action.kind === 'connect')) {
+      throw new ProviderRpcError(-32002, 'A connection request from this site is already waiting for the user.');
+    }
+    const record: ApprovalRecord = { ...input, id: crypto.randomUUID(), createdAt: Date.now(), stage: 'pending' };
+    await saveApproval(record);
+    await changeIndex((ids) => [...ids, record.id]);
+    return record;
+  });
+  admissions = next.catch(() => undefined);
+  return next;
+}
+
 export async function openApproval(input: Pick<ApprovalRecord, 'requestKey' | 'origin' | 'method' | 'details' | 'warnings' | 'action'>): Promise<ApprovalRecord> {
-  await prune();
-  const waiting = (await allApprovals()).filter((record) => record.origin === input.origin && record.stage === 'pending').length;
-  // A site cannot bury the user under windows: it waits for its earlier requests first.
-  if (waiting >= MAX_PENDING_PER_ORIGIN) {
-    throw new ProviderRpcError(-32002, `This site already has ${waiting} requests waiting for the user: answer those first.`);
-  }
-  const record: ApprovalRecord = { ...input, id: crypto.randomUUID(), createdAt: Date.now(), stage: 'pending' };
-  await saveApproval(record);
-  await changeIndex((ids) => [...ids, record.id]);
+  const record = await admit(input);
   const window = await openPopupWindow(browser.runtime.getURL(`${POPUP_PAGE}#/approve/${record.id}`));
   if (window?.id !== undefined) {
     record.windowId = window.id;
@@ -125,6 +142,9 @@ async function popupBounds(): Promise<{ width: number; height: number; left?: nu
 
 /** Ends an approval: stores the outcome, answers the page if it still waits, closes nothing (the popup closes itself). */
 export async function finish(record: ApprovalRecord, outcome: { result: unknown } | { error: RpcErrorBody }, stage: 'done' | 'rejected' | 'failed'): Promise<ApprovalRecord> {
+  // An approval ends once: whatever ended it first (a decision, a closed window) stands.
+  const stored = await getApproval(record.id);
+  if (stored && FINAL.has(stored.stage)) return stored;
   const finished: ApprovalRecord = { ...record, stage, finishedAt: Date.now(), ...('error' in outcome ? { error: outcome.error } : { result: outcome.result }) };
   delete finished.rawTransaction;
   await saveApproval(finished);

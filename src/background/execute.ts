@@ -40,7 +40,10 @@ async function decideOnce(id: string, approve: boolean): Promise<ApprovalView> {
   if (!approve) return approvalView(await finish(record, { error: userRejected().toBody() }, 'rejected'));
   if ((await walletStatus()) !== 'unlocked') throw new WalletError('LOCKED', 'The wallet is locked: unlock it, then approve.');
   await touch();
-  const working: ApprovalRecord = { ...record, stage: 'signing' };
+  // Read again after the awaits: the window may have been closed (a rejection) meanwhile.
+  const latest = await getApproval(id);
+  if (!latest || latest.stage !== 'pending') return approvalView(latest ?? record);
+  const working: ApprovalRecord = { ...latest, stage: 'signing' };
   await saveApproval(working);
   void run(working);
   return approvalView(working);

@@ -5,10 +5,10 @@
  */
 import browser from 'webextension-polyfill';
 import { POPUP_PAGE, PROVIDER_PORT, type PopupRequest } from './api.js';
-import { allApprovals, finish } from './approvals.js';
-import { toRpcError, userRejected } from './errors.js';
+import { allApprovals } from './approvals.js';
+import { toRpcError } from './errors.js';
 import { emitAccountsChanged } from './events.js';
-import { recoverInterruptedApprovals } from './execute.js';
+import { decide, recoverInterruptedApprovals } from './execute.js';
 import { handlePopupRequest } from './popup-api.js';
 import { acceptProviderPort } from './provider-port.js';
 import { restrictSessionStorage } from './session-storage.js';
@@ -33,7 +33,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime
 /** Closing an approval window without deciding is a rejection. */
 browser.windows.onRemoved.addListener((windowId) => {
   void allApprovals().then(async (records) => {
-    for (const record of records) if (record.windowId === windowId && record.stage === 'pending') await finish(record, { error: userRejected().toBody() }, 'rejected');
+    for (const record of records) if (record.windowId === windowId && record.stage === 'pending') await decide(record.id, false).catch(() => undefined);
   });
 });
 

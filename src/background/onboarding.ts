@@ -10,7 +10,7 @@ import { WalletError, toRpcError } from './errors.js';
 import { postJson } from './post-json.js';
 import { newRecoverySecret, normaliseRecoverySecret, sealRecoveryKit } from './recovery-kit.js';
 import { checkCosignerUrl, writeSettings } from './settings.js';
-import { createVault, deleteUnfinishedVault } from './vault.js';
+import { createVault, deleteUnfinishedVault, readSealedVault } from './vault.js';
 import { adopt, requireSession, topUpPool } from './wallet.js';
 
 interface PendingKit {
@@ -37,6 +37,7 @@ async function run(options: { password: string; cosignerUrl: string; enrollmentC
   try {
     if (options.password.length < 8) throw new WalletError('BAD_SETTING', 'Choose a password of at least 8 characters.');
     const cosignerUrl = checkCosignerUrl(options.cosignerUrl);
+    if ((await readSealedVault())?.address) throw new WalletError('ALREADY_INITIALISED', 'This browser profile already has a Tandem wallet.');
     await deleteUnfinishedVault();
     progress = { stage: 'enrolling', fraction: 0.1 };
     const record = await enrollDevice({ cosignerUrl, kind: '2of3', postJson, ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}) });

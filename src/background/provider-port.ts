@@ -41,7 +41,7 @@ export function acceptProviderPort(port: browser.Runtime.Port): void {
 
 async function handle(port: browser.Runtime.Port, origin: string, tabId: number, message: RelayToBackground): Promise<void> {
   if (message?.kind === 'resume' && Array.isArray(message.ids)) {
-    for (const id of message.ids.filter(validId)) await resume(port, tabId, id);
+    for (const id of message.ids.filter(validId)) await resume(port, origin, tabId, id);
     return;
   }
   if (message?.kind !== 'rpc' || !validId(message.id)) return;
@@ -59,11 +59,12 @@ async function handle(port: browser.Runtime.Port, origin: string, tabId: number,
   }
 }
 
-async function resume(port: browser.Runtime.Port, tabId: number, id: string): Promise<void> {
+async function resume(port: browser.Runtime.Port, origin: string, tabId: number, id: string): Promise<void> {
   const requestKey = requestKeyOf(tabId, id);
   awaitAnswer(requestKey, port, id);
   const record = await findByRequestKey(requestKey);
-  if (!record) {
+  // The tab may show another site now: an answer goes only to the origin that asked.
+  if (!record || record.origin !== origin) {
     const lost = new WalletError('INTERRUPTED', 'The wallet restarted before this request reached it. Nothing was signed; please try again.');
     deliver(requestKey, { error: toRpcError(lost) });
     return;

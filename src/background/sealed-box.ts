@@ -29,7 +29,8 @@ export interface SealedBox {
   ciphertext: string;
 }
 
-const MAX_N = 2 ** 20;
+/** The most a stored record may ask for: what Tandem writes (128 MiB), nothing beyond. */
+const MAX_N = 2 ** 17;
 
 export function newKdfParams(cost: Omit<KdfParams, 'salt'> = VAULT_KDF): KdfParams {
   return { ...cost, salt: bytesToHex(randomBytes(16)) };
@@ -37,7 +38,7 @@ export function newKdfParams(cost: Omit<KdfParams, 'salt'> = VAULT_KDF): KdfPara
 
 export async function deriveKey(secret: string, kdf: KdfParams): Promise<Uint8Array> {
   // A stored record chooses its own cost: cap it, so a tampered one cannot exhaust memory.
-  if (kdf.name !== 'scrypt' || kdf.N > MAX_N || kdf.r > 16 || kdf.p > 4) throw new WalletError('BAD_SETTING', 'The stored key-derivation parameters are not ones Tandem writes.');
+  if (kdf.name !== 'scrypt' || kdf.N > MAX_N || kdf.r !== 8 || kdf.p !== 1 || !/^[0-9a-f]{32}$/.test(kdf.salt)) throw new WalletError('BAD_SETTING', 'The stored key-derivation parameters are not ones Tandem writes.');
   const password = new TextEncoder().encode(secret.normalize('NFKC'));
   return scryptAsync(password, hexToBytes(kdf.salt), { N: kdf.N, r: kdf.r, p: kdf.p, dkLen: 32, asyncTick: 20 });
 }

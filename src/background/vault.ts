@@ -20,8 +20,8 @@ export interface SealedVault {
 }
 
 /** Binds the ciphertext to its wallet and KDF parameters: swapping either (a cheaper KDF, say) fails to open. */
-function associatedData(vault: Pick<SealedVault, 'walletId' | 'deviceId' | 'kdf'>): string {
-  return `tandem/vault/v1|${vault.walletId}|${vault.deviceId}|${JSON.stringify(vault.kdf)}`;
+function associatedData(vault: Pick<SealedVault, 'walletId' | 'deviceId' | 'kdf' | 'address'>): string {
+  return `tandem/vault/v1|${vault.walletId}|${vault.deviceId}|${vault.address ?? ''}|${JSON.stringify(vault.kdf)}`;
 }
 
 const wrongPassword = () => new WalletError('WRONG_PASSWORD', 'Wrong password. Check it and try again.');
@@ -72,6 +72,7 @@ export class VaultStore implements DeviceStore {
   readonly #meta: Pick<SealedVault, 'walletId' | 'deviceId' | 'kdf' | 'createdAt'>;
   #record: DeviceRecord;
   #writes: Promise<void> = Promise.resolve();
+  #wiped = false;
 
   constructor(keyBytes: Uint8Array, meta: Pick<SealedVault, 'walletId' | 'deviceId' | 'kdf' | 'createdAt'>, record: DeviceRecord) {
     this.#keyBytes = keyBytes;
@@ -104,7 +105,10 @@ export class VaultStore implements DeviceStore {
   flush(): Promise<void> {
     const snapshot = this.#record;
     const write = this.#writes.then(async () => {
-      const box = await sealJson(this.#keyBytes, snapshot, associatedData(this.#meta));
+      // After a lock the key is zeros: a late write (a token renewal, a request that lost its race)
+      // must fail, never reseal the vault under a key everyone knows.
+      if (this.#wiped) throw new WalletError('LOCKED', 'The wallet was locked before this change could be saved.');
+      const box = await sealJson(this.#keyBytes, snapshot, associatedData({ ...this.#meta, address: snapshot.address }));
       const sealed: SealedVault = { version: 1, ...this.#meta, address: snapshot.address, box };
       // strict: the write is on disk when it resolves; a presignature taken out must never come back.
       const tx = (await db()).transaction('vault', 'readwrite', { durability: 'strict' });
@@ -116,6 +120,7 @@ export class VaultStore implements DeviceStore {
 
   /** Forgets the key bytes held here (on lock). The session copy is removed by the caller. */
   wipe(): void {
+    this.#wiped = true;
     this.#keyBytes.fill(0);
   }
 }

@@ -52,7 +52,10 @@ export async function walletStatus(): Promise<'uninitialised' | 'locked' | 'unlo
   return (await current()) ? 'unlocked' : 'locked';
 }
 
+/** While unlocked, the address from the opened (authenticated) vault; while locked, the stored one, for display. */
 export async function walletAddress(): Promise<`0x${string}` | undefined> {
+  const opened = await current();
+  if (opened) return opened.store.contents.address;
   return (await readSealedVault())?.address;
 }
 

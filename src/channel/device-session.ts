@@ -478,6 +478,7 @@ export class DeviceSession {
   }
 
   async #renewTokenIfNeeded(): Promise<void> {
+    if (this.#closed) return;
     const contents = this.#store.contents;
     if (contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS > Date.now()) return;
     const { challenge } = await this.#postJson<ChallengeResponse>(contents.cosignerUrl, CHALLENGE_PATH, {});
@@ -486,6 +487,7 @@ export class DeviceSession {
       challenge,
       signature: bytesToHex(this.#identity.sign('token', tokenProofMessage(challenge, contents.deviceId))),
     });
+    if (this.#closed) return;
     await this.#store.update({ token: renewed.token, tokenExpiresAt: renewed.tokenExpiresAt });
   }
 }

@@ -202,3 +202,17 @@ describe('reviveTypedData', () => {
     expectInvalidParams(() => reviveTypedData('not an object'), /stored eth_signTypedData_v4 typed data must be an object/);
   });
 });
+
+describe('object machinery as names', () => {
+  it('refuses __proto__, constructor and prototype as field or type names', async () => {
+    const { parseTypedDataV4 } = await import('./typed-data-params.js');
+    const address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const base = { domain: { name: 'x', chainId: 1 }, primaryType: 'Mail', message: { contents: 'hi' } };
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      const field = { ...base, types: { Mail: [{ name: 'contents', type: 'string' }, { name, type: 'string' }] } };
+      expect(() => parseTypedDataV4([address, JSON.stringify(field)])).toThrow(/not allowed/);
+      const struct = JSON.parse(`{"Mail":[{"name":"contents","type":"string"}],"${name}":[]}`) as Record<string, unknown>;
+      expect(() => parseTypedDataV4([address, JSON.stringify({ ...base, types: struct })])).toThrow(/not allowed|must|invalid/i);
+    }
+  });
+});

@@ -26,6 +26,7 @@ export const MAX_TYPED_DATA_JSON = 64 * 1024;
 const MAX_DEPTH = 32;
 
 const METHOD = 'eth_signTypedData_v4';
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ARRAY_SUFFIX = /^(.+)\[(\d*)\]$/;
 const INTEGER_TYPE = /^(u?)int(\d+)$/;
@@ -104,9 +105,11 @@ function readTypedDataParam(value: unknown): unknown {
 
 function parseTypes(value: unknown): Types {
   const raw = expectObject(value, `${METHOD} typed data types`);
-  const types: Types = {};
+  // No prototype: a type named like Object's own properties must not be found where none was declared.
+  const types: Types = Object.create(null) as Types;
   for (const [structName, fields] of Object.entries(raw)) {
     if (!IDENTIFIER.test(structName)) throw invalidParams(`${METHOD} type name "${clip(structName)}" is not a valid identifier.`);
+    if (RESERVED_NAMES.has(structName)) throw invalidParams(`${METHOD} type name "${structName}" is not allowed.`);
     if (isAtomicType(structName)) throw invalidParams(`${METHOD} type name "${structName}" is a Solidity type and cannot name a struct.`);
     if (!Array.isArray(fields)) throw invalidParams(`${METHOD} types.${structName} must be an array of { name, type }.`);
     const seen = new Set<string>();
@@ -114,6 +117,8 @@ function parseTypes(value: unknown): Types {
       if (!isPlainObject(field) || typeof field.name !== 'string' || typeof field.type !== 'string') {
         throw invalidParams(`${METHOD} types.${structName}[${index}] must be { name: string, type: string }.`);
       }
+      // Names that are object machinery: as a key they would set a prototype, not a field the popup shows.
+      if (RESERVED_NAMES.has(field.name)) throw invalidParams(`${METHOD} field name "${field.name}" in ${structName} is not allowed.`);
       if (!IDENTIFIER.test(field.name)) throw invalidParams(`${METHOD} field name "${clip(field.name)}" in ${structName} is not a valid identifier.`);
       if (seen.has(field.name)) throw invalidParams(`${METHOD} ${structName} declares the field "${field.name}" twice.`);
       seen.add(field.name);

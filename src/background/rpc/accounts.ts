@@ -4,7 +4,7 @@ import { accountsFor, emitAccountsChanged } from '../events.js';
 import { accountsPermission } from '../execute.js';
 import { permissionFor, revoke } from '../permissions.js';
 import { parsePermissionRequest } from '../requests/params.js';
-import { walletAddress, walletStatus } from '../wallet.js';
+import { walletStatus } from '../wallet.js';
 import { DEFERRED, type RpcContext, type RpcHandler } from './context.js';
 import { invalidParams, unauthorized } from '../errors.js';
 import browser from 'webextension-polyfill';
@@ -19,9 +19,16 @@ export const ethRequestAccounts: RpcHandler = async (context) => {
   return askToConnect(context);
 };
 
+const ONBOARDING_TAB_GAP_MS = 30_000;
+let lastOnboardingTabAt = 0;
+
 async function askToConnect(context: RpcContext): Promise<typeof DEFERRED> {
   if ((await walletStatus()) === 'uninitialised') {
-    await browser.tabs.create({ url: browser.runtime.getURL(`${POPUP_PAGE}#/onboarding`) });
+    // One onboarding tab, however many times a site asks.
+    if (Date.now() - lastOnboardingTabAt > ONBOARDING_TAB_GAP_MS) {
+      lastOnboardingTabAt = Date.now();
+      await browser.tabs.create({ url: browser.runtime.getURL(`${POPUP_PAGE}#/onboarding`) });
+    }
     throw unauthorized('Tandem has no wallet yet: create one in the tab that just opened, then connect again.');
   }
   await openApproval({ requestKey: context.requestKey, origin: context.origin, method: context.method, details: { kind: 'connect' }, warnings: [], action: { kind: 'connect' } });
@@ -35,9 +42,10 @@ export const walletRequestPermissions: RpcHandler = async (context) => {
   return askToConnect(context);
 };
 
+/** Like eth_accounts: nothing while locked. */
 export const walletGetPermissions: RpcHandler = async ({ origin }) => {
   const permission = await permissionFor(origin);
-  const address = await walletAddress();
+  const [address] = await accountsFor(origin);
   return { result: permission && address ? [{ ...accountsPermission(origin, address), date: permission.grantedAt }] : [] };
 };
 

@@ -1,7 +1,8 @@
 /** eth_chainId, net_version, wallet_switchEthereumChain, wallet_addEthereumChain. */
 import { toHex } from 'viem';
 import { openApproval } from '../approvals.js';
-import { unknownChain } from '../errors.js';
+import { unauthorized, unknownChain } from '../errors.js';
+import { permissionFor } from '../permissions.js';
 import { emitChainChanged } from '../events.js';
 import { parseAddChain, parseSwitchChain } from '../requests/params.js';
 import { currentChain, readSettings, writeSettings } from '../settings.js';
@@ -11,9 +12,13 @@ export const ethChainId: RpcHandler = async () => ({ result: toHex(currentChain(
 
 export const netVersion: RpcHandler = async () => ({ result: String(currentChain(await readSettings()).id) });
 
-/** Switching between chains the user already has needs no popup: it reveals nothing and signs nothing. */
-export const walletSwitchEthereumChain: RpcHandler = async ({ params }) => {
+/**
+ * Switching between chains the user already has needs no popup, but only a connected site may do it:
+ * the chain is shared by every site, and an unconnected one must not steer the next transaction of another.
+ */
+export const walletSwitchEthereumChain: RpcHandler = async ({ origin, params }) => {
   const { chainId } = parseSwitchChain(params);
+  if (!(await permissionFor(origin))) throw unauthorized('Connect to Tandem (eth_requestAccounts) before switching chains.');
   const settings = await readSettings();
   if (!settings.chains.some((chain) => chain.id === chainId)) throw unknownChain(toHex(chainId));
   if (settings.currentChainId !== chainId) {
@@ -25,9 +30,12 @@ export const walletSwitchEthereumChain: RpcHandler = async ({ params }) => {
 
 export const walletAddEthereumChain: RpcHandler = async (context) => {
   const chain = parseAddChain(context.params);
+  if (!(await permissionFor(context.origin))) throw unauthorized('Connect to Tandem (eth_requestAccounts) before adding chains.');
   const settings = await readSettings();
   const known = settings.chains.find((existing) => existing.id === chain.id);
-  if (known && known.rpcUrl === chain.rpcUrl) {
+  // A chain the user has keeps the user's RPC: a site cannot swap in its own node (which would then
+  // decide token decimals, simulations and nonces shown in the popup). Adding it again only switches.
+  if (known) {
     if (settings.currentChainId !== chain.id) {
       await writeSettings({ currentChainId: chain.id });
       await emitChainChanged(chain.id);

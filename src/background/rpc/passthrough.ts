@@ -49,12 +49,12 @@ export const passThrough: RpcHandler = async ({ method, params }) => {
     const result = await chainClient(chain).request({ method, params } as never);
     return { result };
   } catch (error) {
-    throw nodeError(error, chain.rpcUrl);
+    throw nodeError(error, chain.name);
   }
 };
 
 /** Keeps the node's own JSON-RPC error (a revert, a bad block tag); a node that does not answer is 4901. */
-function nodeError(error: unknown, rpcUrl: string): ProviderRpcError {
+function nodeError(error: unknown, chainName: string): ProviderRpcError {
   let current: unknown = error;
   while (current instanceof Error) {
     const { code, data } = current as { code?: unknown; data?: unknown };
@@ -65,5 +65,6 @@ function nodeError(error: unknown, rpcUrl: string): ProviderRpcError {
     if (current.name === 'HttpRequestError' || current.name === 'TimeoutError') break;
     current = current.cause;
   }
-  return new ProviderRpcError(RPC_CODES.chainDisconnected, `The chain's RPC node at ${rpcUrl} did not answer.`);
+  // Not the URL: it may carry the user's API key, and any site can call this.
+  return new ProviderRpcError(RPC_CODES.chainDisconnected, `The RPC node of ${chainName} did not answer.`);
 }
