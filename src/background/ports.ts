@@ -9,6 +9,11 @@ import { sessionGet, sessionSet } from './session-storage.js';
 type Port = browser.Runtime.Port;
 
 const ports = new Map<Port, { origin: string; tabId: number }>();
+/** Per tab: the origin and the document its relay ran in (a navigation makes a new document). */
+interface KnownTab {
+  origin: string;
+  documentId?: string;
+}
 /** Tabs that ever had a provider, kept across worker restarts: their relays may have no port now. */
 const TABS_KEY = 'providerTabs';
 /** Request key (tab and page request id) -> the port waiting for its answer, and the page's id. */
@@ -16,7 +21,8 @@ const waiting = new Map<string, { port: Port; id: string }>();
 
 export function addPort(port: Port, origin: string, tabId: number): void {
   ports.set(port, { origin, tabId });
-  void rememberTab(tabId, origin);
+  const documentId = (port.sender as { documentId?: string } | undefined)?.documentId;
+  void rememberTab(tabId, { origin, ...(documentId ? { documentId } : {}) });
   port.onDisconnect.addListener(() => {
     ports.delete(port);
     for (const [key, waiter] of waiting) if (waiter.port === port) waiting.delete(key);
@@ -44,14 +50,14 @@ export function post(port: Port, message: BackgroundToRelay): void {
   }
 }
 
-async function knownTabs(): Promise<Record<string, string>> {
-  return ((await sessionGet(TABS_KEY)) as Record<string, string> | undefined) ?? {};
+async function knownTabs(): Promise<Record<string, KnownTab>> {
+  return ((await sessionGet(TABS_KEY)) as Record<string, KnownTab> | undefined) ?? {};
 }
 
-async function rememberTab(tabId: number, origin: string): Promise<void> {
+async function rememberTab(tabId: number, tab: KnownTab): Promise<void> {
   const tabs = await knownTabs();
-  if (tabs[tabId] === origin) return;
-  await sessionSet({ [TABS_KEY]: { ...tabs, [tabId]: origin } });
+  if (tabs[tabId]?.origin === tab.origin && tabs[tabId]?.documentId === tab.documentId) return;
+  await sessionSet({ [TABS_KEY]: { ...tabs, [tabId]: tab } });
 }
 
 /**
@@ -67,18 +73,15 @@ export async function broadcast(event: ProviderEventName, dataFor: (origin: stri
   }
   const tabs = await knownTabs();
   const gone: string[] = [];
-  for (const [tabId, origin] of Object.entries(tabs)) {
-    if (reached.has(Number(tabId))) continue;
-    const data = await dataFor(origin);
+  for (const [tabId, known] of Object.entries(tabs)) {
+    if (reached.has(Number(tabId)) || !known.documentId) continue;
+    const data = await dataFor(known.origin);
     if (data === undefined) continue;
     const message: BackgroundToRelay = { kind: 'event', event, data };
-    // A tab that navigated elsewhere no longer has this origin's relay: forget it rather than tell another site.
-    const tab = await browser.tabs.get(Number(tabId)).catch(() => undefined);
-    if (!tab?.url || new URL(tab.url).origin !== origin) {
-      gone.push(tabId);
-      continue;
-    }
-    await browser.tabs.sendMessage(Number(tabId), message).catch(() => gone.push(tabId));
+    // Addressed to the document the relay ran in: after a navigation (to another site or not) it no
+    // longer exists, the send fails, and the tab is forgotten rather than another page told.
+    const options = { documentId: known.documentId } as unknown as browser.Tabs.SendMessageOptionsType;
+    await browser.tabs.sendMessage(Number(tabId), message, options).catch(() => gone.push(tabId));
   }
   if (gone.length) {
     const remaining = await knownTabs();

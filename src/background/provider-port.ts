@@ -6,13 +6,15 @@
 import type browser from 'webextension-polyfill';
 import type { RelayToBackground } from './api.js';
 import { answerOf, findByRequestKey, requestKeyOf } from './approvals.js';
-import { WalletError, toRpcError } from './errors.js';
+import { WalletError, invalidParams, toRpcError } from './errors.js';
 import { addPort, awaitAnswer, deliver } from './ports.js';
 import { DEFERRED } from './rpc/context.js';
 import { route } from './rpc/router.js';
 
 const MAX_ID_LENGTH = 128;
 const MAX_METHOD_LENGTH = 128;
+/** Far above any legitimate request (calldata is capped at 128 KiB): refuse before anything parses it. */
+const MAX_PARAMS_JSON = 1024 * 1024;
 
 export function originOf(sender: browser.Runtime.MessageSender | undefined): string | undefined {
   const origin = (sender as { origin?: string } | undefined)?.origin;
@@ -49,6 +51,10 @@ async function handle(port: browser.Runtime.Port, origin: string, tabId: number,
   awaitAnswer(requestKey, port, message.id);
   if (typeof message.method !== 'string' || !message.method || message.method.length > MAX_METHOD_LENGTH) {
     deliver(requestKey, { error: { code: -32600, message: 'Invalid request: method must be a non-empty string.' } });
+    return;
+  }
+  if (message.params !== undefined && JSON.stringify(message.params).length > MAX_PARAMS_JSON) {
+    deliver(requestKey, { error: invalidParams(`${message.method} params are larger than ${MAX_PARAMS_JSON} bytes as JSON.`).toBody() });
     return;
   }
   try {

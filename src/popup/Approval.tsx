@@ -25,6 +25,30 @@ function failureText(view: ApprovalView): string | undefined {
   return reason ? `${view.error.message} Reason: ${reason}` : view.error.message;
 }
 
+/**
+ * The buttons work only after the window has been visible this long: a site that opens a request
+ * just as the user clicks elsewhere must not get that click as an approval.
+ */
+const ARM_AFTER_MS = 500;
+
+function useArmedAfterVisible(): boolean {
+  const [armed, setArmed] = useState(false);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      if (document.visibilityState === 'visible') timer = setTimeout(() => setArmed(true), ARM_AFTER_MS);
+    };
+    arm();
+    document.addEventListener('visibilitychange', arm);
+    return () => {
+      clearTimeout(timer);
+      document.removeEventListener('visibilitychange', arm);
+    };
+  }, []);
+  return armed;
+}
+
 /** `#/approve/<id>`: one request, in its own window opened by the worker. */
 export function ApprovalPage({ id }: { id: string }) {
   const [locked, setLocked] = useState(false);
@@ -33,6 +57,7 @@ export function ApprovalPage({ id }: { id: string }) {
   const [decided, setDecided] = useState(false);
   const [deciding, setDeciding] = useState(false);
   const [error, setError] = useState<string>();
+  const armed = useArmedAfterVisible();
 
   const load = async () => {
     try {
@@ -134,10 +159,10 @@ export function ApprovalPage({ id }: { id: string }) {
       <footer class="actions">
         {pending ? (
           <>
-            <button type="button" data-testid="reject" disabled={deciding} onClick={() => decide(false)}>
+            <button type="button" data-testid="reject" disabled={deciding || !armed} onClick={() => decide(false)}>
               Reject
             </button>
-            <button type="button" class="primary" data-testid="approve" disabled={deciding} onClick={() => decide(true)}>
+            <button type="button" class="primary" data-testid="approve" disabled={deciding || !armed} onClick={() => decide(true)}>
               Approve
             </button>
           </>
