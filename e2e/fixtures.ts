@@ -202,3 +202,19 @@ export async function expectSignatureBy(answer: DemoAnswer, message: string, add
   expect(await recoverMessageAddress({ message, signature: answer.result as `0x${string}` })).toBe(address);
   return answer.result as `0x${string}`;
 }
+
+/**
+ * A browser with its own fresh profile (a new install of the extension) on the worker's stack,
+ * closed and removed afterwards: for specs about onboarding, which the shared wallet is past.
+ */
+export async function withFreshProfile(stack: Stack, extensionDir: string, run: (tandem: TandemBrowser, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-fresh-'));
+  let tandem: TandemBrowser | undefined;
+  try {
+    tandem = await launchWithTandem({ userDataDir: join(dir, 'profile'), extensionDir, spkiHash: stack.cosigner.spkiHash });
+    await run(tandem, dir);
+  } finally {
+    await tandem?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

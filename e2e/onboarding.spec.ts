@@ -1,21 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { getAddress } from 'viem';
 import { openRecoveryKit, type RecoveryKit } from '../src/background/recovery-kit.js';
 import { importKeyShare, keyShareAddress } from '../src/mpc/keyshare.js';
-import { dappEvents, dappRequest, expect, openDapp, settledDappRequest, startDappRequest, test } from './fixtures.js';
-import { answerApproval, launchWithTandem, onboard, type TandemBrowser } from './tandem.js';
+import { dappEvents, dappRequest, expect, openDapp, settledDappRequest, startDappRequest, test, withFreshProfile } from './fixtures.js';
+import { answerApproval, onboard } from './tandem.js';
 
 const PASSWORD = 'a different onboarding password';
 
 // Its own browser profile: onboarding starts from a fresh install, not the worker's shared wallet.
 test('onboarding produces a real recovery kit, and the vault locks and unlocks', async ({ stack, extensionDir }) => {
   test.setTimeout(180_000);
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-onboarding-'));
-  let tandem: TandemBrowser | undefined;
-  try {
-    tandem = await launchWithTandem({ userDataDir: join(dir, 'profile'), extensionDir, spkiHash: stack.cosigner.spkiHash });
+  await withFreshProfile(stack, extensionDir, async (tandem, dir) => {
     const wallet = await onboard(tandem, { password: PASSWORD, cosignerUrl: stack.cosigner.url, saveDir: dir });
     expect(wallet.address).toBe(getAddress(wallet.address));
 
@@ -66,8 +61,5 @@ test('onboarding produces a real recovery kit, and the vault locks and unlocks',
     await expect(toolbar.getByTestId('overview-address')).toHaveText(wallet.address, { timeout: 30_000 });
     expect(await dappRequest(dapp, 'eth_accounts')).toEqual({ result: [wallet.address] });
     await expect.poll(async () => (await dappEvents(dapp)).filter((e) => e.event === 'accountsChanged').at(-1)?.data).toEqual([wallet.address]);
-  } finally {
-    await tandem?.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -3,18 +3,12 @@
  * killed in between loses it: the wallet must then say plainly that it has no backup, instead of
  * letting the user believe one exists.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { expect, test } from './fixtures.js';
-import { launchWithTandem, stopServiceWorker, type TandemBrowser } from './tandem.js';
+import { expect, test, withFreshProfile } from './fixtures.js';
+import { stopServiceWorker } from './tandem.js';
 
 test('a worker restart before the kit is saved leaves a wallet that warns it has no backup', async ({ stack, extensionDir }) => {
   test.setTimeout(180_000);
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-kit-lost-'));
-  let tandem: TandemBrowser | undefined;
-  try {
-    tandem = await launchWithTandem({ userDataDir: join(dir, 'profile'), extensionDir, spkiHash: stack.cosigner.spkiHash });
+  await withFreshProfile(stack, extensionDir, async (tandem) => {
     const page = await tandem.context.newPage();
     await page.goto(tandem.popupUrl('/onboarding'));
     await page.getByTestId('onboarding-password').fill('kit lost password');
@@ -37,8 +31,5 @@ test('a worker restart before the kit is saved leaves a wallet that warns it has
     await page.getByTestId('recovery-confirm-input').fill((await page.getByTestId('recovery-secret').innerText()).trim());
     await page.getByTestId('recovery-confirm').click();
     await expect(page.getByTestId('recovery-error')).toContainText('no recovery kit waiting');
-  } finally {
-    await tandem?.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -3,6 +3,7 @@
  * Also the page the end-to-end tests click through; they read `window.tandemDemo`.
  */
 import { createPublicClient, createWalletClient, custom, defineChain, erc20Abi, getAddress, parseEther, parseUnits } from 'viem';
+import { mailTypedData } from '../../src/client/testing/mail-typed-data.js';
 import type { Address, EIP1193Provider } from 'viem';
 import { hardhat } from 'viem/chains';
 
@@ -132,27 +133,8 @@ const actions: Record<string, () => Promise<unknown>> = {
   'sign-message': async () => connected().walletClient.signMessage({ account: await currentAccount(), message: 'Hello from the Tandem demo dapp!' }),
   'sign-typed-data': async () => {
     const account = await currentAccount();
-    return connected().walletClient.signTypedData({
-      account,
-      domain: { name: 'Ether Mail', version: '1', chainId: await currentChainId(), verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
-      types: {
-        Person: [
-          { name: 'name', type: 'string' },
-          { name: 'wallet', type: 'address' },
-        ],
-        Mail: [
-          { name: 'from', type: 'Person' },
-          { name: 'to', type: 'Person' },
-          { name: 'contents', type: 'string' },
-        ],
-      },
-      primaryType: 'Mail',
-      message: {
-        from: { name: 'Alice', wallet: account },
-        to: { name: 'Bob', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' },
-        contents: 'Meet me at the tandem bike.',
-      },
-    });
+    // The EIP-712 "Ether Mail" example, for the chain the wallet is on.
+    return connected().walletClient.signTypedData({ account, ...mailTypedData({ chainId: await currentChainId(), contents: 'Meet me at the tandem bike.', from: account }) });
   },
   'send-eth': async () =>
     connected().walletClient.sendTransaction({
