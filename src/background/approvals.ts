@@ -6,7 +6,7 @@
 import browser from 'webextension-polyfill';
 import type { ApprovalDetails, ApprovalStage, ApprovalView, RpcErrorBody, Warning } from './api.js';
 import { POPUP_PAGE } from './api.js';
-import { ProviderRpcError } from './errors.js';
+import { ProviderRpcError, WalletError, toRpcError } from './errors.js';
 import { deliver } from './ports.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
 import { currentCosignerStatus } from './wallet.js';
@@ -107,10 +107,12 @@ function admit(input: Pick<ApprovalRecord, 'requestKey' | 'origin' | 'method' | 
 export async function openApproval(input: Pick<ApprovalRecord, 'requestKey' | 'origin' | 'method' | 'details' | 'warnings' | 'action'>): Promise<ApprovalRecord> {
   const record = await admit(input);
   const window = await openPopupWindow(browser.runtime.getURL(`${POPUP_PAGE}#/approve/${record.id}`));
-  if (window?.id !== undefined) {
-    record.windowId = window.id;
-    await saveApproval(record);
+  if (window?.id === undefined) {
+    // Nobody can see it, so nobody can answer it: end it now rather than leave the site waiting.
+    return finish(record, { error: toRpcError(new WalletError('INTERRUPTED', 'Tandem could not open its approval window. Nothing was signed; try again.')) }, 'failed');
   }
+  record.windowId = window.id;
+  await saveApproval(record);
   return record;
 }
 

@@ -9,7 +9,7 @@ type MessageDetails = Extract<ApprovalDetails, { kind: 'message' }>;
  * override and isolate marks: those reorder what is displayed, so text carrying them could read
  * differently on screen from what is signed.
  */
-const HIDDEN_CHARACTERS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+export const HIDDEN_CHARACTERS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
 const ALLOWED_CONTROLS = /[\n\r\t]/g;
 
 export function describeMessage(address: Address, data: Hex): { details: MessageDetails; warnings: Warning[] } {

@@ -64,3 +64,12 @@ describe('describeTypedData', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('hidden characters in typed data', () => {
+  it('warns when a string field carries a direction override, and not for plain text', () => {
+    const plain = describeTypedData('0x70997970C51812dc3A010C7d01b50e0d17dc79C8', mailTypedData({ chainId: 1, contents: 'pay 10' }), 1);
+    expect(plain.warnings.map((w) => w.code)).not.toContain('NOT_TEXT');
+    const reordered = describeTypedData('0x70997970C51812dc3A010C7d01b50e0d17dc79C8', mailTypedData({ chainId: 1, contents: 'pay \u202E01' }), 1);
+    expect(reordered.warnings.map((w) => w.code)).toContain('NOT_TEXT');
+  });
+});

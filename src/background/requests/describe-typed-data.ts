@@ -1,6 +1,7 @@
 /** What the approval popup shows for eth_signTypedData_v4: the domain and the message, and a chain check. */
 import type { Address, TypedDataDefinition } from 'viem';
 import type { ApprovalDetails, Warning } from '../api.js';
+import { HIDDEN_CHARACTERS } from './describe-message.js';
 
 type TypedDataDetails = Extract<ApprovalDetails, { kind: 'typedData' }>;
 
@@ -23,7 +24,17 @@ export function describeTypedData(
   if (signedChainId !== undefined && signedChainId !== BigInt(currentChainId)) {
     warnings.push({ code: 'CHAIN_MISMATCH', message: `This signature is for chain ${signedChainId} but you are on chain ${currentChainId}.` });
   }
+  if (hasHiddenCharacters(details.domain) || hasHiddenCharacters(details.message)) {
+    warnings.push({ code: 'NOT_TEXT', message: 'Some text in this request contains control or direction-changing characters: it may not read as it will be signed.' });
+  }
   return { details, warnings };
+}
+
+function hasHiddenCharacters(value: unknown): boolean {
+  if (typeof value === 'string') return HIDDEN_CHARACTERS.test(value);
+  if (Array.isArray(value)) return value.some(hasHiddenCharacters);
+  if (typeof value === 'object' && value !== null) return Object.values(value).some(hasHiddenCharacters);
+  return false;
 }
 
 /** Numbers and bigints become decimal strings at any depth, so the popup gets plain JSON it can print exactly. */
