@@ -251,7 +251,8 @@ describe('Channel over a real Aedes broker', () => {
     expect(log).toEqual(['got 1', 'got 2', 'got 3', 'done']);
   });
 
-  it('aborts the session cleanly on a tampered frame and drops an exact duplicate', async () => {
+  /** A device and a co-signer with a tap on the broker, after the device's first data frame reached the co-signer. */
+  async function firstFrameThroughTap() {
     const tap = await startTap(broker.url);
     cleanups.push(() => tap.close());
     const walletId = bytesToHex(randomBytes(16));
@@ -266,47 +267,39 @@ describe('Channel over a real Aedes broker', () => {
     const conversation = await dv.channel.open({ walletId, peerRole: 'cosigner', peerIdentity: cosigner.publicKey, expiresAt: Date.now() + 30_000 });
     await conversation.send(1, encoder.encode('first'));
     await waitFor(() => responder !== undefined, 5000, 'the responder');
-    expect(decoder.decode((await responder!.receive({ timeoutMs: 5000 })).body)).toBe('first');
+    return { tap, cs, conversation, responder: responder! };
+  }
+
+  it('aborts the session cleanly on a tampered frame and drops an exact duplicate', async () => {
+    const { tap, cs, conversation, responder } = await firstFrameThroughTap();
+    expect(decoder.decode((await responder.receive({ timeoutMs: 5000 })).body)).toBe('first');
 
     const original = tap.messages.find((message) => message.topic.endsWith('/to/cosigner') && decodeFrame(message.payload).type === 'data')!;
     // QoS 1 style redelivery of the same bytes: dropped without a trace.
     await tap.client.publishAsync(original.topic, original.payload as never, { qos: 1 });
     await conversation.send(2, encoder.encode('second'));
-    expect(decoder.decode((await responder!.receive({ timeoutMs: 5000 })).body)).toBe('second');
+    expect(decoder.decode((await responder.receive({ timeoutMs: 5000 })).body)).toBe('second');
 
     // The first frame again, moved to the next sequence number: authentication fails.
     const forged = original.payload.slice();
     new DataView(forged.buffer).setUint32(2 + 16 + 16 + 1 + 4, 2);
-    const pending = rejection(responder!.receive({ timeoutMs: 5000 }));
+    const pending = rejection(responder.receive({ timeoutMs: 5000 }));
     await tap.client.publishAsync(original.topic, forged as never, { qos: 1 });
     expect((await pending).code).toBe('CHANNEL_TAMPERED');
-    expect(responder!.closed).toBe(true);
+    expect(responder.closed).toBe(true);
     expect(cs.rejected.map((entry) => entry.error.code)).toEqual(['CHANNEL_TAMPERED']);
   });
 
   it('aborts on a replayed sequence number with different bytes', async () => {
-    const tap = await startTap(broker.url);
-    cleanups.push(() => tap.close());
-    const walletId = bytesToHex(randomBytes(16));
-    const device = Identity.generate();
-    const cosigner = Identity.generate();
-    const cs = await party(cosigner, 'cosigner', { resolvePeer: () => device.publicKey });
-    let responder: Conversation | undefined;
-    cs.channel.onConversation((conversation) => {
-      responder = conversation;
-    });
-    const dv = await party(device, 'device', { walletIds: [walletId] });
-    const conversation = await dv.channel.open({ walletId, peerRole: 'cosigner', peerIdentity: cosigner.publicKey, expiresAt: Date.now() + 30_000 });
-    await conversation.send(1, encoder.encode('first'));
-    await waitFor(() => responder !== undefined, 5000, 'the responder');
-    await responder!.receive({ timeoutMs: 5000 });
+    const { tap, responder } = await firstFrameThroughTap();
+    await responder.receive({ timeoutMs: 5000 });
     const original = tap.messages.find((message) => message.topic.endsWith('/to/cosigner') && decodeFrame(message.payload).type === 'data')!;
     const altered = original.payload.slice();
     altered[altered.length - 1]! ^= 1;
-    const pending = rejection(responder!.receive({ timeoutMs: 5000 }));
+    const pending = rejection(responder.receive({ timeoutMs: 5000 }));
     await tap.client.publishAsync(original.topic, altered as never, { qos: 1 });
     expect((await pending).code).toBe('CHANNEL_REPLAY');
-    expect((await rejection(responder!.send(1, encoder.encode('no')))).code).toBe('CHANNEL_REPLAY');
+    expect((await rejection(responder.send(1, encoder.encode('no')))).code).toBe('CHANNEL_REPLAY');
   });
 
   it('restores a conversation after the device worker died between hello and accept', async () => {

@@ -8,6 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorWithSubackPacket, connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { expect } from 'vitest';
+import { inboxTopic } from '../../channel/topics.js';
 import { waitUntilConnected } from './embedded.js';
 
 export interface Received {
@@ -130,4 +132,32 @@ export async function connectObserver(url: string, options: ConnectOptions): Pro
     throw error;
   }
   return observer;
+}
+
+/** A sentinel from `from` into its wallet's co-signer inbox arrives: the co-signer's inbox still flows. */
+export async function expectCosignerStillHears(cosigner: Observer, from: Observer, walletId: string): Promise<void> {
+  const sentinel = marker('sentinel');
+  expect(await from.publish(inboxTopic(walletId, 'cosigner'), sentinel)).toBe('acknowledged');
+  await cosigner.receivedPayload(sentinel);
+}
+
+/**
+ * Device B, having tried to subscribe to more than its own inbox, receives only what is sent to its
+ * own inbox: not device A's messages, nor A's messages to the co-signer. Delivery is what is checked
+ * (a broker may grant a forbidden SUBACK and filter later), with a sentinel proving B's inbox works.
+ */
+export async function expectDeliveryOnlyToOwnInbox(parties: { cosigner: Observer; a: Observer; b: Observer; walletA: string; walletB: string }): Promise<void> {
+  const { cosigner, a, b, walletA, walletB } = parties;
+  const secret = marker('for-a-only');
+  await cosigner.publish(inboxTopic(walletA, 'device'), secret);
+  await a.receivedPayload(secret);
+  const up = marker('a-to-cosigner');
+  await a.publish(inboxTopic(walletA, 'cosigner'), up);
+  await cosigner.receivedPayload(up);
+  const sentinel = marker('for-b');
+  await cosigner.publish(inboxTopic(walletB, 'device'), sentinel);
+  await b.receivedPayload(sentinel);
+  expect(b.received.map((m) => m.topic)).toEqual(b.received.map(() => inboxTopic(walletB, 'device')));
+  expect(b.payloads()).not.toContain(secret);
+  expect(b.payloads()).not.toContain(up);
 }

@@ -7,7 +7,7 @@ import { COSIGNER_INBOX_FILTER, COSIGNER_STATUS_TOPIC, deviceClientId, inboxTopi
 import { ensureServerCertificate, type ServerCertificate } from '../tls.js';
 import { TokenIssuer } from '../tokens.js';
 import { COSIGNER_CLIENT_ID } from './access-rules.js';
-import { Observer, connectObserver, marker, randomHexId } from './access-test-kit.js';
+import { Observer, connectObserver, marker, randomHexId, expectCosignerStillHears, expectDeliveryOnlyToOwnInbox } from './access-test-kit.js';
 import { connectCosignerClient, startEmbeddedBroker, type AccessEvent, type EmbeddedBroker } from './embedded.js';
 
 const MAX_PAYLOAD = 4096;
@@ -74,10 +74,8 @@ async function deviceAReady(): Promise<Observer> {
   return a;
 }
 
-async function cosignerStillHears(from: Observer, walletId: string): Promise<void> {
-  const sentinel = marker('sentinel');
-  expect(await from.publish(inboxTopic(walletId, 'cosigner'), sentinel)).toBe('acknowledged');
-  await cosigner.receivedPayload(sentinel);
+function cosignerStillHears(from: Observer, walletId: string): Promise<void> {
+  return expectCosignerStillHears(cosigner, from, walletId);
 }
 
 describe('embedded broker: who may connect', () => {
@@ -176,18 +174,7 @@ describe('embedded broker: what a device may read and write', () => {
     expect(await b.subscribe('#')).toBe(128);
     expect(await b.subscribe('$SYS/#')).toBe(128);
 
-    const secret = marker('for-a-only');
-    await cosigner.publish(inboxTopic(walletA, 'device'), secret);
-    await a.receivedPayload(secret);
-    const up = marker('a-to-cosigner');
-    await a.publish(inboxTopic(walletA, 'cosigner'), up);
-    await cosigner.receivedPayload(up);
-    const sentinel = marker('for-b');
-    await cosigner.publish(inboxTopic(walletB, 'device'), sentinel);
-    await b.receivedPayload(sentinel);
-    expect(b.received.map((m) => m.topic)).toEqual(b.received.map(() => inboxTopic(walletB, 'device')));
-    expect(b.payloads()).not.toContain(secret);
-    expect(b.payloads()).not.toContain(up);
+    await expectDeliveryOnlyToOwnInbox({ cosigner, a, b, walletA, walletB });
   });
 
   it("does not deliver a device's publish into another wallet's co-signer inbox", async () => {

@@ -7,7 +7,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COSIGNER_INBOX_FILTER, COSIGNER_STATUS_TOPIC, deviceClientId, inboxTopic } from '../../channel/topics.js';
 import { COSIGNER_SHARED_INBOX_FILTER, PACKET_OVERHEAD_BYTES } from './access-rules.js';
-import { Observer, connectObserver, marker, randomHexId } from './access-test-kit.js';
+import { Observer, connectObserver, marker, randomHexId, expectCosignerStillHears, expectDeliveryOnlyToOwnInbox } from './access-test-kit.js';
 import { connectExternalCosignerClient } from './external.js';
 import { MosquittoDynsec, newDeviceCredentials, type DeviceBrokerCredentials } from './mosquitto-dynsec.js';
 import { startMosquittoHarness, type MosquittoHarness } from './mosquitto-harness.js';
@@ -63,10 +63,8 @@ async function deviceAReady(): Promise<Observer> {
   return a;
 }
 
-async function cosignerStillHears(from: Observer, walletId: string): Promise<void> {
-  const sentinel = marker('sentinel');
-  expect(await from.publish(inboxTopic(walletId, 'cosigner'), sentinel)).toBe('acknowledged');
-  await cosigner.receivedPayload(sentinel);
+function cosignerStillHears(from: Observer, walletId: string): Promise<void> {
+  return expectCosignerStillHears(cosigner, from, walletId);
 }
 
 describe('Mosquitto: who may connect', () => {
@@ -121,18 +119,7 @@ describe('Mosquitto: what a device may read and write', () => {
       // dynamic security answers 128 here; delivery is what is checked below
       expect(await b.subscribe(filter), filter).toBe(128);
     }
-    const secret = marker('for-a-only');
-    await cosigner.publish(inboxTopic(walletA, 'device'), secret);
-    await a.receivedPayload(secret);
-    const up = marker('a-to-cosigner');
-    await a.publish(inboxTopic(walletA, 'cosigner'), up);
-    await cosigner.receivedPayload(up);
-    const sentinel = marker('for-b');
-    await cosigner.publish(inboxTopic(walletB, 'device'), sentinel);
-    await b.receivedPayload(sentinel);
-    expect(b.received.map((m) => m.topic)).toEqual(b.received.map(() => inboxTopic(walletB, 'device')));
-    expect(b.payloads()).not.toContain(secret);
-    expect(b.payloads()).not.toContain(up);
+    await expectDeliveryOnlyToOwnInbox({ cosigner, a, b, walletA, walletB });
   });
 
   it("does not deliver a device's publish into another wallet's co-signer inbox or another device's inbox", async () => {
