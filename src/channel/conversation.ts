@@ -187,14 +187,7 @@ export class Conversation {
 
   /** @internal The transport stayed offline past its grace period: waiting calls fail, the conversation stays. */
   disconnected(): void {
-    const error = disconnected();
-    for (const waiter of this.#waiters) {
-      clearTimeout(waiter.timer);
-      waiter.reject(error);
-    }
-    this.#waiters.clear();
-    for (const waiter of this.#readyWaiters) waiter.reject(error);
-    this.#readyWaiters.clear();
+    this.#rejectWaiters(disconnected());
   }
 
   /** @internal The transport is back: publish what the broker has not acknowledged yet. */
@@ -253,6 +246,11 @@ export class Conversation {
     this.#inbox.length = 0;
     this.#outbox.length = 0;
     this.#session.close();
+    this.#rejectWaiters(error);
+    this.#host.ended(this);
+  }
+
+  #rejectWaiters(error: ChannelError): void {
     for (const waiter of this.#waiters) {
       clearTimeout(waiter.timer);
       waiter.reject(error);
@@ -260,7 +258,6 @@ export class Conversation {
     this.#waiters.clear();
     for (const waiter of this.#readyWaiters) waiter.reject(error);
     this.#readyWaiters.clear();
-    this.#host.ended(this);
   }
 }
 

@@ -4,6 +4,7 @@
  * line, so scripts can capture it; everything meant for a person goes to stderr.
  * Exit codes: 0 done, 1 the command failed, 2 the command line is wrong.
  */
+import { createLockFile, lockOwner, lockOwnerIsGone } from './lock-file.js';
 import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { inspect, parseArgs, type ParseArgsConfig } from 'node:util';
@@ -152,16 +153,19 @@ const LOCK_WAIT_MS = 30_000;
  * One tandem-client at a time per wallet file: a device identity has one MQTT client id, and a
  * second connection under it would close the first (the broker's takeover rule), so two processes
  * would keep knocking each other off. A lock file (created exclusively, holding the owner's pid)
- * makes the second wait. Hand-written: no installed library locks files.
+ * makes the second wait.
  */
 async function lockWallet(walletPath: string): Promise<() => void> {
   const lockPath = `${walletPath}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
+    let created: boolean;
     try {
-      const fd = openSync(lockPath, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      created = createLockFile(lockPath);
+    } catch (error) {
+      throw new CliError('CLI_BAD_INPUT', `Cannot create the lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
+    }
+    if (created) {
       const release = () => {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
@@ -179,42 +183,16 @@ async function lockWallet(walletPath: string): Promise<() => void> {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       return release;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new CliError('CLI_BAD_INPUT', `Cannot create the lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
-      }
     }
-    const holder = lockHolder(lockPath);
+    const holder = lockOwner(lockPath);
     if (holder === 'released') continue;
-    // Removing a dead holder's lock automatically would race with another waiter doing the same.
-    if (holder !== undefined && !isRunning(holder)) {
-      throw new CliError('CLI_WALLET_BUSY', `${lockPath} was left by tandem-client pid ${holder}, which is no longer running: delete it and try again.`);
+    if (lockOwnerIsGone(lockPath)) {
+      throw new CliError('CLI_WALLET_BUSY', `${lockPath} was left by tandem-client pid ${holder ?? '?'}, which is no longer running: delete it and try again.`);
     }
     if (Date.now() > deadline) {
       throw new CliError('CLI_WALLET_BUSY', `Another tandem-client (pid ${holder ?? '?'}) has been using ${walletPath} for ${LOCK_WAIT_MS / 1000} s; try again later.`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The pid in a lock file; undefined while its owner has yet to write it. */
-function lockHolder(lockPath: string): number | undefined | 'released' {
-  let text: string;
-  try {
-    text = readFileSync(lockPath, 'utf8');
-  } catch {
-    return 'released';
-  }
-  const pid = Number.parseInt(text, 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

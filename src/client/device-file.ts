@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { DevicePresignature } from '../channel/device-protocol.js';
 import type { DeviceRecord } from '../channel/device-session.js';
 import { ClientError } from './errors.js';
+import { createLockFile, lockOwnerIsGone } from './lock-file.js';
 
 export interface DeviceFileContents extends DeviceRecord {
   version: 1;
@@ -130,37 +131,15 @@ export class DeviceFile {
 const LOCK_WAIT_MS = 10_000;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/**
- * An exclusive lock file holding the owner's pid, held only for one read-modify-write. One left by a
- * process that died in that moment is reported, not removed: two waiters removing it at once would
- * both take the lock. Hand-written: no installed library locks files.
- */
+/** The lock is held only for one read-modify-write (see lock-file.ts). */
 function acquireLock(lockPath: string): () => void {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
-    try {
-      const fd = openSync(lockPath, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (ownerIsGone(lockPath)) {
+    if (createLockFile(lockPath)) return () => rmSync(lockPath, { force: true });
+    if (lockOwnerIsGone(lockPath)) {
       throw new ClientError('CLIENT_FILE_BUSY', `${lockPath} was left by a process that is no longer running: delete it and try again.`);
     }
     if (Date.now() > deadline) throw new ClientError('CLIENT_FILE_BUSY', `The wallet file is locked by another process (${lockPath}).`);
     Atomics.wait(sleeper, 0, 0, 10);
-  }
-}
-
-function ownerIsGone(lockPath: string): boolean {
-  try {
-    const pid = Number(readFileSync(lockPath, 'utf8'));
-    if (!Number.isInteger(pid) || pid <= 0) return false;
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -4,7 +4,7 @@ import { CodedError } from '../../mpc/errors.js';
  * Errors of the co-signer's storage: master key, envelope encryption, the repository and the audit log.
  * Each carries a stable `code` for callers and logs, and a `shortMessage` an operator can act on.
  */
-export class StoreError extends CodedError {
+export class StoreError<Code extends string = string> extends CodedError<Code> {
   override name = 'StoreError';
 }
 
@@ -17,12 +17,8 @@ export type MasterKeyErrorCode =
   | 'MASTER_KEY_MISSING';
 
 /** The master key could not be loaded, or was refused because it is unsafe. */
-export class MasterKeyError extends StoreError {
+export class MasterKeyError extends StoreError<MasterKeyErrorCode> {
   override name = 'MasterKeyError';
-  declare readonly code: MasterKeyErrorCode;
-  constructor(code: MasterKeyErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(code, shortMessage, options);
-  }
 }
 
 /** The database was sealed under another master key: nothing in it can be decrypted with this one. */
@@ -40,12 +36,8 @@ export class MasterKeyMismatchError extends StoreError {
 export type EnvelopeErrorCode = 'ENVELOPE_BAD_FORMAT' | 'ENVELOPE_UNSUPPORTED_VERSION' | 'ENVELOPE_WRONG_MASTER_KEY' | 'ENVELOPE_AUTH_FAILED';
 
 /** A sealed record could not be opened. */
-export class EnvelopeError extends StoreError {
+export class EnvelopeError extends StoreError<EnvelopeErrorCode> {
   override name = 'EnvelopeError';
-  declare readonly code: EnvelopeErrorCode;
-  constructor(code: EnvelopeErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(code, shortMessage, options);
-  }
 }
 
 /** The database file was written by a newer co-signer, or its schema is not one this code knows. */
