@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashTypedData, verifyTypedData } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { mailTypedData } from '../../client/testing/mail-typed-data.js';
+import { EIP712_DOMAIN_TYPE, mailTypedData } from '../../client/testing/mail-typed-data.js';
 import { expectInvalidParams } from './expect-invalid-params.js';
 import { MAX_TYPED_DATA_JSON, parseTypedDataV4 } from './params.js';
 import { reviveTypedData } from './typed-data-params.js';
@@ -14,12 +14,7 @@ const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 function permitJson(overrides: { message?: Record<string, unknown>; domain?: Record<string, unknown>; types?: Record<string, unknown> } = {}) {
   return {
     types: {
-      EIP712Domain: [
-        { name: 'name', type: 'string' },
-        { name: 'version', type: 'string' },
-        { name: 'chainId', type: 'uint256' },
-        { name: 'verifyingContract', type: 'address' },
-      ],
+      EIP712Domain: EIP712_DOMAIN_TYPE,
       Permit: [
         { name: 'owner', type: 'address' },
         { name: 'spender', type: 'address' },

@@ -1,3 +1,11 @@
+/** The EIP712Domain type of a domain with name, version, chainId and verifyingContract, as dapps spell it out. */
+export const EIP712_DOMAIN_TYPE = [
+  { name: 'name', type: 'string' },
+  { name: 'version', type: 'string' },
+  { name: 'chainId', type: 'uint256' },
+  { name: 'verifyingContract', type: 'address' },
+] as const;
+
 /** The EIP-712 "Ether Mail" example, for tests that sign typed data. */
 export function mailTypedData(options: { chainId: number; contents: string; from?: `0x${string}` }) {
   return {
@@ -28,12 +36,7 @@ export function mailTypedDataWithDomainType(options: { chainId: number; contents
   return {
     ...typedData,
     types: {
-      EIP712Domain: [
-        { name: 'name', type: 'string' },
-        { name: 'version', type: 'string' },
-        { name: 'chainId', type: 'uint256' },
-        { name: 'verifyingContract', type: 'address' },
-      ],
+      EIP712Domain: EIP712_DOMAIN_TYPE,
       ...typedData.types,
     },
   } as const;
