@@ -100,21 +100,23 @@ async function execute(record: ApprovalRecord): Promise<unknown> {
   }
 }
 
-async function broadcast(record: ApprovalRecord): Promise<`0x${string}`> {
-  if (record.action.kind !== 'transaction' || !record.rawTransaction) throw new WalletError('UNKNOWN_REQUEST', 'Nothing to send.');
+/** The client of the chain a transaction approval was made on. */
+async function transactionChain(record: ApprovalRecord) {
+  if (record.action.kind !== 'transaction') throw new WalletError('UNKNOWN_REQUEST', 'Not a transaction.');
   const chainId = record.action.chainId;
   const chain = (await readSettings()).chains.find((known) => known.id === chainId);
   if (!chain) throw new WalletError('BAD_SETTING', `Chain ${chainId} was removed before the transaction could be sent.`);
-  return chainClient(chain).sendRawTransaction({ serializedTransaction: record.rawTransaction });
+  return chainClient(chain);
+}
+
+async function broadcast(record: ApprovalRecord): Promise<`0x${string}`> {
+  if (!record.rawTransaction) throw new WalletError('UNKNOWN_REQUEST', 'Nothing to send.');
+  return (await transactionChain(record)).sendRawTransaction({ serializedTransaction: record.rawTransaction });
 }
 
 async function transactionKnown(record: ApprovalRecord, hash: `0x${string}`): Promise<boolean> {
-  if (record.action.kind !== 'transaction') return false;
-  const chainId = record.action.chainId;
-  const chain = (await readSettings()).chains.find((known) => known.id === chainId);
-  if (!chain) return false;
-  return chainClient(chain)
-    .getTransaction({ hash })
+  return transactionChain(record)
+    .then((client) => client.getTransaction({ hash }))
     .then(() => true)
     .catch(() => false);
 }

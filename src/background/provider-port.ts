@@ -16,7 +16,7 @@ const MAX_METHOD_LENGTH = 128;
 /** Far above any legitimate request (calldata is capped at 128 KiB): refuse before anything parses it. */
 const MAX_PARAMS_JSON = 1024 * 1024;
 
-export function originOf(sender: browser.Runtime.MessageSender | undefined): string | undefined {
+function originOf(sender: browser.Runtime.MessageSender | undefined): string | undefined {
   const origin = (sender as { origin?: string } | undefined)?.origin;
   if (origin && origin !== 'null') return origin;
   if (!sender?.url) return undefined;
@@ -58,7 +58,7 @@ async function handle(port: browser.Runtime.Port, origin: string, tabId: number,
     return;
   }
   try {
-    const outcome = await route({ origin, method: message.method, params: message.params, requestKey, port });
+    const outcome = await route({ origin, method: message.method, params: message.params, requestKey });
     if (outcome !== DEFERRED) deliver(requestKey, outcome);
   } catch (error) {
     deliver(requestKey, { error: toRpcError(error) });

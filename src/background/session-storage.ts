@@ -1,18 +1,12 @@
 /**
  * What the worker keeps in chrome.storage.session: memory only, gone when the browser exits, but
  * it survives a service-worker restart. The vault key sits here while unlocked (and nothing else
- * secret); approvals in flight and the onboarding state sit here so a restarted worker picks them up.
+ * secret), with its last-activity time; approvals in flight and the tabs with a provider sit here so
+ * a restarted worker picks them up.
  */
 import browser from 'webextension-polyfill';
 
-export interface SessionShape {
-  /** The derived vault key, hex, while unlocked. */
-  vaultKey?: string;
-  /** Last activity (ms), for auto-lock. */
-  lastActivityAt?: number;
-}
-
-export async function sessionGet<K extends string>(key: K): Promise<unknown> {
+export async function sessionGet(key: string): Promise<unknown> {
   const stored = await browser.storage.session.get(key);
   return stored[key];
 }

@@ -28,23 +28,19 @@ interface Unlocked {
 }
 
 let unlocked: Promise<Unlocked | undefined> | undefined;
-let cosignerStatus: CosignerStatus = 'unknown';
 let presenceState: CosignerStatus = 'unknown';
 let brokerState: TransportState = 'idle';
 let refilling: Promise<void> | undefined;
 const lockListeners = new Set<(locked: boolean) => void>();
-const presenceListeners = new Set<(status: CosignerStatus) => void>();
 
 export function onLockChange(listener: (locked: boolean) => void): void {
   lockListeners.add(listener);
 }
 
-export function onCosignerStatus(listener: (status: CosignerStatus) => void): void {
-  presenceListeners.add(listener);
-}
-
+/** Unreachable broker, or a signed "offline" from the co-signer: either way it cannot answer now. */
 export function currentCosignerStatus(): CosignerStatus {
-  return cosignerStatus;
+  const brokerDown = brokerState === 'reconnecting' || brokerState === 'offline' || brokerState === 'closed';
+  return brokerDown ? 'offline' : brokerState === 'online' ? presenceState : 'unknown';
 }
 
 export async function walletStatus(): Promise<'uninitialised' | 'locked' | 'unlocked'> {
@@ -92,21 +88,10 @@ function start(store: VaultStore): Unlocked {
 
 function presenceChanged(status: PresenceStatus): void {
   presenceState = status.state === 'online' ? 'online' : status.state === 'unknown' ? 'unknown' : 'offline';
-  updateCosignerStatus();
 }
 
 function brokerStateChanged(state: TransportState): void {
   brokerState = state;
-  updateCosignerStatus();
-}
-
-/** Unreachable broker, or a signed "offline" from the co-signer: either way it cannot answer now. */
-function updateCosignerStatus(): void {
-  const brokerDown = brokerState === 'reconnecting' || brokerState === 'offline' || brokerState === 'closed';
-  const next: CosignerStatus = brokerDown ? 'offline' : brokerState === 'online' ? presenceState : 'unknown';
-  if (next === cosignerStatus) return;
-  cosignerStatus = next;
-  for (const listener of presenceListeners) listener(cosignerStatus);
 }
 
 export async function unlock(password: string): Promise<void> {
@@ -128,7 +113,6 @@ export async function lock(): Promise<void> {
   const previous = await current();
   await sessionRemove(['vaultKey', 'lastActivityAt']);
   unlocked = Promise.resolve(undefined);
-  cosignerStatus = 'unknown';
   presenceState = 'unknown';
   brokerState = 'idle';
   await browser.alarms.clear(AUTO_LOCK_ALARM);

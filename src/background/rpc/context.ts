@@ -1,6 +1,4 @@
 /** What every provider method handler receives, and what it answers. */
-import type browser from 'webextension-polyfill';
-
 export interface RpcContext {
   /** The page's origin, from the browser (port.sender), never from the page. */
   origin: string;
@@ -8,7 +6,6 @@ export interface RpcContext {
   params: unknown;
   /** Where a deferred answer goes: see approvals.requestKeyOf. */
   requestKey: string;
-  port: browser.Runtime.Port;
 }
 
 /** An answer now, or DEFERRED when an approval will answer later. */
