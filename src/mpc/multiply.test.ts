@@ -17,8 +17,8 @@ function run(inputs: bigint[], tamper?: (message: Uint8Array) => void) {
   const alice = mulAlice(aliceSetup, binding, rowKey, inputs, bob.message);
   const message = alice.message.slice();
   tamper?.(message);
-  const bobShares = mulBobFinish(bob.state, rowKey, message);
-  return { alice: alice.shares, bob: bobShares, b: bob.state.input };
+  const finished = mulBobFinish(bob.state, rowKey, message);
+  return { alice: alice.shares, bob: finished.shares, b: bob.state.input, transcripts: [alice.transcript, finished.transcript] };
 }
 
 describe('random vector OLE', () => {
@@ -28,6 +28,13 @@ describe('random vector OLE', () => {
       const { alice, bob, b } = run(inputs);
       for (let i = 0; i < 2; i++) expect(Fn.add(alice[i]!, bob[i]!)).toBe(Fn.mul(inputs[i]!, b));
     }
+  });
+
+  it('gives both sides the same transcript of the exchange, and a different one each run', () => {
+    const first = run([randomScalar(), randomScalar()]).transcripts;
+    const second = run([randomScalar(), randomScalar()]).transcripts;
+    expect(first[0]).toEqual(first[1]);
+    expect(first[0]).not.toEqual(second[0]);
   });
 
   it("gives Bob a fresh random input each run", () => {

@@ -8,7 +8,7 @@
  * message, so they are fixed only after she committed to her correlations.
  */
 import { equalBytes } from './bytes.js';
-import { bytesToBigInt, Fn, randomScalar } from './curve.js';
+import { CURVE_ORDER, Fn, randomScalar, readScalar } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { DecodeError } from './errors.js';
 import { hashToScalar, taggedHash } from './hash.js';
@@ -22,7 +22,14 @@ export const MUL_INPUTS = 2;
 export const MUL_ROWS = 416;
 /** Per OT row Alice correlates MUL_INPUTS pads plus one check value. */
 const WIDTH = MUL_INPUTS + 1;
-const WIDE_SCALAR_BYTES = 48;
+/**
+ * Pads are 256-bit integers used as representatives mod n. As 2^256 - n < 2^129, such a pad is
+ * within 2^-127 of uniform mod n (the reduction DKLs23 implementations use for hashed scalars);
+ * over all 1,248 pads of a run that stays below 2^-116, far under the protocol's own 2^-80
+ * statistical bound. Wider pads would cost a third more hashing and several times more BigInt work.
+ */
+const PAD_BYTES = 32;
+const PAD_OUTPUT_BYTES = Math.ceil((WIDTH * PAD_BYTES) / 64) * 64;
 
 let gadgetCache: bigint[] | undefined;
 /** Public gadget vector, a fixed system constant drawn from a nothing-up-my-sleeve hash. */
@@ -36,14 +43,14 @@ export const MUL_ALICE_MESSAGE_BYTES = MUL_ROWS * WIDTH * 32 + 32 + 32 + MUL_INP
 
 /**
  * WIDTH pads per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash.
- * Each pad is a 384-bit integer, left unreduced: callers reduce sums of them once, which
- * is the same wide reduction as reducing every pad, done with far fewer BigInt divisions.
+ * Each pad is left unreduced: callers reduce sums of them once, with far fewer BigInt divisions.
  */
 class RowPads {
   private readonly prf: KeyedBlake3;
   private readonly input = new Uint8Array(4 + KAPPA_BYTES);
   private readonly inputView = new DataView(this.input.buffer);
-  private readonly output = new Uint8Array(192);
+  private readonly output = new Uint8Array(PAD_OUTPUT_BYTES);
+  private readonly outputView = new DataView(this.output.buffer);
   readonly pads: bigint[] = new Array<bigint>(WIDTH).fill(0n);
 
   constructor(rowKey: Uint8Array) {
@@ -56,14 +63,33 @@ class RowPads {
     this.input.set(row, 4);
     if (flip) for (let i = 0; i < KAPPA_BYTES; i++) this.input[4 + i]! ^= flip[i]!;
     this.prf.xofInto(this.input, this.output);
-    for (let k = 0; k < WIDTH; k++) this.pads[k] = bytesToBigInt(this.output.subarray(k * WIDE_SCALAR_BYTES, (k + 1) * WIDE_SCALAR_BYTES));
+    for (let k = 0; k < WIDTH; k++) this.pads[k] = readScalar(this.outputView, k * PAD_BYTES);
     return this.pads;
   }
 }
 
-function checkCoefficients(rowKey: Uint8Array, corrections: Uint8Array): bigint[] {
-  const digest = taggedHash('mul/chi-seed', rowKey, corrections);
-  return Array.from({ length: WIDTH }, (_, k) => hashToScalar('mul/chi', digest, k));
+/** x mod n for x in (-2^257, 2^257): two pads' difference plus a scalar. A BigInt division costs ten times more. */
+function reduceNarrow(x: bigint): bigint {
+  while (x < 0n) x += CURVE_ORDER;
+  while (x >= CURVE_ORDER) x -= CURVE_ORDER;
+  return x;
+}
+
+/** Digest of Alice's corrections under the row key: the seed of the check coefficients. */
+function correctionsDigest(rowKey: Uint8Array, corrections: Uint8Array): Uint8Array {
+  return taggedHash('mul/chi-seed', rowKey, corrections);
+}
+
+function checkCoefficients(seed: Uint8Array): bigint[] {
+  return Array.from({ length: WIDTH }, (_, k) => hashToScalar('mul/chi', seed, k));
+}
+
+/**
+ * Binds Alice's whole message (through the corrections digest, which both sides compute
+ * anyway, and the short rest) so a caller can draw Fiat-Shamir challenges after it.
+ */
+function messageTranscript(seed: Uint8Array, message: Uint8Array): Uint8Array {
+  return taggedHash('mul/transcript', seed, message.subarray(MUL_ROWS * WIDTH * 32));
 }
 
 function checkDigest(rowKey: Uint8Array, values: Uint8Array): Uint8Array {
@@ -100,7 +126,7 @@ export function mulAlice(
   rowKey: Uint8Array,
   inputs: readonly bigint[],
   bobMessage: Uint8Array,
-): { shares: bigint[]; message: Uint8Array } {
+): { shares: bigint[]; message: Uint8Array; transcript: Uint8Array } {
   if (inputs.length !== MUL_INPUTS) throw new RangeError(`multiplication takes ${MUL_INPUTS} inputs`);
   const qRows = extensionSend(setup, otBinding, MUL_ROWS, bobMessage);
   const correlation = Array.from({ length: WIDTH }, () => randomScalar());
@@ -115,11 +141,12 @@ export function mulAlice(
     const pads0 = hasher.compute(j, row);
     for (let k = 0; k < WIDTH; k++) raw0[j * WIDTH + k] = pads0[k]!;
     const pads1 = hasher.compute(j, row, setup.delta);
-    for (let k = 0; k < WIDTH; k++) writer.scalar(Fn.create(raw0[j * WIDTH + k]! - pads1[k]! + correlation[k]!));
+    for (let k = 0; k < WIDTH; k++) writer.scalar(reduceNarrow(raw0[j * WIDTH + k]! - pads1[k]! + correlation[k]!));
     for (let i = 0; i < MUL_INPUTS; i++) shareSums[i]! += g[j]! * raw0[j * WIDTH + i]!;
   }
   const corrections = writer.finish();
-  const chi = checkCoefficients(rowKey, corrections);
+  const seed = correctionsDigest(rowKey, corrections);
+  const chi = checkCoefficients(seed);
   const checkValues = new PayloadWriter();
   for (let j = 0; j < MUL_ROWS; j++) {
     let value = 0n;
@@ -141,11 +168,11 @@ export function mulAlice(
     .scalar(Fn.create(checkCombination))
     .scalars(adjustments)
     .finish();
-  return { shares, message };
+  return { shares, message, transcript: messageTranscript(seed, message) };
 }
 
 /** Bob, finish: check Alice's correlations were consistent and return his additive shares. */
-export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessage: Uint8Array): bigint[] {
+export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessage: Uint8Array): { shares: bigint[]; transcript: Uint8Array } {
   if (aliceMessage.length !== MUL_ALICE_MESSAGE_BYTES) throw new DecodeError('bad-encoding', 'multiplication message has the wrong length');
   const corrections = aliceMessage.subarray(0, MUL_ROWS * WIDTH * 32);
   const reader = new PayloadReader(aliceMessage);
@@ -155,7 +182,8 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   const adjustments = reader.scalars(MUL_INPUTS);
   reader.end();
 
-  const chi = checkCoefficients(rowKey, corrections);
+  const seed = correctionsDigest(rowKey, corrections);
+  const chi = checkCoefficients(seed);
   const checkValues = new PayloadWriter();
   const hasher = new RowPads(rowKey);
   const g = gadget();
@@ -178,5 +206,5 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   }
   const shares: bigint[] = [];
   for (let i = 0; i < MUL_INPUTS; i++) shares.push(Fn.create(shareSums[i]! + state.input * adjustments[i]!));
-  return shares;
+  return { shares, transcript: messageTranscript(seed, aliceMessage) };
 }

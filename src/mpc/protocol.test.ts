@@ -88,6 +88,41 @@ describe('signing', () => {
     expect(verifies(twoOfTwo[0]!, randomBytes(32), signature)).toBe(false);
   });
 
+  it('a signer whose multiplication input is not its committed nonce is caught by the consistency check', () => {
+    // Party 1 follows the protocol except that, after committing to R_1 = r G, it feeds another nonce
+    // r' into its multiplication: every message is well formed and Gamma is computed honestly from
+    // its outputs, so only the (combined, Fiat-Shamir weighted) consistency check can catch it.
+    const session = randomBytes(32);
+    const [one, two] = twoOfTwo.map((share) => SignParty.create({ share, session, signers: [1, 2] })) as [SignParty, SignParty];
+    const toOne = two.start();
+    const toTwo = one.start();
+    const state = JSON.parse(one.exportState()) as { nonceShare: { $big: string } };
+    state.nonceShare = { $big: (BigInt(`0x${state.nonceShare.$big}`) + 1n).toString(16) };
+    const cheater = SignParty.fromState(JSON.stringify(state));
+    const round2 = cheater.receive(toOne[0]!).outgoing;
+    two.receive(toTwo[0]!);
+    let caught: unknown;
+    try {
+      two.receive(round2[0]!);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ProtocolAbortError);
+    expect((caught as ProtocolAbortError).reason).toBe('consistency-check-failed');
+    expect((caught as ProtocolAbortError).culprit).toBe(1);
+  });
+
+  it('the same run without the deviation passes the check (the test above can pass)', () => {
+    const session = randomBytes(32);
+    const [one, two] = twoOfTwo.map((share) => SignParty.create({ share, session, signers: [1, 2] })) as [SignParty, SignParty];
+    const toOne = two.start();
+    const toTwo = one.start();
+    const restored = SignParty.fromState(one.exportState());
+    const round2 = restored.receive(toOne[0]!).outgoing;
+    two.receive(toTwo[0]!);
+    expect(two.receive(round2[0]!).result).toEqual({ kind: 'presigned' });
+  });
+
   it('signers that were handed different digests abort instead of releasing a signature', () => {
     const { parties } = runPresign(twoOfTwo);
     const outgoing = [...parties[0]!.signDigest(randomBytes(32)).outgoing, ...parties[1]!.signDigest(randomBytes(32)).outgoing];

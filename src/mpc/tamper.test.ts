@@ -143,8 +143,7 @@ const signLayouts = (from: number, to: number): Layout[] => [
     ['R_i', 'point'],
     ['salt', 'bytes'],
     ['pk_i', 'point'],
-    ['Gamma_u', 'point'],
-    ['Gamma_v', 'point'],
+    ['Gamma = (c_u + rho c_v) G', 'point'],
     ['psi', 'scalar'],
     ['multiplication correction 0', 'scalar'],
     ['multiplication corrections', 'bytes', (MUL_CORRECTIONS - 2) * 32],
@@ -564,7 +563,7 @@ describe('online round: a duplicate that arrives before the local signDigest', (
 describe('layout constants', () => {
   it('match multiply.ts', () => {
     expect(signLayouts(1, 2)[0]!.length).toBe(64 + MUL_BOB_MESSAGE_BYTES);
-    expect(signLayouts(1, 2)[1]!.length).toBe(33 + 32 + 33 + 33 + 33 + 32 + MUL_ALICE_MESSAGE_BYTES);
+    expect(signLayouts(1, 2)[1]!.length).toBe(33 + 32 + 33 + 33 + 32 + MUL_ALICE_MESSAGE_BYTES);
   });
 });
 
