@@ -92,17 +92,23 @@ export class DeviceFile {
     this.#modify((contents) => {
       const [first, ...rest] = contents.presignatures;
       taken = first;
-      return { ...contents, presignatures: rest };
+      // An empty pool changes nothing on disk: no rewrite (two fsyncs) on the full-protocol path.
+      return first ? { ...contents, presignatures: rest } : undefined;
     });
     return taken;
   }
 
-  /** Read-modify-write under an exclusive lock file, from what is on disk now, not from memory. */
-  #modify(change: (contents: DeviceFileContents) => DeviceFileContents): void {
+  /**
+   * Read-modify-write under an exclusive lock file, from what is on disk now, not from memory.
+   * A change that returns undefined leaves the file as it is.
+   */
+  #modify(change: (contents: DeviceFileContents) => DeviceFileContents | undefined): void {
     const release = acquireLock(`${this.path}.update-lock`);
     try {
-      this.#contents = change(JSON.parse(readFileSync(this.path, 'utf8')) as DeviceFileContents);
-      this.#write();
+      const current = JSON.parse(readFileSync(this.path, 'utf8')) as DeviceFileContents;
+      const changed = change(current);
+      this.#contents = changed ?? current;
+      if (changed) this.#write();
     } finally {
       release();
     }
