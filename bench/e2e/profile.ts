@@ -7,8 +7,9 @@
  *   npx tsx bench/e2e/profile.ts --load 10    also: 8 devices sign (full protocol) for 10 s, with CPU use of both
  *                                             processes and a V8 CPU profile of each, summarised by area
  *   --online                                  in the load: sign with ready presignatures instead
+ *   --save DIR                                also write both load profiles there (.cpuprofile, for DevTools)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpuBetween, cpuSnapshot } from './cpu.js';
 import { printSummary, summarizeProfile, type CpuProfile } from './cpuprofile-summary.js';
 import { startCpuProfile } from './inspector-profiler.js';
@@ -26,6 +27,8 @@ const runs = runsArg >= 0 ? Number(args[runsArg + 1]) : 10;
 const loadArg = args.indexOf('--load');
 const loadSeconds = loadArg >= 0 ? Number(args[loadArg + 1]) : 0;
 const loadOnline = args.includes('--online');
+const saveArg = args.indexOf('--save');
+const saveDir = saveArg >= 0 ? args[saveArg + 1] : undefined;
 
 interface Tagged extends TraceEvent {
   side: 'device' | 'cosigner';
@@ -159,6 +162,10 @@ async function main(): Promise<void> {
     const cpu = cpuBetween(before, cpuSnapshot(child.pid));
     const ownProfile = await stopOwnProfile();
     const childProfile = JSON.parse(readFileSync(await stopChildProfile(), 'utf8')) as CpuProfile;
+    if (saveDir) {
+      writeFileSync(join(saveDir, 'cosigner.cpuprofile'), JSON.stringify(childProfile));
+      writeFileSync(join(saveDir, 'devices.cpuprofile'), JSON.stringify(ownProfile));
+    }
     const kind = loadOnline ? 'online' : 'full';
     console.log(`\nLoad: 8 devices, ${count} ${kind} signatures in ${round(cpu.seconds)} s = ${round(count / cpu.seconds)} sig/s`);
     console.log(`CPU (% of one core, machine has ${cpu.cores * 100}%): co-signer ${round(cpu.cosignerPct)}%, devices ${round(cpu.devicesPct)}%, other processes ${round(cpu.otherPct)}%`);
