@@ -39,7 +39,9 @@ function gadget(): bigint[] {
 }
 
 export const MUL_BOB_MESSAGE_BYTES = extensionMessageBytes(MUL_ROWS);
-export const MUL_ALICE_MESSAGE_BYTES = MUL_ROWS * WIDTH * 32 + 32 + 32 + MUL_INPUTS * 32;
+/** Alice's message opens with her MUL_ROWS * WIDTH corrections. */
+const CORRECTIONS_BYTES = MUL_ROWS * WIDTH * 32;
+export const MUL_ALICE_MESSAGE_BYTES = CORRECTIONS_BYTES + 32 + 32 + MUL_INPUTS * 32;
 
 /**
  * WIDTH pads per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash.
@@ -89,7 +91,7 @@ function checkCoefficients(seed: Uint8Array): bigint[] {
  * anyway, and the short rest) so a caller can draw Fiat-Shamir challenges after it.
  */
 function messageTranscript(seed: Uint8Array, message: Uint8Array): Uint8Array {
-  return taggedHash('mul/transcript', seed, message.subarray(MUL_ROWS * WIDTH * 32));
+  return taggedHash('mul/transcript', seed, message.subarray(CORRECTIONS_BYTES));
 }
 
 function checkDigest(rowKey: Uint8Array, values: Uint8Array): Uint8Array {
@@ -174,7 +176,7 @@ export function mulAlice(
 /** Bob, finish: check Alice's correlations were consistent and return his additive shares. */
 export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessage: Uint8Array): { shares: bigint[]; transcript: Uint8Array } {
   if (aliceMessage.length !== MUL_ALICE_MESSAGE_BYTES) throw new DecodeError('bad-encoding', 'multiplication message has the wrong length');
-  const corrections = aliceMessage.subarray(0, MUL_ROWS * WIDTH * 32);
+  const corrections = aliceMessage.subarray(0, CORRECTIONS_BYTES);
   const reader = new PayloadReader(aliceMessage);
   const correctionScalars = reader.scalars(MUL_ROWS * WIDTH);
   const digest = reader.bytes(32);

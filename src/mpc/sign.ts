@@ -6,13 +6,13 @@
  *   1. nonce, commitment to R_i, multiplication message as Bob (random input chi)
  *   2. opening of R_i, pk_i, Gamma = (c_u + rho c_v) G, psi = phi_i - chi, multiplication reply as Alice (inputs r_i, sk_i)
  *      -> each party checks the DKLs23 consistency equations and holds a presignature (R, phi_i, u_i, v_i)
+ *   3. w_i = m phi_i + r v_i and u_i; s = sum(w) / sum(u), verified before it is returned
  *
  * DKLs23 sends Gamma_u = c_u G and Gamma_v = c_v G and checks two equations. Here both are
  * checked as one, weighted by rho, a Fiat-Shamir challenge on the multiplication transcript, R_i
  * and pk_i: whatever the sender deviated by in its two inputs is fixed before rho is drawn, so
  * the combined check misses a deviation with probability 1/n per hash query. It saves a
  * constant-time multiplication for the sender and a variable-base one for the checker.
- *   3. w_i = m phi_i + r v_i and u_i; s = sum(w) / sum(u), verified before it is returned
  */
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { bytesToHex, concatBytes, randomBytes } from './bytes.js';
