@@ -5,7 +5,7 @@
  */
 import { bytesToHex, randomBytes } from '../src/mpc/bytes.js';
 import { exportKeyShare, type KeyShare } from '../src/mpc/keyshare.js';
-import { runDkg, runOnline, runPresign, runRefresh, runSign } from '../src/mpc/local-runner.js';
+import { runDkg, runOnline, runPresign, runRefresh, runReshare, runSign } from '../src/mpc/local-runner.js';
 
 const json = process.argv.includes('--json');
 
@@ -71,6 +71,10 @@ for (const shares of keys3) {
 const refresh: number[] = [];
 for (let i = 0; i < 3; i++) refresh.push(timed(() => runRefresh(keys[i]!)).ms);
 
+// Restore onto a new device: the co-signer (2) and the backup (3) re-share to all three parties.
+const restore: number[] = [];
+for (const shares of keys3) restore.push(timed(() => runReshare([shares[1]!, shares[2]!], [1, 2, 3])).ms);
+
 const result = {
   dkg2of2_ms: round(median(dkg2)),
   dkg2of3_ms: round(median(dkg3)),
@@ -78,6 +82,7 @@ const result = {
   online_ms: round(median(online)),
   sign_ms: round(median(sign)),
   refresh_ms: round(median(refresh)),
+  restore_ms: round(median(restore)),
   sign_bytes: median(signBytes),
   dkg_bytes: median(dkgBytes),
   share_bytes: exportKeyShare(keys[0]![0]!).length,
@@ -94,6 +99,7 @@ if (json) {
     ['online (1 round)', `${result.online_ms} ms`, '<= 3 ms'],
     ['full signing', `${result.sign_ms} ms`, '<= 40 ms'],
     ['refresh 2-of-2', `${result.refresh_ms} ms`, ''],
+    ['restore 2-of-3 (new device)', `${result.restore_ms} ms`, ''],
     ['signing traffic', `${result.sign_bytes} B`, ''],
     ['DKG traffic 2-of-2', `${result.dkg_bytes} B`, ''],
     ['key share (exported)', `${result.share_bytes} B`, ''],

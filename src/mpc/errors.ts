@@ -108,3 +108,11 @@ export class DecodeError extends MpcError {
     this.reason = reason;
   }
 }
+
+/** Two shares that are not of the same key and generation (another wallet's, or one from before a refresh). */
+export class ShareMismatchError extends MpcError {
+  override name = 'ShareMismatchError';
+  constructor(shortMessage: string, details?: string) {
+    super('MPC_SHARE_MISMATCH', shortMessage, { details });
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Runs parties of one protocol in one process by routing their messages
- * directly: for tests, benchmarks and tools, never for production transport.
+ * directly: for tests, benchmarks, and the flows whose parties are local by
+ * design (device + backup signing without the co-signer). Never a transport.
  */
 import { messageBytes, type ProtocolMessage } from './message.js';
 import type { Step } from './party.js';
@@ -42,7 +43,7 @@ export function deliverAll<Result>(
 }
 
 import { randomBytes } from './bytes.js';
-import { DkgParty } from './dkg.js';
+import { DkgParty, keyPublicInfo } from './dkg.js';
 import type { KeyShare } from './keyshare.js';
 import { SignParty, type SignResult } from './sign.js';
 import type { RecoverableSignature } from './ecdsa.js';
@@ -59,6 +60,22 @@ export function runRefresh(shares: KeyShare[], hooks: RunHooks = {}): { shares: 
   const runners = shares.map((share) => DkgParty.refresh({ session, share }));
   const { results, bytes } = deliverAll(runners, runners.flatMap((party) => party.start()), hooks);
   return { shares: shares.map((share) => results.get(share.partyId)!), bytes };
+}
+
+/**
+ * Re-shares the key of `dealers` (two shares of one key) to `parties`: everyone not a dealer
+ * joins empty-handed and gets a share. Returns every party's new share, by party id.
+ */
+export function runReshare(dealers: KeyShare[], parties: number[], hooks: RunHooks = {}): { shares: Map<number, KeyShare>; bytes: number } {
+  const session = randomBytes(32);
+  const key = keyPublicInfo(dealers[0]!);
+  const dealerIds = dealers.map((share) => share.partyId);
+  const runners = parties.map((partyId) => {
+    const share = dealers.find((candidate) => candidate.partyId === partyId);
+    return DkgParty.reshare({ session, partyId, parties, dealers: dealerIds, key, ...(share ? { share } : {}) });
+  });
+  const { results, bytes } = deliverAll(runners, runners.flatMap((party) => party.start()), hooks);
+  return { shares: results, bytes };
 }
 
 /** Presigning between the given shares (one per signer): returns the parties holding presignatures. */

@@ -2,7 +2,8 @@ import { bytesToHex, hexToBytes } from './bytes.js';
 import { DecodeError } from './errors.js';
 
 export const MESSAGE_VERSION = 1;
-export const PROTOCOLS = ['dkg', 'refresh', 'sign'] as const;
+/** Appended only: a protocol's number is its index on the wire. */
+export const PROTOCOLS = ['dkg', 'refresh', 'sign', 'reshare'] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
 /** One protocol message: who sends it to whom, in which session and round. The payload layout is fixed per round. */

@@ -22,7 +22,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { numberToBytesBE } from '@noble/curves/utils.js';
 import { randomBytes } from './bytes.js';
-import { DkgParty } from './dkg.js';
+import { DkgParty, keyPublicInfo } from './dkg.js';
 import { PartyClosedError, ProtocolAbortError, type AbortReason } from './errors.js';
 import type { KeyShare } from './keyshare.js';
 import { deliverAll, runDkg, runPresign, type RoutableParty } from './local-runner.js';
@@ -132,6 +132,29 @@ const dkgLayouts = (mode: 'dkg' | 'refresh', low: number, high: number): Layout[
   layout(4, low, high, extensionFields(KAPPA)),
 ];
 
+const BASE_OT_SENDER: Array<[string, Kind]> = [
+  ['base-OT sender key', 'point'],
+  ['base-OT proof commitment', 'point'],
+  ['base-OT proof response', 'scalar'],
+];
+
+/** Re-sharing round 2: a dealer sends its polynomial, its proof and the recipient's share; a non-dealer only its seed parts. */
+const reshareRound2 = (from: number, to: number, dealer: boolean): Layout =>
+  layout(2, from, to, [
+    ...(dealer
+      ? ([
+          ['constant term lambda*x*G', 'point'],
+          ['slope a1*G', 'point'],
+          ['proof commitment', 'point'],
+          ['proof response', 'scalar'],
+          ['salt', 'bytes'],
+          ['share f(j)', 'scalar'],
+        ] as Array<[string, Kind]>)
+      : ([['salt', 'bytes']] as Array<[string, Kind]>)),
+    ['zero-seed part', 'bytes'],
+    ...(from < to ? BASE_OT_SENDER : []),
+  ]);
+
 /** DKG round 3 from the higher to the lower id also carries the base-OT receiver points. */
 const dkgRound3Up = (low: number, high: number): Layout =>
   layout(3, high, low, [['view hash', 'bytes'], ['zero-seed confirmation', 'bytes'], ...Array.from({ length: KAPPA }, (_, i) => [`base-OT receiver point ${i}`, 'point'] as [string, Kind])]);
@@ -207,6 +230,19 @@ function recordDkg(parties: number[]): Recording {
   return recording;
 }
 
+/** Restore: the co-signer (2) and backup (3) deal the key to a new device (1) and to themselves. */
+function recordRestore(shares: KeyShare[]): Recording {
+  const session = randomBytes(32);
+  const key = keyPublicInfo(shares[0]!);
+  const runners = [1, 2, 3].map((partyId) => {
+    const share = shares.find((candidate) => candidate.partyId === partyId && partyId !== 1);
+    return DkgParty.reshare({ session, partyId, parties: [1, 2, 3], dealers: [2, 3], key, ...(share ? { share } : {}) });
+  });
+  const recording: Recording = { protocol: 'reshare', restore: DkgParty.fromState, snapshots: new Map(), transcript: [], results: new Map() };
+  deliverRecording(runners, runners.flatMap((p) => p.start()), recording);
+  return recording;
+}
+
 function recordRefresh(shares: KeyShare[]): Recording {
   const session = randomBytes(32);
   const runners = shares.map((share) => DkgParty.refresh({ session, share }));
@@ -240,6 +276,8 @@ const dkg2Replay = once(() => recordDkg([1, 2]));
 const dkg3 = once(() => recordDkg([1, 2, 3]));
 const refresh2 = once(() => recordRefresh(shareList(dkg2(), [1, 2])));
 const refresh2Replay = once(() => recordRefresh(shareList(dkg2(), [1, 2])));
+const restore3 = once(() => recordRestore(shareList(dkg3(), [1, 2, 3])));
+const restore3Replay = once(() => recordRestore(shareList(dkg3(), [1, 2, 3])));
 const sign2 = once(() => recordSign(shareList(dkg2(), [1, 2])));
 const sign2Replay = once(() => recordSign(shareList(dkg2(), [1, 2])));
 const sign3 = once(() => recordSign(shareList(dkg3(), [2, 3])));
@@ -510,6 +548,24 @@ describe('refresh 2-of-2', () => {
   tamperSuite('round 4 (1 -> 2)', refresh2, refresh2Replay, r4, allCases(r4));
 });
 
+describe('restore 2-of-3: co-signer (2) and backup (3) re-share to a new device (1)', () => {
+  const [r1, , r3, r4] = dkgLayouts('refresh', 1, 2) as [Layout, Layout, Layout, Layout];
+  const backupToCosigner = reshareRound2(3, 2, true);
+  const deviceToCosigner = reshareRound2(1, 2, false);
+  const cosignerToDevice = reshareRound2(2, 1, true);
+  const cosignerToBackup = reshareRound2(2, 3, true);
+  tamperSuite('round 1 (1 -> 2)', restore3, restore3Replay, r1, allCases(r1));
+  tamperSuite('round 2 (3 -> 2, the backup proving its share to the co-signer)', restore3, restore3Replay, backupToCosigner, allCases(backupToCosigner));
+  tamperSuite('round 2 (1 -> 2, the new device)', restore3, restore3Replay, deviceToCosigner, allCases(deviceToCosigner));
+  tamperSuite('round 2 (2 -> 1, the co-signer dealing to the new device)', restore3, restore3Replay, cosignerToDevice, allCases(cosignerToDevice));
+  tamperSuite('round 2 (2 -> 3)', restore3, restore3Replay, cosignerToBackup, [...flipCases(cosignerToBackup), ...fieldCases(cosignerToBackup)]);
+  tamperSuite('round 3 (1 -> 2)', restore3, restore3Replay, r3, allCases(r3));
+  tamperSuite('round 3 (2 -> 1, base-OT receiver points)', restore3, restore3Replay, dkgRound3Up(1, 2), round3UpCases(dkgRound3Up(1, 2), 'reshare from a non-dealer'));
+  tamperSuite('round 3 (3 -> 2, base-OT receiver points)', restore3, restore3Replay, dkgRound3Up(2, 3), round3UpCases(dkgRound3Up(2, 3), 'reshare from a dealer'));
+  tamperSuite('round 4 (1 -> 2)', restore3, restore3Replay, r4, allCases(r4));
+  tamperSuite('round 4 (2 -> 3)', restore3, restore3Replay, layout(4, 2, 3, extensionFields(KAPPA)), flipCases(layout(4, 2, 3, extensionFields(KAPPA))));
+});
+
 describe('signing with a 2-of-2 key (presign = rounds 1-2, online = round 3)', () => {
   for (const spec of signLayouts(1, 2)) tamperSuite(`round ${spec.round} (1 -> 2)`, sign2, sign2Replay, spec, allCases(spec));
 });
@@ -524,9 +580,12 @@ describe('signing with a 2-of-3 key, signers 2 and 3', () => {
  * only reject invalid encodings, the identity and its own key; a substituted
  * valid point is caught by the higher id's OT-extension check in round 4.
  */
-function round3UpCases(spec: Layout, mode: 'dkg' | 'refresh'): Case[] {
+/** Where the base-OT sender key sits in the lower id's round 2 message. */
+const SENDER_KEY_AT = { dkg: 259, refresh: 129, 'reshare from a non-dealer': 64, 'reshare from a dealer': 227 } as const;
+
+function round3UpCases(spec: Layout, round2From: keyof typeof SENDER_KEY_AT): Case[] {
   const point = (i: number) => spec.fields[2 + i]!;
-  const senderKeyAt = mode === 'dkg' ? 259 : 129;
+  const senderKeyAt = SENDER_KEY_AT[round2From];
   const viaRound4 = { reasons: ['ot-check-failed'] as readonly AbortReason[], detector: 'sender' as const };
   return [
     { name: 'flip a bit in the view hash', mutate: flipBit(0), reasons: CHECKS },
