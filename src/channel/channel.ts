@@ -16,7 +16,11 @@ import { cosignerInstanceInboxFilter, inboxTopic, INSTANCE_ID_PATTERN, parseAnyI
 import type { MqttTransport, TransportState, Unsubscribe } from './transport.js';
 
 /** The pinned identity key of `peerRole` in `walletId`, or undefined if there is none (the hello is refused). */
-export type ResolvePeer = (walletId: string, peerRole: ChannelRole) => Promise<Uint8Array | string | undefined> | Uint8Array | string | undefined;
+/**
+ * The identity key pinned for a wallet's peer in a role. `offeredKey` is the key the hello came
+ * with: a wallet with several devices answers with that one if it is one of its own.
+ */
+export type ResolvePeer = (walletId: string, peerRole: ChannelRole, offeredKey: Uint8Array) => Promise<Uint8Array | string | undefined> | Uint8Array | string | undefined;
 
 export interface IncomingHello {
   walletId: string;
@@ -252,7 +256,7 @@ export class Channel {
     }
     let pinned: Uint8Array | string | undefined;
     try {
-      pinned = await resolvePeer(hello.walletId, hello.fromRole);
+      pinned = await resolvePeer(hello.walletId, hello.fromRole, hello.identityKey);
     } catch (cause) {
       this.#report(new ChannelError('CHANNEL_UNKNOWN_PEER', 'Looking up the pinned identity failed.', { cause }), where);
       return;

@@ -30,6 +30,14 @@ export type DeviceRequest =
   | { type: 'presign'; presignatureId: string; session: Hex; generation: number }
   /** Re-shares the key among all parties with new OT material; unlocks a wallet locked after a failed check. */
   | { type: 'refresh'; session: Hex }
+  /**
+   * From a device enrolled to restore: the backup party (run by the device from the recovery kit)
+   * and the co-signer re-share the key to the device, the co-signer and a new backup. `generation`
+   * is the kit's: the co-signer refuses a kit from before its last refresh with STALE_SHARE.
+   */
+  | { type: 'restore'; session: Hex; generation: number }
+  /** The device stored its new share and the new kit: the co-signer makes its own new share current and revokes every other device. */
+  | { type: 'restore-commit'; generation: number }
   /** The device's online message for the presignature comes attached: the co-signer answers with its own. */
   | { type: 'sign'; presignatureId: string; payload: WirePayload }
   /**
@@ -47,6 +55,9 @@ export type CosignerReply =
   | { type: 'keygen-done'; address: Hex; publicKey: Hex; generation: number }
   | { type: 'presigned'; presignatureId: string }
   | { type: 'refresh-done'; address: Hex; generation: number }
+  /** The co-signer holds its new share aside; the old shares stay in force until restore-commit. */
+  | { type: 'restore-ready'; address: Hex; generation: number }
+  | { type: 'restore-done'; address: Hex; generation: number }
   | { type: 'signed'; presignatureId?: string }
   | { type: 'refused'; code: RefusalCode; reason: string; rule?: string };
 
@@ -60,6 +71,12 @@ export type RefusalCode =
   /** The device and the co-signer hold shares of different generations (a refresh did not finish on both); `rule` is the co-signer's generation. */
   | 'STALE_SHARE'
   | 'BAD_REQUEST'
+  /** A restore waits out the wallet's restore delay; `rule` is when it may run (unix ms). */
+  | 'RESTORE_DELAYED'
+  /** This device was revoked (by the operator, or replaced by a restore): it can never sign again. */
+  | 'DEVICE_REVOKED'
+  /** A device enrolled to restore may do nothing else until its restore is committed. */
+  | 'NOT_RESTORED'
   | 'PROTOCOL_ABORT'
   | 'INTERNAL';
 

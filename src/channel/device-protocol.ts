@@ -4,7 +4,7 @@
  * Persisting what these return, before the next step, is the caller's job.
  */
 import { randomBytes, bytesToHex } from '../mpc/bytes.js';
-import { DkgParty } from '../mpc/dkg.js';
+import { DkgParty, keyPublicInfo } from '../mpc/dkg.js';
 import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
 import { InvalidArgumentError } from '../mpc/errors.js';
 import { keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
@@ -37,17 +37,8 @@ export async function keygenWithCosigner(link: ProtocolConversation, options: { 
   const device = results.get(DEVICE_PARTY)!;
   const backup = options.withBackup ? results.get(BACKUP_PARTY)! : undefined;
   // The co-signer may still be checking the last round: its confirmation is the key confirmation.
-  let confirmation: Extract<CosignerReply, { type: 'keygen-done' }> | undefined;
-  while (!confirmation) {
-    const { header, messages } = await link.receive<Extract<CosignerReply, { type: 'mpc' | 'keygen-done' }>>(['mpc', 'keygen-done']);
-    if (messages.length) throw new InvalidArgumentError('The co-signer sent protocol messages after the key was complete.');
-    if (header.type === 'keygen-done') confirmation = header;
-  }
-  const address = keyShareAddress(device);
-  if (confirmation.address.toLowerCase() !== address.toLowerCase()) {
-    throw new InvalidArgumentError('The co-signer confirmed a different key.', `device ${address}, co-signer ${confirmation.address}`);
-  }
-  return { device, backup, address };
+  assertConfirms(await awaitConfirmation(link, 'keygen-done', 'the key generation'), device, 'key');
+  return { device, backup, address: keyShareAddress(device) };
 }
 
 /**
@@ -76,16 +67,65 @@ export async function refreshWithCosigner(
   const device = results.get(DEVICE_PARTY)!;
   const backup = needsBackup ? results.get(BACKUP_PARTY)! : undefined;
   await savePending({ device, backup });
-  let confirmation: Extract<CosignerReply, { type: 'refresh-done' }> | undefined;
-  while (!confirmation) {
-    const { header, messages } = await link.receive<Extract<CosignerReply, { type: 'mpc' | 'refresh-done' }>>(['mpc', 'refresh-done']);
-    if (messages.length) throw new InvalidArgumentError('The co-signer sent protocol messages after the refresh was complete.');
-    if (header.type === 'refresh-done') confirmation = header;
-  }
-  if (confirmation.generation !== device.generation || confirmation.address.toLowerCase() !== keyShareAddress(device).toLowerCase()) {
-    throw new InvalidArgumentError('The co-signer confirmed a different refresh.', `generation ${confirmation.generation} vs ${device.generation}`);
-  }
+  assertConfirms(await awaitConfirmation(link, 'refresh-done', 'the refresh'), device, 'refresh');
   return { device, backup };
+}
+
+/**
+ * Restores the wallet onto this (newly enrolled) device from the backup share: the device joins
+ * empty-handed, the backup party runs here as a dealer beside the co-signer. Two-phase: once the
+ * co-signer holds its new share aside (restore-ready), `saveNew` must durably store the new
+ * device share and the new backup share; only then is restore-commit sent, which makes the
+ * co-signer's share current and revokes the old device. A run that ends before `saveNew` leaves
+ * the old shares in force and the old kit valid.
+ */
+export async function restoreWithCosigner(
+  link: ProtocolConversation,
+  backupShare: KeyShare,
+  saveNew: (restored: { device: KeyShare; backup: KeyShare }) => Promise<void>,
+): Promise<{ device: KeyShare; backup: KeyShare }> {
+  if (backupShare.partyId !== BACKUP_PARTY) throw new InvalidArgumentError('This share is not a backup share (party 3).', `party ${backupShare.partyId}`);
+  const session = randomBytes(32);
+  const key = keyPublicInfo(backupShare);
+  const options = { session, parties: [...backupShare.parties], dealers: [COSIGNER_PARTY, BACKUP_PARTY], key };
+  const local = [DkgParty.reshare({ ...options, partyId: DEVICE_PARTY }), DkgParty.reshare({ ...options, partyId: BACKUP_PARTY, share: backupShare })];
+  const results = await link.relay({
+    parties: local,
+    initial: local.flatMap((party) => party.start()),
+    done: (done) => local.every((party) => done.has(party.partyId)),
+    firstHeader: { type: 'restore', session: `0x${bytesToHex(session)}`, generation: backupShare.generation },
+    header: { type: 'mpc' },
+    allowed: ['mpc'],
+  });
+  const restored = { device: results.get(DEVICE_PARTY)!, backup: results.get(BACKUP_PARTY)! };
+  const ready = await awaitConfirmation(link, 'restore-ready', 'the restore');
+  assertConfirms(ready, restored.device, 'restore');
+  await saveNew(restored);
+  await commitRestore(link, restored.device);
+  return restored;
+}
+
+/** Restore, second phase alone: after a run whose restore-commit got no answer, with the share it saved. */
+export async function commitRestore(link: ProtocolConversation, device: KeyShare): Promise<void> {
+  await link.send({ type: 'restore-commit', generation: device.generation });
+  assertConfirms(await awaitConfirmation(link, 'restore-done', 'the restore'), device, 'restore');
+}
+
+type Confirmation = Extract<CosignerReply, { type: 'keygen-done' | 'refresh-done' | 'restore-ready' | 'restore-done' }>;
+
+/** Waits for the co-signer's confirmation of a key it stored; it may still be finishing the last round. */
+async function awaitConfirmation(link: ProtocolConversation, type: Confirmation['type'], what: string): Promise<Confirmation> {
+  for (;;) {
+    const { header, messages } = await link.receive<{ type: 'mpc' } | Confirmation>(['mpc', type]);
+    if (messages.length) throw new InvalidArgumentError(`The co-signer sent protocol messages after ${what} was complete.`);
+    if (header.type !== 'mpc') return header;
+  }
+}
+
+function assertConfirms(confirmation: Confirmation, share: KeyShare, what: string): void {
+  if (confirmation.generation !== share.generation || confirmation.address.toLowerCase() !== keyShareAddress(share).toLowerCase()) {
+    throw new InvalidArgumentError(`The co-signer confirmed a different ${what}.`, `generation ${confirmation.generation} vs ${share.generation}`);
+  }
 }
 
 /** A presignature the device holds: its party state, exported. Single use. */

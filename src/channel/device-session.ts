@@ -8,11 +8,13 @@
 import { bytesToHex } from '../mpc/bytes.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import type { SignablePayload } from '../mpc/ethereum.js';
-import { exportKeyShare, importKeyShare, type KeyShare } from '../mpc/keyshare.js';
+import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
 import { Channel } from './channel.js';
 import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from './cosigner-protocol.js';
 import {
+  commitRestore,
   keygenWithCosigner,
+  restoreWithCosigner,
   presignWithCosigner,
   refreshWithCosigner,
   signNowWithCosigner,
@@ -62,6 +64,8 @@ export interface DeviceRecord {
   address?: `0x${string}`;
   /** exportKeyShare() of the device share. Secret. */
   share?: string;
+  /** Enrolled to restore the wallet at this address from its recovery kit; cleared once restored. */
+  restoring?: `0x${string}`;
   /** A refreshed share (and backup share) saved before the co-signer confirmed the refresh. Secret. */
   pendingShare?: string;
   pendingBackupShare?: string;
@@ -113,6 +117,8 @@ export async function enrollDevice(options: {
   postJson: PostJson;
   enrollmentCode?: string;
   caPem?: string;
+  /** Enroll into this existing wallet, to restore it from its recovery kit (restore() comes next). */
+  restore?: { walletId: string; address: `0x${string}` };
 }): Promise<DeviceRecord> {
   const identity = Identity.generate();
   try {
@@ -121,9 +127,10 @@ export async function enrollDevice(options: {
     const request: EnrollRequest = {
       identityPublicKey: identity.publicKeyHex,
       challenge,
-      signature: bytesToHex(identity.sign('enroll', enrollProofMessage(challenge, identity.publicKeyHex, parties))),
+      signature: bytesToHex(identity.sign('enroll', enrollProofMessage(challenge, identity.publicKeyHex, parties, options.restore))),
       parties,
       ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}),
+      ...(options.restore ? { restore: options.restore } : {}),
     };
     const enrolled = await options.postJson<EnrollResponse>(options.cosignerUrl, ENROLL_PATH, request);
     if (enrolled.deviceId !== identity.deviceId) {
@@ -141,6 +148,7 @@ export async function enrollDevice(options: {
       parties,
       token: enrolled.token,
       tokenExpiresAt: enrolled.tokenExpiresAt,
+      ...(options.restore ? { restoring: options.restore.address } : {}),
       presignatures: [],
     };
   } finally {
@@ -227,6 +235,42 @@ export class DeviceSession {
     const result = await this.#conversation((link) => refreshWithCosigner(link, { device, ...(backup ? { backup } : {}) }, savePending));
     await this.#store.update({ share: exportKeyShare(result.device), presignatures: [], pendingShare: undefined, pendingBackupShare: undefined });
     return { backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
+  }
+
+  /**
+   * Restores the wallet onto this device (enrolled with `restore`) from the backup share of its
+   * recovery kit, with the co-signer. `saveBackup` must durably keep the new backup share (the
+   * new kit) before it resolves: only then is the restore committed, which kills the old kit and
+   * revokes the old device. Run again after an interruption: a restore whose commit got no
+   * answer is committed with the shares saved here; an earlier one starts over.
+   */
+  async restore(backupShare: string, saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
+    const record = this.#store.contents;
+    if (!record.restoring) throw new ChannelError('CHANNEL_INVALID_ARGUMENT', record.share ? 'This wallet is already restored.' : 'This device was not enrolled to restore a wallet.');
+    const backup = importKeyShare(backupShare);
+    if (keyShareAddress(backup).toLowerCase() !== record.restoring.toLowerCase()) {
+      throw new ChannelError('CHANNEL_INVALID_ARGUMENT', 'This recovery kit is of another wallet than the one this device enrolled to restore.', { details: `${keyShareAddress(backup)} vs ${record.restoring}` });
+    }
+    let device: KeyShare;
+    let newBackup: string;
+    if (record.pendingShare && record.pendingBackupShare) {
+      device = importKeyShare(record.pendingShare);
+      newBackup = record.pendingBackupShare;
+      await saveBackup(newBackup);
+      await this.#conversation((link) => commitRestore(link, device));
+    } else {
+      const restored = await this.#conversation((link) =>
+        restoreWithCosigner(link, backup, async (result) => {
+          await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
+          await saveBackup(exportKeyShare(result.backup));
+        }),
+      );
+      device = restored.device;
+      newBackup = exportKeyShare(restored.backup);
+    }
+    const address = keyShareAddress(device);
+    await this.#store.update({ share: exportKeyShare(device), address, restoring: undefined, pendingShare: undefined, pendingBackupShare: undefined, presignatures: [] });
+    return { address, backupShare: newBackup };
   }
 
   /** Adds `count` presignatures to the pool, so later signatures need one round trip. */

@@ -24,6 +24,11 @@ export interface EnrollRequest {
   /** [1, 2] for a 2-of-2 wallet, [1, 2, 3] for a 2-of-3 one. */
   parties: number[];
   enrollmentCode?: string;
+  /**
+   * Enroll into an existing wallet to restore it from its recovery kit: the device may then only
+   * run the restore, which the backup share must authenticate. The address guards against a mistyped id.
+   */
+  restore?: { walletId: string; address: string };
 }
 
 export interface BrokerCredentials {
@@ -59,8 +64,10 @@ export interface HttpErrorBody {
   error: { code: string; message: string; retryAfterMs?: number };
 }
 
-export function enrollProofMessage(challenge: string, identityPublicKey: string, parties: number[]): Uint8Array {
-  return taggedHash('tandem/enroll/v1', hexToBytes(challenge), hexToBytes(identityPublicKey), concatBytes(Uint8Array.from(parties)));
+export function enrollProofMessage(challenge: string, identityPublicKey: string, parties: number[], restore?: EnrollRequest['restore']): Uint8Array {
+  const parts = [hexToBytes(challenge), hexToBytes(identityPublicKey), concatBytes(Uint8Array.from(parties))] as const;
+  if (!restore) return taggedHash('tandem/enroll/v1', ...parts);
+  return taggedHash('tandem/enroll-restore/v1', ...parts, restore.walletId, restore.address.toLowerCase());
 }
 
 export function tokenProofMessage(challenge: string, deviceId: string): Uint8Array {

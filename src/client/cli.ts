@@ -254,7 +254,7 @@ ${TIMEOUT_HELP}`,
       });
       if (backup) {
         if (!backupShare) throw new ClientError('CLIENT_ENROLL_FAILED', 'Keygen returned no backup share for a 2of3 wallet.');
-        backup.write(JSON.stringify({ format: 'tandem-backup-share', version: 1, walletId: enrolled.walletId, address, share: backupShare }, null, 2));
+        backup.write((await import('./backup-file.js')).backupFileText(enrolled.walletId, address, backupShare));
       }
       out(address);
       note(`Created a ${kind === '2of3' ? '2-of-3' : '2-of-2'} wallet ${address}`);
@@ -353,6 +353,37 @@ ${TIMEOUT_HELP}`,
   },
 };
 
+const TRANSACTION_OPTIONS = {
+  'chain-id': { type: 'string' },
+  to: { type: 'string' },
+  'value-wei': { type: 'string' },
+  'value-eth': { type: 'string' },
+  data: { type: 'string' },
+  nonce: { type: 'string' },
+  gas: { type: 'string' },
+  'max-fee-per-gas': { type: 'string' },
+  'max-priority-fee-per-gas': { type: 'string' },
+} as const satisfies Options;
+
+/** The EIP-1559 transaction spelled out by TRANSACTION_OPTIONS. */
+function transactionFromArgs(args: Arguments) {
+  const safe = BigInt(Number.MAX_SAFE_INTEGER);
+  const data = args.hex('data');
+  const transaction = {
+    type: 'eip1559' as const,
+    chainId: Number(args.requiredInteger('chain-id', { min: 1n, max: safe })),
+    to: args.address('to'),
+    value: args.valueWei({ required: false }) ?? 0n,
+    ...(data ? { data } : {}),
+    nonce: Number(args.requiredInteger('nonce', { max: safe })),
+    gas: args.requiredInteger('gas', { min: 21_000n }),
+    maxFeePerGas: args.requiredInteger('max-fee-per-gas'),
+    maxPriorityFeePerGas: args.requiredInteger('max-priority-fee-per-gas'),
+  };
+  if (transaction.maxPriorityFeePerGas > transaction.maxFeePerGas) throw args.usage('--max-priority-fee-per-gas cannot exceed --max-fee-per-gas.');
+  return transaction;
+}
+
 const signTransaction: Command = {
   name: 'sign-transaction',
   summary: 'sign an EIP-1559 transaction without sending it',
@@ -363,35 +394,10 @@ Signs an EIP-1559 (type 2) transaction and prints it serialized, ready for eth_s
 Amounts and fees are in wei unless the flag says eth. The value defaults to 0.
 
 ${TIMEOUT_HELP}`,
-  options: {
-    ...WALLET_OPTION,
-    ...TIMEOUT_OPTION,
-    'chain-id': { type: 'string' },
-    to: { type: 'string' },
-    'value-wei': { type: 'string' },
-    'value-eth': { type: 'string' },
-    data: { type: 'string' },
-    nonce: { type: 'string' },
-    gas: { type: 'string' },
-    'max-fee-per-gas': { type: 'string' },
-    'max-priority-fee-per-gas': { type: 'string' },
-  },
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, ...TRANSACTION_OPTIONS },
   positionals: 0,
   async run(args) {
-    const safe = BigInt(Number.MAX_SAFE_INTEGER);
-    const data = args.hex('data');
-    const transaction = {
-      type: 'eip1559' as const,
-      chainId: Number(args.requiredInteger('chain-id', { min: 1n, max: safe })),
-      to: args.address('to'),
-      value: args.valueWei({ required: false }) ?? 0n,
-      ...(data ? { data } : {}),
-      nonce: Number(args.requiredInteger('nonce', { max: safe })),
-      gas: args.requiredInteger('gas', { min: 21_000n }),
-      maxFeePerGas: args.requiredInteger('max-fee-per-gas'),
-      maxPriorityFeePerGas: args.requiredInteger('max-priority-fee-per-gas'),
-    };
-    if (transaction.maxPriorityFeePerGas > transaction.maxFeePerGas) throw args.usage('--max-priority-fee-per-gas cannot exceed --max-fee-per-gas.');
+    const transaction = transactionFromArgs(args);
     await withDevice(args, async (device) => out(await device.signTransaction(transaction)));
   },
 };
@@ -440,7 +446,207 @@ ${TIMEOUT_HELP}`,
   },
 };
 
-const COMMANDS: readonly Command[] = [create, address, presign, signMessage, signTypedData, signTransaction, send];
+const restore: Command = {
+  name: 'restore',
+  summary: 'restore a 2-of-3 wallet onto this machine from its backup share and the co-signer',
+  help: `Usage: tandem-client restore --backup <file> --cosigner <https url> --wallet <new file> [--backup-out <new backup file>]
+                             [--ca <pem file>] [--enrollment-code <code>] [--timeout <seconds>]
+
+For a lost device: enrolls this machine into the wallet of the backup share, waits out the
+co-signer's restore delay, and re-shares the key with the co-signer so that this machine, the
+co-signer and a NEW backup share hold it. The address stays. Afterwards the old device is revoked
+and the old backup share is dead: keep the new one. Prints the address.
+
+  --backup <file>          the backup share file (the recovery kit) written by create or the last restore/refresh
+  --wallet <file>          the new wallet file (0600, must not exist, unless resuming an interrupted restore)
+  --backup-out <file>      where to write the new backup share (default: replace --backup, atomically)
+  --cosigner, --ca, --enrollment-code  as for create
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, backup: { type: 'string' }, cosigner: { type: 'string' }, ca: { type: 'string' }, 'backup-out': { type: 'string' }, 'enrollment-code': { type: 'string' } },
+  positionals: 0,
+  async run(args) {
+    const backupPath = resolve(args.required('backup'));
+    const backupOut = resolve(args.string('backup-out') ?? backupPath);
+    const walletPath = resolve(args.required('wallet'));
+    const cosignerUrl = args.required('cosigner');
+    if (!/^https:\/\/[^/]+/.test(cosignerUrl)) throw args.usage(`--cosigner must be an https:// URL, got "${cosignerUrl}".`);
+    const caFile = args.string('ca');
+    const caPem = caFile === undefined ? undefined : readCertificate(caFile);
+    const enrollmentCode = args.string('enrollment-code');
+    const { readBackupFile, writeBackupFile, backupFileText } = await import('./backup-file.js');
+    const backup = readBackupFile(backupPath);
+    mkdirSync(dirname(walletPath), { recursive: true, mode: 0o700 });
+    const unlock = await lockWallet(walletPath);
+    let device: TandemDevice | undefined;
+    try {
+      const Device = await loadDevice();
+      if (existsSync(walletPath)) {
+        device = Device.open(walletPath, args.deviceOptions());
+        if (device.restoring?.toLowerCase() !== backup.address.toLowerCase()) {
+          throw new ClientError('CLIENT_FILE_EXISTS', `A wallet file already exists at ${walletPath} and is not an interrupted restore of ${backup.address}; choose another path.`);
+        }
+        note(`Resuming the restore of ${backup.address} with ${walletPath}.`);
+      } else {
+        device = await Device.enrollForRestore(
+          { cosignerUrl, file: walletPath, walletId: backup.walletId, address: backup.address, ...(caPem ? { caPem } : {}), ...(enrollmentCode ? { enrollmentCode } : {}) },
+          args.deviceOptions(),
+        );
+        note(`Enrolled ${walletPath} to restore ${backup.address} (device id ${device.deviceId}).`);
+      }
+      const restoring = device;
+      const saveBackup = async (share: string) => writeBackupFile(backupOut, backupFileText(backup.walletId, backup.address, share));
+      const { address: restored } = await waitOutRestoreDelay(() => restoring.restore(backup.shareText, saveBackup));
+      out(restored);
+      note(`Restored ${restored} onto ${walletPath}. The old device is revoked; the old backup share no longer works.`);
+      note('!!! NEW BACKUP SHARE written to ' + backupOut + ': move it OFFLINE now, as you did the first one.');
+    } finally {
+      await device?.close();
+      unlock();
+    }
+  },
+};
+
+/** Runs a restore, waiting (and saying so) while the co-signer holds it back for its restore delay. */
+async function waitOutRestoreDelay<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      const refused = error as { code?: unknown; rule?: unknown; shortMessage?: string };
+      if (refused.code !== 'RESTORE_DELAYED' || typeof refused.rule !== 'string') throw error;
+      const waitMs = Math.max(0, Number(refused.rule) - Date.now()) + 250;
+      note(`${refused.shortMessage ?? 'The co-signer delays restores.'} Waiting ${Math.ceil(waitMs / 1000)} s; the restore can still be revoked by the operator meanwhile.`);
+      await new Promise((done) => setTimeout(done, waitMs));
+    }
+  }
+}
+
+const refresh: Command = {
+  name: 'refresh',
+  summary: 'refresh the key shares with the co-signer (same address, old shares and presignatures dead)',
+  help: `Usage: tandem-client refresh --wallet <file> [--backup <file>] [--backup-out <file>] [--timeout <seconds>]
+
+Re-shares the key between this device, the co-signer and (for a 2-of-3 wallet) the backup share:
+the address stays, every old share and presignature stops working. A 2-of-3 wallet needs its
+backup share for the duration (a degree-1 re-sharing cannot keep the old backup share valid),
+and gets a NEW backup share, written before anything else changes.
+
+  --backup <file>          2-of-3: the current backup share file
+  --backup-out <file>      where to write the new backup share (default: replace --backup, atomically)
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, backup: { type: 'string' }, 'backup-out': { type: 'string' } },
+  positionals: 0,
+  async run(args) {
+    const backupPath = args.string('backup');
+    const { readBackupFile, writeBackupFile, backupFileText } = await import('./backup-file.js');
+    const backup = backupPath === undefined ? undefined : readBackupFile(resolve(backupPath));
+    await withDevice(args, async (device) => {
+      if (device.isTwoOfThree && !backup) throw args.usage('This is a 2-of-3 wallet: refreshing it needs --backup <file> (the backup share).');
+      if (!device.isTwoOfThree && backup) throw args.usage('This 2-of-2 wallet has no backup share: leave out --backup.');
+      if (backup && backup.address.toLowerCase() !== device.address.toLowerCase()) throw new ClientError('CLIENT_FILE_CORRUPT', `The backup share is of ${backup.address}, not of this wallet ${device.address}.`);
+      const { backupShare } = await device.refresh(backup ? { backupShare: backup.shareText } : {});
+      if (backup && backupShare) writeBackupFile(resolve(args.string('backup-out') ?? backupPath!), backupFileText(backup.walletId, backup.address, backupShare));
+      out(device.address);
+      note(`Refreshed ${device.address}: old shares and presignatures no longer work.${backup ? ' Keep the NEW backup share offline.' : ''}`);
+    });
+  },
+};
+
+/** Device share and backup share, checked to belong together, for signing without the co-signer. */
+async function localShares(args: Arguments) {
+  const { readBackupFile } = await import('./backup-file.js');
+  const backup = readBackupFile(resolve(args.required('backup')));
+  const device = (await loadDevice()).open(resolve(args.required('wallet')));
+  try {
+    return { device: device.deviceShare(), backup: backup.share };
+  } finally {
+    await device.close();
+  }
+}
+
+const EMERGENCY_WARNING = '!!! EMERGENCY MODE: signing with the device and backup shares on this machine, WITHOUT the co-signer (no policy, no audit there).';
+
+const emergencySignMessage: Command = {
+  name: 'emergency-sign-message',
+  summary: 'sign a personal message with the device + backup shares, without the co-signer',
+  help: `Usage: tandem-client emergency-sign-message --wallet <file> --backup <file> <text | --hex 0x<bytes>>
+
+For when the co-signer is gone: both shares sign here, offline. Prints the signature as sign-message does.`,
+  options: { ...WALLET_OPTION, backup: { type: 'string' }, hex: { type: 'string' } },
+  positionals: 1,
+  async run(args) {
+    const raw = args.hex('hex');
+    const text = args.positionals[0];
+    if ((raw === undefined) === (text === undefined)) throw args.usage('Give the message either as one text argument or with --hex, not both.');
+    const message: SignableMessage = raw !== undefined ? { raw } : text!;
+    const { device, backup } = await localShares(args);
+    const { signWithLocalShares } = await import('../mpc/local-shares.js');
+    const { toViemSignature } = await import('../mpc/ethereum.js');
+    note(EMERGENCY_WARNING);
+    const payload = { kind: 'message' as const, message };
+    out(toViemSignature(payload, signWithLocalShares(device, backup, payload).signature));
+  },
+};
+
+const emergencySignTransaction: Command = {
+  name: 'emergency-sign-transaction',
+  summary: 'sign an EIP-1559 transaction with the device + backup shares, without the co-signer',
+  help: `Usage: tandem-client emergency-sign-transaction --wallet <file> --backup <file> --chain-id N --to 0x<address> [--value-wei N | --value-eth X]
+                                                [--data 0x..] --nonce N --gas N --max-fee-per-gas N --max-priority-fee-per-gas N
+
+For when the co-signer is gone: both shares sign here, offline. Prints the signed transaction,
+ready for eth_sendRawTransaction, as sign-transaction does.`,
+  options: { ...WALLET_OPTION, backup: { type: 'string' }, ...TRANSACTION_OPTIONS },
+  positionals: 0,
+  async run(args) {
+    const transaction = transactionFromArgs(args);
+    const { device, backup } = await localShares(args);
+    const { signWithLocalShares } = await import('../mpc/local-shares.js');
+    const { toViemSignature } = await import('../mpc/ethereum.js');
+    note(EMERGENCY_WARNING);
+    const payload = { kind: 'transaction' as const, transaction };
+    out(toViemSignature(payload, signWithLocalShares(device, backup, payload).signature));
+  },
+};
+
+const EXPORT_CONFIRMATION = 'export my private key';
+
+const exportKey: Command = {
+  name: 'export-key',
+  summary: 'reconstruct the private key from the device + backup shares, to leave Tandem',
+  help: `Usage: tandem-client export-key --wallet <file> --backup <file> --confirm "${EXPORT_CONFIRMATION}"
+
+Combines the two shares into the wallet's ordinary private key and prints it (0x + 64 hex) once.
+Anyone who sees it controls the wallet, with no co-signer and no policy: move the funds to a new
+wallet or import it somewhere you trust, then destroy it. The co-signer is not contacted.`,
+  options: { ...WALLET_OPTION, backup: { type: 'string' }, confirm: { type: 'string' } },
+  positionals: 0,
+  async run(args) {
+    if (args.string('confirm') !== EXPORT_CONFIRMATION) throw args.usage(`Type --confirm "${EXPORT_CONFIRMATION}" to show the private key.`);
+    const { device, backup } = await localShares(args);
+    const { reconstructPrivateKey } = await import('../mpc/local-shares.js');
+    const { bytesToHex } = await import('../mpc/bytes.js');
+    const key = reconstructPrivateKey(device, backup);
+    out(`0x${bytesToHex(key)}`);
+    key.fill(0);
+    note('!!! This is the private key of the whole wallet. Move the funds or import it where you trust, then destroy this output.');
+  },
+};
+
+const COMMANDS: readonly Command[] = [
+  create,
+  address,
+  presign,
+  signMessage,
+  signTypedData,
+  signTransaction,
+  send,
+  refresh,
+  restore,
+  emergencySignMessage,
+  emergencySignTransaction,
+  exportKey,
+];
 
 const GENERAL_HELP = `Usage: tandem-client <command> [flags]      (npm run client -- <command> [flags])
 

@@ -9,6 +9,7 @@ import { DeviceSession, enrollDevice, type DeviceStore, type PostJson, type Wall
 import type { PresenceStatus } from '../channel/presence.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import { toViemSignature, type SignablePayload } from '../mpc/ethereum.js';
+import { importKeyShare, type KeyShare } from '../mpc/keyshare.js';
 import { DeviceFile } from './device-file.js';
 import { ClientError } from './errors.js';
 import { postJson } from './http.js';
@@ -70,6 +71,23 @@ export class TandemDevice {
     return new TandemDevice(DeviceFile.create(options.file, { version: 1, ...record }), deviceOptions);
   }
 
+  /**
+   * Enrolls a new identity into the wallet of a backup share, to restore it there (restore()
+   * comes next). The co-signer runs the restore only after its restore delay.
+   */
+  static async enrollForRestore(options: Omit<EnrollOptions, 'kind'> & { walletId: string; address: `0x${string}` }, deviceOptions: DeviceOptions = {}): Promise<TandemDevice> {
+    DeviceFile.assertFree(options.file);
+    const record = await enrollDevice({
+      cosignerUrl: options.cosignerUrl,
+      kind: '2of3',
+      postJson: httpsWithTrust(options.caPem),
+      restore: { walletId: options.walletId, address: options.address },
+      ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}),
+      ...(options.caPem ? { caPem: options.caPem } : {}),
+    });
+    return new TandemDevice(DeviceFile.create(options.file, { version: 1, ...record }), deviceOptions);
+  }
+
   static open(path: string, options: DeviceOptions = {}): TandemDevice {
     return new TandemDevice(DeviceFile.open(path), options);
   }
@@ -109,6 +127,27 @@ export class TandemDevice {
   /** Refreshes the key with the co-signer; a 2-of-3 wallet passes its backup share and gets the new one. */
   refresh(options: { backupShare?: string } = {}): Promise<{ backupShare: string | undefined }> {
     return this.#session.refresh(options);
+  }
+
+  get isTwoOfThree(): boolean {
+    return this.#session.contents.parties.length === 3;
+  }
+
+  /** The address this device enrolled to restore, while it has no share yet. */
+  get restoring(): `0x${string}` | undefined {
+    return this.#session.contents.restoring;
+  }
+
+  /** Restores the wallet here from the backup share; `saveBackup` keeps the new one before the restore is committed. */
+  restore(backupShare: string, saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
+    return this.#session.restore(backupShare, saveBackup);
+  }
+
+  /** This device's share, for signing with the backup share when the co-signer is gone. Secret. */
+  deviceShare(): KeyShare {
+    const { share } = this.#session.contents;
+    if (!share) throw new ClientError('CLIENT_NO_KEY', 'This wallet has no key yet: there is nothing to sign with.');
+    return importKeyShare(share);
   }
 
   /** Adds `count` presignatures to the pool, so later signatures need one round trip. */

@@ -112,14 +112,27 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
       const is2of3 = Array.isArray(parties) && parties.length === 3 && parties[0] === 1 && parties[1] === 2 && parties[2] === 3;
       if (!is2of2 && !is2of3) throw new HttpError(400, 'BAD_REQUEST', 'parties must be [1, 2] (2-of-2) or [1, 2, 3] (2-of-3).');
       const identityPublicKey = String(input.identityPublicKey).toLowerCase();
-      if (!verifySignature(publicKey, 'enroll', enrollProofMessage(input.challenge!, identityPublicKey, parties), input.signature)) {
+      const restore = parseRestore(input.restore);
+      if (!verifySignature(publicKey, 'enroll', enrollProofMessage(input.challenge!, identityPublicKey, parties, restore), input.signature)) {
         throw new HttpError(401, 'BAD_PROOF', 'The proof of possession of the identity key does not verify.');
       }
       const deviceId = deviceIdFromPublicKey(publicKey);
       if (await options.store.getDeviceByIdentityKey(identityPublicKey)) throw new HttpError(409, 'ALREADY_ENROLLED', 'This identity key is already enrolled; use a new key per wallet.');
-      const walletId = randomBytes(16).toString('hex');
-      await options.store.enroll({ deviceId, identityPublicKey, walletId, threshold: 2, parties: [...parties] });
-      options.log?.(`enrolled device ${deviceId} for ${is2of3 ? '2-of-3' : '2-of-2'} wallet ${walletId}`);
+      let walletId: string;
+      if (restore) {
+        const wallet = await options.store.getWallet(restore.walletId);
+        if (!wallet || wallet.status === 'pending' || wallet.address?.toLowerCase() !== restore.address.toLowerCase()) {
+          throw new HttpError(404, 'UNKNOWN_WALLET', 'The co-signer has no wallet with this id and address: check that the recovery kit belongs to this co-signer.');
+        }
+        if (wallet.parties.length !== parties.length) throw new HttpError(400, 'BAD_REQUEST', `This wallet has parties ${wallet.parties.join(',')}.`);
+        walletId = wallet.walletId;
+        await options.store.createRestoringDevice({ deviceId, identityPublicKey, walletId });
+        options.log?.(`enrolled device ${deviceId} to restore wallet ${walletId}`);
+      } else {
+        walletId = randomBytes(16).toString('hex');
+        await options.store.enroll({ deviceId, identityPublicKey, walletId, threshold: 2, parties: [...parties] });
+        options.log?.(`enrolled device ${deviceId} for ${is2of3 ? '2-of-3' : '2-of-2'} wallet ${walletId}`);
+      }
       return {
         deviceId,
         walletId,
@@ -136,6 +149,7 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
       takeChallenge(input.challenge);
       const device = typeof input.deviceId === 'string' ? await options.store.getDevice(input.deviceId) : undefined;
       if (!device) throw new HttpError(404, 'UNKNOWN_DEVICE', 'No device is enrolled with this id.');
+      if (device.status === 'revoked') throw new HttpError(403, 'DEVICE_REVOKED', `This device was revoked (${device.revokedReason ?? 'by the operator'}); it can no longer sign for its wallet. Restore the wallet from its recovery kit on a device you hold.`);
       if (!verifySignature(hexToBytes(device.identityPublicKey), 'token', tokenProofMessage(input.challenge!, device.deviceId), input.signature)) {
         throw new HttpError(401, 'BAD_PROOF', 'The proof of possession of the identity key does not verify.');
       }
@@ -163,6 +177,15 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
         reply(500, { error: { code: 'INTERNAL', message: 'The co-signer failed to answer; try again.' } });
       });
   };
+}
+
+function parseRestore(value: unknown): EnrollRequest['restore'] {
+  if (value === undefined) return undefined;
+  const restore = value as Partial<NonNullable<EnrollRequest['restore']>> | null;
+  if (!restore || typeof restore.walletId !== 'string' || !/^[0-9a-f]{32}$/.test(restore.walletId) || typeof restore.address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(restore.address)) {
+    throw new HttpError(400, 'BAD_REQUEST', 'restore must be { walletId: 32 hex characters, address: 0x and 40 hex characters }.');
+  }
+  return { walletId: restore.walletId, address: restore.address };
 }
 
 function verifySignature(publicKey: Uint8Array, domain: 'enroll' | 'token', message: Uint8Array, signature: unknown): boolean {

@@ -4,11 +4,11 @@
  */
 import type { Hex } from 'viem';
 import type { Conversation } from '../channel/conversation.js';
-import { COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
+import { BACKUP_PARTY, COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
 import { CosignerRefusedError, ProtocolConversation, type RelayParty } from '../channel/protocol-conversation.js';
 import { ChannelError } from '../channel/errors.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
-import { DkgParty } from '../mpc/dkg.js';
+import { DkgParty, keyPublicInfo } from '../mpc/dkg.js';
 import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
 import { MpcError, ProtocolAbortError } from '../mpc/errors.js';
 import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
@@ -17,8 +17,8 @@ import { SignParty } from '../mpc/sign.js';
 import type { AuditSummaryInput } from './audit/types.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
 import { DAILY_LIMIT_WINDOW_MS, type PolicyRequest } from './policy/types.js';
-import { PresignatureUnavailableError, WalletLockedError } from './store/errors.js';
-import type { CosignerStore, SigningRecord, WalletRecord } from './store/types.js';
+import { PresignatureUnavailableError, WalletLockedError, WalletStateError } from './store/errors.js';
+import type { CosignerStore, DeviceRecord, SigningRecord, WalletRecord } from './store/types.js';
 
 export interface RequestContext {
   store: CosignerStore;
@@ -27,6 +27,8 @@ export interface RequestContext {
   now: () => number;
   /** Operational log: never given secrets. */
   log: (line: string) => void;
+  /** How long after its enrollment a restoring device may run its restore. */
+  restoreDelayMs: number;
 }
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -50,12 +52,22 @@ export async function serveConversation(context: RequestContext, conversation: C
   const { walletId } = conversation;
   try {
     for (;;) {
-      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'sign-now', 'refresh', 'mpc', 'bye']);
+      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'sign-now', 'refresh', 'restore', 'restore-commit', 'mpc', 'bye']);
       if (header.type === 'bye') return;
       try {
         const wallet = await context.store.getWallet(walletId);
         if (!wallet) throw new Refusal('UNKNOWN_WALLET', 'This wallet is not known to the co-signer.');
-        if (header.type === 'keygen') await keygen(context, link, wallet, header, messages);
+        // Read per request: a revocation (by the operator, or by a restore elsewhere) applies to the very next one.
+        const device = await context.store.getDeviceByIdentityKey(bytesToHex(conversation.peerIdentity));
+        if (!device || device.walletId !== walletId || device.status === 'revoked') {
+          throw new Refusal('DEVICE_REVOKED', `This device was revoked${device?.revokedReason ? ` (${device.revokedReason})` : ''}; it can no longer sign for this wallet. Restore the wallet from its recovery kit.`);
+        }
+        if (device.status === 'restoring' && header.type !== 'restore' && header.type !== 'restore-commit') {
+          throw new Refusal('NOT_RESTORED', 'This device is enrolled to restore the wallet and may do nothing else until the restore is complete.');
+        }
+        if (header.type === 'restore') await restore(context, link, wallet, device, header, messages);
+        else if (header.type === 'restore-commit') await restoreCommit(context, link, wallet, device, header);
+        else if (header.type === 'keygen') await keygen(context, link, wallet, header, messages);
         else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
         // One signature per wallet at a time: the daily limit is read, then spent, with nothing in between.
         else if (header.type === 'sign') await oneAtATime(walletId, () => sign(context, link, wallet, header, messages));
@@ -160,6 +172,60 @@ async function refresh(
   await context.store.replaceShare({ walletId: wallet.walletId, share: exportKeyShare(refreshed), generation: refreshed.generation });
   context.log(`wallet ${wallet.walletId}: refreshed to generation ${refreshed.generation}`);
   await link.send({ type: 'refresh-done', address: keyShareAddress(refreshed), generation: refreshed.generation });
+}
+
+/**
+ * Restore, first half: the co-signer and the backup (run by the new device from the kit) deal
+ * the key to all three parties. The backup proves it holds its share inside the protocol (its
+ * dealt constant must be λ3·X3 with a proof of knowledge), so a wrong kit aborts. The new share
+ * is kept aside: the old ones stay in force until the device confirms with restore-commit.
+ */
+async function restore(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  device: DeviceRecord,
+  request: Extract<DeviceRequest, { type: 'restore' }>,
+  messages: ProtocolMessage[],
+): Promise<void> {
+  if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The restore session must be 32 bytes of hex.');
+  if (device.status !== 'restoring') throw new Refusal('BAD_REQUEST', 'This device already holds a share of the wallet; only a device enrolled from the recovery kit restores.');
+  if (wallet.parties.length !== 3) throw new Refusal('BAD_REQUEST', 'A 2-of-2 wallet has no backup share to restore from.');
+  const readyAt = device.createdAt + context.restoreDelayMs;
+  if (context.now() < readyAt) {
+    const seconds = Math.ceil((readyAt - context.now()) / 1000);
+    throw new Refusal('RESTORE_DELAYED', `For your safety the co-signer runs a restore ${Math.round(context.restoreDelayMs / 1000)} s after it was requested: ${seconds} s to go.`, String(readyAt));
+  }
+  const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
+  if (request.generation !== share.generation) {
+    throw new Refusal('STALE_SHARE', 'This recovery kit is from before a later refresh or restore of the wallet: use the kit issued with the latest one.', String(share.generation));
+  }
+  const party = DkgParty.reshare({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties: [...share.parties], dealers: [COSIGNER_PARTY, BACKUP_PARTY], key: keyPublicInfo(share), share });
+  const restored = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
+  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(restored), generation: restored.generation });
+  context.log(`wallet ${wallet.walletId}: restore to device ${device.deviceId} ready, generation ${restored.generation}, waiting for its confirmation`);
+  await link.send({ type: 'restore-ready', address: keyShareAddress(restored), generation: restored.generation });
+}
+
+/** Restore, second half: the device has stored its share and the new kit. Idempotent, so a lost answer can be asked again. */
+async function restoreCommit(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  device: DeviceRecord,
+  request: Extract<DeviceRequest, { type: 'restore-commit' }>,
+): Promise<void> {
+  if (!Number.isInteger(request.generation) || request.generation < 1) throw new Refusal('BAD_REQUEST', 'restore-commit needs the generation the restore produced.');
+  let committed: WalletRecord;
+  let revoked: string[];
+  try {
+    ({ wallet: committed, revoked } = await context.store.commitRestore({ walletId: wallet.walletId, deviceId: device.deviceId, generation: request.generation }));
+  } catch (error) {
+    if (error instanceof WalletStateError) throw new Refusal('BAD_REQUEST', error.shortMessage);
+    throw error;
+  }
+  if (revoked.length) context.log(`wallet ${wallet.walletId}: restored onto device ${device.deviceId}; revoked ${revoked.join(', ')}`);
+  await link.send({ type: 'restore-done', address: committed.address!, generation: committed.generation! });
 }
 
 async function presign(
@@ -285,13 +351,13 @@ async function relayParty<Result>(
  * An abort is audited. Checklist item 4: a failed check while presigning or signing also locks
  * the wallet (the lock writes its own audit row) until it is refreshed.
  */
-async function guarded<T>(context: RequestContext, wallet: WalletRecord, protocol: 'dkg' | 'refresh' | 'presign' | 'sign', work: () => Promise<T> | T): Promise<T> {
+async function guarded<T>(context: RequestContext, wallet: WalletRecord, protocol: 'dkg' | 'refresh' | 'reshare' | 'presign' | 'sign', work: () => Promise<T> | T): Promise<T> {
   try {
     return await work();
   } catch (error) {
     const deviceAborted = error instanceof CosignerRefusedError && error.code === 'PROTOCOL_ABORT';
     if (!(error instanceof ProtocolAbortError) && !deviceAborted) throw error;
-    if (protocol === 'dkg' || protocol === 'refresh') {
+    if (protocol === 'dkg' || protocol === 'refresh' || protocol === 'reshare') {
       await audit(context, 'abort', wallet, error instanceof ProtocolAbortError ? { protocol, round: error.round, reason: error.reason } : { protocol, reason: 'aborted by the device' });
     } else {
       const reason = error instanceof ProtocolAbortError ? `${protocol} aborted in round ${error.round}: ${error.reason}` : `the device aborted ${protocol}`;

@@ -23,6 +23,7 @@ import { serveConversation } from './requests.js';
 import type { Conversation } from '../channel/conversation.js';
 import { openSqliteStore, databasePath, loadMasterKey, type SqliteCosignerStore } from './store/index.js';
 import { ensureServerCertificate } from './tls.js';
+import { DEFAULT_RESTORE_DELAY_MS } from './restore-policy.js';
 import { TokenIssuer } from './tokens.js';
 
 export interface ExternalBrokerConfig {
@@ -56,8 +57,16 @@ export interface CosignerConfig {
   external?: ExternalBrokerConfig;
   /** Presence heartbeat; needed where the broker keeps no retained messages. Default 10 s on an external broker, off embedded. */
   heartbeatMs?: number;
+  /**
+   * How long a device enrolled from a recovery kit waits before the co-signer runs its restore:
+   * the window in which the real owner (or the operator) can revoke a restore they did not start.
+   * Default DEFAULT_RESTORE_DELAY_MS.
+   */
+  restoreDelayMs?: number;
   log?: (line: string) => void;
 }
+/** How often revocations written by another process (the admin CLI) are picked up and their connections closed. */
+const REVOCATION_SWEEP_MS = 1_000;
 
 export interface RunningCosigner {
   /** https://host:port: enrollment and token renewal. */
@@ -129,6 +138,7 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       tls: { keyPem: tls.keyPem, certPem: tls.certPem },
       tokens,
       httpHandler,
+      deviceAllowed: async (deviceId) => (await store.getDevice(deviceId))?.status !== 'revoked',
       onAccessEvent: (event) => log(`broker: ${event.kind} ${event.clientId ?? '?'}: ${event.reason}`),
     });
     brokerUrl = embedded.url;
@@ -165,13 +175,17 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
         }
       : { url: 'embedded://cosigner', clientId: 'tandem-cosigner', clean: false, will, createClient: (options) => createCosignerClient(embedded!, options) },
   );
-  const deviceKeys = async (walletId: string) => (await store.getDeviceForWallet(walletId))?.identityPublicKey;
+  // A wallet may have a device and the one restoring it beside it: the hello names which, and only a device of this wallet that is not revoked is answered.
+  const deviceKey = async (walletId: string, offered: Uint8Array) => {
+    const device = await store.getDeviceByIdentityKey(Buffer.from(offered).toString('hex'));
+    return device && device.walletId === walletId && device.status !== 'revoked' ? device.identityPublicKey : undefined;
+  };
   const channel = await Channel.create({
     transport,
     identity,
     role: 'cosigner',
     inboxes: [COSIGNER_INBOX_FILTER],
-    resolvePeer: (walletId) => deviceKeys(walletId),
+    resolvePeer: (walletId, _role, offered) => deviceKey(walletId, offered),
     maxLifetimeMs: MAX_CONVERSATION_LIFETIME_MS,
   });
   await transport.connect();
@@ -181,7 +195,23 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     // too, or it would hold each answer back for a while as an unclaimed message.
     await transport.subscribe(DYNSEC_RESPONSE_TOPIC, () => undefined);
   }
-  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log };
+  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log, restoreDelayMs: config.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS };
+  // Checklist: a revoked device's credentials stop working at once, not at token expiry. The broker
+  // refuses its next connect; this closes the one it has, whichever process did the revoking.
+  let revokedSince = Date.now();
+  const sweepRevocations = async () => {
+    const now = Date.now();
+    for (const device of await store.listRevokedSince(revokedSince)) {
+      embedded?.disconnectDevice(device.deviceId);
+      if (dynsec) await dynsec.revokeDevice(device.deviceId).catch((error: Error) => log(`broker: revoking ${device.deviceId} failed: ${error.message}`));
+      for (const conversation of liveConversations.get(device.walletId) ?? []) {
+        if (Buffer.from(conversation.peerIdentity).toString('hex') === device.identityPublicKey) conversation.close();
+      }
+    }
+    revokedSince = now;
+  };
+  const revocationTimer = setInterval(() => void sweepRevocations().catch(() => undefined), REVOCATION_SWEEP_MS);
+  revocationTimer.unref();
   // A device needs one conversation at a time; a few more cover reconnects. A device that restarted
   // (an extension's service worker killed) cannot close the conversation it had: beyond the limit the
   // oldest one gives way, so the wallet's own device is never locked out until its old ones expire.
@@ -240,6 +270,7 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       presence = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });
     },
     async stop() {
+      clearInterval(revocationTimer);
       await presence?.stop().catch(() => undefined);
       await channel.close().catch(() => undefined);
       await transport.close().catch(() => undefined);

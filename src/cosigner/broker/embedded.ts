@@ -53,6 +53,8 @@ export interface EmbeddedBrokerOptions {
   maxKeepaliveSeconds?: number;
   /** Refusals and token expiries, for logs and the audit trail. Never carries a token. */
   onAccessEvent?: (event: AccessEvent) => void;
+  /** Whether a device may connect at all: a revoked one is refused even with an unexpired token. */
+  deviceAllowed?: (deviceId: string) => Promise<boolean> | boolean;
   /** Answers plain HTTPS requests on the same port (the co-signer's enrollment API). */
   httpHandler?: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -72,6 +74,8 @@ export interface EmbeddedBroker {
   maxPayloadBytes: number;
   /** The Aedes instance, for in-process observers (tests, metrics). */
   broker: Aedes;
+  /** Closes the device's live connection now (after a revocation). */
+  disconnectDevice(deviceId: string): void;
   close(): Promise<void>;
 }
 
@@ -121,8 +125,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         return refuseConnect(client, username, 2, `device ${username} must connect with client id ${deviceClientId(username)}`, done);
       }
       options.tokens.verify(password.toString('utf8')).then(
-        (claims) => {
+        async (claims) => {
           if (claims.sub !== username) return refuseConnect(client, username, 4, 'the token belongs to another device', done);
+          if (options.deviceAllowed && !(await options.deviceAllowed(claims.sub))) return refuseConnect(client, username, 5, 'the device is revoked', done);
           identities.set(client, { role: 'device', deviceId: claims.sub, walletId: claims.wallet, expiresAt: claims.exp });
           done(null, true);
         },
@@ -228,6 +233,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port,
     maxPayloadBytes,
     broker,
+    disconnectDevice(deviceId) {
+      // Aedes keeps its live clients by id in `clients`, which its typings leave out.
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceClientId(deviceId)];
+      if (client) report({ kind: 'connect-refused', clientId: client.id, deviceId, reason: 'the device was revoked' });
+      client?.close();
+    },
     close() {
       closing ??= (async () => {
         for (const timer of expiryTimers.values()) clearTimeout(timer);

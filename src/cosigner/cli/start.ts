@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CosignerConfig, ExternalBrokerConfig, RunningCosigner } from '../service.js';
 import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from '../store/master-key.js';
+import { DEFAULT_RESTORE_DELAY_MS } from '../restore-policy.js';
 import { DEFAULT_SERVER_HOSTS } from '../tls.js';
 import { integerFlag, stringList, stringValue } from './args.js';
 import { DATA_DIR_HELP, MASTER_KEY_HELP, STORE_OPTIONS, type Command, type Values } from './command.js';
@@ -29,6 +30,7 @@ export const startCommand: Command = {
     'tls-host': { type: 'string', multiple: true },
     'enrollment-code': { type: 'string' },
     'max-presignatures': { type: 'string' },
+    'restore-delay': { type: 'string' },
     'broker-url': { type: 'string' },
     'broker-ca': { type: 'string' },
     'broker-cert': { type: 'string' },
@@ -43,6 +45,7 @@ export const startCommand: Command = {
     ['--tls-host <name>', `Host name or IP the generated certificate covers; repeatable (default ${DEFAULT_SERVER_HOSTS.join(', ')}, plus --host).`],
     ['--enrollment-code <code>', `Devices must present this code to enroll (or $${ENROLLMENT_CODE_ENV}). Default: no code.`],
     ['--max-presignatures <n>', 'Unused presignatures one wallet may hold here (default 64).'],
+    ['--restore-delay <seconds>', `How long a restore from a recovery kit waits before it runs, so an unexpected one can be revoked (default ${DEFAULT_RESTORE_DELAY_MS / 1000}).`],
     ['', 'External broker (Mosquitto, EMQX) instead of the embedded one; all five together:'],
     ['--broker-url <mqtts://host:port>', 'Where the co-signer connects, with mutual TLS.'],
     ['--broker-ca <file>', 'PEM of the CA that signed the broker certificate.'],
@@ -60,6 +63,7 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
   const tlsHosts = stringList(values['tls-host']) ?? defaultTlsHosts(host);
   const maxPresignatures = values['max-presignatures'] === undefined ? undefined : integerFlag('--max-presignatures', stringValue(values['max-presignatures'])!, 1, 100_000);
   const enrollmentCode = stringValue(values['enrollment-code']) || io.env[ENROLLMENT_CODE_ENV] || undefined;
+  const restoreDelay = values['restore-delay'] === undefined ? undefined : integerFlag('--restore-delay', stringValue(values['restore-delay'])!, 0, 30 * 86_400);
   const external = externalBrokerFrom(values);
   const masterKeyFile = stringValue(values['master-key-file']);
 
@@ -78,6 +82,7 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
     ...(masterKeyFile ? { masterKeyFile } : {}),
     ...(enrollmentCode ? { enrollmentCode } : {}),
     ...(maxPresignatures !== undefined ? { maxPresignatures } : {}),
+    ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay * 1000 } : {}),
     ...(external ? { external } : {}),
   };
   const [{ startCosigner }, { HEALTH_PATH }] = await Promise.all([import('../service.js'), import('../../channel/enrollment.js')]);

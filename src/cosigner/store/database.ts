@@ -20,7 +20,9 @@ import { migrate } from './schema.js';
 import type {
   CosignerStore,
   DeviceRecord,
+  DeviceStatus,
   NewDevice,
+  PendingShare,
   NewPresignature,
   NewWallet,
   RateLimitDecision,
@@ -105,7 +107,10 @@ interface DeviceRow {
   device_id: string;
   identity_public_key: string;
   wallet_id: string;
+  status: DeviceStatus;
   created_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
 }
 
 interface PresignatureRow {
@@ -121,7 +126,7 @@ const WALLET_SELECT = `
          w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at
   FROM wallets w LEFT JOIN shares s ON s.wallet_id = w.wallet_id`;
 
-const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, created_at FROM devices';
+const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, status, created_at, revoked_at, revoked_reason FROM devices';
 
 /** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous. */
 export class SqliteCosignerStore implements CosignerStore {
@@ -169,7 +174,7 @@ export class SqliteCosignerStore implements CosignerStore {
       }
       if (this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ?`, wallet)) throw new ConflictError(`Wallet ${wallet} already has a device.`);
       const now = this.#now();
-      this.#run('INSERT INTO devices (device_id, identity_public_key, wallet_id, created_at) VALUES (?, ?, ?, ?)', id, key, wallet, now);
+      this.#run("INSERT INTO devices (device_id, identity_public_key, wallet_id, status, created_at) VALUES (?, ?, ?, 'active', ?)", id, key, wallet, now);
       this.audit.append({
         kind: 'enroll',
         walletId: wallet,
@@ -177,7 +182,121 @@ export class SqliteCosignerStore implements CosignerStore {
         at: now,
         summary: { identityPublicKey: key, threshold: walletRecord.threshold, parties: [...walletRecord.parties] },
       });
-      return { deviceId: id, identityPublicKey: key, walletId: wallet, createdAt: now };
+      return { deviceId: id, identityPublicKey: key, walletId: wallet, status: 'active', createdAt: now };
+    });
+  }
+
+  createRestoringDevice(device: NewDevice): DeviceRecord {
+    const id = check.deviceId(device.deviceId);
+    const key = check.identityPublicKey(device.identityPublicKey);
+    const wallet = check.walletId(device.walletId);
+    return this.#tx(() => {
+      const walletRecord = this.#requireWallet(wallet);
+      if (walletRecord.status === 'pending') throw notActive(wallet);
+      if (this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ? OR identity_public_key = ?`, id, key)) {
+        throw new ConflictError('This identity key is already enrolled as a device. Each device enrolls with its own identity key.');
+      }
+      const now = this.#now();
+      const superseded = this.#all<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ? AND status = 'restoring'`, wallet);
+      for (const row of superseded) this.#revoke(row, 'superseded by a newer restore', now, 'cosigner');
+      this.#run("INSERT INTO devices (device_id, identity_public_key, wallet_id, status, created_at) VALUES (?, ?, ?, 'restoring', ?)", id, key, wallet, now);
+      this.audit.append({
+        kind: 'enroll',
+        walletId: wallet,
+        deviceId: id,
+        at: now,
+        summary: { identityPublicKey: key, restore: true, supersededDevices: superseded.map((row) => row.device_id) },
+      });
+      return this.#requireDevice(id);
+    });
+  }
+
+  listDevices(walletId: string): DeviceRecord[] {
+    return this.#all<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ? ORDER BY created_at, device_id`, check.walletId(walletId)).map(toDevice);
+  }
+
+  listRevokedSince(sinceMs: number): DeviceRecord[] {
+    return this.#all<DeviceRow>(`${DEVICE_SELECT} WHERE status = 'revoked' AND revoked_at >= ? ORDER BY revoked_at`, check.timestamp(sinceMs)).map(toDevice);
+  }
+
+  revokeDevice(deviceId: string, reason: string, options: { actor?: string } = {}): DeviceRecord {
+    const id = check.deviceId(deviceId);
+    const why = check.shortText(reason, 'revocation reason');
+    return this.#tx(() => {
+      const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, id);
+      if (!row) throw new NotFoundError('device', id);
+      if (row.status !== 'revoked') this.#revoke(row, why, this.#now(), options.actor ?? 'operator');
+      return this.#requireDevice(id);
+    });
+  }
+
+  #revoke(row: DeviceRow, reason: string, now: number, actor: string): void {
+    this.#run("UPDATE devices SET status = 'revoked', revoked_at = ?, revoked_reason = ? WHERE device_id = ?", now, reason, row.device_id);
+    this.#run('DELETE FROM pending_shares WHERE device_id = ?', row.device_id);
+    this.audit.append({ kind: 'revoke', walletId: row.wallet_id, deviceId: row.device_id, at: now, summary: { reason, actor, previousStatus: row.status } });
+  }
+
+  #requireDevice(id: string): DeviceRecord {
+    const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, id);
+    if (!row) throw new NotFoundError('device', id);
+    return toDevice(row);
+  }
+
+  putPendingShare(pending: PendingShare): void {
+    const id = check.walletId(pending.walletId);
+    const device = check.deviceId(pending.deviceId);
+    const generation = check.generation(pending.generation);
+    const share = check.secretText(pending.share, 'key share');
+    this.#tx(() => {
+      const wallet = this.#requireWallet(id);
+      if (wallet.status === 'pending' || wallet.generation === undefined) throw notActive(id);
+      const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ? AND wallet_id = ?`, device, id);
+      if (!row) throw new NotFoundError('device', device);
+      if (row.status === 'revoked') throw new WalletStateError('DEVICE_REVOKED', id, `Device ${device} is revoked.`);
+      if (generation !== wallet.generation + 1) {
+        throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `Wallet ${id} holds generation ${wallet.generation}; a restore must produce ${wallet.generation + 1}, not ${generation}.`);
+      }
+      const sealed = this.#cipher.seal(share, pendingShareContext(id, device, generation));
+      this.#run('DELETE FROM pending_shares WHERE wallet_id = ?', id);
+      this.#run('INSERT INTO pending_shares (wallet_id, device_id, generation, sealed, created_at) VALUES (?, ?, ?, ?, ?)', id, device, generation, sealed, this.#now());
+    });
+  }
+
+  commitRestore(input: { walletId: string; deviceId: string; generation: number }): { wallet: WalletRecord; revoked: string[] } {
+    const id = check.walletId(input.walletId);
+    const device = check.deviceId(input.deviceId);
+    const generation = check.generation(input.generation);
+    return this.#tx(() => {
+      const wallet = this.#requireWallet(id);
+      const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ? AND wallet_id = ?`, device, id);
+      if (!row) throw new NotFoundError('device', device);
+      if (row.status === 'revoked') throw new WalletStateError('DEVICE_REVOKED', id, `Device ${device} is revoked.`);
+      const pending = this.#get<{ generation: number; sealed: Uint8Array }>('SELECT generation, sealed FROM pending_shares WHERE wallet_id = ? AND device_id = ?', id, device);
+      if (!pending) {
+        // The confirmation of a commit that went through was lost: the device asks again.
+        if (row.status === 'active' && wallet.generation === generation) return { wallet, revoked: [] };
+        throw new WalletStateError('NO_PENDING_RESTORE', id, `Wallet ${id} has no restore waiting for device ${device}; run the restore again.`);
+      }
+      if (pending.generation !== generation || wallet.generation === undefined || generation !== wallet.generation + 1) {
+        throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `The pending restore of wallet ${id} is generation ${pending.generation}, not ${generation}.`);
+      }
+      const now = this.#now();
+      const share = this.#cipher.openString(pending.sealed, pendingShareContext(id, device, generation));
+      this.#run('UPDATE shares SET generation = ?, sealed = ?, updated_at = ? WHERE wallet_id = ?', generation, this.#cipher.seal(share, shareContext(id, generation)), now, id);
+      this.#run('DELETE FROM pending_shares WHERE wallet_id = ?', id);
+      const dropped = this.#deleteReadyPresignatures(id);
+      this.#run("UPDATE wallets SET status = 'active', locked_reason = NULL, locked_at = NULL, updated_at = ? WHERE wallet_id = ?", now, id);
+      this.#run("UPDATE devices SET status = 'active' WHERE device_id = ?", device);
+      const others = this.#all<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ? AND device_id != ? AND status != 'revoked'`, id, device);
+      for (const other of others) this.#revoke(other, 'replaced by a restore from the recovery kit', now, 'restore');
+      this.audit.append({
+        kind: 'restore',
+        walletId: id,
+        deviceId: device,
+        at: now,
+        summary: { generation, previousGeneration: wallet.generation, presignaturesDropped: dropped, revokedDevices: others.map((other) => other.device_id), unlocked: wallet.status === 'locked' },
+      });
+      return { wallet: this.#requireWallet(id), revoked: others.map((other) => other.device_id) };
     });
   }
 
@@ -200,7 +319,7 @@ export class SqliteCosignerStore implements CosignerStore {
   }
 
   getDeviceForWallet(walletId: string): DeviceRecord | undefined {
-    const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ?`, check.walletId(walletId));
+    const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ? AND status = 'active' ORDER BY created_at LIMIT 1`, check.walletId(walletId));
     return row && toDevice(row);
   }
 
@@ -552,6 +671,10 @@ function shareContext(walletId: string, generation: number): EnvelopeContext {
   return ['shares', walletId, generation];
 }
 
+function pendingShareContext(walletId: string, deviceId: string, generation: number): EnvelopeContext {
+  return ['pending-shares', walletId, deviceId, generation];
+}
+
 function presignatureContext(walletId: string, presignatureId: string, generation: number): EnvelopeContext {
   return ['presignatures', walletId, presignatureId, generation];
 }
@@ -578,5 +701,13 @@ function toWallet(row: WalletRow): WalletRecord {
 }
 
 function toDevice(row: DeviceRow): DeviceRecord {
-  return { deviceId: row.device_id, identityPublicKey: row.identity_public_key, walletId: row.wallet_id, createdAt: row.created_at };
+  return {
+    deviceId: row.device_id,
+    identityPublicKey: row.identity_public_key,
+    walletId: row.wallet_id,
+    status: row.status,
+    createdAt: row.created_at,
+    ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
+    ...(row.revoked_reason === null ? {} : { revokedReason: row.revoked_reason }),
+  };
 }

@@ -97,6 +97,32 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   `,
+  /* 2: several devices per wallet (a restored one beside the one it replaces), revocation, and the
+        share a restore leaves pending until the new device confirmed it stored its own. */ `
+  CREATE TABLE devices_v2 (
+    device_id TEXT PRIMARY KEY,
+    identity_public_key TEXT NOT NULL UNIQUE,
+    wallet_id TEXT NOT NULL REFERENCES wallets (wallet_id),
+    status TEXT NOT NULL CHECK (status IN ('active', 'restoring', 'revoked')),
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    revoked_reason TEXT,
+    CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
+  ) STRICT;
+  INSERT INTO devices_v2 (device_id, identity_public_key, wallet_id, status, created_at)
+    SELECT device_id, identity_public_key, wallet_id, 'active', created_at FROM devices;
+  DROP TABLE devices;
+  ALTER TABLE devices_v2 RENAME TO devices;
+  CREATE INDEX devices_by_wallet ON devices (wallet_id, status);
+
+  CREATE TABLE pending_shares (
+    wallet_id TEXT PRIMARY KEY REFERENCES wallets (wallet_id),
+    device_id TEXT NOT NULL REFERENCES devices (device_id),
+    generation INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

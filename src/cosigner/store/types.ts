@@ -12,12 +12,28 @@ export type WalletParties = readonly [1, 2] | readonly [1, 2, 3];
 
 export const COSIGNER_PARTY_ID = 2;
 
+/** active: signs for its wallet. restoring: enrolled from a recovery kit, may only restore. revoked: refused everywhere. */
+export type DeviceStatus = 'active' | 'restoring' | 'revoked';
+
 export interface DeviceRecord {
   deviceId: string;
   /** Compressed secp256k1 public key, 66 lowercase hex characters, no 0x. */
   identityPublicKey: string;
   walletId: string;
+  status: DeviceStatus;
   createdAt: number;
+  revokedAt?: number;
+  revokedReason?: string;
+}
+
+/** A restore's new co-signer share, kept aside until the new device confirms it stored its own. */
+export interface PendingShare {
+  walletId: string;
+  deviceId: string;
+  /** exportKeyShare(...) output. Secret: stored sealed. */
+  share: string;
+  /** Must be the stored generation + 1. */
+  generation: number;
 }
 
 export interface WalletRecord {
@@ -131,7 +147,26 @@ export interface CosignerStore {
   enroll(input: NewDevice & Omit<NewWallet, 'walletId'>): MaybePromise<{ wallet: WalletRecord; device: DeviceRecord }>;
   getDevice(deviceId: string): MaybePromise<DeviceRecord | undefined>;
   getDeviceByIdentityKey(identityPublicKey: string): MaybePromise<DeviceRecord | undefined>;
+  /** The wallet's active device (the first enrolled, if several). */
   getDeviceForWallet(walletId: string): MaybePromise<DeviceRecord | undefined>;
+  listDevices(walletId: string): MaybePromise<DeviceRecord[]>;
+  /** Devices revoked at or after `sinceMs` (by any process sharing the store): their connections must close. */
+  listRevokedSince(sinceMs: number): MaybePromise<DeviceRecord[]>;
+  /**
+   * Enrolls a device that may only restore the wallet (from its recovery kit). An earlier device
+   * still restoring is revoked: one restore at a time. Audited as 'enroll' with restore: true.
+   */
+  createRestoringDevice(device: NewDevice): MaybePromise<DeviceRecord>;
+  /** Refused everywhere from now on; its pending restore goes too. Audited as 'revoke'. */
+  revokeDevice(deviceId: string, reason: string, options?: { actor?: string }): MaybePromise<DeviceRecord>;
+  /** Keeps a restore's new share aside (replacing an older pending one); the current share stays in force. */
+  putPendingShare(pending: PendingShare): MaybePromise<void>;
+  /**
+   * Makes the pending share of this device current: presignatures dropped, wallet unlocked, the
+   * device active and every other device revoked, in one transaction. Audited as 'restore'.
+   * Calling it again after it succeeded answers the same without changing anything.
+   */
+  commitRestore(input: { walletId: string; deviceId: string; generation: number }): MaybePromise<{ wallet: WalletRecord; revoked: string[] }>;
   getWallet(walletId: string): MaybePromise<WalletRecord | undefined>;
   listWallets(filter?: { status?: WalletStatus }): MaybePromise<WalletRecord[]>;
 
