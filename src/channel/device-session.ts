@@ -476,7 +476,7 @@ export class DeviceSession {
         }
         this.#onPresence?.({ ...status });
       });
-      await transport.connect();
+      await transport.connect().catch((error: unknown) => this.#explainRefusal(error));
       // A closed transport (refused credentials, close()) is not reused: the next request reconnects.
       transport.onStateChange((state) => {
         this.#onBrokerState?.(state);
@@ -521,10 +521,27 @@ export class DeviceSession {
     (this.#renewTimer as { unref?: () => void }).unref?.();
   }
 
-  async #renewTokenIfNeeded(): Promise<void> {
+  /**
+   * The broker refused an unexpired token: the co-signer's token endpoint says why. A revoked
+   * device gets CHANNEL_DEVICE_REVOKED with the co-signer's reason; anything else, the refusal.
+   */
+  async #explainRefusal(error: unknown): Promise<never> {
+    if (!(error instanceof ChannelError && error.code === 'CHANNEL_AUTH_REFUSED')) throw error;
+    try {
+      await this.#renewTokenIfNeeded({ force: true });
+    } catch (renewal) {
+      const refused = renewal as { details?: unknown; shortMessage?: unknown };
+      if (refused.details === 'DEVICE_REVOKED') {
+        throw new ChannelError('CHANNEL_DEVICE_REVOKED', typeof refused.shortMessage === 'string' ? refused.shortMessage : 'The co-signer revoked this device.', { cause: renewal });
+      }
+    }
+    throw error;
+  }
+
+  async #renewTokenIfNeeded(options: { force?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     const contents = this.#store.contents;
-    if (contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS > Date.now()) return;
+    if (!options.force && contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS > Date.now()) return;
     const { challenge } = await this.#postJson<ChallengeResponse>(contents.cosignerUrl, CHALLENGE_PATH, {});
     const renewed = await this.#postJson<TokenResponse>(contents.cosignerUrl, TOKEN_PATH, {
       deviceId: contents.deviceId,

@@ -29,7 +29,9 @@ export type ChannelErrorCode =
   | 'CHANNEL_INVALID_ARGUMENT'
   | 'CHANNEL_NO_KEY'
   | 'CHANNEL_ENROLL_FAILED'
-  | 'CHANNEL_PEER_RESTARTED';
+  | 'CHANNEL_PEER_RESTARTED'
+  /** The co-signer revoked this device (the operator did, or the wallet was restored elsewhere). Final. */
+  | 'CHANNEL_DEVICE_REVOKED';
 
 const RETRYABLE: ReadonlySet<ChannelErrorCode> = new Set(['CHANNEL_TIMEOUT', 'CHANNEL_DISCONNECTED', 'CHANNEL_NOT_READY']);
 

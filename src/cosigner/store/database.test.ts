@@ -106,7 +106,7 @@ describe('wallets and devices', () => {
     const { walletId, deviceId, identityPublicKey } = enrollWallet([1, 2, 3]);
     const wallet = store.getWallet(walletId)!;
     expect(wallet).toMatchObject({ walletId, threshold: 2, parties: [1, 2, 3], status: 'pending', address: undefined, generation: undefined, createdAt: time.now() });
-    expect(store.getDevice(deviceId)).toEqual({ deviceId, identityPublicKey, walletId, createdAt: time.now() });
+    expect(store.getDevice(deviceId)).toEqual({ deviceId, identityPublicKey, walletId, status: 'active', createdAt: time.now() });
     expect(store.getDeviceForWallet(walletId)?.deviceId).toBe(deviceId);
     expect(store.getDeviceByIdentityKey(`0x${identityPublicKey.toUpperCase()}`)?.deviceId).toBe(deviceId);
     const [entry] = store.audit.list({ walletId });
