@@ -21,6 +21,7 @@ import type { DeviceFileContents } from '../client/device-file.js';
 import { exportKeyShare, importKeyShare } from '../mpc/keyshare.js';
 import type { ProtocolMessage } from '../mpc/message.js';
 import { startCosigner, type RunningCosigner } from './service.js';
+import { rawDevice } from './testing/raw-device.js';
 import { mailTypedData } from '../client/testing/mail-typed-data.js';
 
 const MASTER_KEY = '42'.repeat(32);
@@ -223,19 +224,6 @@ describe('a failed check while presigning', () => {
   });
 });
 
-/** The device side of a wallet file, by hand: for tests that misbehave inside a valid channel. */
-async function rawDevice(contents: DeviceFileContents): Promise<{ channel: Channel; transport: MqttTransport }> {
-  const transport = new MqttTransport({
-    url: contents.brokerUrl,
-    clientId: deviceClientId(contents.deviceId),
-    username: contents.deviceId,
-    password: contents.token,
-    tls: { ca: contents.caPem! },
-  });
-  const channel = await Channel.create({ transport, identity: Identity.fromSecretKey(contents.identitySecret), role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
-  await transport.connect();
-  return { channel, transport };
-}
 
 describe('a refresh whose confirmation never reaches the device', () => {
   it('leaves the new share pending on the device, which takes over when the co-signer reports the new generation', async () => {
