@@ -113,6 +113,14 @@ class Arguments {
     return value;
   }
 
+  /** The message of sign-message: one text argument, or raw bytes with --hex. */
+  message(): SignableMessage {
+    const raw = this.hex('hex');
+    const text = this.positionals[0];
+    if ((raw === undefined) === (text === undefined)) throw this.usage('Give the message either as one text argument or with --hex, not both.');
+    return raw !== undefined ? { raw } : text!;
+  }
+
   deviceOptions(): DeviceOptions {
     const seconds = this.integer('timeout', { min: 1n, max: 86_400n });
     return seconds === undefined ? {} : { requestTimeoutMs: Number(seconds) * 1000 };
@@ -325,10 +333,7 @@ ${TIMEOUT_HELP}`,
   options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, hex: { type: 'string' } },
   positionals: 1,
   async run(args) {
-    const raw = args.hex('hex');
-    const text = args.positionals[0];
-    if ((raw === undefined) === (text === undefined)) throw args.usage('Give the message either as one text argument or with --hex, not both.');
-    const message: SignableMessage = raw !== undefined ? { raw } : text!;
+    const message = args.message();
     await withDevice(args, async (device) => out(await device.signMessage(message)));
   },
 };
@@ -575,10 +580,7 @@ For when the co-signer is gone: both shares sign here, offline. Prints the signa
   options: { ...WALLET_OPTION, backup: { type: 'string' }, hex: { type: 'string' } },
   positionals: 1,
   async run(args) {
-    const raw = args.hex('hex');
-    const text = args.positionals[0];
-    if ((raw === undefined) === (text === undefined)) throw args.usage('Give the message either as one text argument or with --hex, not both.');
-    const message: SignableMessage = raw !== undefined ? { raw } : text!;
+    const message = args.message();
     const { device, backup } = await localShares(args);
     const { signWithLocalShares } = await import('../mpc/local-shares.js');
     const { toViemSignature } = await import('../mpc/ethereum.js');
