@@ -16,6 +16,8 @@ import { startStack, SECOND_CHAIN_ID, type Stack } from './stack/stack.js';
 import { answerApproval, launchWithTandem, nextApproval, onboard, type OnboardedWallet, type TandemBrowser } from './tandem.js';
 
 export const PASSWORD = 'correct horse battery staple';
+/** The co-signer's restore delay in the specs: long enough to be seen waiting, short enough to wait out. */
+export const RESTORE_DELAY_MS = 3_000;
 
 interface WorkerFixtures {
   workDir: string;
@@ -42,7 +44,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   stack: [
     async ({ workDir }, use) => {
       const { dappDir } = await buildExtension({ outDir: join(workDir, 'build-dapp'), defaults: {} }).then((built) => built);
-      const stack = await startStack({ dataDir: workDir, dappDir, secondChain: true, cosigner: { env: { TANDEM_MASTER_KEY: '42'.repeat(32) } } });
+      const stack = await startStack({ dataDir: workDir, dappDir, secondChain: true, cosigner: { env: { TANDEM_MASTER_KEY: '42'.repeat(32) }, restoreDelayMs: RESTORE_DELAY_MS } });
       await use(stack);
       await stack.stop();
     },

@@ -61,20 +61,42 @@ export async function onboard(tandem: TandemBrowser, options: { password: string
   await page.getByTestId('onboarding-password-confirm').fill(options.password);
   await page.getByTestId('onboarding-cosigner-url').fill(options.cosignerUrl);
   await page.getByTestId('onboarding-submit').click();
+  return saveRecoveryKit(page, options.password, options.saveDir);
+}
+
+/**
+ * Restores a wallet into this (fresh) profile from a recovery kit through the onboarding page's
+ * "Restore from recovery kit", waits out the co-signer's restore delay, and saves the NEW kit.
+ */
+export async function restoreFromKit(tandem: TandemBrowser, options: { kitPath: string; recoverySecret: string; password: string; saveDir: string }): Promise<OnboardedWallet> {
+  const page = await tandem.context.newPage();
+  await page.goto(tandem.popupUrl('/onboarding'));
+  await page.getByTestId('onboarding-restore').click();
+  await page.getByTestId('restore-kit-file').setInputFiles(options.kitPath);
+  await page.getByTestId('restore-kit-address').waitFor();
+  await page.getByTestId('restore-secret').fill(options.recoverySecret);
+  await page.getByTestId('restore-password').fill(options.password);
+  await page.getByTestId('restore-password-confirm').fill(options.password);
+  await page.getByTestId('restore-submit').click();
+  return saveRecoveryKit(page, options.password, options.saveDir);
+}
+
+/** The recovery step after keygen or restore: copy the secret, type it back, save the kit, finish. */
+async function saveRecoveryKit(page: Page, password: string, saveDir: string): Promise<OnboardedWallet> {
   const secretBox = page.getByTestId('recovery-secret');
-  await secretBox.waitFor({ timeout: 90_000 });
+  await secretBox.waitFor({ timeout: 120_000 });
   const recoverySecret = (await secretBox.innerText()).trim();
   await page.getByTestId('recovery-written-down').check();
   await page.getByTestId('recovery-confirm-input').fill(recoverySecret);
   const download = page.waitForEvent('download');
   await page.getByTestId('recovery-confirm').click();
   const kit = await download;
-  const kitPath = join(options.saveDir, kit.suggestedFilename());
+  const kitPath = join(saveDir, `${Date.now()}-${kit.suggestedFilename()}`);
   await kit.saveAs(kitPath);
   await page.getByTestId('onboarding-finish').click();
   const address = (await page.getByTestId('onboarding-address').innerText()).trim() as `0x${string}`;
   await page.close();
-  return { address, password: options.password, recoverySecret, kitPath };
+  return { address, password, recoverySecret, kitPath };
 }
 
 /**

@@ -90,13 +90,24 @@ export interface WalletOverview {
   recoveryKit: 'saved' | 'pending' | 'lost';
 }
 
-export type OnboardingStage = 'enrolling' | 'generating-key' | 'sealing-vault' | 'recovery-kit' | 'done' | 'failed';
+export type OnboardingStage =
+  | 'opening-kit'
+  | 'enrolling'
+  | 'generating-key'
+  | 'sealing-vault'
+  | 'restore-delay'
+  | 'restoring'
+  | 'recovery-kit'
+  | 'done'
+  | 'failed';
 
 export interface OnboardingProgress {
   stage: OnboardingStage;
   /** 0..1 for the progress bar. */
   fraction: number;
   address?: `0x${string}`;
+  /** restore-delay: when the co-signer will run the restore (unix ms). */
+  readyAt?: number;
   error?: RpcErrorBody;
 }
 
@@ -170,6 +181,8 @@ export type PopupRequest =
   | { kind: 'popup'; action: 'overview' }
   | { kind: 'popup'; action: 'onboard'; password: string; cosignerUrl: string; enrollmentCode?: string }
   | { kind: 'popup'; action: 'onboardingProgress' }
+  /** A fresh profile restores the wallet from its recovery kit (the file's text) with the co-signer. */
+  | { kind: 'popup'; action: 'restore'; kit: string; recoverySecret: string; password: string; cosignerUrl: string }
   /** The user typed the recovery secret back; the worker answers with the kit to save. */
   | { kind: 'popup'; action: 'confirmRecovery'; recoverySecret: string }
   /** The kit was saved: the worker forgets the backup for good. */
@@ -193,6 +206,7 @@ export interface PopupReplies {
   overview: WalletOverview;
   onboard: OnboardingProgress;
   onboardingProgress: OnboardingProgress & { recoverySecret?: string };
+  restore: OnboardingProgress;
   confirmRecovery: RecoveryKitFile;
   finishOnboarding: WalletOverview;
   unlock: WalletOverview;

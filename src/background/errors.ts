@@ -47,7 +47,7 @@ export const unknownChain = (chainId: string) =>
 export type WalletErrorCode =
   | 'COSIGNER_UNREACHABLE'
   | 'COSIGNER_HTTP'
-  | 'WRONG_PASSWORD' | 'LOCKED' | 'NOT_INITIALISED' | 'ALREADY_INITIALISED' | 'INTERRUPTED' | 'BAD_RECOVERY_SECRET' | 'UNKNOWN_REQUEST' | 'BAD_SETTING';
+  | 'WRONG_PASSWORD' | 'LOCKED' | 'NOT_INITIALISED' | 'ALREADY_INITIALISED' | 'INTERRUPTED' | 'BAD_RECOVERY_SECRET' | 'BAD_RECOVERY_KIT' | 'UNKNOWN_REQUEST' | 'BAD_SETTING';
 
 export class WalletError extends CodedError<WalletErrorCode> {
   override name = 'WalletError';

@@ -3,12 +3,17 @@
  * DKG with the backup party run here for its duration only, then hand the backup share out as a
  * recovery kit once the user confirmed the recovery secret. The backup and the secret live only
  * in this worker's memory until then; nothing of them is written on the device.
+ *
+ * Restoring it into a fresh profile from the kit: open the kit with its secret, enroll into the
+ * kit's wallet as a restoring device, seal the vault, and let the backup party (from the kit) and
+ * the co-signer re-share the key to this device; the new backup share leaves as a NEW kit, exactly
+ * as after keygen. The old kit and the old device stop working once the co-signer commits.
  */
 import { enrollDevice } from '../channel/device-session.js';
 import type { OnboardingProgress, RecoveryKitFile } from './api.js';
 import { WalletError, toRpcError } from './errors.js';
 import { postJson } from './post-json.js';
-import { newRecoverySecret, normaliseRecoverySecret, sealRecoveryKit } from './recovery-kit.js';
+import { newRecoverySecret, normaliseRecoverySecret, openRecoveryKit, parseRecoveryKit, sealRecoveryKit } from './recovery-kit.js';
 import { checkCosignerUrl, writeSettings } from './settings.js';
 import { createVault, deleteUnfinishedVault, readSealedVault } from './vault.js';
 import { adopt, requireSession, topUpPool } from './wallet.js';
@@ -49,10 +54,59 @@ async function run(options: { password: string; cosignerUrl: string; enrollmentC
     const session = await requireSession();
     const { address, backupShare } = await session.createKey();
     if (!backupShare) throw new WalletError('INTERRUPTED', 'Keygen returned no backup share.');
-    const secret = newRecoverySecret();
-    const kit = await sealRecoveryKit(secret, backupShare, { walletId: record.walletId, address, cosignerUrl, cosignerIdentity: record.cosignerIdentity });
-    await writeSettings({ recoveryKitPending: true });
-    pendingKit = { secret, file: { filename: `tandem-recovery-kit-${address.slice(0, 10).toLowerCase()}.json`, contents: JSON.stringify(kit, null, 2) } };
+    await holdNewKit(backupShare, { walletId: record.walletId, address, cosignerUrl, cosignerIdentity: record.cosignerIdentity });
+    void topUpPool();
+    progress = { stage: 'recovery-kit', fraction: 0.9, address };
+    return progress;
+  } catch (error) {
+    progress = { stage: 'failed', fraction: 0, error: toRpcError(error) };
+    return progress;
+  }
+}
+
+/** Seals a backup share into a new kit under a new secret, kept here until the user saved it. */
+async function holdNewKit(backupShare: string, wallet: { walletId: string; address: `0x${string}`; cosignerUrl: string; cosignerIdentity: string }): Promise<void> {
+  const secret = newRecoverySecret();
+  const kit = await sealRecoveryKit(secret, backupShare, wallet);
+  await writeSettings({ recoveryKitPending: true });
+  pendingKit = { secret, file: { filename: `tandem-recovery-kit-${wallet.address.slice(0, 10).toLowerCase()}.json`, contents: JSON.stringify(kit, null, 2) } };
+}
+
+export function restoreFromKit(options: { kit: string; recoverySecret: string; password: string; cosignerUrl: string }): Promise<OnboardingProgress> {
+  running ??= runRestore(options).finally(() => {
+    running = undefined;
+  });
+  return running;
+}
+
+async function runRestore(options: { kit: string; recoverySecret: string; password: string; cosignerUrl: string }): Promise<OnboardingProgress> {
+  try {
+    if (options.password.length < 8) throw new WalletError('BAD_SETTING', 'Choose a password of at least 8 characters.');
+    const cosignerUrl = checkCosignerUrl(options.cosignerUrl);
+    if ((await readSealedVault())?.address) throw new WalletError('ALREADY_INITIALISED', 'This browser profile already has a Tandem wallet.');
+    progress = { stage: 'opening-kit', fraction: 0.05 };
+    const kit = parseRecoveryKit(options.kit);
+    const backupShare = await openRecoveryKit(kit, options.recoverySecret);
+    await deleteUnfinishedVault();
+    progress = { stage: 'enrolling', fraction: 0.15 };
+    const record = await enrollDevice({ cosignerUrl, kind: '2of3', postJson, restore: { walletId: kit.walletId, address: kit.address } });
+    if (record.cosignerIdentity !== kit.cosignerIdentity) {
+      throw new WalletError('BAD_SETTING', 'This co-signer is not the one that holds this wallet: its identity differs from the one in the recovery kit. Check the co-signer URL.');
+    }
+    await writeSettings({ cosignerUrl });
+    progress = { stage: 'sealing-vault', fraction: 0.25 };
+    const { keyBytes, store } = await createVault(options.password, record);
+    await adopt(keyBytes, store);
+    progress = { stage: 'restoring', fraction: 0.4 };
+    const session = await requireSession();
+    const wallet = { walletId: kit.walletId, address: kit.address, cosignerUrl, cosignerIdentity: record.cosignerIdentity };
+    const { address } = await session.restore(
+      backupShare,
+      (newBackupShare) => holdNewKit(newBackupShare, wallet),
+      (readyAt) => {
+        progress = { stage: 'restore-delay', fraction: 0.35, readyAt };
+      },
+    );
     void topUpPool();
     progress = { stage: 'recovery-kit', fraction: 0.9, address };
     return progress;

@@ -4,7 +4,7 @@ import { approvalView, getApproval, pendingApprovalIds } from './approvals.js';
 import { WalletError } from './errors.js';
 import { emitAccountsChanged, emitChainChanged } from './events.js';
 import { decide } from './execute.js';
-import { confirmRecovery, finishOnboarding, onboard, onboardingProgress, recoveryKitState } from './onboarding.js';
+import { confirmRecovery, finishOnboarding, onboard, onboardingProgress, recoveryKitState, restoreFromKit } from './onboarding.js';
 import { connectedOrigins, revoke } from './permissions.js';
 import { checkCosignerUrl, readSettings, writeSettings } from './settings.js';
 import { currentCosignerStatus, lock, touch, unlock, walletAddress, walletStatus } from './wallet.js';
@@ -31,6 +31,7 @@ const HANDLERS: Handlers = {
   overview: () => overview(),
   onboard: (request) => onboard({ password: request.password, cosignerUrl: request.cosignerUrl, ...(request.enrollmentCode ? { enrollmentCode: request.enrollmentCode } : {}) }),
   onboardingProgress: () => onboardingProgress(),
+  restore: (request) => restoreFromKit({ kit: request.kit, recoverySecret: request.recoverySecret, password: request.password, cosignerUrl: request.cosignerUrl }),
   confirmRecovery: (request) => confirmRecovery(request.recoverySecret),
   finishOnboarding: async () => {
     await finishOnboarding();

@@ -52,8 +52,32 @@ export async function sealRecoveryKit(
   return { format: RECOVERY_KIT_FORMAT, version: 1, ...wallet, createdAt: Date.now(), kdf, box };
 }
 
+/** The kit file as the user picked it: a clear error for a file that is not a whole kit. */
+export function parseRecoveryKit(text: string): RecoveryKit {
+  let kit: Partial<RecoveryKit>;
+  try {
+    kit = JSON.parse(text) as Partial<RecoveryKit>;
+  } catch {
+    throw new WalletError('BAD_RECOVERY_KIT', 'This file is not a complete Tandem recovery kit (it is truncated or damaged). Pick the file you saved.');
+  }
+  const valid =
+    kit?.format === RECOVERY_KIT_FORMAT &&
+    kit.version === 1 &&
+    typeof kit.walletId === 'string' &&
+    /^[0-9a-f]{32}$/.test(kit.walletId) &&
+    typeof kit.address === 'string' &&
+    /^0x[0-9a-fA-F]{40}$/.test(kit.address) &&
+    typeof kit.cosignerUrl === 'string' &&
+    typeof kit.cosignerIdentity === 'string' &&
+    typeof kit.kdf === 'object' &&
+    typeof kit.box?.iv === 'string' &&
+    typeof kit.box.ciphertext === 'string';
+  if (!valid) throw new WalletError('BAD_RECOVERY_KIT', 'This file is not a Tandem recovery kit.');
+  return kit as RecoveryKit;
+}
+
 export async function openRecoveryKit(kit: RecoveryKit, secret: string): Promise<string> {
-  if (kit.format !== RECOVERY_KIT_FORMAT || kit.version !== 1) throw new WalletError('BAD_RECOVERY_SECRET', 'This file is not a Tandem recovery kit.');
+  if (kit.format !== RECOVERY_KIT_FORMAT || kit.version !== 1) throw new WalletError('BAD_RECOVERY_KIT', 'This file is not a Tandem recovery kit.');
   const key = await deriveKey(normaliseRecoverySecret(secret), kit.kdf);
   const opened = await openJson<{ backupShare: string }>(key, kit.box, associatedData(kit), () => new WalletError('BAD_RECOVERY_SECRET', 'The recovery secret does not open this kit.'));
   return opened.backupShare;

@@ -242,9 +242,15 @@ export class DeviceSession {
    * recovery kit, with the co-signer. `saveBackup` must durably keep the new backup share (the
    * new kit) before it resolves: only then is the restore committed, which kills the old kit and
    * revokes the old device. Run again after an interruption: a restore whose commit got no
-   * answer is committed with the shares saved here; an earlier one starts over.
+   * answer is committed with the shares saved here; an earlier one starts over. While the co-signer
+   * holds the restore back for its restore delay, this waits (telling `onDelay` until when) and asks
+   * again: nothing secret has been sent by then, only a first-round nonce and commitment.
    */
-  async restore(backupShare: string, saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
+  async restore(
+    backupShare: string,
+    saveBackup: (newBackupShare: string) => Promise<void>,
+    onDelay: (readyAt: number, reason: string) => void = () => undefined,
+  ): Promise<{ address: `0x${string}`; backupShare: string }> {
     const record = this.#store.contents;
     if (!record.restoring) throw new ChannelError('CHANNEL_INVALID_ARGUMENT', record.share ? 'This wallet is already restored.' : 'This device was not enrolled to restore a wallet.');
     const backup = importKeyShare(backupShare);
@@ -259,12 +265,24 @@ export class DeviceSession {
       await saveBackup(newBackup);
       await this.#conversation((link) => commitRestore(link, device));
     } else {
-      const restored = await this.#conversation((link) =>
-        restoreWithCosigner(link, backup, async (result) => {
-          await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
-          await saveBackup(exportKeyShare(result.backup));
-        }),
-      );
+      const attempt = () =>
+        this.#conversation((link) =>
+          restoreWithCosigner(link, backup, async (result) => {
+            await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
+            await saveBackup(exportKeyShare(result.backup));
+          }),
+        );
+      let restored: Awaited<ReturnType<typeof attempt>> | undefined;
+      while (!restored) {
+        try {
+          restored = await attempt();
+        } catch (error) {
+          if (!(error instanceof CosignerRefusedError && error.code === 'RESTORE_DELAYED' && error.rule !== undefined)) throw error;
+          const readyAt = Number(error.rule);
+          onDelay(readyAt, error.shortMessage);
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, readyAt - Date.now()) + 250));
+        }
+      }
       device = restored.device;
       newBackup = exportKeyShare(restored.backup);
     }

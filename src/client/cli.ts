@@ -500,7 +500,9 @@ ${TIMEOUT_HELP}`,
       }
       const restoring = device;
       const saveBackup = async (share: string) => writeBackupFile(backupOut, backupFileText(backup.walletId, backup.address, share));
-      const { address: restored } = await waitOutRestoreDelay(() => restoring.restore(backup.shareText, saveBackup));
+      const { address: restored } = await restoring.restore(backup.shareText, saveBackup, (readyAt, reason) =>
+        note(`${reason} Waiting ${Math.ceil((readyAt - Date.now()) / 1000)} s; the operator can still revoke this restore meanwhile.`),
+      );
       out(restored);
       note(`Restored ${restored} onto ${walletPath}. The old device is revoked; the old backup share no longer works.`);
       note('!!! NEW BACKUP SHARE written to ' + backupOut + ': move it OFFLINE now, as you did the first one.');
@@ -510,21 +512,6 @@ ${TIMEOUT_HELP}`,
     }
   },
 };
-
-/** Runs a restore, waiting (and saying so) while the co-signer holds it back for its restore delay. */
-async function waitOutRestoreDelay<T>(work: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await work();
-    } catch (error) {
-      const refused = error as { code?: unknown; rule?: unknown; shortMessage?: string };
-      if (refused.code !== 'RESTORE_DELAYED' || typeof refused.rule !== 'string') throw error;
-      const waitMs = Math.max(0, Number(refused.rule) - Date.now()) + 250;
-      note(`${refused.shortMessage ?? 'The co-signer delays restores.'} Waiting ${Math.ceil(waitMs / 1000)} s; the restore can still be revoked by the operator meanwhile.`);
-      await new Promise((done) => setTimeout(done, waitMs));
-    }
-  }
-}
 
 const refresh: Command = {
   name: 'refresh',

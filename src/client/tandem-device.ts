@@ -139,8 +139,12 @@ export class TandemDevice {
   }
 
   /** Restores the wallet here from the backup share; `saveBackup` keeps the new one before the restore is committed. */
-  restore(backupShare: string, saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
-    return this.#session.restore(backupShare, saveBackup);
+  restore(
+    backupShare: string,
+    saveBackup: (newBackupShare: string) => Promise<void>,
+    onDelay?: (readyAt: number, reason: string) => void,
+  ): Promise<{ address: `0x${string}`; backupShare: string }> {
+    return this.#session.restore(backupShare, saveBackup, onDelay);
   }
 
   /** This device's share, for signing with the backup share when the co-signer is gone. Secret. */

@@ -2,11 +2,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { errorText } from './errors.js';
 import { CreateStep } from './onboarding/CreateStep.js';
 import { RecoveryStep } from './onboarding/RecoveryStep.js';
+import { RestoreStep } from './onboarding/RestoreStep.js';
 import { call } from './worker-client.js';
 
 type Step =
   | { name: 'loading' }
   | { name: 'create'; cosignerUrl: string }
+  | { name: 'restore'; cosignerUrl: string }
   | { name: 'recovery'; recoverySecret: string }
   | { name: 'done'; address: string | undefined };
 
@@ -33,7 +35,7 @@ export function OnboardingPage() {
     <main class="page page-tab">
       <header class="brand">Tandem</header>
       <ol class="steps" aria-label="Setup steps">
-        <li aria-current={step.name === 'create' ? 'step' : undefined}>Create</li>
+        <li aria-current={step.name === 'create' || step.name === 'restore' ? 'step' : undefined}>{step.name === 'restore' ? 'Restore' : 'Create'}</li>
         <li aria-current={step.name === 'recovery' ? 'step' : undefined}>Recovery kit</li>
         <li aria-current={step.name === 'done' ? 'step' : undefined}>Done</li>
       </ol>
@@ -44,9 +46,24 @@ export function OnboardingPage() {
       )}
       {step.name === 'loading' && !error && <p class="muted">Loading…</p>}
       {step.name === 'create' && (
-        <CreateStep
+        <>
+          <CreateStep
+            defaultCosignerUrl={step.cosignerUrl}
+            onKeyReady={(progress) => progress.recoverySecret && setStep({ name: 'recovery', recoverySecret: progress.recoverySecret })}
+          />
+          <p class="muted">
+            Lost your device?{' '}
+            <button type="button" class="link" data-testid="onboarding-restore" onClick={() => setStep({ name: 'restore', cosignerUrl: step.cosignerUrl })}>
+              Restore from recovery kit
+            </button>
+          </p>
+        </>
+      )}
+      {step.name === 'restore' && (
+        <RestoreStep
           defaultCosignerUrl={step.cosignerUrl}
           onKeyReady={(progress) => progress.recoverySecret && setStep({ name: 'recovery', recoverySecret: progress.recoverySecret })}
+          onCancel={() => setStep({ name: 'create', cosignerUrl: step.cosignerUrl })}
         />
       )}
       {step.name === 'recovery' && <RecoveryStep recoverySecret={step.recoverySecret} onFinished={(overview) => setStep({ name: 'done', address: overview.address })} />}

@@ -66,7 +66,10 @@ export function approvalStageLabel(stage: ApprovalStage): string {
 }
 
 const onboardingStageText: Record<OnboardingStage, string> = {
+  'opening-kit': 'Opening your recovery kit…',
   enrolling: 'Enrolling with the co-signer…',
+  'restore-delay': 'Waiting for the co-signer’s safety delay before it restores…',
+  restoring: 'Restoring your key with the co-signer…',
   'generating-key': 'Generating your key with the co-signer…',
   'sealing-vault': 'Encrypting your key share with your password…',
   'recovery-kit': 'Preparing your recovery kit',

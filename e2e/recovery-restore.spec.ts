@@ -1,0 +1,74 @@
+/**
+ * Lost device, as a person would go through it: onboard and sign in one profile, then in a brand
+ * new profile restore from the downloaded kit (after the co-signer's restore delay), save the new
+ * kit, and sign from the dapp with the same address. The old profile is refused from then on.
+ */
+import { connectDapp, expect, expectSignatureBy, openDapp, openPersonalSign, RESTORE_DELAY_MS, settledWithin, test, withFreshProfile } from './fixtures.js';
+import { onboard, restoreFromKit, type TandemBrowser } from './tandem.js';
+
+const PASSWORD = 'restore spec password';
+
+async function personalSign(tandem: TandemBrowser, dappUrl: string, address: string, message: string) {
+  const dapp = await openDapp(tandem.context, dappUrl);
+  expect(await connectDapp(tandem, dapp)).toEqual({ result: [address] });
+  const key = `sign-${Date.now()}`;
+  const popup = await openPersonalSign(tandem, dapp, key, message, address);
+  await popup.getByTestId('approve').click();
+  return { answer: await settledWithin(dapp, key, 60_000), dapp };
+}
+
+test('restore in a fresh profile from the recovery kit: same address, signs from the dapp, the old profile is refused', async ({ stack, extensionDir }) => {
+  test.setTimeout(300_000);
+  await withFreshProfile(stack, extensionDir, async (lost, lostDir) => {
+    const original = await onboard(lost, { password: PASSWORD, cosignerUrl: stack.cosigner.url, saveDir: lostDir });
+    const before = await personalSign(lost, stack.dapp.url, original.address, 'before the device was lost');
+    await expectSignatureBy(before.answer, 'before the device was lost', original.address);
+
+    await withFreshProfile(stack, extensionDir, async (fresh, freshDir) => {
+      const started = Date.now();
+      const restored = await restoreFromKit(fresh, { kitPath: original.kitPath, recoverySecret: original.recoverySecret, password: PASSWORD, saveDir: freshDir });
+      expect(restored.address).toBe(original.address);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(RESTORE_DELAY_MS);
+      expect(restored.recoverySecret).not.toBe(original.recoverySecret);
+
+      const after = await personalSign(fresh, stack.dapp.url, original.address, 'signed after the restore');
+      await expectSignatureBy(after.answer, 'signed after the restore', original.address);
+
+      const walletId = (await stack.cosigner.store.listWallets()).find((wallet) => wallet.address === original.address)!.walletId;
+      expect(stack.cosigner.store.listDevices(walletId).map((device) => device.status)).toEqual(['revoked', 'active']);
+      expect(stack.cosigner.store.getWallet(walletId)?.generation).toBe(1);
+    });
+
+    // The lost profile still holds its old share: the co-signer refuses it, and the dapp hears why.
+    const refused = await personalSign(lost, stack.dapp.url, original.address, 'from the lost device');
+    expect(refused.answer.result).toBeUndefined();
+    expect(refused.answer.error?.message).toMatch(/revoked/i);
+  });
+});
+
+test('restore refuses a wrong recovery secret and a damaged kit file, and leaves the profile empty', async ({ stack, extensionDir, wallet }) => {
+  test.setTimeout(120_000);
+  await withFreshProfile(stack, extensionDir, async (tandem, dir) => {
+    const page = await tandem.context.newPage();
+    await page.goto(tandem.popupUrl('/onboarding'));
+    await page.getByTestId('onboarding-restore').click();
+    await page.getByTestId('restore-kit-file').setInputFiles(wallet.kitPath);
+    await page.getByTestId('restore-secret').fill('AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH');
+    await page.getByTestId('restore-password').fill(PASSWORD);
+    await page.getByTestId('restore-password-confirm').fill(PASSWORD);
+    await page.getByTestId('restore-submit').click();
+    await expect(page.getByTestId('restore-error')).toContainText('recovery secret does not open this kit');
+
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const truncated = `${dir}/truncated-kit.json`;
+    writeFileSync(truncated, readFileSync(wallet.kitPath, 'utf8').slice(0, 400));
+    await page.getByTestId('restore-kit-file').setInputFiles(truncated);
+    await page.getByTestId('restore-secret').fill(wallet.recoverySecret);
+    await page.getByTestId('restore-submit').click();
+    await expect(page.getByTestId('restore-error')).toContainText('not a complete Tandem recovery kit');
+
+    const overview = await tandem.context.newPage();
+    await overview.goto(tandem.popupUrl('/'));
+    await expect(overview.getByTestId('overview-address')).toHaveCount(0);
+  });
+});
