@@ -74,6 +74,8 @@ export type CosignerStatus = 'online' | 'offline' | 'unknown';
 
 export interface WalletOverview {
   status: 'uninitialised' | 'locked' | 'unlocked';
+  /** Signing with the recovery kit here, without the co-signer. */
+  emergency: boolean;
   address?: `0x${string}`;
   chainId: number;
   chains: ChainConfig[];
@@ -161,6 +163,8 @@ export type ApprovalDetails =
 export type ApprovalStage = 'pending' | 'waiting-cosigner' | 'signing' | 'broadcasting' | 'done' | 'rejected' | 'failed';
 
 export interface ApprovalView {
+  /** This approval will be signed with the recovery kit, without the co-signer. */
+  emergency: boolean;
   id: string;
   origin: string;
   method: string;
@@ -188,6 +192,9 @@ export type PopupRequest =
   /** The kit was saved: the worker forgets the backup for good. */
   | { kind: 'popup'; action: 'finishOnboarding' }
   | { kind: 'popup'; action: 'unlock'; password: string }
+  /** Co-signer gone: sign with the device and the backup share from the kit, here. */
+  | { kind: 'popup'; action: 'enterEmergency'; kit: string; recoverySecret: string }
+  | { kind: 'popup'; action: 'leaveEmergency' }
   | { kind: 'popup'; action: 'lock' }
   | { kind: 'popup'; action: 'setAutoLock'; minutes: number }
   | { kind: 'popup'; action: 'setCosignerUrl'; cosignerUrl: string }
@@ -210,6 +217,8 @@ export interface PopupReplies {
   confirmRecovery: RecoveryKitFile;
   finishOnboarding: WalletOverview;
   unlock: WalletOverview;
+  enterEmergency: WalletOverview;
+  leaveEmergency: WalletOverview;
   lock: WalletOverview;
   setAutoLock: WalletOverview;
   setCosignerUrl: WalletOverview;

@@ -9,6 +9,7 @@ import { POPUP_PAGE } from './api.js';
 import { ProviderRpcError, WalletError, toRpcError } from './errors.js';
 import { deliver } from './ports.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
+import { emergencyBackup } from './emergency.js';
 import { currentCosignerStatus } from './wallet.js';
 
 /** What approving does, in a form that survives storage (bigints as decimal strings). */
@@ -172,8 +173,10 @@ export async function approvalView(record: ApprovalRecord): Promise<ApprovalView
   const waiting = (await allApprovals()).filter((other) => other.stage === 'pending').sort((a, b) => a.createdAt - b.createdAt);
   const position = waiting.findIndex((other) => other.id === record.id) + 1;
   const cosignerStatus = currentCosignerStatus();
-  const stage = record.stage === 'signing' && cosignerStatus === 'offline' ? 'waiting-cosigner' : record.stage;
+  const emergency = emergencyBackup() !== undefined;
+  const stage = record.stage === 'signing' && cosignerStatus === 'offline' && !emergency ? 'waiting-cosigner' : record.stage;
   return {
+    emergency,
     id: record.id,
     origin: record.origin,
     method: record.method,

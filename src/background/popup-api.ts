@@ -7,12 +7,14 @@ import { decide } from './execute.js';
 import { confirmRecovery, finishOnboarding, onboard, onboardingProgress, recoveryKitState, restoreFromKit } from './onboarding.js';
 import { connectedOrigins, revoke } from './permissions.js';
 import { checkCosignerUrl, readSettings, writeSettings } from './settings.js';
-import { currentCosignerStatus, lock, touch, unlock, walletAddress, walletStatus } from './wallet.js';
+import { currentCosignerStatus, deviceShare, lock, touch, unlock, walletAddress, walletStatus } from './wallet.js';
+import { emergencyBackup, enterEmergency, leaveEmergency } from './emergency.js';
 
 export async function overview(): Promise<WalletOverview> {
   const [status, address, settings, origins, pending] = await Promise.all([walletStatus(), walletAddress(), readSettings(), connectedOrigins(), pendingApprovalIds()]);
   return {
     status,
+    emergency: status === 'unlocked' && emergencyBackup() !== undefined,
     ...(address ? { address } : {}),
     chainId: settings.currentChainId,
     chains: settings.chains,
@@ -39,6 +41,14 @@ const HANDLERS: Handlers = {
   },
   unlock: async (request) => {
     await unlock(request.password);
+    return overview();
+  },
+  enterEmergency: async (request) => {
+    await enterEmergency(await deviceShare(), request.kit, request.recoverySecret);
+    return overview();
+  },
+  leaveEmergency: async () => {
+    leaveEmergency();
     return overview();
   },
   lock: async () => {

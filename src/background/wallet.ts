@@ -15,6 +15,9 @@ import { postJson } from './post-json.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
 import { readSettings } from './settings.js';
 import { openVault, readSealedVault, unlockVault, type VaultStore } from './vault.js';
+import { emergencyBackup, leaveEmergency } from './emergency.js';
+import { importKeyShare, type KeyShare } from '../mpc/keyshare.js';
+import { signWithLocalShares } from '../mpc/local-shares.js';
 
 /** Presignatures kept ready, so an approval needs one round trip to the co-signer. */
 const POOL_TARGET = 2;
@@ -110,6 +113,7 @@ export async function adopt(keyBytes: Uint8Array, store: VaultStore): Promise<vo
 }
 
 export async function lock(): Promise<void> {
+  leaveEmergency();
   const previous = await current();
   await sessionRemove(['vaultKey', 'lastActivityAt']);
   unlocked = Promise.resolve(undefined);
@@ -131,11 +135,25 @@ export async function requireSession(): Promise<DeviceSession> {
   return opened.session;
 }
 
-/** Signs jointly with the co-signer, then tops the pool back up while the user is idle. */
+/** This device's share while unlocked. Secret: for emergency mode, which signs with it here. */
+export async function deviceShare(): Promise<KeyShare> {
+  const opened = await current();
+  if (!opened) throw new WalletError('LOCKED', 'The wallet is locked: unlock it in the Tandem popup.');
+  const { share } = opened.store.contents;
+  if (!share) throw new WalletError('NOT_INITIALISED', 'The wallet has no key yet.');
+  return importKeyShare(share);
+}
+
+/**
+ * Signs jointly with the co-signer, then tops the pool back up while the user is idle. In
+ * emergency mode the backup party signs with the device here instead, hashing the payload itself.
+ */
 export async function signPayload(payload: SignablePayload) {
   const opened = await current();
   if (!opened) throw new WalletError('LOCKED', 'The wallet is locked: unlock it in the Tandem popup.');
   await touch();
+  const backup = emergencyBackup();
+  if (backup) return { signature: signWithLocalShares(await deviceShare(), backup, payload).signature, payload };
   const signed = await opened.session.sign(payload);
   void refillPool(opened);
   return signed;

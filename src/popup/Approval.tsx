@@ -146,6 +146,11 @@ export function ApprovalPage({ id }: { id: string }) {
       )}
       {!view && !failure && <p class="muted">Loading…</p>}
 
+      {view?.emergency && (
+        <p class="error" role="alert" data-testid="approval-emergency">
+          EMERGENCY MODE: approving signs with your recovery kit on this device, without the co-signer.
+        </p>
+      )}
       {view && <Warnings warnings={view.warnings} />}
       {view && <Details view={view} />}
       {view && decided && <Progress view={view} />}

@@ -2,6 +2,7 @@ import browser from 'webextension-polyfill';
 import { useEffect, useState } from 'preact/hooks';
 import type { WalletOverview } from '../background/api.js';
 import { CosignerStatusBadge } from './CosignerStatus.js';
+import { EmergencyMode } from './EmergencyMode.js';
 import { errorText } from './errors.js';
 import { UnlockForm } from './Unlock.js';
 import { call } from './worker-client.js';
@@ -68,6 +69,7 @@ function Wallet({ overview, onChange }: { overview: WalletOverview; onChange: (o
     <div class="stack">
       <AddressCard address={overview.address} />
       <CosignerStatusBadge status={overview.cosignerStatus} />
+      <EmergencyMode overview={overview} onChange={onChange} />
       {overview.recoveryKit === 'lost' && (
         <p class="error" role="alert" data-testid="recovery-kit-lost">
           This wallet has no backup: the extension restarted before its recovery kit was saved, and the backup share existed only in

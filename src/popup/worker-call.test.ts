@@ -5,6 +5,7 @@ import { createCall } from './worker-call.js';
 
 const overview: WalletOverview = {
   status: 'locked',
+  emergency: false,
   chainId: 31337,
   chains: [],
   cosignerUrl: 'wss://localhost:8884',
