@@ -143,4 +143,20 @@ describe('a policy set through the CLI on a running co-signer', () => {
     const verified = await cli(['audit', 'verify']);
     expect(verified.code, verified.stderr).toBe(0);
   });
+
+  it('refuses by policy a request whose pooled presignature the co-signer no longer holds (as after its restart)', async () => {
+    const set = await cli(['policy', 'set', device.walletId, '--clear', '--max-value-per-tx-wei', '1000'], { masterKey: true });
+    expect(set.code, set.stderr).toBe(0);
+    await device.presign(1);
+    expect(device.presignatureCount).toBe(1);
+    // What a co-signer restart does: every ready presignature it held is dropped.
+    expect(await cosigner.store.deleteAllPresignatures(device.walletId)).toBe(1);
+
+    const refused = await refusal(transaction(31337, 5000n));
+    expect(refused.code).toBe('POLICY');
+    expect(refused.rule).toBe('per-tx-limit');
+    expect(device.presignatureCount).toBe(0);
+    // The wallet goes on: an allowed transaction signs with the full protocol.
+    expect(await signedBy(transaction(31337, 1n))).toBe(device.address);
+  });
 });

@@ -258,7 +258,8 @@ async function sign(
   assertCanSign(wallet);
   // The device let go of its half before asking: whatever is refused here, burn ours too, so
   // refusals can neither fill the pool nor leave a presignature the device no longer has.
-  const burn = () => Promise.resolve(context.store.consumePresignature(wallet.walletId, request.presignatureId)).catch(() => undefined);
+  // A store may throw synchronously (SQLite) for a presignature it never had: that must not replace the refusal.
+  const burn = () => Promise.resolve().then(() => context.store.consumePresignature(wallet.walletId, request.presignatureId)).catch(() => undefined);
   let checked: { payload: SignablePayload; summary: AuditSummaryInput; policyRequest: PolicyRequest };
   try {
     checked = await checkSignRequest(context, wallet, request);
