@@ -83,6 +83,14 @@ export async function restoreFromKit(tandem: TandemBrowser, options: { kitPath: 
 
 /** The recovery step after keygen or restore: copy the secret, type it back, save the kit, finish. */
 async function saveRecoveryKit(page: Page, password: string, saveDir: string): Promise<OnboardedWallet> {
+  const kit = await saveKitFile(page, saveDir);
+  const address = (await page.getByTestId('onboarding-address').innerText()).trim() as `0x${string}`;
+  await page.close();
+  return { address, password, ...kit };
+}
+
+/** Writes the shown recovery secret down, types it back, saves the downloaded kit into `saveDir` and finishes. */
+async function saveKitFile(page: Page, saveDir: string): Promise<{ recoverySecret: string; kitPath: string }> {
   const secretBox = page.getByTestId('recovery-secret');
   await secretBox.waitFor({ timeout: 120_000 });
   const recoverySecret = (await secretBox.innerText()).trim();
@@ -94,9 +102,25 @@ async function saveRecoveryKit(page: Page, password: string, saveDir: string): P
   const kitPath = join(saveDir, `${Date.now()}-${kit.suggestedFilename()}`);
   await kit.saveAs(kitPath);
   await page.getByTestId('onboarding-finish').click();
-  const address = (await page.getByTestId('onboarding-address').innerText()).trim() as `0x${string}`;
+  return { recoverySecret, kitPath };
+}
+
+/**
+ * "Refresh key shares" (or "Make a recovery kit") from the toolbar popup, as a user would: the
+ * page it opens makes new shares with the co-signer, and the NEW kit is saved into `saveDir`.
+ */
+export async function refreshKeyShares(tandem: TandemBrowser, options: { saveDir: string }): Promise<{ address: `0x${string}`; recoverySecret: string; kitPath: string }> {
+  const toolbar = await tandem.context.newPage();
+  await toolbar.goto(tandem.popupUrl('/'));
+  const opened = tandem.context.waitForEvent('page', { predicate: (page) => page.url().endsWith('#/new-kit') });
+  await toolbar.getByTestId('refresh-shares').click();
+  const page = await opened;
+  await page.getByTestId('new-kit-start').click();
+  const kit = await saveKitFile(page, options.saveDir);
+  const address = (await page.getByTestId('new-kit-address').innerText()).trim() as `0x${string}`;
   await page.close();
-  return { address, password, recoverySecret, kitPath };
+  if (!toolbar.isClosed()) await toolbar.close();
+  return { address, ...kit };
 }
 
 /**

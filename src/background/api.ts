@@ -1,6 +1,7 @@
 /**
  * The typed messages between the service worker and the two other parts of the extension.
- * Content scripts and popups reach the wallet only through these; nothing here carries key material.
+ * Content scripts and popups reach the wallet only through these; nothing here carries key material,
+ * except the private key a user exports on purpose to leave Tandem (`exportKey`, popup only).
  */
 
 /** runtime.connect() name of the port each tab's isolated-world relay opens to the service worker. */
@@ -90,6 +91,8 @@ export interface WalletOverview {
    * backup share lived only in its memory, so this wallet has no backup.
    */
   recoveryKit: 'saved' | 'pending' | 'lost';
+  /** '2of2': no backup share exists at all (a wallet made elsewhere); a new recovery kit makes it 2-of-3. */
+  walletKind: '2of2' | '2of3';
 }
 
 export type OnboardingStage =
@@ -99,6 +102,8 @@ export type OnboardingStage =
   | 'sealing-vault'
   | 'restore-delay'
   | 'restoring'
+  /** Making a new recovery kit (refresh key shares) with the co-signer. */
+  | 'resharing'
   | 'recovery-kit'
   | 'done'
   | 'failed';
@@ -187,6 +192,8 @@ export type PopupRequest =
   | { kind: 'popup'; action: 'onboardingProgress' }
   /** A fresh profile restores the wallet from its recovery kit (the file's text) with the co-signer. */
   | { kind: 'popup'; action: 'restore'; kit: string; recoverySecret: string; password: string; cosignerUrl: string }
+  /** Refresh key shares: device and co-signer re-share the key with a new backup, handed out as a new kit (needs no kit). */
+  | { kind: 'popup'; action: 'newRecoveryKit' }
   /** The user typed the recovery secret back; the worker answers with the kit to save. */
   | { kind: 'popup'; action: 'confirmRecovery'; recoverySecret: string }
   /** The kit was saved: the worker forgets the backup for good. */
@@ -195,6 +202,8 @@ export type PopupRequest =
   /** Co-signer gone: sign with the device and the backup share from the kit, here. */
   | { kind: 'popup'; action: 'enterEmergency'; kit: string; recoverySecret: string }
   | { kind: 'popup'; action: 'leaveEmergency' }
+  /** Leave Tandem: the device share and the kit's backup share combined into the private key, shown once. */
+  | { kind: 'popup'; action: 'exportKey'; kit: string; recoverySecret: string; password: string; confirmation: string }
   | { kind: 'popup'; action: 'lock' }
   | { kind: 'popup'; action: 'setAutoLock'; minutes: number }
   | { kind: 'popup'; action: 'setCosignerUrl'; cosignerUrl: string }
@@ -209,16 +218,27 @@ export interface RecoveryKitFile {
   contents: string;
 }
 
+/** What the user types to export the private key: the popup shows it, the worker requires it exactly. */
+export const EXPORT_KEY_CONFIRMATION = 'EXPORT MY PRIVATE KEY';
+
+/** The wallet's private key (0x + 64 hex), for a user leaving Tandem: shown once, never stored. */
+export interface ExportedKey {
+  address: `0x${string}`;
+  privateKey: `0x${string}`;
+}
+
 export interface PopupReplies {
   overview: WalletOverview;
   onboard: OnboardingProgress;
   onboardingProgress: OnboardingProgress & { recoverySecret?: string };
   restore: OnboardingProgress;
+  newRecoveryKit: OnboardingProgress;
   confirmRecovery: RecoveryKitFile;
   finishOnboarding: WalletOverview;
   unlock: WalletOverview;
   enterEmergency: WalletOverview;
   leaveEmergency: WalletOverview;
+  exportKey: ExportedKey;
   lock: WalletOverview;
   setAutoLock: WalletOverview;
   setCosignerUrl: WalletOverview;

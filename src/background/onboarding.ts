@@ -8,6 +8,8 @@
  * kit's wallet as a restoring device, seal the vault, and let the backup party (from the kit) and
  * the co-signer re-share the key to this device; the new backup share leaves as a NEW kit, exactly
  * as after keygen. The old kit and the old device stop working once the co-signer commits.
+ *
+ * Making a new kit later (refresh key shares): see newRecoveryKit.
  */
 import { enrollDevice } from '../channel/device-session.js';
 import type { OnboardingProgress, RecoveryKitFile } from './api.js';
@@ -17,6 +19,7 @@ import { newRecoverySecret, normaliseRecoverySecret, openRecoveryKit, parseRecov
 import { checkCosignerUrl, writeSettings } from './settings.js';
 import { createVault, deleteUnfinishedVault, readSealedVault } from './vault.js';
 import { adopt, requireSession, topUpPool } from './wallet.js';
+import { leaveEmergency } from './emergency.js';
 
 interface PendingKit {
   secret: string;
@@ -107,6 +110,39 @@ async function runRestore(options: { kit: string; recoverySecret: string; passwo
         progress = { stage: 'restore-delay', fraction: 0.35, readyAt };
       },
     );
+    void topUpPool();
+    progress = { stage: 'recovery-kit', fraction: 0.9, address };
+    return progress;
+  } catch (error) {
+    progress = { stage: 'failed', fraction: 0, error: toRpcError(error) };
+    return progress;
+  }
+}
+
+/**
+ * Refresh key shares / a new recovery kit: this device and the co-signer re-share the key to
+ * themselves and a new backup party run here, handed out as a new kit exactly as after keygen.
+ * Needs no kit: it is also the way back from a lost one, and turns a 2-of-2 wallet into 2-of-3.
+ * The new shares are committed only once the new device share is in the vault; the old kit dies then.
+ */
+export function newRecoveryKit(): Promise<OnboardingProgress> {
+  running ??= runNewRecoveryKit().finally(() => {
+    running = undefined;
+  });
+  return running;
+}
+
+async function runNewRecoveryKit(): Promise<OnboardingProgress> {
+  try {
+    if (pendingKit) throw new WalletError('ALREADY_INITIALISED', 'A new recovery kit is already waiting to be saved: save it first.');
+    const session = await requireSession();
+    const record = session.contents;
+    if (!record.address) throw new WalletError('NOT_INITIALISED', 'The wallet has no key yet.');
+    // The kit opened for emergency mode is about to die with the old shares.
+    leaveEmergency();
+    progress = { stage: 'resharing', fraction: 0.4, address: record.address };
+    const wallet = { walletId: record.walletId, address: record.address, cosignerUrl: record.cosignerUrl, cosignerIdentity: record.cosignerIdentity };
+    const { address } = await session.newBackup((backupShare) => holdNewKit(backupShare, wallet));
     void topUpPool();
     progress = { stage: 'recovery-kit', fraction: 0.9, address };
     return progress;

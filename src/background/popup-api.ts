@@ -4,11 +4,12 @@ import { approvalView, getApproval, pendingApprovalIds } from './approvals.js';
 import { WalletError } from './errors.js';
 import { emitAccountsChanged, emitChainChanged } from './events.js';
 import { decide } from './execute.js';
-import { confirmRecovery, finishOnboarding, onboard, onboardingProgress, recoveryKitState, restoreFromKit } from './onboarding.js';
+import { confirmRecovery, finishOnboarding, newRecoveryKit, onboard, onboardingProgress, recoveryKitState, restoreFromKit } from './onboarding.js';
 import { connectedOrigins, revoke } from './permissions.js';
 import { checkCosignerUrl, readSettings, writeSettings } from './settings.js';
-import { currentCosignerStatus, deviceShare, lock, touch, unlock, walletAddress, walletStatus } from './wallet.js';
+import { currentCosignerStatus, deviceShare, lock, touch, unlock, walletAddress, walletParties, walletStatus } from './wallet.js';
 import { emergencyBackup, enterEmergency, leaveEmergency } from './emergency.js';
+import { exportPrivateKey } from './key-export.js';
 
 export async function overview(): Promise<WalletOverview> {
   const [status, address, settings, origins, pending] = await Promise.all([walletStatus(), walletAddress(), readSettings(), connectedOrigins(), pendingApprovalIds()]);
@@ -24,6 +25,7 @@ export async function overview(): Promise<WalletOverview> {
     connectedOrigins: origins,
     pendingApprovals: pending,
     recoveryKit: recoveryKitState(settings),
+    walletKind: (await walletParties())?.length === 2 ? '2of2' : '2of3',
   };
 }
 
@@ -33,6 +35,7 @@ const HANDLERS: Handlers = {
   overview: () => overview(),
   onboard: (request) => onboard({ password: request.password, cosignerUrl: request.cosignerUrl, ...(request.enrollmentCode ? { enrollmentCode: request.enrollmentCode } : {}) }),
   onboardingProgress: () => onboardingProgress(),
+  newRecoveryKit: () => newRecoveryKit(),
   restore: (request) => restoreFromKit({ kit: request.kit, recoverySecret: request.recoverySecret, password: request.password, cosignerUrl: request.cosignerUrl }),
   confirmRecovery: (request) => confirmRecovery(request.recoverySecret),
   finishOnboarding: async () => {
@@ -51,6 +54,7 @@ const HANDLERS: Handlers = {
     leaveEmergency();
     return overview();
   },
+  exportKey: (request) => exportPrivateKey({ kit: request.kit, recoverySecret: request.recoverySecret, password: request.password, confirmation: request.confirmation }),
   lock: async () => {
     await lock();
     return overview();

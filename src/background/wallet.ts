@@ -58,6 +58,11 @@ export async function walletAddress(): Promise<`0x${string}` | undefined> {
   return (await readSealedVault())?.address;
 }
 
+/** The wallet's MPC parties while unlocked ([1, 2] for a 2-of-2 wallet, [1, 2, 3] with a backup). */
+export async function walletParties(): Promise<readonly number[] | undefined> {
+  return (await current())?.store.contents.parties;
+}
+
 /** The unlocked wallet, reopened from storage.session after a worker restart; undefined when locked. */
 function current(): Promise<Unlocked | undefined> {
   unlocked ??= restore();
@@ -166,16 +171,20 @@ export async function topUpPool(): Promise<void> {
 }
 
 function refillPool(opened: Unlocked): Promise<void> {
-  refilling ??= (async () => {
-    try {
-      while (opened.store.contents.share && opened.session.presignatureCount < POOL_TARGET && unlocked && (await unlocked) === opened) await opened.session.presign(1);
-    } catch {
-      // The co-signer is away or refused: signatures fall back to the full protocol; the next one refills.
-    } finally {
-      refilling = undefined;
-    }
-  })();
+  // Cleared in a .finally, which always runs after this assignment: a fill with nothing to do
+  // finishes synchronously, and clearing it inside would leave the settled promise here for good.
+  refilling ??= fillPool(opened).finally(() => {
+    refilling = undefined;
+  });
   return refilling;
+}
+
+async function fillPool(opened: Unlocked): Promise<void> {
+  try {
+    while (opened.store.contents.share && opened.session.presignatureCount < POOL_TARGET && unlocked && (await unlocked) === opened) await opened.session.presign(1);
+  } catch {
+    // The co-signer is away or refused: signatures fall back to the full protocol; the next one refills.
+  }
 }
 
 /** Notes user activity: auto-lock counts from the last one. */

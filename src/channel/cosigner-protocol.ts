@@ -36,8 +36,17 @@ export type DeviceRequest =
    * is the kit's: the co-signer refuses a kit from before its last refresh with STALE_SHARE.
    */
   | { type: 'restore'; session: Hex; generation: number }
-  /** The device stored its new share and the new kit: the co-signer makes its own new share current and revokes every other device. */
-  | { type: 'restore-commit'; generation: number }
+  /**
+   * The device and the co-signer deal the key to the device, the co-signer and a NEW backup: a
+   * new recovery kit (when the old one is lost, or as a refresh that needs no kit), and the way a
+   * 2-of-2 wallet becomes 2-of-3. `generation` is the device share's. Two-phase, as a restore.
+   */
+  | { type: 'new-backup'; session: Hex; generation: number }
+  /**
+   * Second phase of a restore or a new backup: the device stored its new share and the new kit, so
+   * the co-signer makes its own new share current and revokes every other device.
+   */
+  | { type: 'reshare-commit'; generation: number }
   /** The device's online message for the presignature comes attached: the co-signer answers with its own. */
   | { type: 'sign'; presignatureId: string; payload: WirePayload }
   /**
@@ -55,9 +64,9 @@ export type CosignerReply =
   | { type: 'keygen-done'; address: Hex; publicKey: Hex; generation: number }
   | { type: 'presigned'; presignatureId: string }
   | { type: 'refresh-done'; address: Hex; generation: number }
-  /** The co-signer holds its new share aside; the old shares stay in force until restore-commit. */
-  | { type: 'restore-ready'; address: Hex; generation: number }
-  | { type: 'restore-done'; address: Hex; generation: number }
+  /** The co-signer holds its new share aside; the old shares stay in force until reshare-commit. */
+  | { type: 'reshare-ready'; address: Hex; generation: number }
+  | { type: 'reshare-done'; address: Hex; generation: number }
   | { type: 'signed'; presignatureId?: string }
   | { type: 'refused'; code: RefusalCode; reason: string; rule?: string };
 
@@ -77,6 +86,8 @@ export type RefusalCode =
   | 'DEVICE_REVOKED'
   /** A device enrolled to restore may do nothing else until its restore is committed. */
   | 'NOT_RESTORED'
+  /** The wallet's policy requires a key refresh (`rule` 'refresh-every') before it presigns or signs again. */
+  | 'REFRESH_REQUIRED'
   | 'PROTOCOL_ABORT'
   | 'INTERNAL';
 

@@ -74,8 +74,8 @@ export async function refreshWithCosigner(
 /**
  * Restores the wallet onto this (newly enrolled) device from the backup share: the device joins
  * empty-handed, the backup party runs here as a dealer beside the co-signer. Two-phase: once the
- * co-signer holds its new share aside (restore-ready), `saveNew` must durably store the new
- * device share and the new backup share; only then is restore-commit sent, which makes the
+ * co-signer holds its new share aside (reshare-ready), `saveNew` must durably store the new
+ * device share and the new backup share; only then is reshare-commit sent, which makes the
  * co-signer's share current and revokes the old device. A run that ends before `saveNew` leaves
  * the old shares in force and the old kit valid.
  */
@@ -98,20 +98,51 @@ export async function restoreWithCosigner(
     allowed: ['mpc'],
   });
   const restored = { device: results.get(DEVICE_PARTY)!, backup: results.get(BACKUP_PARTY)! };
-  const ready = await awaitConfirmation(link, 'restore-ready', 'the restore');
+  const ready = await awaitConfirmation(link, 'reshare-ready', 'the restore');
   assertConfirms(ready, restored.device, 'restore');
   await saveNew(restored);
-  await commitRestore(link, restored.device);
+  await commitReshare(link, restored.device);
   return restored;
 }
 
-/** Restore, second phase alone: after a run whose restore-commit got no answer, with the share it saved. */
-export async function commitRestore(link: ProtocolConversation, device: KeyShare): Promise<void> {
-  await link.send({ type: 'restore-commit', generation: device.generation });
-  assertConfirms(await awaitConfirmation(link, 'restore-done', 'the restore'), device, 'restore');
+/**
+ * A new backup: this device (as a dealer) and the co-signer re-share the key to the device, the
+ * co-signer and a new backup party run here, which is not a dealer and so learns only its new
+ * share. The result is a 2-of-3 wallet whatever it was before. Two-phase as a restore: `saveNew`
+ * must durably keep the new device share and the new backup share before reshare-commit is sent;
+ * a run that ends before that leaves the old shares (and the old kit) in force.
+ */
+export async function newBackupWithCosigner(
+  link: ProtocolConversation,
+  deviceShare: KeyShare,
+  saveNew: (reshared: { device: KeyShare; backup: KeyShare }) => Promise<void>,
+): Promise<{ device: KeyShare; backup: KeyShare }> {
+  if (deviceShare.partyId !== DEVICE_PARTY) throw new InvalidArgumentError('This share is not a device share (party 1).', `party ${deviceShare.partyId}`);
+  const session = randomBytes(32);
+  const options = { session, parties: [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY], dealers: [DEVICE_PARTY, COSIGNER_PARTY], key: keyPublicInfo(deviceShare) };
+  const local = [DkgParty.reshare({ ...options, partyId: DEVICE_PARTY, share: deviceShare }), DkgParty.reshare({ ...options, partyId: BACKUP_PARTY })];
+  const results = await link.relay({
+    parties: local,
+    initial: local.flatMap((party) => party.start()),
+    done: (done) => local.every((party) => done.has(party.partyId)),
+    firstHeader: { type: 'new-backup', session: `0x${bytesToHex(session)}`, generation: deviceShare.generation },
+    header: { type: 'mpc' },
+    allowed: ['mpc'],
+  });
+  const reshared = { device: results.get(DEVICE_PARTY)!, backup: results.get(BACKUP_PARTY)! };
+  assertConfirms(await awaitConfirmation(link, 'reshare-ready', 'the new backup'), reshared.device, 'new backup');
+  await saveNew(reshared);
+  await commitReshare(link, reshared.device);
+  return reshared;
 }
 
-type Confirmation = Extract<CosignerReply, { type: 'keygen-done' | 'refresh-done' | 'restore-ready' | 'restore-done' }>;
+/** Second phase alone (restore or new backup): after a run whose reshare-commit got no answer, with the share it saved. */
+export async function commitReshare(link: ProtocolConversation, device: KeyShare): Promise<void> {
+  await link.send({ type: 'reshare-commit', generation: device.generation });
+  assertConfirms(await awaitConfirmation(link, 'reshare-done', 'the re-sharing'), device, 're-sharing');
+}
+
+type Confirmation = Extract<CosignerReply, { type: 'keygen-done' | 'refresh-done' | 'reshare-ready' | 'reshare-done' }>;
 
 /** Waits for the co-signer's confirmation of a key it stored; it may still be finishing the last round. */
 async function awaitConfirmation(link: ProtocolConversation, type: Confirmation['type'], what: string): Promise<Confirmation> {

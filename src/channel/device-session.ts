@@ -12,7 +12,8 @@ import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '
 import { Channel } from './channel.js';
 import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from './cosigner-protocol.js';
 import {
-  commitRestore,
+  commitReshare,
+  newBackupWithCosigner,
   keygenWithCosigner,
   restoreWithCosigner,
   presignWithCosigner,
@@ -263,7 +264,7 @@ export class DeviceSession {
       device = importKeyShare(record.pendingShare);
       newBackup = record.pendingBackupShare;
       await saveBackup(newBackup);
-      await this.#conversation((link) => commitRestore(link, device));
+      await this.#conversation((link) => commitReshare(link, device));
     } else {
       const attempt = () =>
         this.#conversation((link) =>
@@ -289,6 +290,42 @@ export class DeviceSession {
     const address = keyShareAddress(device);
     await this.#store.update({ share: exportKeyShare(device), address, restoring: undefined, pendingShare: undefined, pendingBackupShare: undefined, presignatures: [] });
     return { address, backupShare: newBackup };
+  }
+
+  /**
+   * Makes a new backup with the co-signer: new shares for this device and the co-signer, and a
+   * new backup share, same address. This is how a 2-of-2 wallet becomes 2-of-3, how a lost kit is
+   * replaced, and a refresh that needs no kit. `saveBackup` must durably keep the new backup share
+   * (the new kit) before it resolves: only then is the re-sharing committed, which kills the old
+   * kit, the old shares and every presignature. A run cut before that changes nothing; one whose
+   * commit got no answer is committed by the next call with the shares it saved.
+   */
+  async newBackup(saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
+    const current = this.#share();
+    const { pendingShare, pendingBackupShare } = this.#store.contents;
+    const leftover = pendingShare && pendingBackupShare ? importKeyShare(pendingShare) : undefined;
+    if (leftover && leftover.generation === current.generation + 1 && leftover.parties.includes(BACKUP_PARTY)) {
+      try {
+        await saveBackup(pendingBackupShare!);
+        await this.#conversation((link) => commitReshare(link, leftover));
+        return await this.#adoptNewBackup(leftover, pendingBackupShare!);
+      } catch (error) {
+        // The co-signer has no such re-sharing waiting (a newer one replaced it, or it never got that far): start afresh.
+        if (!(error instanceof CosignerRefusedError && error.code === 'BAD_REQUEST')) throw error;
+      }
+    }
+    const reshared = await this.#conversation((link) =>
+      newBackupWithCosigner(link, current, async (result) => {
+        await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
+        await saveBackup(exportKeyShare(result.backup));
+      }),
+    );
+    return this.#adoptNewBackup(reshared.device, exportKeyShare(reshared.backup));
+  }
+
+  async #adoptNewBackup(device: KeyShare, backupShare: string): Promise<{ address: `0x${string}`; backupShare: string }> {
+    await this.#store.update({ share: exportKeyShare(device), parties: [...device.parties], pendingShare: undefined, pendingBackupShare: undefined, presignatures: [] });
+    return { address: keyShareAddress(device), backupShare };
   }
 
   /** Adds `count` presignatures to the pool, so later signatures need one round trip. */

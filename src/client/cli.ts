@@ -544,6 +544,33 @@ ${TIMEOUT_HELP}`,
   },
 };
 
+const newBackup: Command = {
+  name: 'new-backup',
+  summary: 'make a new backup share with the co-signer: upgrades a 2-of-2 wallet to 2-of-3, or replaces a lost backup',
+  help: `Usage: tandem-client new-backup --wallet <file> --backup-out <new backup file> [--timeout <seconds>]
+
+This device and the co-signer re-share the key to this device, the co-signer and a NEW backup
+share, written to --backup-out (owner-only, atomically) before anything else changes. The address
+stays; a 2-of-2 wallet becomes 2-of-3. Afterwards every older share, backup share and presignature
+no longer works. Needs no backup share: use it when the backup is lost, or to add one.
+
+  --backup-out <file>      where to write the new backup share
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, 'backup-out': { type: 'string' } },
+  positionals: 0,
+  async run(args) {
+    const backupOut = resolve(args.required('backup-out'));
+    const { writeBackupFile, backupFileText } = await import('./backup-file.js');
+    await withDevice(args, async (device) => {
+      const wasTwoOfThree = device.isTwoOfThree;
+      const { address } = await device.newBackup(async (share) => writeBackupFile(backupOut, backupFileText(device.walletId, device.address, share)));
+      out(address);
+      note(`${wasTwoOfThree ? 'Made a new backup share for' : 'Upgraded to 2-of-3:'} ${address}. Older shares, backups and presignatures no longer work.`);
+      note('!!! NEW BACKUP SHARE written to ' + backupOut + ': move it OFFLINE now.');
+    });
+  },
+};
+
 /** Device share and backup share, checked to belong together, for signing without the co-signer. */
 async function localShares(args: Arguments) {
   const { readBackupFile } = await import('./backup-file.js');
@@ -631,6 +658,7 @@ const COMMANDS: readonly Command[] = [
   signTransaction,
   send,
   refresh,
+  newBackup,
   restore,
   emergencySignMessage,
   emergencySignTransaction,

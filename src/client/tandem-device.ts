@@ -129,6 +129,15 @@ export class TandemDevice {
     return this.#session.refresh(options);
   }
 
+  /**
+   * Makes a new backup share with the co-signer (same address; the old shares, the old backup and
+   * every presignature die): upgrades a 2-of-2 wallet to 2-of-3, or replaces a lost backup.
+   * `saveBackup` must durably keep the new backup share before it resolves.
+   */
+  newBackup(saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
+    return this.#session.newBackup(saveBackup);
+  }
+
   get isTwoOfThree(): boolean {
     return this.#session.contents.parties.length === 3;
   }

@@ -324,4 +324,29 @@ describe('wallets and policy', () => {
     expect(unknownWallet.stderr).toMatch(/^error: No wallet 9{32} here/);
     expect(policyOf(otherWallet)).toEqual(before);
   });
+
+  it('sets, shows and unsets a required key refresh every N days, and refuses a bad interval', async () => {
+    const set = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--clear', '--refresh-every-days', '30'], WITH_KEY);
+    expect(set.code, set.stderr).toBe(0);
+    expect(policyOf(walletId).policy).toEqual({ refreshEveryDays: 30 });
+    const shown = await runHere(['policy', 'show', walletId, '--data-dir', dataDir], WITH_KEY);
+    expect(shown.stdout).toMatch(/key refresh +every 30 days\n/);
+    const json = await runHere(['policy', 'show', walletId, '--data-dir', dataDir, '--json'], WITH_KEY);
+    expect(JSON.parse(json.stdout)).toEqual({ refreshEveryDays: 30 });
+
+    const [zero, words] = await Promise.all([
+      runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--refresh-every-days', '0'], WITH_KEY),
+      runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--refresh-every-days', 'monthly'], WITH_KEY),
+    ]);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toMatch(/^error: refreshEveryDays must be a whole number of days from 1 to 3650, e\.g\. 30; got 0\./);
+    expect(words.code).toBe(1);
+    expect(words.stderr).toMatch(/got "monthly"/);
+    expect(policyOf(walletId).policy).toEqual({ refreshEveryDays: 30 });
+
+    const unset = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--unset', 'refresh-every'], WITH_KEY);
+    expect(unset.code, unset.stderr).toBe(0);
+    expect(policyOf(walletId).policy).toEqual({});
+    expect(unset.stdout).toMatch(/key refresh +not required\n/);
+  });
 });

@@ -4,7 +4,7 @@
  */
 import type { Hex } from 'viem';
 import type { Conversation } from '../channel/conversation.js';
-import { BACKUP_PARTY, COSIGNER_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
+import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
 import { CosignerRefusedError, ProtocolConversation, type RelayParty } from '../channel/protocol-conversation.js';
 import { ChannelError } from '../channel/errors.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
@@ -52,7 +52,7 @@ export async function serveConversation(context: RequestContext, conversation: C
   const { walletId } = conversation;
   try {
     for (;;) {
-      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'sign-now', 'refresh', 'restore', 'restore-commit', 'mpc', 'bye']);
+      const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'sign-now', 'refresh', 'restore', 'new-backup', 'reshare-commit', 'mpc', 'bye']);
       if (header.type === 'bye') return;
       try {
         const wallet = await context.store.getWallet(walletId);
@@ -62,11 +62,12 @@ export async function serveConversation(context: RequestContext, conversation: C
         if (!device || device.walletId !== walletId || device.status === 'revoked') {
           throw new Refusal('DEVICE_REVOKED', `This device was revoked${device?.revokedReason ? ` (${device.revokedReason})` : ''}; it can no longer sign for this wallet. Restore the wallet from its recovery kit.`);
         }
-        if (device.status === 'restoring' && header.type !== 'restore' && header.type !== 'restore-commit') {
+        if (device.status === 'restoring' && header.type !== 'restore' && header.type !== 'reshare-commit') {
           throw new Refusal('NOT_RESTORED', 'This device is enrolled to restore the wallet and may do nothing else until the restore is complete.');
         }
         if (header.type === 'restore') await restore(context, link, wallet, device, header, messages);
-        else if (header.type === 'restore-commit') await restoreCommit(context, link, wallet, device, header);
+        else if (header.type === 'reshare-commit') await reshareCommit(context, link, wallet, device, header);
+        else if (header.type === 'new-backup') await newBackup(context, link, wallet, device, header, messages);
         else if (header.type === 'keygen') await keygen(context, link, wallet, header, messages);
         else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
         // One signature per wallet at a time: the daily limit is read, then spent, with nothing in between.
@@ -178,7 +179,7 @@ async function refresh(
  * Restore, first half: the co-signer and the backup (run by the new device from the kit) deal
  * the key to all three parties. The backup proves it holds its share inside the protocol (its
  * dealt constant must be λ3·X3 with a proof of knowledge), so a wrong kit aborts. The new share
- * is kept aside: the old ones stay in force until the device confirms with restore-commit.
+ * is kept aside: the old ones stay in force until the device confirms with reshare-commit.
  */
 async function restore(
   context: RequestContext,
@@ -204,28 +205,59 @@ async function restore(
   const restored = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
   await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(restored), generation: restored.generation });
   context.log(`wallet ${wallet.walletId}: restore to device ${device.deviceId} ready, generation ${restored.generation}, waiting for its confirmation`);
-  await link.send({ type: 'restore-ready', address: keyShareAddress(restored), generation: restored.generation });
+  await link.send({ type: 'reshare-ready', address: keyShareAddress(restored), generation: restored.generation });
 }
 
-/** Restore, second half: the device has stored its share and the new kit. Idempotent, so a lost answer can be asked again. */
-async function restoreCommit(
+/**
+ * A new backup, first half: the device and the co-signer deal the key to the device, the co-signer
+ * and a new backup party (which the device runs and hands out as a new kit). Both dealers prove
+ * their shares inside the protocol. A 2-of-2 wallet comes out 2-of-3. The new share is kept aside
+ * until reshare-commit, so the old shares and the old kit stay in force until the device has its own.
+ */
+async function newBackup(
   context: RequestContext,
   link: ProtocolConversation,
   wallet: WalletRecord,
   device: DeviceRecord,
-  request: Extract<DeviceRequest, { type: 'restore-commit' }>,
+  request: Extract<DeviceRequest, { type: 'new-backup' }>,
+  messages: ProtocolMessage[],
 ): Promise<void> {
-  if (!Number.isInteger(request.generation) || request.generation < 1) throw new Refusal('BAD_REQUEST', 'restore-commit needs the generation the restore produced.');
+  if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The new-backup session must be 32 bytes of hex.');
+  if (device.status !== 'active') throw new Refusal('BAD_REQUEST', 'Only the device that holds the wallet makes a new backup.');
+  if (wallet.status === 'pending') throw new Refusal('BAD_REQUEST', 'This wallet has no key yet.');
+  // A locked wallet may: like a refresh, this replaces every share and all OT material.
+  const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
+  if (request.generation !== share.generation) {
+    throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${request.generation}.`, String(share.generation));
+  }
+  const parties = [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY];
+  const party = DkgParty.reshare({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties, dealers: [DEVICE_PARTY, COSIGNER_PARTY], key: keyPublicInfo(share), share });
+  const reshared = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
+  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(reshared), generation: reshared.generation, kind: 'new-backup', parties: [1, 2, 3] });
+  context.log(`wallet ${wallet.walletId}: new backup for device ${device.deviceId} ready, generation ${reshared.generation}, waiting for its confirmation`);
+  await link.send({ type: 'reshare-ready', address: keyShareAddress(reshared), generation: reshared.generation });
+}
+
+/** Restore or new backup, second half: the device has stored its share and the new kit. Idempotent, so a lost answer can be asked again. */
+async function reshareCommit(
+  context: RequestContext,
+  link: ProtocolConversation,
+  wallet: WalletRecord,
+  device: DeviceRecord,
+  request: Extract<DeviceRequest, { type: 'reshare-commit' }>,
+): Promise<void> {
+  if (!Number.isInteger(request.generation) || request.generation < 1) throw new Refusal('BAD_REQUEST', 'reshare-commit needs the generation the re-sharing produced.');
   let committed: WalletRecord;
   let revoked: string[];
+  let kind: string;
   try {
-    ({ wallet: committed, revoked } = await context.store.commitRestore({ walletId: wallet.walletId, deviceId: device.deviceId, generation: request.generation }));
+    ({ wallet: committed, revoked, kind } = await context.store.commitPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, generation: request.generation }));
   } catch (error) {
     if (error instanceof WalletStateError) throw new Refusal('BAD_REQUEST', error.shortMessage);
     throw error;
   }
-  if (revoked.length) context.log(`wallet ${wallet.walletId}: restored onto device ${device.deviceId}; revoked ${revoked.join(', ')}`);
-  await link.send({ type: 'restore-done', address: committed.address!, generation: committed.generation! });
+  if (revoked.length) context.log(`wallet ${wallet.walletId}: ${kind === 'restore' ? 'restored onto' : 'new backup made by'} device ${device.deviceId}; revoked ${revoked.join(', ')}`);
+  await link.send({ type: 'reshare-done', address: committed.address!, generation: committed.generation! });
 }
 
 async function presign(
@@ -262,6 +294,7 @@ async function sign(
   const burn = () => Promise.resolve().then(() => context.store.consumePresignature(wallet.walletId, request.presignatureId)).catch(() => undefined);
   let checked: { payload: SignablePayload; summary: AuditSummaryInput; policyRequest: PolicyRequest };
   try {
+    await assertRefreshedRecently(context, wallet);
     checked = await checkSignRequest(context, wallet, request);
   } catch (error) {
     await burn();
@@ -381,7 +414,29 @@ async function loadSigningShare(context: RequestContext, wallet: WalletRecord, d
   if (deviceGeneration !== share.generation) {
     throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${deviceGeneration}.`, String(share.generation));
   }
+  await assertRefreshedRecently(context, wallet);
   return share;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The policy's refreshEveryDays: shares older than that (since keygen, refresh or restore) presign
+ * and sign nothing until refreshed. Refresh and restore are never refused here: they are the way out.
+ */
+async function assertRefreshedRecently(context: RequestContext, wallet: WalletRecord): Promise<void> {
+  const { refreshEveryDays } = await context.store.getPolicy(wallet.walletId);
+  if (refreshEveryDays === undefined || wallet.shareUpdatedAt === undefined) return;
+  const ageMs = context.now() - wallet.shareUpdatedAt;
+  if (ageMs <= refreshEveryDays * DAY_MS) return;
+  const days = (count: number) => `${count} day${count === 1 ? '' : 's'}`;
+  const ageDays = Math.floor(ageMs / DAY_MS);
+  const ago = ageDays > refreshEveryDays ? `${days(ageDays)} ago` : `more than ${days(refreshEveryDays)} ago`;
+  const reason =
+    `This wallet's policy requires its key shares to be refreshed every ${days(refreshEveryDays)}; they were ${wallet.generation === 0 ? 'created' : 'last refreshed'} ${ago}. ` +
+    'Refresh them (popup: Refresh key shares; CLI: npm run client -- refresh) and sign again.';
+  await audit(context, 'refuse', wallet, { rule: 'refresh-every', reason, refreshEveryDays, generation: wallet.generation, shareUpdatedAt: new Date(wallet.shareUpdatedAt).toISOString() });
+  throw new Refusal('REFRESH_REQUIRED', reason, 'refresh-every');
 }
 
 /** What a signature leaves in the store: its audit summary and, for a transaction, the native value spent. */

@@ -64,6 +64,11 @@ export interface CosignerConfig {
    */
   restoreDelayMs?: number;
   log?: (line: string) => void;
+  /**
+   * The clock of the store and of request checks (restore delay, daily limit, refresh age), so tests
+   * can move time. Default Date.now. Tokens, presence, TLS and the revocation sweep keep the real clock.
+   */
+  now?: () => number;
 }
 /** How often revocations written by another process (the admin CLI) are picked up and their connections closed. */
 const REVOCATION_SWEEP_MS = 1_000;
@@ -94,7 +99,8 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
   const log = config.log ?? ((line: string) => process.stderr.write(`tandem-cosigner: ${line}\n`));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const masterKey = loadMasterKey({ dataDir: config.dataDir, ...(config.masterKeyFile ? { keyFile: config.masterKeyFile } : {}), ...(config.env ? { env: config.env } : {}) });
-  const store = openSqliteStore({ path: databasePath(config.dataDir), masterKey });
+  const clock = config.now ?? Date.now;
+  const store = openSqliteStore({ path: databasePath(config.dataDir), masterKey, now: clock });
   const dropped = store.dropReadyPresignatures();
   if (dropped > 0) log(`dropped ${dropped} unused presignatures from before this start (a restored one could have been used already); devices presign again`);
   const identity = loadOrCreateIdentity(config.dataDir, masterKey);
@@ -195,7 +201,7 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     // too, or it would hold each answer back for a while as an unclaimed message.
     await transport.subscribe(DYNSEC_RESPONSE_TOPIC, () => undefined);
   }
-  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: Date.now, log, restoreDelayMs: config.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS };
+  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: clock, log, restoreDelayMs: config.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS };
   // Checklist: a revoked device's credentials stop working at once, not at token expiry. The broker
   // refuses its next connect; this closes the one it has, whichever process did the revoking.
   let revokedSince = Date.now();

@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApprovalPage } from './Approval.js';
+import { NewKitPage } from './NewKitPage.js';
 import { OnboardingPage } from './Onboarding.js';
 import { OverviewPage } from './Overview.js';
 import { parseRoute } from './routes.js';
 import { UnlockPage } from './Unlock.js';
 
-const titles = { overview: 'Tandem', onboarding: 'Set up Tandem', unlock: 'Unlock Tandem', approve: 'Tandem request', 'not-found': 'Tandem' } as const;
+const titles = { overview: 'Tandem', onboarding: 'Set up Tandem', 'new-kit': 'Refresh key shares', unlock: 'Unlock Tandem', approve: 'Tandem request', 'not-found': 'Tandem' } as const;
 
 /** One page for every view: the worker and the toolbar open it with the view in `location.hash`. */
 export function App() {
@@ -26,6 +27,8 @@ export function App() {
       return <OverviewPage />;
     case 'onboarding':
       return <OnboardingPage />;
+    case 'new-kit':
+      return <NewKitPage />;
     case 'unlock':
       return <UnlockPage next={route.next} />;
     case 'approve':

@@ -3,6 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import type { WalletOverview } from '../background/api.js';
 import { CosignerStatusBadge } from './CosignerStatus.js';
 import { EmergencyMode } from './EmergencyMode.js';
+import { KeyExport } from './KeyExport.js';
+import { KeyShares } from './KeyShares.js';
 import { errorText } from './errors.js';
 import { UnlockForm } from './Unlock.js';
 import { call } from './worker-client.js';
@@ -70,12 +72,8 @@ function Wallet({ overview, onChange }: { overview: WalletOverview; onChange: (o
       <AddressCard address={overview.address} />
       <CosignerStatusBadge status={overview.cosignerStatus} />
       <EmergencyMode overview={overview} onChange={onChange} />
-      {overview.recoveryKit === 'lost' && (
-        <p class="error" role="alert" data-testid="recovery-kit-lost">
-          This wallet has no backup: the extension restarted before its recovery kit was saved, and the backup share existed only in
-          memory. Move your funds to a new wallet and keep its recovery kit.
-        </p>
-      )}
+      <KeyExport />
+      <KeyShares overview={overview} />
       {overview.pendingApprovals.length > 0 && (
         <p class="notice" data-testid="pending-approvals">
           {overview.pendingApprovals.length === 1 ? '1 request is' : `${overview.pendingApprovals.length} requests are`} waiting in its own window.

@@ -70,6 +70,7 @@ const onboardingStageText: Record<OnboardingStage, string> = {
   enrolling: 'Enrolling with the co-signer…',
   'restore-delay': 'Waiting for the co-signer’s safety delay before it restores…',
   restoring: 'Restoring your key with the co-signer…',
+  resharing: 'Making new key shares and a new recovery kit with the co-signer…',
   'generating-key': 'Generating your key with the co-signer…',
   'sealing-vault': 'Encrypting your key share with your password…',
   'recovery-kit': 'Preparing your recovery kit',

@@ -2,6 +2,7 @@
 export type Route =
   | { name: 'overview' }
   | { name: 'onboarding' }
+  | { name: 'new-kit' }
   | { name: 'unlock'; next: string }
   | { name: 'approve'; id: string }
   | { name: 'not-found'; hash: string };
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
 
   if (path === '' || path === '/') return { name: 'overview' };
   if (path === '/onboarding') return { name: 'onboarding' };
+  if (path === '/new-kit') return { name: 'new-kit' };
   if (path === '/unlock') return { name: 'unlock', next: safeNext(query.get('next')) };
   const approve = /^\/approve\/([^/]+)$/.exec(path);
   if (approve?.[1]) {

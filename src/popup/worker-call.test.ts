@@ -6,6 +6,7 @@ import { createCall } from './worker-call.js';
 const overview: WalletOverview = {
   status: 'locked',
   emergency: false,
+  walletKind: '2of3',
   chainId: 31337,
   chains: [],
   cosignerUrl: 'wss://localhost:8884',

@@ -26,6 +26,7 @@ const UNSET_FIELDS = {
   recipients: 'allowedRecipients',
   contracts: 'allowedContracts',
   chains: 'allowedChainIds',
+  'refresh-every': 'refreshEveryDays',
 } as const satisfies Record<string, keyof WalletPolicy>;
 
 export const policySetCommand: Command = {
@@ -42,6 +43,7 @@ export const policySetCommand: Command = {
     'allow-recipient': { type: 'string', multiple: true },
     'allow-contract': { type: 'string', multiple: true },
     'allow-chain': { type: 'string', multiple: true },
+    'refresh-every-days': { type: 'string' },
     unset: { type: 'string', multiple: true },
     clear: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -54,6 +56,7 @@ export const policySetCommand: Command = {
     ['--allow-recipient <0x..>', 'Allowed recipient (transfers, token transfers, approvals); repeat for more. "none" allows none.'],
     ['--allow-contract <0x..>', 'Allowed contract to call (and typed-data verifyingContract); repeatable. "none" allows none.'],
     ['--allow-chain <id>', 'Allowed chain id; repeatable. "none" allows none.'],
+    ['--refresh-every-days <n>', 'Refuse to presign or sign once the key shares are older than n days (1 to 3650) until they are refreshed.'],
     ['--unset <rule>', `Remove a rule: ${Object.keys(UNSET_FIELDS).join(', ')}; repeatable.`],
     ['--clear', 'Start from an empty policy (no restriction) instead of the current one.'],
     ['--json', 'Print the stored policy as JSON.'],
@@ -111,6 +114,8 @@ async function policyChanges(values: Values): Promise<Record<string, unknown>> {
   if (contracts) changes.allowedContracts = contracts;
   const chains = listFlag(values, 'allow-chain');
   if (chains) changes.allowedChainIds = chains.map((id) => (/^[0-9]{1,15}$/.test(id) ? Number(id) : id));
+  const refreshDays = stringValue(values['refresh-every-days'])?.trim();
+  if (refreshDays !== undefined) changes.refreshEveryDays = /^[0-9]{1,15}$/.test(refreshDays) ? Number(refreshDays) : refreshDays;
   return changes;
 }
 
@@ -159,6 +164,7 @@ async function describePolicy(walletId: string, policy: WalletPolicy): Promise<s
     ['recipients', list(policy.allowedRecipients)],
     ['contracts', list(policy.allowedContracts)],
     ['chains', list(policy.allowedChainIds)],
+    ['key refresh', policy.refreshEveryDays === undefined ? 'not required' : `every ${policy.refreshEveryDays} day${policy.refreshEveryDays === 1 ? '' : 's'}`],
   ];
   return [`Policy of wallet ${walletId}:`, ...formatRows(rows.map(([label, value]) => [`  ${label}`, value]))].join('\n');
 }

@@ -14,6 +14,11 @@ export interface WalletPolicy {
   /** Which contracts may be called (and verify typed data); contract deployment is refused when set. */
   allowedContracts?: Address[];
   allowedChainIds?: number[];
+  /**
+   * Whole days a key share may serve before it must be refreshed (counted from the last keygen,
+   * refresh or restore). Past it the co-signer refuses to presign or sign until a refresh.
+   */
+  refreshEveryDays?: number;
 }
 
 /** A transaction as the co-signer decoded it from the unsigned transaction it hashed itself. */

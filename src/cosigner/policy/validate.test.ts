@@ -28,6 +28,7 @@ describe('validatePolicy', () => {
         allowedRecipients: [ALICE.toLowerCase(), ALICE, `0x${BOB.slice(2).toUpperCase()}`],
         allowedContracts: [],
         allowedChainIds: [1, 8453, 1],
+        refreshEveryDays: 30,
       }),
     ).toEqual({
       maxValuePerTxWei: '1000',
@@ -35,7 +36,17 @@ describe('validatePolicy', () => {
       allowedRecipients: [ALICE, '0x8617E340B3D01FA5F11F306F4090FD50E238070D'],
       allowedContracts: [],
       allowedChainIds: [1, 8453],
+      refreshEveryDays: 30,
     });
+  });
+
+  it('accepts refreshEveryDays from 1 to 3650 days', () => {
+    expect(validatePolicy({ refreshEveryDays: 1 })).toEqual({ refreshEveryDays: 1 });
+    expect(validatePolicy({ refreshEveryDays: 3650 })).toEqual({ refreshEveryDays: 3650 });
+  });
+
+  it('says what refreshEveryDays must be', () => {
+    expect(() => validatePolicy({ refreshEveryDays: '30' })).toThrow(/refreshEveryDays must be a whole number of days from 1 to 3650, e\.g\. 30; got "30"\./);
   });
 
   it.each([
@@ -54,6 +65,12 @@ describe('validatePolicy', () => {
     ['a fractional chain id', { allowedChainIds: [1.5] }, 'allowedChainIds[0]'],
     ['a string chain id', { allowedChainIds: ['1'] }, 'allowedChainIds[0]'],
     ['too many entries', { allowedRecipients: Array.from({ length: 257 }, () => ALICE) }, 'allowedRecipients'],
+    ['a zero refresh interval', { refreshEveryDays: 0 }, 'refreshEveryDays'],
+    ['a negative refresh interval', { refreshEveryDays: -30 }, 'refreshEveryDays'],
+    ['a fractional refresh interval', { refreshEveryDays: 1.5 }, 'refreshEveryDays'],
+    ['a refresh interval as a string', { refreshEveryDays: '30' }, 'refreshEveryDays'],
+    ['a refresh interval above ten years', { refreshEveryDays: 3651 }, 'refreshEveryDays'],
+    ['a refresh interval that is not a number', { refreshEveryDays: null }, 'refreshEveryDays'],
   ])('refuses %s, naming the field', (_name, input, field) => {
     expect(fieldOf(input)).toBe(field);
   });

@@ -3,8 +3,10 @@ import { InvalidPolicyError } from './errors.js';
 import type { WalletPolicy } from './types.js';
 
 const MAX_UINT256 = (1n << 256n) - 1n;
-const POLICY_FIELDS = ['maxValuePerTxWei', 'dailyLimitWei', 'allowedRecipients', 'allowedContracts', 'allowedChainIds'] as const;
+const POLICY_FIELDS = ['maxValuePerTxWei', 'dailyLimitWei', 'allowedRecipients', 'allowedContracts', 'allowedChainIds', 'refreshEveryDays'] as const;
 const MAX_LIST_LENGTH = 256;
+/** Ten years: anything longer is surely a typo (milliseconds, or a unit mixed up). */
+const MAX_REFRESH_EVERY_DAYS = 3650;
 
 /**
  * Checks a policy an operator supplied (parsed JSON) and returns it normalised: amounts as
@@ -27,6 +29,7 @@ export function validatePolicy(input: unknown): WalletPolicy {
   if (record.allowedRecipients !== undefined) policy.allowedRecipients = addressList('allowedRecipients', record.allowedRecipients);
   if (record.allowedContracts !== undefined) policy.allowedContracts = addressList('allowedContracts', record.allowedContracts);
   if (record.allowedChainIds !== undefined) policy.allowedChainIds = chainIdList(record.allowedChainIds);
+  if (record.refreshEveryDays !== undefined) policy.refreshEveryDays = refreshDays(record.refreshEveryDays);
   return policy;
 }
 
@@ -80,6 +83,14 @@ function chainIdList(value: unknown): number[] {
     if (!ids.includes(entry)) ids.push(entry);
   }
   return ids;
+}
+
+function refreshDays(value: unknown): number {
+  const field = 'refreshEveryDays';
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_REFRESH_EVERY_DAYS) {
+    throw new InvalidPolicyError(field, `${field} must be a whole number of days from 1 to ${MAX_REFRESH_EVERY_DAYS}, e.g. 30; got ${describe(value)}.`);
+  }
+  return value;
 }
 
 function hasMixedCase(address: string): boolean {

@@ -9,6 +9,7 @@ import type { WalletPolicy } from '../policy/types.js';
 import { EnvelopeCipher, type EnvelopeContext } from './envelope.js';
 import {
   ConflictError,
+  InvalidRecordError,
   MasterKeyMismatchError,
   NotFoundError,
   PresignatureUnavailableError,
@@ -27,6 +28,7 @@ import type {
   NewWallet,
   RateLimitDecision,
   RateLimitRequest,
+  ReshareKind,
   ShareReplacement,
   ShareUse,
   SigningRecord,
@@ -101,6 +103,7 @@ interface WalletRow {
   created_at: number;
   activated_at: number | null;
   updated_at: number;
+  share_updated_at: number | null;
 }
 
 interface DeviceRow {
@@ -123,7 +126,7 @@ type Param = string | number | bigint | Uint8Array | null;
 
 const WALLET_SELECT = `
   SELECT w.wallet_id, w.threshold, w.parties, w.status, w.address, w.public_key, s.generation,
-         w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at
+         w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at, s.updated_at AS share_updated_at
   FROM wallets w LEFT JOIN shares s ON s.wallet_id = w.wallet_id`;
 
 const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, status, created_at, revoked_at, revoked_reason FROM devices';
@@ -247,6 +250,9 @@ export class SqliteCosignerStore implements CosignerStore {
     const device = check.deviceId(pending.deviceId);
     const generation = check.generation(pending.generation);
     const share = check.secretText(pending.share, 'key share');
+    const kind = pending.kind ?? 'restore';
+    if (kind !== 'restore' && kind !== 'new-backup') throw new InvalidRecordError(`A pending share comes from a restore or a new backup, not ${JSON.stringify(kind)}.`);
+    const parties = pending.parties === undefined ? null : check.parties(2, pending.parties).text;
     this.#tx(() => {
       const wallet = this.#requireWallet(id);
       if (wallet.status === 'pending' || wallet.generation === undefined) throw notActive(id);
@@ -258,11 +264,14 @@ export class SqliteCosignerStore implements CosignerStore {
       }
       const sealed = this.#cipher.seal(share, pendingShareContext(id, device, generation));
       this.#run('DELETE FROM pending_shares WHERE wallet_id = ?', id);
-      this.#run('INSERT INTO pending_shares (wallet_id, device_id, generation, sealed, created_at) VALUES (?, ?, ?, ?, ?)', id, device, generation, sealed, this.#now());
+      this.#run(
+        'INSERT INTO pending_shares (wallet_id, device_id, generation, sealed, created_at, kind, parties) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        id, device, generation, sealed, this.#now(), kind, parties,
+      );
     });
   }
 
-  commitRestore(input: { walletId: string; deviceId: string; generation: number }): { wallet: WalletRecord; revoked: string[] } {
+  commitPendingShare(input: { walletId: string; deviceId: string; generation: number }): { wallet: WalletRecord; revoked: string[]; kind: ReshareKind } {
     const id = check.walletId(input.walletId);
     const device = check.deviceId(input.deviceId);
     const generation = check.generation(input.generation);
@@ -271,10 +280,13 @@ export class SqliteCosignerStore implements CosignerStore {
       const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ? AND wallet_id = ?`, device, id);
       if (!row) throw new NotFoundError('device', device);
       if (row.status === 'revoked') throw new WalletStateError('DEVICE_REVOKED', id, `Device ${device} is revoked.`);
-      const pending = this.#get<{ generation: number; sealed: Uint8Array }>('SELECT generation, sealed FROM pending_shares WHERE wallet_id = ? AND device_id = ?', id, device);
+      const pending = this.#get<{ generation: number; sealed: Uint8Array; kind: ReshareKind; parties: string | null }>(
+        'SELECT generation, sealed, kind, parties FROM pending_shares WHERE wallet_id = ? AND device_id = ?',
+        id, device,
+      );
       if (!pending) {
         // The confirmation of a commit that went through was lost: the device asks again.
-        if (row.status === 'active' && wallet.generation === generation) return { wallet, revoked: [] };
+        if (row.status === 'active' && wallet.generation === generation) return { wallet, revoked: [], kind: 'restore' };
         throw new WalletStateError('NO_PENDING_RESTORE', id, `Wallet ${id} has no restore waiting for device ${device}; run the restore again.`);
       }
       if (pending.generation !== generation || wallet.generation === undefined || generation !== wallet.generation + 1) {
@@ -285,18 +297,24 @@ export class SqliteCosignerStore implements CosignerStore {
       this.#run('UPDATE shares SET generation = ?, sealed = ?, updated_at = ? WHERE wallet_id = ?', generation, this.#cipher.seal(share, shareContext(id, generation)), now, id);
       this.#run('DELETE FROM pending_shares WHERE wallet_id = ?', id);
       const dropped = this.#deleteReadyPresignatures(id);
-      this.#run("UPDATE wallets SET status = 'active', locked_reason = NULL, locked_at = NULL, updated_at = ? WHERE wallet_id = ?", now, id);
+      const parties = pending.parties ?? JSON.stringify(wallet.parties);
+      this.#run("UPDATE wallets SET status = 'active', parties = ?, locked_reason = NULL, locked_at = NULL, updated_at = ? WHERE wallet_id = ?", parties, now, id);
       this.#run("UPDATE devices SET status = 'active' WHERE device_id = ?", device);
+      // Whatever else was enrolled holds a share (or a kit) that no longer combines with the new ones.
       const others = this.#all<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ? AND device_id != ? AND status != 'revoked'`, id, device);
-      for (const other of others) this.#revoke(other, 'replaced by a restore from the recovery kit', now, 'restore');
+      const restore = pending.kind === 'restore';
+      const why = restore ? 'replaced by a restore from the recovery kit' : 'its shares were replaced when the wallet made a new backup';
+      for (const other of others) this.#revoke(other, why, now, pending.kind);
+      const revokedDevices = others.map((other) => other.device_id);
+      const summary = { generation, previousGeneration: wallet.generation, presignaturesDropped: dropped, revokedDevices, unlocked: wallet.status === 'locked' };
       this.audit.append({
-        kind: 'restore',
+        kind: restore ? 'restore' : 'refresh',
         walletId: id,
         deviceId: device,
         at: now,
-        summary: { generation, previousGeneration: wallet.generation, presignaturesDropped: dropped, revokedDevices: others.map((other) => other.device_id), unlocked: wallet.status === 'locked' },
+        summary: restore ? summary : { ...summary, newBackup: true, parties: JSON.parse(parties) as number[], previousParties: [...wallet.parties] },
       });
-      return { wallet: this.#requireWallet(id), revoked: others.map((other) => other.device_id) };
+      return { wallet: this.#requireWallet(id), revoked: revokedDevices, kind: pending.kind };
     });
   }
 
@@ -697,6 +715,7 @@ function toWallet(row: WalletRow): WalletRecord {
     createdAt: row.created_at,
     activatedAt: row.activated_at ?? undefined,
     updatedAt: row.updated_at,
+    ...(row.share_updated_at === null ? {} : { shareUpdatedAt: row.share_updated_at }),
   };
 }
 

@@ -67,7 +67,7 @@ describe('restoring a wallet onto a new device', () => {
     const restoring = restoringDevice(walletId);
     store.putPendingShare({ walletId, deviceId: restoring.deviceId, share: 'share-g1', generation: 1 });
     time.advance(1000);
-    const { wallet, revoked } = store.commitRestore({ walletId, deviceId: restoring.deviceId, generation: 1 });
+    const { wallet, revoked } = store.commitPendingShare({ walletId, deviceId: restoring.deviceId, generation: 1 });
     expect(wallet.generation).toBe(1);
     expect(revoked).toEqual([deviceId]);
     expect(store.loadShare(walletId)).toBe('share-g1');
@@ -80,7 +80,7 @@ describe('restoring a wallet onto a new device', () => {
     expect(entry).toMatchObject({ deviceId: restoring.deviceId, summary: { generation: 1, previousGeneration: 0, presignaturesDropped: 1, revokedDevices: [deviceId] } });
     expect(store.audit.list({ walletId, kind: 'revoke' })).toHaveLength(1);
     // A commit whose answer was lost is asked again: the same answer, nothing changes.
-    expect(store.commitRestore({ walletId, deviceId: restoring.deviceId, generation: 1 })).toMatchObject({ revoked: [] });
+    expect(store.commitPendingShare({ walletId, deviceId: restoring.deviceId, generation: 1 })).toMatchObject({ revoked: [] });
     expect(store.audit.list({ walletId, kind: 'restore' })).toHaveLength(1);
     expect(store.audit.verify().ok).toBe(true);
   });
@@ -88,11 +88,11 @@ describe('restoring a wallet onto a new device', () => {
   it('refuses to commit without a pending share, for another generation, or for a revoked device', () => {
     const { walletId } = activeWallet();
     const restoring = restoringDevice(walletId);
-    expect(() => store.commitRestore({ walletId, deviceId: restoring.deviceId, generation: 1 })).toThrow(/no restore waiting/);
+    expect(() => store.commitPendingShare({ walletId, deviceId: restoring.deviceId, generation: 1 })).toThrow(/no restore waiting/);
     store.putPendingShare({ walletId, deviceId: restoring.deviceId, share: 'share-g1', generation: 1 });
-    expect(() => store.commitRestore({ walletId, deviceId: restoring.deviceId, generation: 2 })).toThrow(WalletStateError);
+    expect(() => store.commitPendingShare({ walletId, deviceId: restoring.deviceId, generation: 2 })).toThrow(WalletStateError);
     store.revokeDevice(restoring.deviceId, 'not the owner');
-    expect(() => store.commitRestore({ walletId, deviceId: restoring.deviceId, generation: 1 })).toThrow(/revoked/);
+    expect(() => store.commitPendingShare({ walletId, deviceId: restoring.deviceId, generation: 1 })).toThrow(/revoked/);
     expect(store.loadShare(walletId)).toBe(`share-g0-${walletId}`);
   });
 
@@ -102,8 +102,41 @@ describe('restoring a wallet onto a new device', () => {
     store.putPendingShare({ walletId, deviceId: first.deviceId, share: 'share-g1', generation: 1 });
     const second = restoringDevice(walletId);
     expect(store.getDevice(first.deviceId)).toMatchObject({ status: 'revoked', revokedReason: 'superseded by a newer restore' });
-    expect(() => store.commitRestore({ walletId, deviceId: first.deviceId, generation: 1 })).toThrow(/revoked/);
-    expect(() => store.commitRestore({ walletId, deviceId: second.deviceId, generation: 1 })).toThrow(/no restore waiting/);
+    expect(() => store.commitPendingShare({ walletId, deviceId: first.deviceId, generation: 1 })).toThrow(/revoked/);
+    expect(() => store.commitPendingShare({ walletId, deviceId: second.deviceId, generation: 1 })).toThrow(/no restore waiting/);
+  });
+});
+
+describe('a new backup made by the device', () => {
+  it('commits a 2-of-2 wallet as 2-of-3, keeps the device active, revokes a restore in progress, audited as a refresh', () => {
+    const walletId = newId();
+    const deviceId = newId();
+    store.enroll({ walletId, deviceId, identityPublicKey: newIdentityKey(), threshold: 2, parties: [1, 2] });
+    store.activateWallet({ walletId, address: WALLET_ADDRESS as `0x${string}`, publicKey: GROUP_PUBLIC_KEY, share: 'share-g0', generation: 0 });
+    store.putPendingShare({ walletId, deviceId, share: 'share-g1', generation: 1, kind: 'new-backup', parties: [1, 2, 3] });
+    expect(store.getWallet(walletId)).toMatchObject({ parties: [1, 2], generation: 0 });
+
+    const committed = store.commitPendingShare({ walletId, deviceId, generation: 1 });
+    expect(committed).toMatchObject({ kind: 'new-backup', revoked: [], wallet: { parties: [1, 2, 3], generation: 1, status: 'active' } });
+    expect(store.loadShare(walletId)).toBe('share-g1');
+    expect(store.getDevice(deviceId)?.status).toBe('active');
+    expect(store.audit.list({ walletId, kind: 'restore' })).toHaveLength(0);
+    expect(store.audit.list({ walletId, kind: 'refresh' })).toMatchObject([{ deviceId, summary: { newBackup: true, parties: [1, 2, 3], previousParties: [1, 2], generation: 1 } }]);
+  });
+
+  it('revokes a device that was restoring from the old kit', () => {
+    const { walletId, deviceId } = activeWallet();
+    const restoring = restoringDevice(walletId);
+    store.putPendingShare({ walletId, deviceId, share: 'share-g1', generation: 1, kind: 'new-backup' });
+    expect(store.commitPendingShare({ walletId, deviceId, generation: 1 }).revoked).toEqual([restoring.deviceId]);
+    expect(store.getDevice(restoring.deviceId)).toMatchObject({ status: 'revoked', revokedReason: 'its shares were replaced when the wallet made a new backup' });
+    expect(store.getWallet(walletId)?.parties).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a kind or parties it does not know', () => {
+    const { walletId, deviceId } = activeWallet();
+    expect(() => store.putPendingShare({ walletId, deviceId, share: 's', generation: 1, kind: 'other' as 'restore' })).toThrow(/restore or a new backup/);
+    expect(() => store.putPendingShare({ walletId, deviceId, share: 's', generation: 1, parties: [1, 3] as unknown as [1, 2] })).toThrow(/parties/);
   });
 });
 

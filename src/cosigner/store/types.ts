@@ -26,7 +26,10 @@ export interface DeviceRecord {
   revokedReason?: string;
 }
 
-/** A restore's new co-signer share, kept aside until the new device confirms it stored its own. */
+/** Why a re-sharing left a share pending: a restore onto a new device, or a new backup made by the device. */
+export type ReshareKind = 'restore' | 'new-backup';
+
+/** A re-sharing's new co-signer share, kept aside until the device confirms it stored its own. */
 export interface PendingShare {
   walletId: string;
   deviceId: string;
@@ -34,6 +37,10 @@ export interface PendingShare {
   share: string;
   /** Must be the stored generation + 1. */
   generation: number;
+  /** Default 'restore'. */
+  kind?: ReshareKind;
+  /** The wallet's parties once committed (a new backup turns a 2-of-2 wallet into 2-of-3). Default: unchanged. */
+  parties?: WalletParties;
 }
 
 export interface WalletRecord {
@@ -52,6 +59,8 @@ export interface WalletRecord {
   createdAt: number;
   activatedAt: number | undefined;
   updatedAt: number;
+  /** When the stored share was last written (keygen, refresh or restore); undefined until keygen. */
+  shareUpdatedAt?: number;
 }
 
 export interface NewWallet {
@@ -159,14 +168,15 @@ export interface CosignerStore {
   createRestoringDevice(device: NewDevice): MaybePromise<DeviceRecord>;
   /** Refused everywhere from now on; its pending restore goes too. Audited as 'revoke'. */
   revokeDevice(deviceId: string, reason: string, options?: { actor?: string }): MaybePromise<DeviceRecord>;
-  /** Keeps a restore's new share aside (replacing an older pending one); the current share stays in force. */
+  /** Keeps a re-sharing's new share aside (replacing an older pending one); the current share stays in force. */
   putPendingShare(pending: PendingShare): MaybePromise<void>;
   /**
-   * Makes the pending share of this device current: presignatures dropped, wallet unlocked, the
-   * device active and every other device revoked, in one transaction. Audited as 'restore'.
+   * Makes the pending share of this device current: presignatures dropped, wallet unlocked (and
+   * its parties updated), the device active and every other device revoked, in one transaction.
+   * Audited as 'restore' for a restore, 'refresh' with newBackup: true for a new backup.
    * Calling it again after it succeeded answers the same without changing anything.
    */
-  commitRestore(input: { walletId: string; deviceId: string; generation: number }): MaybePromise<{ wallet: WalletRecord; revoked: string[] }>;
+  commitPendingShare(input: { walletId: string; deviceId: string; generation: number }): MaybePromise<{ wallet: WalletRecord; revoked: string[]; kind: ReshareKind }>;
   getWallet(walletId: string): MaybePromise<WalletRecord | undefined>;
   listWallets(filter?: { status?: WalletStatus }): MaybePromise<WalletRecord[]>;
 

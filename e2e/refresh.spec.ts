@@ -1,0 +1,54 @@
+/**
+ * Refresh key shares, as a person would in the popup: sign from the dapp, click "Refresh key
+ * shares", save the NEW recovery kit, and sign again with the same address. The co-signer moved
+ * to a new generation and dropped every presignature made under the old shares; the old kit no
+ * longer opens emergency mode, the new one does.
+ */
+import { connectDapp, cosignerWalletId, expect, expectSignatureBy, openDapp, openPersonalSign, settledWithin, test, withFreshProfile } from './fixtures.js';
+import { onboard, refreshKeyShares } from './tandem.js';
+
+test('refresh key shares in the popup: same address, a new kit, old presignatures and the old kit dead', async ({ stack, extensionDir }) => {
+  test.setTimeout(240_000);
+  await withFreshProfile(stack, extensionDir, async (tandem, dir) => {
+    const wallet = await onboard(tandem, { password: 'refresh spec password', cosignerUrl: stack.cosigner.url, saveDir: dir });
+    const walletId = await cosignerWalletId(stack, wallet.address);
+    const dapp = await openDapp(tandem.context, stack.dapp.url);
+    expect(await connectDapp(tandem, dapp)).toEqual({ result: [wallet.address] });
+
+    const sign = async (key: string, message: string) => {
+      const popup = await openPersonalSign(tandem, dapp, key, message, wallet.address);
+      await popup.getByTestId('approve').click();
+      await expectSignatureBy(await settledWithin(dapp, key, 60_000), message, wallet.address);
+    };
+    await sign('before', 'signed before the refresh');
+    // The worker keeps a pool of presignatures: they are what the refresh must kill.
+    await expect.poll(() => stack.cosigner.store.countReadyPresignatures(walletId), { timeout: 30_000 }).toBeGreaterThan(0);
+    const pooled = await stack.cosigner.store.countReadyPresignatures(walletId);
+    expect(stack.cosigner.store.getWallet(walletId)?.generation).toBe(0);
+
+    const refreshed = await refreshKeyShares(tandem, { saveDir: dir });
+    expect(refreshed.address).toBe(wallet.address);
+    expect(refreshed.recoverySecret).not.toBe(wallet.recoverySecret);
+    expect(stack.cosigner.store.getWallet(walletId)).toMatchObject({ generation: 1, status: 'active', parties: [1, 2, 3] });
+    const [audited] = await stack.cosigner.store.audit.list({ walletId, kind: 'refresh' });
+    expect(audited?.summary).toMatchObject({ newBackup: true, generation: 1, previousGeneration: 0 });
+    expect(Number(audited?.summary.presignaturesDropped)).toBeGreaterThanOrEqual(pooled);
+
+    await sign('after', 'signed after the refresh');
+
+    // The kit from before the refresh is dead; the new one works (checked without using it to sign).
+    const popup = await tandem.context.newPage();
+    await popup.goto(tandem.popupUrl('/'));
+    await popup.getByTestId('emergency-open').click();
+    await popup.getByTestId('emergency-kit-file').setInputFiles(wallet.kitPath);
+    await popup.getByTestId('emergency-secret').fill(wallet.recoverySecret);
+    await popup.getByTestId('emergency-enter').click();
+    await expect(popup.getByTestId('emergency-error')).toContainText('different refreshes');
+    await popup.getByTestId('emergency-kit-file').setInputFiles(refreshed.kitPath);
+    await popup.getByTestId('emergency-secret').fill(refreshed.recoverySecret);
+    await popup.getByTestId('emergency-enter').click();
+    await expect(popup.getByTestId('emergency-banner')).toContainText('EMERGENCY MODE');
+    await popup.getByTestId('emergency-leave').click();
+    await expect(popup.getByTestId('emergency-banner')).toHaveCount(0);
+  });
+});
