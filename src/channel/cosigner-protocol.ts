@@ -28,7 +28,7 @@ export type DeviceRequest =
   | { type: 'keygen'; parties: number[]; session: Hex }
   /** `generation` is the device share's: the co-signer refuses with STALE_SHARE when its own differs. */
   | { type: 'presign'; presignatureId: string; session: Hex; generation: number }
-  /** Re-shares the key among all parties with new OT material; unlocks a wallet locked after a failed check. */
+  /** Re-shares the key among all parties with new OT material; unlocks a wallet locked after a failed check. Two-phase: reshare-ready, then reshare-commit. */
   | { type: 'refresh'; session: Hex }
   /**
    * From a device enrolled to restore: the backup party (run by the device from the recovery kit)
@@ -63,7 +63,6 @@ export type CosignerReply =
   | { type: 'mpc' }
   | { type: 'keygen-done'; address: Hex; publicKey: Hex; generation: number }
   | { type: 'presigned'; presignatureId: string }
-  | { type: 'refresh-done'; address: Hex; generation: number }
   /** The co-signer holds its new share aside; the old shares stay in force until reshare-commit. */
   | { type: 'reshare-ready'; address: Hex; generation: number }
   | { type: 'reshare-done'; address: Hex; generation: number }

@@ -44,12 +44,13 @@ export async function keygenWithCosigner(link: ProtocolConversation, options: { 
 /**
  * Refreshes the key with the co-signer: every party of the wallet takes part, so a 2-of-3
  * refresh needs the backup share here for its duration (and returns the backup's new share).
- * Resolves only after the co-signer confirmed it stored the new generation.
+ * Two-phase: once the co-signer holds its new share aside (reshare-ready), `savePending` must
+ * durably keep the new shares; only then is reshare-commit sent. Resolves once it is committed.
  */
 export async function refreshWithCosigner(
   link: ProtocolConversation,
   shares: { device: KeyShare; backup?: KeyShare },
-  /** Persists the new shares as pending before the co-signer's confirmation is awaited: if that is lost, they are not. */
+  /** Persists the new shares as pending before the commit is sent: if its answer is lost, they are not. */
   savePending: (pending: { device: KeyShare; backup: KeyShare | undefined }) => Promise<void>,
 ): Promise<{ device: KeyShare; backup: KeyShare | undefined }> {
   const needsBackup = shares.device.parties.includes(BACKUP_PARTY);
@@ -66,8 +67,9 @@ export async function refreshWithCosigner(
   });
   const device = results.get(DEVICE_PARTY)!;
   const backup = needsBackup ? results.get(BACKUP_PARTY)! : undefined;
+  assertConfirms(await awaitConfirmation(link, 'reshare-ready', 'the refresh'), device, 'refresh');
   await savePending({ device, backup });
-  assertConfirms(await awaitConfirmation(link, 'refresh-done', 'the refresh'), device, 'refresh');
+  await commitReshare(link, device);
   return { device, backup };
 }
 
@@ -142,7 +144,7 @@ export async function commitReshare(link: ProtocolConversation, device: KeyShare
   assertConfirms(await awaitConfirmation(link, 'reshare-done', 'the re-sharing'), device, 're-sharing');
 }
 
-type Confirmation = Extract<CosignerReply, { type: 'keygen-done' | 'refresh-done' | 'reshare-ready' | 'reshare-done' }>;
+type Confirmation = Extract<CosignerReply, { type: 'keygen-done' | 'reshare-ready' | 'reshare-done' }>;
 
 /** Waits for the co-signer's confirmation of a key it stored; it may still be finishing the last round. */
 async function awaitConfirmation(link: ProtocolConversation, type: Confirmation['type'], what: string): Promise<Confirmation> {

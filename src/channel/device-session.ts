@@ -225,17 +225,72 @@ export class DeviceSession {
   /**
    * Refreshes the key with the co-signer (same address, new shares and OT material). Unused
    * presignatures are dropped: they belong to the old shares. A 2-of-3 wallet needs its backup
-   * share for the duration and returns the backup's new share, which replaces the recovery kit.
+   * share for the duration and returns the backup's new share, which replaces the recovery kit:
+   * `saveBackup` must durably keep it before the refresh is committed. A refresh whose commit got
+   * no answer is committed by the next call, with the shares it saved.
    */
-  async refresh(options: { backupShare?: string } = {}): Promise<{ backupShare: string | undefined }> {
+  async refresh(options: { backupShare?: string; saveBackup?: (newBackupShare: string) => Promise<void> } = {}): Promise<{ backupShare: string | undefined }> {
+    const leftover = await this.#commitLeftover(options.saveBackup);
+    if (leftover) return { backupShare: leftover.backupShare };
     const device = this.#share();
     const backup = options.backupShare ? importKeyShare(options.backupShare) : undefined;
     const savePending = async (pending: { device: KeyShare; backup: KeyShare | undefined }) => {
       await this.#store.update({ pendingShare: exportKeyShare(pending.device), ...(pending.backup ? { pendingBackupShare: exportKeyShare(pending.backup) } : {}) });
+      if (pending.backup) await options.saveBackup?.(exportKeyShare(pending.backup));
     };
     const result = await this.#conversation((link) => refreshWithCosigner(link, { device, ...(backup ? { backup } : {}) }, savePending));
-    await this.#store.update({ share: exportKeyShare(result.device), presignatures: [], pendingShare: undefined, pendingBackupShare: undefined });
+    await this.#adoptCommitted(result.device);
     return { backupShare: result.backup ? exportKeyShare(result.backup) : undefined };
+  }
+
+  /**
+   * Makes a new backup with the co-signer: new shares for this device and the co-signer, and a
+   * new backup share, same address. This is how a 2-of-2 wallet becomes 2-of-3, how a lost kit is
+   * replaced, and a refresh that needs no kit. `saveBackup` must durably keep the new backup share
+   * (the new kit) before it resolves: only then is the re-sharing committed, which kills the old
+   * kit, the old shares and every presignature. A run cut before that changes nothing; one whose
+   * commit got no answer is committed by the next call with the shares it saved.
+   */
+  async newBackup(saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
+    const leftover = await this.#commitLeftover(saveBackup);
+    if (leftover?.backupShare) return { address: keyShareAddress(leftover.device), backupShare: leftover.backupShare };
+    const reshared = await this.#conversation((link) =>
+      newBackupWithCosigner(link, this.#share(), async (result) => {
+        await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
+        await saveBackup(exportKeyShare(result.backup));
+      }),
+    );
+    await this.#adoptCommitted(reshared.device);
+    return { address: keyShareAddress(reshared.device), backupShare: exportKeyShare(reshared.backup) };
+  }
+
+  /**
+   * A refresh or new backup whose commit got no answer left its new shares pending here: commit
+   * them now (the co-signer answers the same if it already did). Undefined when there is none, or
+   * the co-signer has no such re-sharing waiting any more (it never got that far, or a newer one
+   * replaced it), in which case the leftovers are dropped and the caller starts afresh.
+   */
+  async #commitLeftover(saveBackup: ((newBackupShare: string) => Promise<void>) | undefined): Promise<{ device: KeyShare; backupShare: string | undefined } | undefined> {
+    const { pendingShare, pendingBackupShare, restoring } = this.#store.contents;
+    if (!pendingShare || restoring) return undefined;
+    const device = importKeyShare(pendingShare);
+    const withBackup = device.parties.includes(BACKUP_PARTY);
+    if (device.generation !== this.#share().generation + 1 || (withBackup && !pendingBackupShare)) return undefined;
+    try {
+      if (withBackup) await saveBackup?.(pendingBackupShare!);
+      await this.#conversation((link) => commitReshare(link, device));
+    } catch (error) {
+      if (!(error instanceof CosignerRefusedError && error.code === 'BAD_REQUEST')) throw error;
+      await this.#store.update({ pendingShare: undefined, pendingBackupShare: undefined });
+      return undefined;
+    }
+    await this.#adoptCommitted(device);
+    return { device, backupShare: withBackup ? pendingBackupShare : undefined };
+  }
+
+  /** The co-signer committed a re-sharing: its share becomes this device's, and the old presignatures are gone. */
+  async #adoptCommitted(device: KeyShare): Promise<void> {
+    await this.#store.update({ share: exportKeyShare(device), parties: [...device.parties], pendingShare: undefined, pendingBackupShare: undefined, presignatures: [] });
   }
 
   /**
@@ -290,42 +345,6 @@ export class DeviceSession {
     const address = keyShareAddress(device);
     await this.#store.update({ share: exportKeyShare(device), address, restoring: undefined, pendingShare: undefined, pendingBackupShare: undefined, presignatures: [] });
     return { address, backupShare: newBackup };
-  }
-
-  /**
-   * Makes a new backup with the co-signer: new shares for this device and the co-signer, and a
-   * new backup share, same address. This is how a 2-of-2 wallet becomes 2-of-3, how a lost kit is
-   * replaced, and a refresh that needs no kit. `saveBackup` must durably keep the new backup share
-   * (the new kit) before it resolves: only then is the re-sharing committed, which kills the old
-   * kit, the old shares and every presignature. A run cut before that changes nothing; one whose
-   * commit got no answer is committed by the next call with the shares it saved.
-   */
-  async newBackup(saveBackup: (newBackupShare: string) => Promise<void>): Promise<{ address: `0x${string}`; backupShare: string }> {
-    const current = this.#share();
-    const { pendingShare, pendingBackupShare } = this.#store.contents;
-    const leftover = pendingShare && pendingBackupShare ? importKeyShare(pendingShare) : undefined;
-    if (leftover && leftover.generation === current.generation + 1 && leftover.parties.includes(BACKUP_PARTY)) {
-      try {
-        await saveBackup(pendingBackupShare!);
-        await this.#conversation((link) => commitReshare(link, leftover));
-        return await this.#adoptNewBackup(leftover, pendingBackupShare!);
-      } catch (error) {
-        // The co-signer has no such re-sharing waiting (a newer one replaced it, or it never got that far): start afresh.
-        if (!(error instanceof CosignerRefusedError && error.code === 'BAD_REQUEST')) throw error;
-      }
-    }
-    const reshared = await this.#conversation((link) =>
-      newBackupWithCosigner(link, current, async (result) => {
-        await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
-        await saveBackup(exportKeyShare(result.backup));
-      }),
-    );
-    return this.#adoptNewBackup(reshared.device, exportKeyShare(reshared.backup));
-  }
-
-  async #adoptNewBackup(device: KeyShare, backupShare: string): Promise<{ address: `0x${string}`; backupShare: string }> {
-    await this.#store.update({ share: exportKeyShare(device), parties: [...device.parties], pendingShare: undefined, pendingBackupShare: undefined, presignatures: [] });
-    return { address: keyShareAddress(device), backupShare };
   }
 
   /** Adds `count` presignatures to the pool, so later signatures need one round trip. */

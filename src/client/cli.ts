@@ -536,8 +536,9 @@ ${TIMEOUT_HELP}`,
       if (device.isTwoOfThree && !backup) throw args.usage('This is a 2-of-3 wallet: refreshing it needs --backup <file> (the backup share).');
       if (!device.isTwoOfThree && backup) throw args.usage('This 2-of-2 wallet has no backup share: leave out --backup.');
       if (backup && backup.address.toLowerCase() !== device.address.toLowerCase()) throw new ClientError('CLIENT_FILE_CORRUPT', `The backup share is of ${backup.address}, not of this wallet ${device.address}.`);
-      const { backupShare } = await device.refresh(backup ? { backupShare: backup.shareText } : {});
-      if (backup && backupShare) writeBackupFile(resolve(args.string('backup-out') ?? backupPath!), backupFileText(backup.walletId, backup.address, backupShare));
+      // The new backup share is on disk before the co-signer commits the refresh; the old one dies then.
+      const saveBackup = async (share: string) => writeBackupFile(resolve(args.string('backup-out') ?? backupPath!), backupFileText(backup!.walletId, backup!.address, share));
+      await device.refresh(backup ? { backupShare: backup.shareText, saveBackup } : {});
       out(device.address);
       note(`Refreshed ${device.address}: old shares and presignatures no longer work.${backup ? ' Keep the NEW backup share offline.' : ''}`);
     });

@@ -124,8 +124,11 @@ export class TandemDevice {
     return this.#session.createKey();
   }
 
-  /** Refreshes the key with the co-signer; a 2-of-3 wallet passes its backup share and gets the new one. */
-  refresh(options: { backupShare?: string } = {}): Promise<{ backupShare: string | undefined }> {
+  /**
+   * Refreshes the key with the co-signer; a 2-of-3 wallet passes its backup share and gets the new
+   * one, which `saveBackup` must durably keep before the refresh is committed.
+   */
+  refresh(options: { backupShare?: string; saveBackup?: (newBackupShare: string) => Promise<void> } = {}): Promise<{ backupShare: string | undefined }> {
     return this.#session.refresh(options);
   }
 

@@ -1,16 +1,17 @@
 /**
  * A new backup made by the device and the co-signer (no kit needed): a 2-of-2 wallet becomes
  * 2-of-3, a 2-of-3 wallet gets a fresh backup share; the address stays and every older share,
- * backup share and presignature dies. Cut off at each of its sends, it leaves the old shares in
- * force; cut after the device saved its new shares, the next run commits them. Real co-signer,
- * embedded broker over TLS, devices through the client library.
+ * backup share and presignature dies. Cut off at each of its sends, it (and a refresh with the
+ * kit, which is two-phase the same way) leaves the old shares in force; cut after the device saved
+ * its new shares, the next run commits them. Real co-signer, embedded broker over TLS, devices
+ * through the client library.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recoverMessageAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newBackupWithCosigner } from '../channel/device-protocol.js';
+import { newBackupWithCosigner, refreshWithCosigner } from '../channel/device-protocol.js';
 import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
 import type { DeviceFileContents } from '../client/device-file.js';
 import { TandemDevice } from '../client/tandem-device.js';
@@ -140,17 +141,26 @@ class KilledBeforeSend extends ProtocolConversation {
   }
 }
 
-/** Runs the new-backup protocol by hand with the wallet file's device share, killed before send number `limit`. */
-async function cutNewBackup(file: string, limit: number): Promise<{ sent: string[]; saved?: { device: KeyShare; backup: KeyShare } }> {
+/**
+ * Runs the new-backup protocol (or a refresh with the kit's `backup`) by hand with the wallet
+ * file's device share, killed before send number `limit`.
+ */
+async function cutReshare(file: string, limit: number, refreshBackup?: string): Promise<{ sent: string[]; saved?: { device: KeyShare; backup: KeyShare } }> {
   const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
   const { channel, transport } = await rawDevice(contents);
   const conversation = await channel.open({ walletId: contents.walletId, peerRole: 'cosigner', peerIdentity: contents.cosignerIdentity, expiresAt: Date.now() + 30_000 });
   const link = new KilledBeforeSend(conversation);
   link.limit = limit;
   let saved: { device: KeyShare; backup: KeyShare } | undefined;
-  const outcome = await newBackupWithCosigner(link, importKeyShare(contents.share!), async (reshared) => {
-    saved = reshared;
-  }).catch((error: unknown) => error);
+  const device = importKeyShare(contents.share!);
+  const run = refreshBackup
+    ? refreshWithCosigner(link, { device, backup: importKeyShare(refreshBackup) }, async (refreshed) => {
+        saved = { device: refreshed.device, backup: refreshed.backup! };
+      })
+    : newBackupWithCosigner(link, device, async (reshared) => {
+        saved = reshared;
+      });
+  const outcome = await run.catch((error: unknown) => error);
   expect((outcome as Error).message).toBe('service worker killed');
   conversation.close();
   await channel.close();
@@ -164,7 +174,7 @@ describe('a new backup killed at each of its sends', () => {
     const { device, file, backup } = await newWallet('2of3');
     const address = device.address;
     await device.close();
-    const { sent, saved } = await cutNewBackup(file, limit);
+    const { sent, saved } = await cutReshare(file, limit);
     expect(sent).toEqual(['new-backup 1', 'mpc 2,3', 'mpc 4'].slice(0, limit));
     expect(saved !== undefined).toBe(limit === 3);
     const walletId = device.walletId;
@@ -181,7 +191,7 @@ describe('a new backup killed at each of its sends', () => {
     const { device, file } = await newWallet('2of3');
     const address = device.address;
     await device.close();
-    const { saved } = await cutNewBackup(file, 3);
+    const { saved } = await cutReshare(file, 3);
     const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
     // What DeviceSession.newBackup saves before it commits: the new shares, pending.
     writeFileSync(file, JSON.stringify({ ...contents, pendingShare: exportKeyShare(saved!.device), pendingBackupShare: exportKeyShare(saved!.backup) }), { mode: 0o600 });
@@ -199,6 +209,43 @@ describe('a new backup killed at each of its sends', () => {
     expect(resumed.deviceShare().generation).toBe(1);
     await signsWithCosigner(resumed, 'after the resumed commit');
     await signsLocally(resumed.deviceShare(), saved!.backup, address, 'the saved backup is the new kit');
+    await resumed.close();
+  }, 60_000);
+});
+
+describe('a refresh with the kit killed at each of its sends', () => {
+  // The same four sends: the request with round 1, rounds 2 and 3, round 4, then the commit.
+  it.each([0, 1, 2, 3])('killed before send %i: the co-signer keeps generation 0, the old device and the old kit still sign', async (limit) => {
+    const { device, file, backup } = await newWallet('2of3');
+    const address = device.address;
+    await device.close();
+    const { sent, saved } = await cutReshare(file, limit, backup);
+    expect(sent).toEqual(['refresh 1', 'mpc 2,3', 'mpc 4'].slice(0, limit));
+    expect(saved !== undefined).toBe(limit === 3);
+    expect(cosigner.store.getWallet(device.walletId)).toMatchObject({ generation: 0, status: 'active' });
+    expect(cosigner.store.audit.list({ walletId: device.walletId, kind: 'refresh' })).toHaveLength(0);
+
+    const reopened = TandemDevice.open(file);
+    await signsWithCosigner(reopened, `after a refresh cut before send ${limit}`);
+    await signsLocally(reopened.deviceShare(), importKeyShare(backup!), address, `the old kit after a refresh cut before send ${limit}`);
+    await reopened.close();
+  }, 60_000);
+
+  it('cut after the device saved its new shares: the next refresh commits exactly those, and hands over the new backup share', async () => {
+    const { device, file, backup } = await newWallet('2of3');
+    await device.close();
+    const { saved } = await cutReshare(file, 3, backup);
+    const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
+    writeFileSync(file, JSON.stringify({ ...contents, pendingShare: exportKeyShare(saved!.device), pendingBackupShare: exportKeyShare(saved!.backup) }), { mode: 0o600 });
+
+    const resumed = TandemDevice.open(file);
+    let written: string | undefined;
+    const { backupShare } = await resumed.refresh({ backupShare: backup!, saveBackup: async (share) => void (written = share) });
+    expect(backupShare).toBe(exportKeyShare(saved!.backup));
+    expect(written).toBe(backupShare);
+    expect(cosigner.store.getWallet(device.walletId)?.generation).toBe(1);
+    await signsWithCosigner(resumed, 'after the resumed refresh');
+    await signsLocally(resumed.deviceShare(), saved!.backup, resumed.address, 'the new kit after the resumed refresh');
     await resumed.close();
   }, 60_000);
 });

@@ -73,7 +73,7 @@ export async function serveConversation(context: RequestContext, conversation: C
         // One signature per wallet at a time: the daily limit is read, then spent, with nothing in between.
         else if (header.type === 'sign') await oneAtATime(walletId, () => sign(context, link, wallet, header, messages));
         else if (header.type === 'sign-now') await oneAtATime(walletId, () => signNow(context, link, wallet, header, messages));
-        else if (header.type === 'refresh') await refresh(context, link, wallet, header, messages);
+        else if (header.type === 'refresh') await refresh(context, link, wallet, device, header, messages);
         else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
       } catch (error) {
         if (error instanceof Refusal) {
@@ -157,11 +157,17 @@ async function checkSignRequest(
   return { payload, summary, policyRequest };
 }
 
-/** Re-shares the key (all parties) with new OT material; the store drops old presignatures and unlocks. */
+/**
+ * Re-shares the key (all parties) with new OT material. Two-phase, as a restore: the new share is
+ * kept aside until the device confirms it saved its own (reshare-commit), so a device cut off
+ * anywhere in between still holds shares that match the co-signer's. The commit drops old
+ * presignatures and unlocks.
+ */
 async function refresh(
   context: RequestContext,
   link: ProtocolConversation,
   wallet: WalletRecord,
+  device: DeviceRecord,
   request: Extract<DeviceRequest, { type: 'refresh' }>,
   messages: ProtocolMessage[],
 ): Promise<void> {
@@ -170,9 +176,9 @@ async function refresh(
   const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
   const party = DkgParty.refresh({ session: hexToBytes(request.session.slice(2)), share });
   const refreshed = await guarded(context, wallet, 'refresh', () => relayParty(link, party, messages, (result) => result !== undefined));
-  await context.store.replaceShare({ walletId: wallet.walletId, share: exportKeyShare(refreshed), generation: refreshed.generation });
-  context.log(`wallet ${wallet.walletId}: refreshed to generation ${refreshed.generation}`);
-  await link.send({ type: 'refresh-done', address: keyShareAddress(refreshed), generation: refreshed.generation });
+  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(refreshed), generation: refreshed.generation, kind: 'refresh' });
+  context.log(`wallet ${wallet.walletId}: refresh to generation ${refreshed.generation} ready, waiting for the device's confirmation`);
+  await link.send({ type: 'reshare-ready', address: keyShareAddress(refreshed), generation: refreshed.generation });
 }
 
 /**
@@ -256,7 +262,7 @@ async function reshareCommit(
     if (error instanceof WalletStateError) throw new Refusal('BAD_REQUEST', error.shortMessage);
     throw error;
   }
-  if (revoked.length) context.log(`wallet ${wallet.walletId}: ${kind === 'restore' ? 'restored onto' : 'new backup made by'} device ${device.deviceId}; revoked ${revoked.join(', ')}`);
+  context.log(`wallet ${wallet.walletId}: ${kind} committed at generation ${committed.generation} by device ${device.deviceId}${revoked.length ? `; revoked ${revoked.join(', ')}` : ''}`);
   await link.send({ type: 'reshare-done', address: committed.address!, generation: committed.generation! });
 }
 

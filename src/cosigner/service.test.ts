@@ -237,7 +237,7 @@ describe('a refresh whose confirmation never reaches the device', () => {
     class LosingConfirmation extends ProtocolConversation {
       override async receive<H extends Parameters<ProtocolConversation['send']>[0]>(allowed: readonly H['type'][]) {
         const received = await super.receive<H>(allowed);
-        if (received.header.type === 'refresh-done') throw new Error('confirmation lost');
+        if (received.header.type === 'reshare-done') throw new Error('confirmation lost');
         return received;
       }
     }

@@ -230,13 +230,16 @@ function recordDkg(parties: number[]): Recording {
   return recording;
 }
 
-/** Restore: the co-signer (2) and backup (3) deal the key to a new device (1) and to themselves. */
-function recordRestore(shares: KeyShare[]): Recording {
+/**
+ * A re-sharing to parties 1, 2 and 3 by two dealers: the co-signer (2) and backup (3) for a
+ * restore onto a new device (1); the device (1) and the co-signer (2) for a new backup (3).
+ */
+function recordReshare(shares: KeyShare[], dealers: [number, number]): Recording {
   const session = randomBytes(32);
   const key = keyPublicInfo(shares[0]!);
   const runners = [1, 2, 3].map((partyId) => {
-    const share = shares.find((candidate) => candidate.partyId === partyId && partyId !== 1);
-    return DkgParty.reshare({ session, partyId, parties: [1, 2, 3], dealers: [2, 3], key, ...(share ? { share } : {}) });
+    const share = shares.find((candidate) => candidate.partyId === partyId && dealers.includes(partyId));
+    return DkgParty.reshare({ session, partyId, parties: [1, 2, 3], dealers, key, ...(share ? { share } : {}) });
   });
   const recording: Recording = { protocol: 'reshare', restore: DkgParty.fromState, snapshots: new Map(), transcript: [], results: new Map() };
   deliverRecording(runners, runners.flatMap((p) => p.start()), recording);
@@ -276,8 +279,10 @@ const dkg2Replay = once(() => recordDkg([1, 2]));
 const dkg3 = once(() => recordDkg([1, 2, 3]));
 const refresh2 = once(() => recordRefresh(shareList(dkg2(), [1, 2])));
 const refresh2Replay = once(() => recordRefresh(shareList(dkg2(), [1, 2])));
-const restore3 = once(() => recordRestore(shareList(dkg3(), [1, 2, 3])));
-const restore3Replay = once(() => recordRestore(shareList(dkg3(), [1, 2, 3])));
+const restore3 = once(() => recordReshare(shareList(dkg3(), [1, 2, 3]), [2, 3]));
+const restore3Replay = once(() => recordReshare(shareList(dkg3(), [1, 2, 3]), [2, 3]));
+const newBackup2 = once(() => recordReshare(shareList(dkg2(), [1, 2]), [1, 2]));
+const newBackup2Replay = once(() => recordReshare(shareList(dkg2(), [1, 2]), [1, 2]));
 const sign2 = once(() => recordSign(shareList(dkg2(), [1, 2])));
 const sign2Replay = once(() => recordSign(shareList(dkg2(), [1, 2])));
 const sign3 = once(() => recordSign(shareList(dkg3(), [2, 3])));
@@ -564,6 +569,24 @@ describe('restore 2-of-3: co-signer (2) and backup (3) re-share to a new device 
   tamperSuite('round 3 (3 -> 2, base-OT receiver points)', restore3, restore3Replay, dkgRound3Up(2, 3), round3UpCases(dkgRound3Up(2, 3), 'reshare from a dealer'));
   tamperSuite('round 4 (1 -> 2)', restore3, restore3Replay, r4, allCases(r4));
   tamperSuite('round 4 (2 -> 3)', restore3, restore3Replay, layout(4, 2, 3, extensionFields(KAPPA)), flipCases(layout(4, 2, 3, extensionFields(KAPPA))));
+});
+
+describe('new backup 2-of-2 -> 2-of-3: device (1) and co-signer (2) re-share to themselves and a new backup (3)', () => {
+  const [r1, , r3, r4] = dkgLayouts('refresh', 1, 2) as [Layout, Layout, Layout, Layout];
+  const deviceToCosigner = reshareRound2(1, 2, true);
+  const backupToCosigner = reshareRound2(3, 2, false);
+  const cosignerToDevice = reshareRound2(2, 1, true);
+  const cosignerToBackup = reshareRound2(2, 3, true);
+  tamperSuite('round 1 (1 -> 2)', newBackup2, newBackup2Replay, r1, allCases(r1));
+  tamperSuite('round 2 (1 -> 2, the device proving its share to the co-signer)', newBackup2, newBackup2Replay, deviceToCosigner, allCases(deviceToCosigner));
+  tamperSuite('round 2 (3 -> 2, the new backup)', newBackup2, newBackup2Replay, backupToCosigner, allCases(backupToCosigner));
+  tamperSuite('round 2 (2 -> 1, the co-signer proving its share to the device)', newBackup2, newBackup2Replay, cosignerToDevice, allCases(cosignerToDevice));
+  tamperSuite('round 2 (2 -> 3, the co-signer dealing to the new backup)', newBackup2, newBackup2Replay, cosignerToBackup, allCases(cosignerToBackup));
+  tamperSuite('round 3 (1 -> 2)', newBackup2, newBackup2Replay, r3, allCases(r3));
+  tamperSuite('round 3 (2 -> 1, base-OT receiver points)', newBackup2, newBackup2Replay, dkgRound3Up(1, 2), round3UpCases(dkgRound3Up(1, 2), 'reshare from a dealer'));
+  tamperSuite('round 3 (3 -> 2, base-OT receiver points)', newBackup2, newBackup2Replay, dkgRound3Up(2, 3), round3UpCases(dkgRound3Up(2, 3), 'reshare from a dealer'));
+  tamperSuite('round 4 (1 -> 2)', newBackup2, newBackup2Replay, r4, allCases(r4));
+  tamperSuite('round 4 (2 -> 3)', newBackup2, newBackup2Replay, layout(4, 2, 3, extensionFields(KAPPA)), flipCases(layout(4, 2, 3, extensionFields(KAPPA))));
 });
 
 describe('signing with a 2-of-2 key (presign = rounds 1-2, online = round 3)', () => {

@@ -251,7 +251,9 @@ export class SqliteCosignerStore implements CosignerStore {
     const generation = check.generation(pending.generation);
     const share = check.secretText(pending.share, 'key share');
     const kind = pending.kind ?? 'restore';
-    if (kind !== 'restore' && kind !== 'new-backup') throw new InvalidRecordError(`A pending share comes from a restore or a new backup, not ${JSON.stringify(kind)}.`);
+    if (kind !== 'refresh' && kind !== 'restore' && kind !== 'new-backup') {
+      throw new InvalidRecordError(`A pending share comes from a refresh, a restore or a new backup, not ${JSON.stringify(kind)}.`);
+    }
     const parties = pending.parties === undefined ? null : check.parties(2, pending.parties).text;
     this.#tx(() => {
       const wallet = this.#requireWallet(id);
@@ -302,18 +304,19 @@ export class SqliteCosignerStore implements CosignerStore {
       this.#run("UPDATE devices SET status = 'active' WHERE device_id = ?", device);
       // Whatever else was enrolled holds a share (or a kit) that no longer combines with the new ones.
       const others = this.#all<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ? AND device_id != ? AND status != 'revoked'`, id, device);
-      const restore = pending.kind === 'restore';
-      const why = restore ? 'replaced by a restore from the recovery kit' : 'its shares were replaced when the wallet made a new backup';
+      const why = { restore: 'replaced by a restore from the recovery kit', refresh: 'its shares were replaced by a refresh', 'new-backup': 'its shares were replaced when the wallet made a new backup' }[pending.kind];
       for (const other of others) this.#revoke(other, why, now, pending.kind);
       const revokedDevices = others.map((other) => other.device_id);
-      const summary = { generation, previousGeneration: wallet.generation, presignaturesDropped: dropped, revokedDevices, unlocked: wallet.status === 'locked' };
-      this.audit.append({
-        kind: restore ? 'restore' : 'refresh',
-        walletId: id,
-        deviceId: device,
-        at: now,
-        summary: restore ? summary : { ...summary, newBackup: true, parties: JSON.parse(parties) as number[], previousParties: [...wallet.parties] },
-      });
+      const summary = {
+        generation,
+        previousGeneration: wallet.generation,
+        presignaturesDropped: dropped,
+        revokedDevices,
+        unlocked: wallet.status === 'locked',
+        ...(wallet.status === 'locked' ? { lockedReason: wallet.lockedReason } : {}),
+      };
+      const newBackup = pending.kind === 'new-backup' ? { newBackup: true, parties: JSON.parse(parties) as number[], previousParties: [...wallet.parties] } : {};
+      this.audit.append({ kind: pending.kind === 'restore' ? 'restore' : 'refresh', walletId: id, deviceId: device, at: now, summary: { ...summary, ...newBackup } });
       return { wallet: this.#requireWallet(id), revoked: revokedDevices, kind: pending.kind };
     });
   }

@@ -135,7 +135,7 @@ describe('a new backup made by the device', () => {
 
   it('refuses a kind or parties it does not know', () => {
     const { walletId, deviceId } = activeWallet();
-    expect(() => store.putPendingShare({ walletId, deviceId, share: 's', generation: 1, kind: 'other' as 'restore' })).toThrow(/restore or a new backup/);
+    expect(() => store.putPendingShare({ walletId, deviceId, share: 's', generation: 1, kind: 'other' as 'restore' })).toThrow(/a restore or a new backup/);
     expect(() => store.putPendingShare({ walletId, deviceId, share: 's', generation: 1, parties: [1, 3] as unknown as [1, 2] })).toThrow(/parties/);
   });
 });

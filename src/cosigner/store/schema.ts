@@ -123,9 +123,9 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
-  /* 3: a pending share may also come from a new backup made by the device, which may turn a
-        2-of-2 wallet into a 2-of-3 one when committed. */ `
-  ALTER TABLE pending_shares ADD COLUMN kind TEXT NOT NULL DEFAULT 'restore' CHECK (kind IN ('restore', 'new-backup'));
+  /* 3: a pending share may also come from a refresh, or from a new backup made by the device,
+        which may turn a 2-of-2 wallet into a 2-of-3 one when committed. */ `
+  ALTER TABLE pending_shares ADD COLUMN kind TEXT NOT NULL DEFAULT 'restore' CHECK (kind IN ('refresh', 'restore', 'new-backup'));
   ALTER TABLE pending_shares ADD COLUMN parties TEXT CHECK (parties IS NULL OR parties IN ('[1,2]', '[1,2,3]'));
   `,
 ];

@@ -26,8 +26,8 @@ export interface DeviceRecord {
   revokedReason?: string;
 }
 
-/** Why a re-sharing left a share pending: a restore onto a new device, or a new backup made by the device. */
-export type ReshareKind = 'restore' | 'new-backup';
+/** Why a re-sharing left a share pending: a refresh, a restore onto a new device, or a new backup made by the device. */
+export type ReshareKind = 'refresh' | 'restore' | 'new-backup';
 
 /** A re-sharing's new co-signer share, kept aside until the device confirms it stored its own. */
 export interface PendingShare {
@@ -173,7 +173,7 @@ export interface CosignerStore {
   /**
    * Makes the pending share of this device current: presignatures dropped, wallet unlocked (and
    * its parties updated), the device active and every other device revoked, in one transaction.
-   * Audited as 'restore' for a restore, 'refresh' with newBackup: true for a new backup.
+   * Audited as 'restore' for a restore, 'refresh' for a refresh (with newBackup: true for a new backup).
    * Calling it again after it succeeded answers the same without changing anything.
    */
   commitPendingShare(input: { walletId: string; deviceId: string; generation: number }): MaybePromise<{ wallet: WalletRecord; revoked: string[]; kind: ReshareKind }>;
