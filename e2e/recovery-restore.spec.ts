@@ -43,6 +43,11 @@ test('restore in a fresh profile from the recovery kit: same address, signs from
     const refused = await personalSign(lost, stack.dapp.url, original.address, 'from the lost device');
     expect(refused.answer.result).toBeUndefined();
     expect(refused.answer.error?.message).toMatch(/revoked/i);
+    // The popup says so for good, and stops offering what a revoked device cannot do.
+    const overview = await lost.context.newPage();
+    await overview.goto(lost.popupUrl('/'));
+    await expect(overview.getByTestId('device-revoked')).toContainText('revoked');
+    await expect(overview.getByTestId('refresh-shares')).toHaveCount(0);
   });
 });
 

@@ -93,6 +93,8 @@ export interface WalletOverview {
   recoveryKit: 'saved' | 'pending' | 'lost';
   /** '2of2': no backup share exists at all (a wallet made elsewhere); a new recovery kit makes it 2-of-3. */
   walletKind: '2of2' | '2of3';
+  /** The co-signer's reason, once it said this device is revoked: it can never sign again. */
+  deviceRevoked?: string;
 }
 
 export type OnboardingStage =

@@ -20,6 +20,8 @@ export interface Settings {
   autoLockMinutes: number;
   /** True from keygen until the recovery kit was saved. */
   recoveryKitPending?: boolean;
+  /** Set once the co-signer said this device is revoked (its reason): it never signs again. */
+  deviceRevoked?: string;
 }
 
 interface TandemSchema extends DBSchema {

@@ -26,6 +26,7 @@ export async function overview(): Promise<WalletOverview> {
     pendingApprovals: pending,
     recoveryKit: recoveryKitState(settings),
     walletKind: (await walletParties())?.length === 2 ? '2of2' : '2of3',
+    ...(settings.deviceRevoked ? { deviceRevoked: settings.deviceRevoked } : {}),
   };
 }
 

@@ -13,7 +13,9 @@ import type { CosignerStatus } from './api.js';
 import { WalletError } from './errors.js';
 import { postJson } from './post-json.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
-import { readSettings } from './settings.js';
+import { readSettings, writeSettings } from './settings.js';
+import { ChannelError } from '../channel/errors.js';
+import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import { openVault, readSealedVault, unlockVault, type VaultStore } from './vault.js';
 import { emergencyBackup, leaveEmergency } from './emergency.js';
 import { importKeyShare, type KeyShare } from '../mpc/keyshare.js';
@@ -159,9 +161,21 @@ export async function signPayload(payload: SignablePayload) {
   await touch();
   const backup = emergencyBackup();
   if (backup) return { signature: signWithLocalShares(await deviceShare(), backup, payload).signature, payload };
-  const signed = await opened.session.sign(payload);
+  let signed: Awaited<ReturnType<DeviceSession['sign']>>;
+  try {
+    signed = await opened.session.sign(payload);
+  } catch (error) {
+    await noteRevocation(error);
+    throw error;
+  }
   void refillPool(opened);
   return signed;
+}
+
+/** A revocation is for good: remembered, so the popup can say so instead of showing the co-signer as merely away. */
+async function noteRevocation(error: unknown): Promise<void> {
+  const revoked = (error instanceof CosignerRefusedError && error.code === 'DEVICE_REVOKED') || (error instanceof ChannelError && error.code === 'CHANNEL_DEVICE_REVOKED');
+  if (revoked) await writeSettings({ deviceRevoked: (error as CosignerRefusedError | ChannelError).shortMessage }).catch(() => undefined);
 }
 
 /** Fills the pool now (after keygen). */
@@ -182,8 +196,9 @@ function refillPool(opened: Unlocked): Promise<void> {
 async function fillPool(opened: Unlocked): Promise<void> {
   try {
     while (opened.store.contents.share && opened.session.presignatureCount < POOL_TARGET && unlocked && (await unlocked) === opened) await opened.session.presign(1);
-  } catch {
+  } catch (error) {
     // The co-signer is away or refused: signatures fall back to the full protocol; the next one refills.
+    await noteRevocation(error);
   }
 }
 

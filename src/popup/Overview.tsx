@@ -73,7 +73,14 @@ function Wallet({ overview, onChange }: { overview: WalletOverview; onChange: (o
       <CosignerStatusBadge status={overview.cosignerStatus} />
       <EmergencyMode overview={overview} onChange={onChange} />
       <KeyExport />
-      <KeyShares overview={overview} />
+      {overview.deviceRevoked ? (
+        <p class="error" role="alert" data-testid="device-revoked">
+          This browser can no longer sign for this wallet: the co-signer revoked it. {overview.deviceRevoked} If the wallet was restored on
+          another device, use that one; otherwise restore it from your recovery kit in a fresh browser profile.
+        </p>
+      ) : (
+        <KeyShares overview={overview} />
+      )}
       {overview.pendingApprovals.length > 0 && (
         <p class="notice" data-testid="pending-approvals">
           {overview.pendingApprovals.length === 1 ? '1 request is' : `${overview.pendingApprovals.length} requests are`} waiting in its own window.
