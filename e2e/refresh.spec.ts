@@ -5,7 +5,7 @@
  * longer opens emergency mode, the new one does.
  */
 import { connectDapp, cosignerWalletId, expect, expectSignatureBy, openDapp, openPersonalSign, settledWithin, test, withFreshProfile } from './fixtures.js';
-import { onboard, refreshKeyShares } from './tandem.js';
+import { killServiceWorker, onboard, refreshKeyShares } from './tandem.js';
 
 test('refresh key shares in the popup: same address, a new kit, old presignatures and the old kit dead', async ({ stack, extensionDir }) => {
   test.setTimeout(240_000);
@@ -50,5 +50,56 @@ test('refresh key shares in the popup: same address, a new kit, old presignature
     await expect(popup.getByTestId('emergency-banner')).toContainText('EMERGENCY MODE');
     await popup.getByTestId('emergency-leave').click();
     await expect(popup.getByTestId('emergency-banner')).toHaveCount(0);
+  });
+});
+
+test('a worker killed in the middle of a refresh leaves one consistent state, and the next refresh completes', async ({ stack, extensionDir }) => {
+  test.setTimeout(300_000);
+  await withFreshProfile(stack, extensionDir, async (tandem, dir) => {
+    const wallet = await onboard(tandem, { password: 'refresh kill spec password', cosignerUrl: stack.cosigner.url, saveDir: dir });
+    const walletId = await cosignerWalletId(stack, wallet.address);
+    const dapp = await openDapp(tandem.context, stack.dapp.url);
+    expect(await connectDapp(tandem, dapp)).toEqual({ result: [wallet.address] });
+    let signatures = 0;
+    const signs = async () => {
+      const key = `kill-${++signatures}`;
+      const message = `signature ${signatures} around a killed refresh`;
+      const popup = await openPersonalSign(tandem, dapp, key, message, wallet.address);
+      await popup.getByTestId('approve').click();
+      await expectSignatureBy(await settledWithin(dapp, key, 60_000), message, wallet.address);
+    };
+
+    // Killed at different points of the re-sharing: right away, during its rounds, and later.
+    for (const delayMs of [0, 150, 400, 800]) {
+      const generation = stack.cosigner.store.getWallet(walletId)!.generation!;
+      const page = await tandem.context.newPage();
+      await page.goto(tandem.popupUrl('/new-kit'));
+      await page.getByTestId('new-kit-start').click();
+      await page.waitForTimeout(delayMs);
+      await killServiceWorker(tandem, page);
+      await page.close();
+
+      // Exactly one state: the co-signer moved at most one generation, and the wallet signs with it.
+      const after = stack.cosigner.store.getWallet(walletId)!;
+      expect([generation, generation + 1]).toContain(after.generation);
+      expect(after.status).toBe('active');
+      await signs();
+    }
+
+    // Whatever the kills left, a refresh runs to the end and its kit is the one that works.
+    const before = stack.cosigner.store.getWallet(walletId)!.generation!;
+    const refreshed = await refreshKeyShares(tandem, { saveDir: dir });
+    expect(refreshed.address).toBe(wallet.address);
+    expect(stack.cosigner.store.getWallet(walletId)!.generation).toBeGreaterThan(before);
+    await signs();
+    const popup = await tandem.context.newPage();
+    await popup.goto(tandem.popupUrl('/'));
+    await expect(popup.getByTestId('recovery-kit-lost')).toHaveCount(0);
+    await popup.getByTestId('emergency-open').click();
+    await popup.getByTestId('emergency-kit-file').setInputFiles(refreshed.kitPath);
+    await popup.getByTestId('emergency-secret').fill(refreshed.recoverySecret);
+    await popup.getByTestId('emergency-enter').click();
+    await expect(popup.getByTestId('emergency-banner')).toContainText('EMERGENCY MODE');
+    await popup.getByTestId('emergency-leave').click();
   });
 });
