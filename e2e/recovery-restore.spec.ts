@@ -3,8 +3,8 @@
  * new profile restore from the downloaded kit (after the co-signer's restore delay), save the new
  * kit, and sign from the dapp with the same address. The old profile is refused from then on.
  */
-import { connectDapp, expect, expectSignatureBy, openDapp, openPersonalSign, RESTORE_DELAY_MS, settledWithin, test, withFreshProfile } from './fixtures.js';
-import { onboard, restoreFromKit, type TandemBrowser } from './tandem.js';
+import { connectDapp, cosignerWalletId, expect, expectSignatureBy, openDapp, openPersonalSign, RESTORE_DELAY_MS, settledWithin, test, withFreshProfile } from './fixtures.js';
+import { killServiceWorker, onboard, openRestorePage, refreshKeyShares, restoreFromKit, type TandemBrowser } from './tandem.js';
 
 const PASSWORD = 'restore spec password';
 
@@ -75,5 +75,75 @@ test('restore refuses a wrong recovery secret and a damaged kit file, and leaves
     const overview = await tandem.context.newPage();
     await overview.goto(tandem.popupUrl('/'));
     await expect(overview.getByTestId('overview-address')).toHaveCount(0);
+  });
+});
+
+test('a worker killed in the middle of a restore: restoring again in that profile resumes it and finishes', async ({ stack, extensionDir }) => {
+  test.setTimeout(300_000);
+  await withFreshProfile(stack, extensionDir, async (lost, lostDir) => {
+    const original = await onboard(lost, { password: PASSWORD, cosignerUrl: stack.cosigner.url, saveDir: lostDir });
+    const walletId = await cosignerWalletId(stack, original.address);
+    await withFreshProfile(stack, extensionDir, async (fresh, freshDir) => {
+      const startRestore = async (password: string) => {
+        const page = await openRestorePage(fresh);
+        await page.getByTestId('restore-kit-file').setInputFiles(original.kitPath);
+        await page.getByTestId('restore-secret').fill(original.recoverySecret);
+        await page.getByTestId('restore-password').fill(password);
+        await page.getByTestId('restore-password-confirm').fill(password);
+        await page.getByTestId('restore-submit').click();
+        return page;
+      };
+      const oneState = () => {
+        expect([0, 1]).toContain(stack.cosigner.store.getWallet(walletId)?.generation);
+        // Resuming never enrolls another device: the original and this profile's, at most.
+        expect(stack.cosigner.store.listDevices(walletId)).toHaveLength(2);
+      };
+
+      // Killed during the co-signer's restore delay: nothing has been dealt yet.
+      const first = await startRestore(PASSWORD);
+      await expect(first.getByTestId('restore-stage')).toHaveAttribute('data-stage', 'restore-delay', { timeout: 30_000 });
+      await killServiceWorker(fresh, first);
+      await first.close();
+      oneState();
+
+      // The profile now holds an unfinished restore: the toolbar says so, and only its own password resumes it.
+      const toolbar = await fresh.context.newPage();
+      await toolbar.goto(fresh.popupUrl('/'));
+      await expect(toolbar.getByTestId('open-onboarding')).toHaveText('Finish restoring');
+      await toolbar.close();
+      const wrong = await startRestore('not the password of the first try');
+      await expect(wrong.getByTestId('restore-interrupted')).toContainText(original.address);
+      await expect(wrong.getByTestId('restore-error')).toContainText('type the password you chose then');
+      await wrong.close();
+
+      // Resumed, then killed again once the delay is over: during the re-sharing, or after its commit.
+      const second = await startRestore(PASSWORD);
+      await expect(second.getByTestId('restore-stage')).toHaveAttribute('data-stage', /restore-delay|restoring|recovery-kit/, { timeout: 30_000 });
+      await second.waitForTimeout(RESTORE_DELAY_MS);
+      await killServiceWorker(fresh, second);
+      await second.close();
+      oneState();
+
+      // Whichever it was, the wallet comes out restored, with a kit that works.
+      const overview = await fresh.context.newPage();
+      await overview.goto(fresh.popupUrl('/'));
+      const finish = overview.getByTestId('open-onboarding');
+      await finish.or(overview.getByTestId('overview-address')).first().waitFor();
+      let kit: { recoverySecret: string; kitPath: string };
+      if (await finish.isVisible()) {
+        kit = await restoreFromKit(fresh, { kitPath: original.kitPath, recoverySecret: original.recoverySecret, password: PASSWORD, saveDir: freshDir });
+      } else {
+        // Committed before the kill, so restored; the new kit lived only in the killed worker: the popup says so and makes another.
+        await expect(overview.getByTestId('overview-address')).toHaveText(original.address);
+        await expect(overview.getByTestId('recovery-kit-lost')).toBeVisible();
+        kit = await refreshKeyShares(fresh, { saveDir: freshDir });
+      }
+      await overview.close();
+      expect(stack.cosigner.store.getWallet(walletId)?.status).toBe('active');
+      const after = await personalSign(fresh, stack.dapp.url, original.address, 'signed after a resumed restore');
+      await expectSignatureBy(after.answer, 'signed after a resumed restore', original.address);
+      expect(stack.cosigner.store.listDevices(walletId).map((device) => device.status)).toEqual(['revoked', 'active']);
+      expect(kit.recoverySecret).not.toBe(original.recoverySecret);
+    });
   });
 });

@@ -69,9 +69,7 @@ export async function onboard(tandem: TandemBrowser, options: { password: string
  * "Restore from recovery kit", waits out the co-signer's restore delay, and saves the NEW kit.
  */
 export async function restoreFromKit(tandem: TandemBrowser, options: { kitPath: string; recoverySecret: string; password: string; saveDir: string }): Promise<OnboardedWallet> {
-  const page = await tandem.context.newPage();
-  await page.goto(tandem.popupUrl('/onboarding'));
-  await page.getByTestId('onboarding-restore').click();
+  const page = await openRestorePage(tandem);
   await page.getByTestId('restore-kit-file').setInputFiles(options.kitPath);
   await page.getByTestId('restore-kit-address').waitFor();
   await page.getByTestId('restore-secret').fill(options.recoverySecret);
@@ -79,6 +77,16 @@ export async function restoreFromKit(tandem: TandemBrowser, options: { kitPath: 
   await page.getByTestId('restore-password-confirm').fill(options.password);
   await page.getByTestId('restore-submit').click();
   return saveRecoveryKit(page, options.password, options.saveDir);
+}
+
+/** The onboarding page's restore form: behind "Restore from recovery kit", or at once when a restore here did not finish. */
+export async function openRestorePage(tandem: TandemBrowser): Promise<Page> {
+  const page = await tandem.context.newPage();
+  await page.goto(tandem.popupUrl('/onboarding'));
+  const offer = page.getByTestId('onboarding-restore');
+  await offer.or(page.getByTestId('restore-kit-file')).first().waitFor();
+  if (await offer.isVisible()) await offer.click();
+  return page;
 }
 
 /** The recovery step after keygen or restore: copy the secret, type it back, save the kit, finish. */

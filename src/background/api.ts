@@ -74,7 +74,10 @@ export interface ChainConfig {
 export type CosignerStatus = 'online' | 'offline' | 'unknown';
 
 export interface WalletOverview {
-  status: 'uninitialised' | 'locked' | 'unlocked';
+  /** 'restoring': a restore from the recovery kit started in this profile and did not finish; onboarding resumes it. */
+  status: 'uninitialised' | 'restoring' | 'locked' | 'unlocked';
+  /** While 'restoring': the address being restored. */
+  restoring?: `0x${string}`;
   /** Signing with the recovery kit here, without the co-signer. */
   emergency: boolean;
   address?: `0x${string}`;
@@ -117,6 +120,8 @@ export interface OnboardingProgress {
   address?: `0x${string}`;
   /** restore-delay: when the co-signer will run the restore (unix ms). */
   readyAt?: number;
+  /** restore-delay: what the co-signer is waiting for besides time (its operator's approval), in its words. */
+  notice?: string;
   error?: RpcErrorBody;
 }
 

@@ -10,6 +10,7 @@ import { checkCosignerUrl, readSettings, writeSettings } from './settings.js';
 import { currentCosignerStatus, deviceShare, lock, touch, unlock, walletAddress, walletParties, walletStatus } from './wallet.js';
 import { emergencyBackup, enterEmergency, leaveEmergency } from './emergency.js';
 import { exportPrivateKey } from './key-export.js';
+import { readSealedVault } from './vault.js';
 
 export async function overview(): Promise<WalletOverview> {
   const [status, address, settings, origins, pending] = await Promise.all([walletStatus(), walletAddress(), readSettings(), connectedOrigins(), pendingApprovalIds()]);
@@ -27,6 +28,7 @@ export async function overview(): Promise<WalletOverview> {
     recoveryKit: recoveryKitState(settings),
     walletKind: (await walletParties())?.length === 2 ? '2of2' : '2of3',
     ...(settings.deviceRevoked ? { deviceRevoked: settings.deviceRevoked } : {}),
+    ...(status === 'restoring' ? { restoring: (await readSealedVault())?.restoring } : {}),
   };
 }
 

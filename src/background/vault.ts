@@ -14,6 +14,8 @@ export interface SealedVault {
   walletId: string;
   deviceId: string;
   address: `0x${string}` | undefined;
+  /** Set while the device restores this address: such a vault may hold shares the co-signer already committed. */
+  restoring?: `0x${string}`;
   kdf: KdfParams;
   box: SealedBox;
   createdAt: number;
@@ -44,7 +46,13 @@ export async function createVault(password: string, record: DeviceRecord, kdfCos
 /** Removes a vault whose keygen never finished (no address), so onboarding can start over. */
 export async function deleteUnfinishedVault(): Promise<void> {
   const sealed = await readSealedVault();
-  if (sealed && !sealed.address) await (await db()).delete('vault', 'device');
+  if (sealed && !sealed.address && !sealed.restoring) await (await db()).delete('vault', 'device');
+}
+
+/** Only once the co-signer refused its device for good: a vault of a restore that can never finish. */
+export async function deleteAbandonedRestore(): Promise<void> {
+  const sealed = await readSealedVault();
+  if (sealed && !sealed.address && sealed.restoring) await (await db()).delete('vault', 'device');
 }
 
 /** The key for a password, checked against the vault (AES-GCM authenticates it). */
@@ -109,7 +117,7 @@ export class VaultStore implements DeviceStore {
       // must fail, never reseal the vault under a key everyone knows.
       if (this.#wiped) throw new WalletError('LOCKED', 'The wallet was locked before this change could be saved.');
       const box = await sealJson(this.#keyBytes, snapshot, associatedData({ ...this.#meta, address: snapshot.address }));
-      const sealed: SealedVault = { version: 1, ...this.#meta, address: snapshot.address, box };
+      const sealed: SealedVault = { version: 1, ...this.#meta, address: snapshot.address, ...(snapshot.restoring ? { restoring: snapshot.restoring } : {}), box };
       // strict: the write is on disk when it resolves; a presignature taken out must never come back.
       const tx = (await db()).transaction('vault', 'readwrite', { durability: 'strict' });
       await Promise.all([tx.store.put(sealed, 'device'), tx.done]);

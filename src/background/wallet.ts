@@ -9,7 +9,7 @@ import type { PresenceStatus } from '../channel/presence.js';
 import type { TransportState } from '../channel/transport.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
 import type { SignablePayload } from '../mpc/ethereum.js';
-import type { CosignerStatus } from './api.js';
+import type { CosignerStatus, WalletOverview } from './api.js';
 import { WalletError } from './errors.js';
 import { postJson } from './post-json.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
@@ -48,8 +48,13 @@ export function currentCosignerStatus(): CosignerStatus {
   return brokerDown ? 'offline' : brokerState === 'online' ? presenceState : 'unknown';
 }
 
-export async function walletStatus(): Promise<'uninitialised' | 'locked' | 'unlocked'> {
-  if (!(await readSealedVault())) return 'uninitialised';
+/**
+ * A vault without an address is not a wallet yet: an onboarding that did not finish (thrown away
+ * by the next one), or a restore that did not, which only finishing it may resolve.
+ */
+export async function walletStatus(): Promise<WalletOverview['status']> {
+  const sealed = await readSealedVault();
+  if (!sealed?.address) return sealed?.restoring ? 'restoring' : 'uninitialised';
   return (await current()) ? 'unlocked' : 'locked';
 }
 

@@ -9,6 +9,7 @@
 import type { Hex, SignableMessage, TypedDataDefinition } from 'viem';
 import { parseTransaction, serializeTransaction, type TransactionSerializable } from 'viem';
 import type { SignablePayload } from '../mpc/ethereum.js';
+import { sharePossessionContext } from '../mpc/share-proof.js';
 import { stateFromJson, stateToJson } from '../mpc/state.js';
 
 export const COSIGNER_PROTOCOL_VERSION = 1;
@@ -34,8 +35,9 @@ export type DeviceRequest =
    * From a device enrolled to restore: the backup party (run by the device from the recovery kit)
    * and the co-signer re-share the key to the device, the co-signer and a new backup. `generation`
    * is the kit's: the co-signer refuses a kit from before its last refresh with STALE_SHARE.
+   * `backupProof` proves the backup share (see restoreProofContext) before the co-signer deals anything.
    */
-  | { type: 'restore'; session: Hex; generation: number }
+  | { type: 'restore'; session: Hex; generation: number; backupProof: Hex }
   /**
    * The device and the co-signer deal the key to the device, the co-signer and a NEW backup: a
    * new recovery kit (when the old one is lost, or as a refresh that needs no kit), and the way a
@@ -81,14 +83,29 @@ export type RefusalCode =
   | 'BAD_REQUEST'
   /** A restore waits out the wallet's restore delay; `rule` is when it may run (unix ms). */
   | 'RESTORE_DELAYED'
+  /**
+   * The wallet's policy (restoreNeedsOperator) holds a restore until the co-signer's operator approved
+   * this restoring device (`devices approve-restore`); the device asks again every few seconds.
+   */
+  | 'RESTORE_NEEDS_APPROVAL'
   /** This device was revoked (by the operator, or replaced by a restore): it can never sign again. */
   | 'DEVICE_REVOKED'
   /** A device enrolled to restore may do nothing else until its restore is committed. */
   | 'NOT_RESTORED'
+  /** The restore's proof of the backup share does not verify: the kit is not this wallet's. The restoring device is revoked. */
+  | 'BACKUP_PROOF_INVALID'
   /** The wallet's policy requires a key refresh (`rule` 'refresh-every') before it presigns or signs again. */
   | 'REFRESH_REQUIRED'
   | 'PROTOCOL_ABORT'
   | 'INTERNAL';
+
+/**
+ * What a restore's proof of the backup share is bound to: this restore's session, the wallet, the
+ * restoring device and the kit's generation. The co-signer deals its share only after it verified.
+ */
+export function restoreProofContext(parts: { session: Hex; walletId: string; deviceId: string; generation: number }): Uint8Array {
+  return sharePossessionContext('tandem/restore/v1', parts.session.toLowerCase(), parts.walletId, parts.deviceId, parts.generation);
+}
 
 export interface ProtocolBody<Header> {
   header: Header;

@@ -11,7 +11,8 @@ import { keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
 import { SignParty, type SignResult } from '../mpc/sign.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import type { ProtocolMessage } from '../mpc/message.js';
-import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY, payloadFromWire, payloadToWire, type CosignerReply } from './cosigner-protocol.js';
+import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY, payloadFromWire, payloadToWire, restoreProofContext, type CosignerReply } from './cosigner-protocol.js';
+import { proveSharePossession } from '../mpc/share-proof.js';
 import type { ProtocolConversation } from './protocol-conversation.js';
 
 export interface KeygenResult {
@@ -85,9 +86,14 @@ export async function restoreWithCosigner(
   link: ProtocolConversation,
   backupShare: KeyShare,
   saveNew: (restored: { device: KeyShare; backup: KeyShare }) => Promise<void>,
+  /** This (restoring) device's id: the proof of the backup share is bound to it. */
+  deviceId: string,
 ): Promise<{ device: KeyShare; backup: KeyShare }> {
   if (backupShare.partyId !== BACKUP_PARTY) throw new InvalidArgumentError('This share is not a backup share (party 3).', `party ${backupShare.partyId}`);
   const session = randomBytes(32);
+  const sessionHex = `0x${bytesToHex(session)}` as const;
+  const proofContext = restoreProofContext({ session: sessionHex, walletId: link.conversation.walletId, deviceId, generation: backupShare.generation });
+  const backupProof = `0x${bytesToHex(proveSharePossession(backupShare, proofContext))}` as const;
   const key = keyPublicInfo(backupShare);
   const options = { session, parties: [...backupShare.parties], dealers: [COSIGNER_PARTY, BACKUP_PARTY], key };
   const local = [DkgParty.reshare({ ...options, partyId: DEVICE_PARTY }), DkgParty.reshare({ ...options, partyId: BACKUP_PARTY, share: backupShare })];
@@ -95,7 +101,7 @@ export async function restoreWithCosigner(
     parties: local,
     initial: local.flatMap((party) => party.start()),
     done: (done) => local.every((party) => done.has(party.partyId)),
-    firstHeader: { type: 'restore', session: `0x${bytesToHex(session)}`, generation: backupShare.generation },
+    firstHeader: { type: 'restore', session: sessionHex, generation: backupShare.generation, backupProof },
     header: { type: 'mpc' },
     allowed: ['mpc'],
   });

@@ -104,6 +104,11 @@ const CONVERSATION_LIFETIME_MS = 10 * 60_000;
 /** Renew the broker token when less than this is left. */
 const TOKEN_RENEW_MARGIN_MS = 60_000;
 
+/** A restore held for the operator's approval (RESTORE_NEEDS_APPROVAL) asks again this often... */
+export const RESTORE_APPROVAL_POLL_MS = 5_000;
+/** ...and gives up (with that refusal) after this long: nothing has changed, the restore can be run again. */
+export const RESTORE_APPROVAL_MAX_WAIT_MS = 24 * 60 * 60_000;
+
 export function walletParties(kind: WalletKind): number[] {
   return kind === '2of3' ? [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY] : [DEVICE_PARTY, COSIGNER_PARTY];
 }
@@ -176,6 +181,8 @@ export class DeviceSession {
   #requests: Promise<unknown> = Promise.resolve();
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Waits (a restore's delay or approval) that close() cuts short. */
+  readonly #onClose = new Set<() => void>();
 
   constructor(store: DeviceStore, options: DeviceSessionOptions) {
     this.#store = store;
@@ -300,12 +307,15 @@ export class DeviceSession {
    * revokes the old device. Run again after an interruption: a restore whose commit got no
    * answer is committed with the shares saved here; an earlier one starts over. While the co-signer
    * holds the restore back for its restore delay, this waits (telling `onDelay` until when) and asks
-   * again: nothing secret has been sent by then, only a first-round nonce and commitment.
+   * again: nothing secret has been sent by then, only a first-round nonce and commitment. While the
+   * wallet's policy holds it for the operator's approval, this asks again every
+   * RESTORE_APPROVAL_POLL_MS (telling `onDelay` the co-signer's reason each time), for at most
+   * RESTORE_APPROVAL_MAX_WAIT_MS, then throws that refusal. close() ends either wait (CHANNEL_CLOSED).
    */
   async restore(
     backupShare: string,
     saveBackup: (newBackupShare: string) => Promise<void>,
-    onDelay: (readyAt: number, reason: string) => void = () => undefined,
+    onDelay: (readyAt: number, reason: string, code: 'RESTORE_DELAYED' | 'RESTORE_NEEDS_APPROVAL') => void = () => undefined,
   ): Promise<{ address: `0x${string}`; backupShare: string }> {
     const record = this.#store.contents;
     if (!record.restoring) throw new ChannelError('CHANNEL_INVALID_ARGUMENT', record.share ? 'This wallet is already restored.' : 'This device was not enrolled to restore a wallet.');
@@ -323,20 +333,36 @@ export class DeviceSession {
     } else {
       const attempt = () =>
         this.#conversation((link) =>
-          restoreWithCosigner(link, backup, async (result) => {
-            await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
-            await saveBackup(exportKeyShare(result.backup));
-          }),
+          restoreWithCosigner(
+            link,
+            backup,
+            async (result) => {
+              await this.#store.update({ pendingShare: exportKeyShare(result.device), pendingBackupShare: exportKeyShare(result.backup) });
+              await saveBackup(exportKeyShare(result.backup));
+            },
+            record.deviceId,
+          ),
         );
       let restored: Awaited<ReturnType<typeof attempt>> | undefined;
+      let approvalWaitSince: number | undefined;
       while (!restored) {
         try {
           restored = await attempt();
         } catch (error) {
-          if (!(error instanceof CosignerRefusedError && error.code === 'RESTORE_DELAYED' && error.rule !== undefined)) throw error;
-          const readyAt = Number(error.rule);
-          onDelay(readyAt, error.shortMessage);
-          await new Promise((resolve) => setTimeout(resolve, Math.max(0, readyAt - Date.now()) + 250));
+          if (!(error instanceof CosignerRefusedError)) throw error;
+          let readyAt: number;
+          const code = error.code;
+          if (code === 'RESTORE_DELAYED' && error.rule !== undefined) {
+            readyAt = Number(error.rule);
+          } else if (code === 'RESTORE_NEEDS_APPROVAL') {
+            approvalWaitSince ??= Date.now();
+            if (Date.now() - approvalWaitSince >= RESTORE_APPROVAL_MAX_WAIT_MS) throw error;
+            readyAt = Date.now() + RESTORE_APPROVAL_POLL_MS;
+          } else {
+            throw error;
+          }
+          onDelay(readyAt, error.shortMessage, code);
+          await this.#wait(Math.max(0, readyAt - Date.now()) + 250);
         }
       }
       device = restored.device;
@@ -390,6 +416,7 @@ export class DeviceSession {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const wake of [...this.#onClose]) wake();
     await this.#requests;
     const current = this.#current;
     this.#current = undefined;
@@ -435,8 +462,10 @@ export class DeviceSession {
   async #adoptPendingShare(error: unknown): Promise<boolean> {
     const { pendingShare } = this.#store.contents;
     if (!(error instanceof CosignerRefusedError && error.code === 'STALE_SHARE') || !pendingShare) return false;
-    if (importKeyShare(pendingShare).generation !== Number(error.rule)) return false;
-    await this.#store.update({ share: pendingShare, pendingShare: undefined, presignatures: [] });
+    const pending = importKeyShare(pendingShare);
+    if (pending.generation !== Number(error.rule)) return false;
+    // Its backup share was handed out (saveBackup) before the commit, or is lost with it: either way not kept here.
+    await this.#adoptCommitted(pending);
     return true;
   }
 
@@ -444,6 +473,20 @@ export class DeviceSession {
     const { share } = this.#store.contents;
     if (!share) throw new ChannelError('CHANNEL_NO_KEY', 'This wallet has no key yet: run keygen first.');
     return importKeyShare(share);
+  }
+
+  /** Sleeps `ms`, or until close(): the next request then fails with CHANNEL_CLOSED. */
+  #wait(ms: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#onClose.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#onClose.add(wake);
+    });
   }
 
   /**

@@ -500,9 +500,16 @@ ${TIMEOUT_HELP}`,
       }
       const restoring = device;
       const saveBackup = async (share: string) => writeBackupFile(backupOut, backupFileText(backup.walletId, backup.address, share));
-      const { address: restored } = await restoring.restore(backup.shareText, saveBackup, (readyAt, reason) =>
-        note(`${reason} Waiting ${Math.ceil((readyAt - Date.now()) / 1000)} s; the operator can still revoke this restore meanwhile.`),
-      );
+      let approvalNoted = false;
+      const { address: restored } = await restoring.restore(backup.shareText, saveBackup, (readyAt, reason, code) => {
+        // The approval is asked for every few seconds: say so once, not at every ask.
+        if (code === 'RESTORE_NEEDS_APPROVAL') {
+          if (!approvalNoted) note(`${reason} Waiting for the approval (up to 24 h); Ctrl-C stops waiting, and running this again resumes.`);
+          approvalNoted = true;
+          return;
+        }
+        note(`${reason} Waiting ${Math.ceil((readyAt - Date.now()) / 1000)} s; the operator can still revoke this restore meanwhile.`);
+      });
       out(restored);
       note(`Restored ${restored} onto ${walletPath}. The old device is revoked; the old backup share no longer works.`);
       note('!!! NEW BACKUP SHARE written to ' + backupOut + ': move it OFFLINE now, as you did the first one.');

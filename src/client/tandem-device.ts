@@ -154,7 +154,7 @@ export class TandemDevice {
   restore(
     backupShare: string,
     saveBackup: (newBackupShare: string) => Promise<void>,
-    onDelay?: (readyAt: number, reason: string) => void,
+    onDelay?: (readyAt: number, reason: string, code: 'RESTORE_DELAYED' | 'RESTORE_NEEDS_APPROVAL') => void,
   ): Promise<{ address: `0x${string}`; backupShare: string }> {
     return this.#session.restore(backupShare, saveBackup, onDelay);
   }

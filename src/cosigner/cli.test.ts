@@ -350,3 +350,72 @@ describe('wallets and policy', () => {
     expect(unset.stdout).toMatch(/key refresh +not required\n/);
   });
 });
+
+describe('restore policy and devices approve-restore', () => {
+  it('sets, shows and unsets the restore delay and operator approval; approves a restoring device, audited, and refuses any other', async () => {
+    const dataDir = tempDataDir();
+    const walletId = 'a7'.repeat(16);
+    const activeDevice = '7a'.repeat(16);
+    const restoringDevice = '7b'.repeat(16);
+    const store = createStore(dataDir);
+    store.enroll({ walletId, deviceId: activeDevice, identityPublicKey: `02${'66'.repeat(32)}`, threshold: 2, parties: [1, 2, 3] });
+    store.activateWallet({ walletId, address: LOCKED_ADDRESS, publicKey: `0x03${'11'.repeat(32)}`, share: 'not a real share', generation: 0 });
+    store.createRestoringDevice({ deviceId: restoringDevice, identityPublicKey: `03${'77'.repeat(32)}`, walletId });
+    store.close();
+    const stored = () => {
+      const reader = createStore(dataDir);
+      try {
+        return { policy: reader.getPolicy(walletId), device: reader.getDevice(restoringDevice), approvals: reader.audit.list({ walletId, kind: 'approve' }) };
+      } finally {
+        reader.close();
+      }
+    };
+
+    const set = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--restore-delay-minutes', '1440', '--restore-needs-operator'], WITH_KEY);
+    expect(set.code, set.stderr).toBe(0);
+    expect(stored().policy).toEqual({ restoreDelayMinutes: 1440, restoreNeedsOperator: true });
+    const shown = await runHere(['policy', 'show', walletId, '--data-dir', dataDir], WITH_KEY);
+    expect(shown.stdout).toMatch(/restore delay +1440 minutes\n/);
+    expect(shown.stdout).toMatch(/restore approval +an operator must approve \(devices approve-restore\)\n/);
+    const tooLong = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--restore-delay-minutes', '43201'], WITH_KEY);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toMatch(/^error: restoreDelayMinutes must be a whole number of minutes from 0 to 43200 \(30 days\), e\.g\. 1440 for a day; got 43201\./);
+
+    const listedBefore = await runHere(['devices', 'list', walletId, '--data-dir', dataDir], WITH_KEY);
+    expect(listedBefore.stdout).toMatch(new RegExp(`^${restoringDevice} +restoring +\\S+ +-$`, 'm'));
+
+    // The operator's command, as a real process.
+    const approved = await runCli(['devices', 'approve-restore', restoringDevice, '--actor', 'alice', '--data-dir', dataDir], WITH_KEY);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(new RegExp(`^approved the restore of device ${restoringDevice} of wallet ${walletId} \\(by alice\\)$`, 'm'));
+    const after = stored();
+    expect(after.device).toMatchObject({ status: 'restoring', restoreApprovedAt: expect.any(Number) });
+    expect(after.approvals).toMatchObject([{ deviceId: restoringDevice, summary: { action: 'approve-restore', deviceId: restoringDevice, actor: 'alice' } }]);
+
+    const [listed, listedJson, notRestoring, unknown, badId] = await Promise.all([
+      runHere(['devices', 'list', walletId, '--data-dir', dataDir], WITH_KEY),
+      runHere(['devices', 'list', walletId, '--data-dir', dataDir, '--json'], WITH_KEY),
+      runHere(['devices', 'approve-restore', activeDevice, '--data-dir', dataDir], WITH_KEY),
+      runHere(['devices', 'approve-restore', '7c'.repeat(16), '--data-dir', dataDir], WITH_KEY),
+      runHere(['devices', 'approve-restore', 'not-hex', '--data-dir', dataDir], WITH_KEY),
+    ]);
+    expect(listed.stdout).toMatch(new RegExp(`^${restoringDevice} +restoring \\(approved\\) +`, 'm'));
+    expect(listed.stdout).toMatch(new RegExp(`^${activeDevice} +active +`, 'm'));
+    expect((JSON.parse(listedJson.stdout) as { deviceId: string; restoreApprovedAt: string | null }[]).map((d) => [d.deviceId, d.restoreApprovedAt])).toEqual([
+      [activeDevice, null],
+      [restoringDevice, new Date(after.device!.restoreApprovedAt!).toISOString()],
+    ]);
+    expect(notRestoring.code).toBe(1);
+    expect(notRestoring.stderr).toMatch(new RegExp(`^error: Device ${activeDevice} is active: it already holds its share, so there is no restore of it to approve`));
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: No device (7c){16} here\./);
+    expect(badId.code).toBe(2);
+    expect(stored().approvals).toHaveLength(1);
+
+    const unset = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--unset', 'restore-delay', '--unset', 'restore-needs-operator'], WITH_KEY);
+    expect(unset.code, unset.stderr).toBe(0);
+    expect(stored().policy).toEqual({});
+    expect(unset.stdout).toMatch(/restore delay +the co-signer's default \(--restore-delay\)\n/);
+    expect(unset.stdout).toMatch(/restore approval +not required\n/);
+  });
+});

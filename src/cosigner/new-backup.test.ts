@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { recoverMessageAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newBackupWithCosigner, refreshWithCosigner } from '../channel/device-protocol.js';
-import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
+import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import type { DeviceFileContents } from '../client/device-file.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { toViemSignature } from '../mpc/ethereum.js';
@@ -20,6 +20,7 @@ import { ShareMismatchError } from '../mpc/errors.js';
 import { exportKeyShare, importKeyShare, type KeyShare } from '../mpc/keyshare.js';
 import { reconstructPrivateKey, signWithLocalShares } from '../mpc/local-shares.js';
 import { startCosigner, type RunningCosigner } from './service.js';
+import { KilledBeforeSend } from './testing/killed-before-send.js';
 import { rawDevice } from './testing/raw-device.js';
 
 let dir: string;
@@ -128,18 +129,6 @@ describe('a new backup made by the device and the co-signer', () => {
     await stale.close();
   }, 60_000);
 });
-
-/** The device's side dies just before its `limit`-th send: nothing it would do after that happens. */
-class KilledBeforeSend extends ProtocolConversation {
-  sends = 0;
-  limit = 0;
-  readonly sent: string[] = [];
-  override async send(...args: Parameters<ProtocolConversation['send']>): Promise<void> {
-    if (this.sends++ === this.limit) throw new Error('service worker killed');
-    this.sent.push(`${args[0].type} ${[...new Set((args[1] ?? []).map((message) => message.round))].join(',')}`.trim());
-    return super.send(...args);
-  }
-}
 
 /**
  * Runs the new-backup protocol (or a refresh with the kit's `backup`) by hand with the wallet

@@ -4,7 +4,7 @@
  */
 import type { Hex } from 'viem';
 import type { Conversation } from '../channel/conversation.js';
-import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY, payloadFromWire, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
+import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY, payloadFromWire, restoreProofContext, ProtocolBodyError, type DeviceRequest, type RefusalCode, type WirePayload } from '../channel/cosigner-protocol.js';
 import { CosignerRefusedError, ProtocolConversation, type RelayParty } from '../channel/protocol-conversation.js';
 import { ChannelError } from '../channel/errors.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
@@ -13,6 +13,7 @@ import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
 import { MpcError, ProtocolAbortError } from '../mpc/errors.js';
 import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
 import type { ProtocolMessage } from '../mpc/message.js';
+import { verifySharePossession } from '../mpc/share-proof.js';
 import { SignParty } from '../mpc/sign.js';
 import type { AuditSummaryInput } from './audit/types.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
@@ -198,14 +199,41 @@ async function restore(
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The restore session must be 32 bytes of hex.');
   if (device.status !== 'restoring') throw new Refusal('BAD_REQUEST', 'This device already holds a share of the wallet; only a device enrolled from the recovery kit restores.');
   if (wallet.parties.length !== 3) throw new Refusal('BAD_REQUEST', 'A 2-of-2 wallet has no backup share to restore from.');
-  const readyAt = device.createdAt + context.restoreDelayMs;
+  // The wallet's policy may set its own delay, and may hold the restore for an operator's approval too.
+  const policy = await context.store.getPolicy(wallet.walletId);
+  const delayMs = policy.restoreDelayMinutes === undefined ? context.restoreDelayMs : policy.restoreDelayMinutes * 60_000;
+  const readyAt = device.createdAt + delayMs;
   if (context.now() < readyAt) {
     const seconds = Math.ceil((readyAt - context.now()) / 1000);
-    throw new Refusal('RESTORE_DELAYED', `For your safety the co-signer runs a restore ${Math.round(context.restoreDelayMs / 1000)} s after it was requested: ${seconds} s to go.`, String(readyAt));
+    throw new Refusal('RESTORE_DELAYED', `For your safety the co-signer runs a restore ${Math.round(delayMs / 1000)} s after it was requested: ${seconds} s to go.`, String(readyAt));
+  }
+  if (policy.restoreNeedsOperator && device.restoreApprovedAt === undefined) {
+    throw new Refusal(
+      'RESTORE_NEEDS_APPROVAL',
+      `This wallet's policy needs the co-signer's operator to approve this restore (device ${device.deviceId}); ask them to run: npm run cosigner -- devices approve-restore ${device.deviceId}. Nothing has changed.`,
+      'restore-needs-operator',
+    );
   }
   const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
   if (request.generation !== share.generation) {
     throw new Refusal('STALE_SHARE', 'This recovery kit is from before a later refresh or restore of the wallet: use the kit issued with the latest one.', String(share.generation));
+  }
+  // Before anything is dealt: round 2 carries evaluations of the co-signer's polynomial to both the
+  // new device and the backup, which the restoring device runs side by side, so together they give
+  // away the co-signer's share. Only a holder of the backup share may see them.
+  const proofContext = restoreProofContext({ session: request.session, walletId: wallet.walletId, deviceId: device.deviceId, generation: share.generation });
+  if (!verifySharePossession(keyPublicInfo(share), BACKUP_PARTY, hexOrEmpty(request.backupProof), proofContext)) {
+    const reason = 'the restore did not prove the backup share';
+    await audit(context, 'refuse', wallet, { protocol: 'restore', deviceId: device.deviceId, reason });
+    await link.refuse(
+      'BACKUP_PROOF_INVALID',
+      'This recovery kit does not hold the backup share of this wallet (its proof does not verify). Nothing was dealt, and this restore is cancelled: start again with the kit saved for this wallet.',
+    );
+    // Revoked after the answer left: revocation closes the device's connection at once.
+    await context.store.revokeDevice(device.deviceId, reason, { actor: 'restore' });
+    context.log(`wallet ${wallet.walletId}: restoring device ${device.deviceId} revoked: ${reason}`);
+    link.conversation.close();
+    return;
   }
   const party = DkgParty.reshare({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties: [...share.parties], dealers: [COSIGNER_PARTY, BACKUP_PARTY], key: keyPublicInfo(share), share });
   const restored = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
@@ -406,6 +434,12 @@ async function guarded<T>(context: RequestContext, wallet: WalletRecord, protoco
     }
     throw error;
   }
+}
+
+/** Bytes of a 0x-hex field a device sent; anything else (not a string, odd length, not hex) is no bytes, which no proof accepts. */
+function hexOrEmpty(value: unknown): Uint8Array {
+  if (typeof value !== 'string' || !/^0x(?:[0-9a-f]{2}){1,256}$/i.test(value)) return new Uint8Array(0);
+  return hexToBytes(value.slice(2));
 }
 
 function assertCanSign(wallet: WalletRecord): void {

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverMessageAddress } from 'viem';
 import { restoreWithCosigner } from '../channel/device-protocol.js';
-import { ProtocolConversation } from '../channel/protocol-conversation.js';
 import type { DeviceFileContents } from '../client/device-file.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { exportKeyShare, importKeyShare, type KeyShare } from '../mpc/keyshare.js';
 import { startCosigner, type RunningCosigner } from './service.js';
+import { KilledBeforeSend } from './testing/killed-before-send.js';
 import { rawDevice } from './testing/raw-device.js';
 
 let dir: string;
@@ -42,19 +42,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The device's side dies just before its `limit`-th send: nothing it would do after that happens. */
-class KilledBeforeSend extends ProtocolConversation {
-  sends = 0;
-  limit = 0;
-  /** What each send carried: its header type and the rounds of its MPC messages. */
-  readonly sent: string[] = [];
-  override async send(...args: Parameters<ProtocolConversation['send']>): Promise<void> {
-    if (this.sends++ === this.limit) throw new Error('service worker killed');
-    this.sent.push(`${args[0].type} ${[...new Set((args[1] ?? []).map((message) => message.round))].join(',')}`.trim());
-    return super.send(...args);
-  }
-}
-
 async function enrollRestoring(): Promise<{ file: string; contents: DeviceFileContents }> {
   const file = join(dir, `restoring-${++files}.json`);
   const device = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, walletId, address });
@@ -70,9 +57,14 @@ async function cutRestore(limit: number): Promise<{ file: string; contents: Devi
   const link = new KilledBeforeSend(conversation);
   link.limit = limit;
   let saved: { device: KeyShare; backup: KeyShare } | undefined;
-  const outcome = await restoreWithCosigner(link, importKeyShare(kit), async (restored) => {
-    saved = restored;
-  }).catch((error: unknown) => error);
+  const outcome = await restoreWithCosigner(
+    link,
+    importKeyShare(kit),
+    async (restored) => {
+      saved = restored;
+    },
+    contents.deviceId,
+  ).catch((error: unknown) => error);
   expect((outcome as Error).message).toBe('service worker killed');
   conversation.close();
   await channel.close();

@@ -4,6 +4,7 @@
  * external mode joins a Mosquitto broker with mutual TLS and provisions device credentials
  * through its dynamic-security plugin.
  */
+import { equalBytes } from '../mpc/bytes.js';
 import { mkdirSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { join } from 'node:path';
@@ -92,7 +93,7 @@ export interface RunningCosigner {
 }
 
 /** Conversations a device may keep open at once, and how long one may last. */
-const MAX_CONVERSATIONS_PER_WALLET = 4;
+const MAX_CONVERSATIONS_PER_DEVICE = 4;
 const MAX_CONVERSATION_LIFETIME_MS = 60 * 60_000;
 
 export async function startCosigner(config: CosignerConfig): Promise<RunningCosigner> {
@@ -219,15 +220,18 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
   const revocationTimer = setInterval(() => void sweepRevocations().catch(() => undefined), REVOCATION_SWEEP_MS);
   revocationTimer.unref();
   // A device needs one conversation at a time; a few more cover reconnects. A device that restarted
-  // (an extension's service worker killed) cannot close the conversation it had: beyond the limit the
-  // oldest one gives way, so the wallet's own device is never locked out until its old ones expire.
+  // (an extension's service worker killed) cannot close the conversation it had: beyond the limit its
+  // own oldest one gives way, so it is never locked out until its old ones expire. Counted per
+  // device, so another device of the wallet (one enrolled to restore it) can never push it out.
   const liveConversations = new Map<string, Conversation[]>();
   channel.onConversation(async (conversation) => {
     const live = liveConversations.get(conversation.walletId) ?? [];
     liveConversations.set(conversation.walletId, live);
-    while (live.length >= MAX_CONVERSATIONS_PER_WALLET) {
-      log(`wallet ${conversation.walletId}: closed its oldest conversation to open one beyond ${MAX_CONVERSATIONS_PER_WALLET} live ones`);
-      live.shift()?.close();
+    const samePeer = () => live.filter((other) => equalBytes(other.peerIdentity, conversation.peerIdentity));
+    for (let own = samePeer(); own.length >= MAX_CONVERSATIONS_PER_DEVICE; own = samePeer()) {
+      log(`wallet ${conversation.walletId}: closed a device's oldest conversation to open one beyond ${MAX_CONVERSATIONS_PER_DEVICE} live ones`);
+      live.splice(live.indexOf(own[0]!), 1);
+      own[0]!.close();
     }
     live.push(conversation);
     try {

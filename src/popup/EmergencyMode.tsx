@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { WalletOverview } from '../background/api.js';
 import { errorText } from './errors.js';
+import { KitFields } from './KitFields.js';
 import { call } from './worker-client.js';
 
 /**
@@ -60,14 +61,7 @@ export function EmergencyMode({ overview, onChange }: { overview: WalletOverview
     >
       <h2 class="label">Emergency mode</h2>
       <p class="muted">Your recovery kit and this device sign together here, without the co-signer. The kit stays in memory only until you leave or lock.</p>
-      <label>
-        Recovery kit file
-        <input type="file" accept=".json,application/json" data-testid="emergency-kit-file" disabled={busy} onChange={async (event) => setKit(await (event.currentTarget as HTMLInputElement).files?.[0]?.text())} />
-      </label>
-      <label>
-        Recovery secret
-        <input type="text" data-testid="emergency-secret" autoComplete="off" spellcheck={false} disabled={busy} value={secret} onInput={(event) => setSecret(event.currentTarget.value)} />
-      </label>
+      <KitFields prefix="emergency" busy={busy} secret={secret} onKit={setKit} onSecret={setSecret} />
       {error && (
         <p class="error" role="alert" data-testid="emergency-error">
           {error}

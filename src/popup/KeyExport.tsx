@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { EXPORT_KEY_CONFIRMATION, type ExportedKey } from '../background/api.js';
 import { errorText } from './errors.js';
+import { KitFields } from './KitFields.js';
 import { call } from './worker-client.js';
 
 /**
@@ -87,14 +88,7 @@ export function KeyExport() {
         it, and nobody can stop a signature made with it. Do this only to leave Tandem, on a computer you trust.
       </p>
       <p class="muted">Your recovery kit and this device's share are combined here; the co-signer is not asked. The key is shown once and not saved.</p>
-      <label>
-        Recovery kit file
-        <input type="file" accept=".json,application/json" data-testid="key-export-kit-file" disabled={busy} onChange={async (event) => setKit(await (event.currentTarget as HTMLInputElement).files?.[0]?.text())} />
-      </label>
-      <label>
-        Recovery secret
-        <input type="text" data-testid="key-export-secret" autoComplete="off" spellcheck={false} disabled={busy} value={secret} onInput={(event) => setSecret(event.currentTarget.value)} />
-      </label>
+      <KitFields prefix="key-export" busy={busy} secret={secret} onKit={setKit} onSecret={setSecret} />
       <label>
         Password
         <input type="password" data-testid="key-export-password" autoComplete="current-password" disabled={busy} value={password} onInput={(event) => setPassword(event.currentTarget.value)} />

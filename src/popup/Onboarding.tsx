@@ -8,7 +8,7 @@ import { call } from './worker-client.js';
 type Step =
   | { name: 'loading' }
   | { name: 'create'; cosignerUrl: string }
-  | { name: 'restore'; cosignerUrl: string }
+  | { name: 'restore'; cosignerUrl: string; interrupted?: string }
   | { name: 'recovery'; recoverySecret: string }
   | { name: 'done'; address: string | undefined };
 
@@ -25,6 +25,7 @@ export function OnboardingPage() {
         call({ kind: 'popup', action: 'onboardingProgress' }).catch(() => undefined),
       ]);
       if (progress?.stage === 'recovery-kit' && progress.recoverySecret) setStep({ name: 'recovery', recoverySecret: progress.recoverySecret });
+      else if (overview.status === 'restoring') setStep({ name: 'restore', cosignerUrl: overview.cosignerUrl, interrupted: overview.restoring });
       else if (overview.status !== 'uninitialised') setStep({ name: 'done', address: overview.address });
       else setStep({ name: 'create', cosignerUrl: overview.cosignerUrl });
     };
@@ -58,6 +59,12 @@ export function OnboardingPage() {
             </button>
           </p>
         </>
+      )}
+      {step.name === 'restore' && step.interrupted && (
+        <p class="notice" data-testid="restore-interrupted">
+          The restore of {step.interrupted} in this browser did not finish. Pick its recovery kit again and type the password you chose
+          then: it carries on where it stopped.
+        </p>
       )}
       {step.name === 'restore' && (
         <RestoreStep

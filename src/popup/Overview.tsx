@@ -27,23 +27,27 @@ export function OverviewPage() {
         </p>
       )}
       {!overview && !error && <p class="muted">Loading…</p>}
-      {overview?.status === 'uninitialised' && <Welcome />}
+      {(overview?.status === 'uninitialised' || overview?.status === 'restoring') && <Welcome restoring={overview.status === 'restoring'} />}
       {overview?.status === 'locked' && <UnlockForm onUnlocked={setOverview} />}
       {overview?.status === 'unlocked' && <Wallet overview={overview} onChange={setOverview} />}
     </main>
   );
 }
 
-function Welcome() {
+function Welcome({ restoring }: { restoring: boolean }) {
   const openOnboarding = async () => {
     await browser.tabs.create({ url: browser.runtime.getURL('popup.html#/onboarding') });
     window.close();
   };
   return (
     <section class="stack">
-      <p>Your key will be split between this browser and a co-signer, so neither can sign alone.</p>
+      {restoring ? (
+        <p class="notice">A restore from your recovery kit did not finish in this browser.</p>
+      ) : (
+        <p>Your key will be split between this browser and a co-signer, so neither can sign alone.</p>
+      )}
       <button type="button" class="primary" data-testid="open-onboarding" onClick={openOnboarding}>
-        Set up a wallet
+        {restoring ? 'Finish restoring' : 'Set up a wallet'}
       </button>
     </section>
   );

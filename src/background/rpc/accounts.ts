@@ -23,7 +23,8 @@ const ONBOARDING_TAB_GAP_MS = 30_000;
 let lastOnboardingTabAt = 0;
 
 async function askToConnect(context: RpcContext): Promise<typeof DEFERRED> {
-  if ((await walletStatus()) === 'uninitialised') {
+  const status = await walletStatus();
+  if (status === 'uninitialised' || status === 'restoring') {
     // One onboarding tab, however many times a site asks.
     if (Date.now() - lastOnboardingTabAt > ONBOARDING_TAB_GAP_MS) {
       lastOnboardingTabAt = Date.now();

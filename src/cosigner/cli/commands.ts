@@ -1,9 +1,9 @@
 import { auditListCommand, auditVerifyCommand } from './audit.js';
 import type { Command } from './command.js';
-import { devicesListCommand, devicesRevokeCommand } from './devices.js';
+import { devicesApproveRestoreCommand, devicesListCommand, devicesRevokeCommand } from './devices.js';
 import { policySetCommand, policyShowCommand } from './policy.js';
 import { startCommand } from './start.js';
 import { walletsCommand } from './wallets.js';
 
-export const COMMANDS: readonly Command[] = [startCommand, walletsCommand, policyShowCommand, policySetCommand, auditVerifyCommand, auditListCommand, devicesListCommand, devicesRevokeCommand];
+export const COMMANDS: readonly Command[] = [startCommand, walletsCommand, policyShowCommand, policySetCommand, auditVerifyCommand, auditListCommand, devicesListCommand, devicesRevokeCommand, devicesApproveRestoreCommand];
 export const GROUPS = ['policy', 'audit', 'devices'] as const;

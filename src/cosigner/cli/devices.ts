@@ -10,7 +10,7 @@ import type { CliIo } from './io.js';
 export const devicesListCommand: Command = {
   name: 'devices list',
   usage: 'devices list <walletId> [--json]',
-  summary: "List a wallet's devices: active, restoring (enrolled from the recovery kit) or revoked.",
+  summary: "List a wallet's devices: active, restoring (enrolled from the recovery kit; '(approved)' once an operator approved it) or revoked.",
   positionals: ['walletId'],
   options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
   help: [['--json', 'Print a JSON array instead of a table.'], DATA_DIR_HELP, MASTER_KEY_HELP],
@@ -24,7 +24,7 @@ export const devicesListCommand: Command = {
       io.stdout(JSON.stringify(devices.map(deviceJson), null, 2));
       return 0;
     }
-    io.stdout(table(['DEVICE', 'STATUS', 'ENROLLED', 'REVOKED', 'REASON'], devices.map((d) => [d.deviceId, d.status, iso(d.createdAt), d.revokedAt ? iso(d.revokedAt) : '-', d.revokedReason ?? ''])));
+    io.stdout(table(['DEVICE', 'STATUS', 'ENROLLED', 'REVOKED', 'REASON'], devices.map((d) => [d.deviceId, statusText(d), iso(d.createdAt), d.revokedAt ? iso(d.revokedAt) : '-', d.revokedReason ?? ''])));
     return 0;
   },
 };
@@ -50,6 +50,36 @@ export const devicesRevokeCommand: Command = {
   },
 };
 
+export const devicesApproveRestoreCommand: Command = {
+  name: 'devices approve-restore',
+  usage: 'devices approve-restore <deviceId> [--actor <name>]',
+  summary: "Approve the restore of a device enrolled from the recovery kit, for a wallet whose policy needs the operator's approval.",
+  positionals: ['deviceId'],
+  options: { ...STORE_OPTIONS, actor: { type: 'string' } },
+  help: [['--actor <name>', 'Who approved (kept in the audit log). Default "operator".'], DATA_DIR_HELP, MASTER_KEY_HELP],
+  run: async (values: Values, positionals: string[], io: CliIo) => {
+    const deviceId = positionals[0] ?? '';
+    if (!DEVICE_ID_PATTERN.test(deviceId)) throw new CliUsageError(`A device id is lowercase hex; got ${JSON.stringify(deviceId)}.`, 'devices approve-restore');
+    const actor = stringValue(values.actor)?.trim() || 'operator';
+    const { device, policy } = await withStore(values, io, (store) => {
+      if (!store.getDevice(deviceId)) throw new CliUsageError(`No device ${deviceId} here.`, 'devices approve-restore');
+      const approved = store.approveRestore(deviceId, { actor });
+      return { device: approved, policy: store.getPolicy(approved.walletId) };
+    });
+    io.stdout(`approved the restore of device ${device.deviceId} of wallet ${device.walletId} (by ${actor})`);
+    io.stdout(
+      policy.restoreNeedsOperator
+        ? "It runs at the device's next try (within seconds), once the wallet's restore delay has passed. To stop it instead: devices revoke."
+        : "Note: this wallet's policy does not need an approval (restoreNeedsOperator is not set): the restore runs after its delay anyway.",
+    );
+    return 0;
+  },
+};
+
+function statusText(device: DeviceRecord): string {
+  return device.status === 'restoring' && device.restoreApprovedAt !== undefined ? 'restoring (approved)' : device.status;
+}
+
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -63,5 +93,6 @@ function deviceJson(device: DeviceRecord): Record<string, unknown> {
     createdAt: iso(device.createdAt),
     revokedAt: device.revokedAt ? iso(device.revokedAt) : null,
     revokedReason: device.revokedReason ?? null,
+    restoreApprovedAt: device.restoreApprovedAt ? iso(device.restoreApprovedAt) : null,
   };
 }

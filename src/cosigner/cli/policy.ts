@@ -27,6 +27,8 @@ const UNSET_FIELDS = {
   contracts: 'allowedContracts',
   chains: 'allowedChainIds',
   'refresh-every': 'refreshEveryDays',
+  'restore-delay': 'restoreDelayMinutes',
+  'restore-needs-operator': 'restoreNeedsOperator',
 } as const satisfies Record<string, keyof WalletPolicy>;
 
 export const policySetCommand: Command = {
@@ -44,6 +46,8 @@ export const policySetCommand: Command = {
     'allow-contract': { type: 'string', multiple: true },
     'allow-chain': { type: 'string', multiple: true },
     'refresh-every-days': { type: 'string' },
+    'restore-delay-minutes': { type: 'string' },
+    'restore-needs-operator': { type: 'boolean' },
     unset: { type: 'string', multiple: true },
     clear: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -57,6 +61,8 @@ export const policySetCommand: Command = {
     ['--allow-contract <0x..>', 'Allowed contract to call (and typed-data verifyingContract); repeatable. "none" allows none.'],
     ['--allow-chain <id>', 'Allowed chain id; repeatable. "none" allows none.'],
     ['--refresh-every-days <n>', 'Refuse to presign or sign once the key shares are older than n days (1 to 3650) until they are refreshed.'],
+    ['--restore-delay-minutes <n>', "Hold a restore from the recovery kit n minutes (0 to 43200) after it was requested, instead of the co-signer's --restore-delay."],
+    ['--restore-needs-operator', 'Hold a restore from the recovery kit until an operator ran devices approve-restore for that device.'],
     ['--unset <rule>', `Remove a rule: ${Object.keys(UNSET_FIELDS).join(', ')}; repeatable.`],
     ['--clear', 'Start from an empty policy (no restriction) instead of the current one.'],
     ['--json', 'Print the stored policy as JSON.'],
@@ -116,6 +122,9 @@ async function policyChanges(values: Values): Promise<Record<string, unknown>> {
   if (chains) changes.allowedChainIds = chains.map((id) => (/^[0-9]{1,15}$/.test(id) ? Number(id) : id));
   const refreshDays = stringValue(values['refresh-every-days'])?.trim();
   if (refreshDays !== undefined) changes.refreshEveryDays = /^[0-9]{1,15}$/.test(refreshDays) ? Number(refreshDays) : refreshDays;
+  const restoreDelay = stringValue(values['restore-delay-minutes'])?.trim();
+  if (restoreDelay !== undefined) changes.restoreDelayMinutes = /^[0-9]{1,15}$/.test(restoreDelay) ? Number(restoreDelay) : restoreDelay;
+  if (values['restore-needs-operator'] === true) changes.restoreNeedsOperator = true;
   return changes;
 }
 
@@ -165,6 +174,8 @@ async function describePolicy(walletId: string, policy: WalletPolicy): Promise<s
     ['contracts', list(policy.allowedContracts)],
     ['chains', list(policy.allowedChainIds)],
     ['key refresh', policy.refreshEveryDays === undefined ? 'not required' : `every ${policy.refreshEveryDays} day${policy.refreshEveryDays === 1 ? '' : 's'}`],
+    ['restore delay', policy.restoreDelayMinutes === undefined ? "the co-signer's default (--restore-delay)" : `${policy.restoreDelayMinutes} minute${policy.restoreDelayMinutes === 1 ? '' : 's'}`],
+    ['restore approval', policy.restoreNeedsOperator ? 'an operator must approve (devices approve-restore)' : 'not required'],
   ];
   return [`Policy of wallet ${walletId}:`, ...formatRows(rows.map(([label, value]) => [`  ${label}`, value]))].join('\n');
 }

@@ -19,6 +19,17 @@ export interface WalletPolicy {
    * refresh or restore). Past it the co-signer refuses to presign or sign until a refresh.
    */
   refreshEveryDays?: number;
+  /**
+   * Whole minutes (0 to 43200, i.e. 30 days) a device enrolled from the recovery kit waits before
+   * the co-signer runs its restore: the window in which the owner or the operator can stop a restore
+   * nobody asked for. Overrides the co-signer-wide default (`--restore-delay`) for this wallet.
+   */
+  restoreDelayMinutes?: number;
+  /**
+   * When true, a restore also waits until an operator approved that restoring device
+   * (`devices approve-restore <deviceId>`), on top of the restore delay.
+   */
+  restoreNeedsOperator?: boolean;
 }
 
 /** A transaction as the co-signer decoded it from the unsigned transaction it hashed itself. */

@@ -29,6 +29,8 @@ describe('validatePolicy', () => {
         allowedContracts: [],
         allowedChainIds: [1, 8453, 1],
         refreshEveryDays: 30,
+        restoreDelayMinutes: 1440,
+        restoreNeedsOperator: true,
       }),
     ).toEqual({
       maxValuePerTxWei: '1000',
@@ -37,6 +39,8 @@ describe('validatePolicy', () => {
       allowedContracts: [],
       allowedChainIds: [1, 8453],
       refreshEveryDays: 30,
+      restoreDelayMinutes: 1440,
+      restoreNeedsOperator: true,
     });
   });
 
@@ -47,6 +51,19 @@ describe('validatePolicy', () => {
 
   it('says what refreshEveryDays must be', () => {
     expect(() => validatePolicy({ refreshEveryDays: '30' })).toThrow(/refreshEveryDays must be a whole number of days from 1 to 3650, e\.g\. 30; got "30"\./);
+  });
+
+  it('accepts restoreDelayMinutes from 0 to 43200 (30 days), and restoreNeedsOperator true or false', () => {
+    expect(validatePolicy({ restoreDelayMinutes: 0 })).toEqual({ restoreDelayMinutes: 0 });
+    expect(validatePolicy({ restoreDelayMinutes: 43200 })).toEqual({ restoreDelayMinutes: 43200 });
+    expect(validatePolicy({ restoreNeedsOperator: false })).toEqual({ restoreNeedsOperator: false });
+  });
+
+  it('says what restoreDelayMinutes and restoreNeedsOperator must be', () => {
+    expect(() => validatePolicy({ restoreDelayMinutes: 60.5 })).toThrow(
+      /restoreDelayMinutes must be a whole number of minutes from 0 to 43200 \(30 days\), e\.g\. 1440 for a day; got 60\.5\./,
+    );
+    expect(() => validatePolicy({ restoreNeedsOperator: 'yes' })).toThrow(/restoreNeedsOperator must be true or false; got "yes"\./);
   });
 
   it.each([
@@ -71,6 +88,14 @@ describe('validatePolicy', () => {
     ['a refresh interval as a string', { refreshEveryDays: '30' }, 'refreshEveryDays'],
     ['a refresh interval above ten years', { refreshEveryDays: 3651 }, 'refreshEveryDays'],
     ['a refresh interval that is not a number', { refreshEveryDays: null }, 'refreshEveryDays'],
+    ['a negative restore delay', { restoreDelayMinutes: -1 }, 'restoreDelayMinutes'],
+    ['a fractional restore delay', { restoreDelayMinutes: 1.5 }, 'restoreDelayMinutes'],
+    ['a restore delay as a string', { restoreDelayMinutes: '60' }, 'restoreDelayMinutes'],
+    ['a restore delay above 30 days', { restoreDelayMinutes: 43201 }, 'restoreDelayMinutes'],
+    ['a restore delay in milliseconds', { restoreDelayMinutes: 3_600_000 }, 'restoreDelayMinutes'],
+    ['restoreNeedsOperator as a string', { restoreNeedsOperator: 'true' }, 'restoreNeedsOperator'],
+    ['restoreNeedsOperator as a number', { restoreNeedsOperator: 1 }, 'restoreNeedsOperator'],
+    ['restoreNeedsOperator null', { restoreNeedsOperator: null }, 'restoreNeedsOperator'],
   ])('refuses %s, naming the field', (_name, input, field) => {
     expect(fieldOf(input)).toBe(field);
   });

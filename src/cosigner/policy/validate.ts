@@ -3,10 +3,12 @@ import { InvalidPolicyError } from './errors.js';
 import type { WalletPolicy } from './types.js';
 
 const MAX_UINT256 = (1n << 256n) - 1n;
-const POLICY_FIELDS = ['maxValuePerTxWei', 'dailyLimitWei', 'allowedRecipients', 'allowedContracts', 'allowedChainIds', 'refreshEveryDays'] as const;
+const POLICY_FIELDS = ['maxValuePerTxWei', 'dailyLimitWei', 'allowedRecipients', 'allowedContracts', 'allowedChainIds', 'refreshEveryDays', 'restoreDelayMinutes', 'restoreNeedsOperator'] as const;
 const MAX_LIST_LENGTH = 256;
 /** Ten years: anything longer is surely a typo (milliseconds, or a unit mixed up). */
 const MAX_REFRESH_EVERY_DAYS = 3650;
+/** Thirty days: a longer hold is better expressed as restoreNeedsOperator. */
+const MAX_RESTORE_DELAY_MINUTES = 30 * 24 * 60;
 
 /**
  * Checks a policy an operator supplied (parsed JSON) and returns it normalised: amounts as
@@ -30,6 +32,8 @@ export function validatePolicy(input: unknown): WalletPolicy {
   if (record.allowedContracts !== undefined) policy.allowedContracts = addressList('allowedContracts', record.allowedContracts);
   if (record.allowedChainIds !== undefined) policy.allowedChainIds = chainIdList(record.allowedChainIds);
   if (record.refreshEveryDays !== undefined) policy.refreshEveryDays = refreshDays(record.refreshEveryDays);
+  if (record.restoreDelayMinutes !== undefined) policy.restoreDelayMinutes = restoreDelayMinutes(record.restoreDelayMinutes);
+  if (record.restoreNeedsOperator !== undefined) policy.restoreNeedsOperator = restoreNeedsOperator(record.restoreNeedsOperator);
   return policy;
 }
 
@@ -90,6 +94,23 @@ function refreshDays(value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_REFRESH_EVERY_DAYS) {
     throw new InvalidPolicyError(field, `${field} must be a whole number of days from 1 to ${MAX_REFRESH_EVERY_DAYS}, e.g. 30; got ${describe(value)}.`);
   }
+  return value;
+}
+
+function restoreDelayMinutes(value: unknown): number {
+  const field = 'restoreDelayMinutes';
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_RESTORE_DELAY_MINUTES) {
+    throw new InvalidPolicyError(
+      field,
+      `${field} must be a whole number of minutes from 0 to ${MAX_RESTORE_DELAY_MINUTES} (30 days), e.g. 1440 for a day; got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+function restoreNeedsOperator(value: unknown): boolean {
+  const field = 'restoreNeedsOperator';
+  if (typeof value !== 'boolean') throw new InvalidPolicyError(field, `${field} must be true or false; got ${describe(value)}.`);
   return value;
 }
 

@@ -114,6 +114,7 @@ interface DeviceRow {
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  restore_approved_at: number | null;
 }
 
 interface PresignatureRow {
@@ -129,7 +130,7 @@ const WALLET_SELECT = `
          w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at, s.updated_at AS share_updated_at
   FROM wallets w LEFT JOIN shares s ON s.wallet_id = w.wallet_id`;
 
-const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, status, created_at, revoked_at, revoked_reason FROM devices';
+const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, status, created_at, revoked_at, revoked_reason, restore_approved_at FROM devices';
 
 /** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous. */
 export class SqliteCosignerStore implements CosignerStore {
@@ -229,6 +230,28 @@ export class SqliteCosignerStore implements CosignerStore {
       const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, id);
       if (!row) throw new NotFoundError('device', id);
       if (row.status !== 'revoked') this.#revoke(row, why, this.#now(), options.actor ?? 'operator');
+      return this.#requireDevice(id);
+    });
+  }
+
+  approveRestore(deviceId: string, options: { actor?: string } = {}): DeviceRecord {
+    const id = check.deviceId(deviceId);
+    const actor = check.shortText(options.actor ?? 'operator', 'approval actor', 200);
+    return this.#tx(() => {
+      const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, id);
+      if (!row) throw new NotFoundError('device', id);
+      if (row.status !== 'restoring') {
+        const what = row.status === 'revoked' ? `is revoked${row.revoked_reason ? ` (${row.revoked_reason})` : ''}` : 'is active: it already holds its share';
+        throw new WalletStateError(
+          'DEVICE_NOT_RESTORING',
+          row.wallet_id,
+          `Device ${id} ${what}, so there is no restore of it to approve. Only a device enrolled from the recovery kit and still restoring can be approved (see devices list ${row.wallet_id}).`,
+        );
+      }
+      if (row.restore_approved_at !== null) return toDevice(row);
+      const now = this.#now();
+      this.#run('UPDATE devices SET restore_approved_at = ? WHERE device_id = ?', now, id);
+      this.audit.append({ kind: 'approve', walletId: row.wallet_id, deviceId: id, at: now, summary: { action: 'approve-restore', deviceId: id, actor } });
       return this.#requireDevice(id);
     });
   }
@@ -731,5 +754,6 @@ function toDevice(row: DeviceRow): DeviceRecord {
     createdAt: row.created_at,
     ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
     ...(row.revoked_reason === null ? {} : { revokedReason: row.revoked_reason }),
+    ...(row.restore_approved_at === null ? {} : { restoreApprovedAt: row.restore_approved_at }),
   };
 }

@@ -80,7 +80,7 @@ export class InvalidRecordError extends StoreError {
   }
 }
 
-export type WalletStateErrorCode = 'WALLET_LOCKED' | 'WALLET_NOT_ACTIVE' | 'WALLET_ALREADY_ACTIVE' | 'WALLET_GENERATION_MISMATCH' | 'DEVICE_REVOKED' | 'NO_PENDING_RESTORE';
+export type WalletStateErrorCode = 'WALLET_LOCKED' | 'WALLET_NOT_ACTIVE' | 'WALLET_ALREADY_ACTIVE' | 'WALLET_GENERATION_MISMATCH' | 'DEVICE_REVOKED' | 'NO_PENDING_RESTORE' | 'DEVICE_NOT_RESTORING';
 
 /** The wallet is not in a state that allows this operation. */
 export class WalletStateError extends StoreError {

@@ -128,6 +128,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE pending_shares ADD COLUMN kind TEXT NOT NULL DEFAULT 'restore' CHECK (kind IN ('refresh', 'restore', 'new-backup'));
   ALTER TABLE pending_shares ADD COLUMN parties TEXT CHECK (parties IS NULL OR parties IN ('[1,2]', '[1,2,3]'));
   `,
+  /* 4: an operator's approval of a restoring device, for wallets whose policy has restoreNeedsOperator. */ `
+  ALTER TABLE devices ADD COLUMN restore_approved_at INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -24,6 +24,8 @@ export interface DeviceRecord {
   createdAt: number;
   revokedAt?: number;
   revokedReason?: string;
+  /** When an operator approved this device's restore (for a wallet whose policy has restoreNeedsOperator). */
+  restoreApprovedAt?: number;
 }
 
 /** Why a re-sharing left a share pending: a refresh, a restore onto a new device, or a new backup made by the device. */
@@ -168,6 +170,12 @@ export interface CosignerStore {
   createRestoringDevice(device: NewDevice): MaybePromise<DeviceRecord>;
   /** Refused everywhere from now on; its pending restore goes too. Audited as 'revoke'. */
   revokeDevice(deviceId: string, reason: string, options?: { actor?: string }): MaybePromise<DeviceRecord>;
+  /**
+   * An operator lets this restoring device run its restore (the wallet's policy has restoreNeedsOperator).
+   * Audited as 'approve'. A device that is not 'restoring' is refused with WalletStateError DEVICE_NOT_RESTORING;
+   * approving an approved device again changes nothing and answers the same.
+   */
+  approveRestore(deviceId: string, options?: { actor?: string }): MaybePromise<DeviceRecord>;
   /** Keeps a re-sharing's new share aside (replacing an older pending one); the current share stays in force. */
   putPendingShare(pending: PendingShare): MaybePromise<void>;
   /**

@@ -26,6 +26,7 @@ function progressText(progress: Progress | undefined, now: number): string {
     if (seconds > 0) return `For your safety the co-signer waits before it restores a wallet: ${seconds} s to go.`;
     return onboardingStageLabel('restoring');
   }
+  if (progress.stage === 'restore-delay' && progress.notice !== undefined) return 'Waiting for the co-signer’s operator to approve this restore…';
   return onboardingStageLabel(progress.stage);
 }
 
@@ -145,6 +146,11 @@ export function RestoreStep({ defaultCosignerUrl, onKeyReady, onCancel }: { defa
           <p data-testid="restore-stage" data-stage={progress?.stage ?? 'starting'}>
             {progressText(progress, now)}
           </p>
+          {progress?.stage === 'restore-delay' && progress.notice && (
+            <p class="muted" data-testid="restore-notice">
+              {progress.notice}
+            </p>
+          )}
         </div>
       )}
       <div class="row">
