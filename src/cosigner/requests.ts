@@ -309,7 +309,13 @@ async function presign(
   }
   const party = SignParty.create({ share, session: hexToBytes(request.session.slice(2)), signers: [1, COSIGNER_PARTY] });
   await guarded(context, wallet, 'presign', () => relayParty(link, party, messages, (result) => result !== undefined));
-  await context.store.putPresignature({ walletId: wallet.walletId, presignatureId: request.presignatureId, state: party.exportState() });
+  try {
+    await context.store.putPresignature({ walletId: wallet.walletId, presignatureId: request.presignatureId, state: party.exportState(), generation: share.generation });
+  } catch (error) {
+    // A refresh, restore or new backup committed while this presign ran: its shares are gone.
+    if (error instanceof WalletStateError) throw new Refusal('STALE_SHARE', 'The key shares were replaced while this presignature was made; presign again.', String(share.generation + 1));
+    throw error;
+  }
   await link.send({ type: 'presigned', presignatureId: request.presignatureId });
 }
 

@@ -490,6 +490,9 @@ export class SqliteCosignerStore implements CosignerStore {
     this.#tx(() => {
       const wallet = this.#requireSignable(id);
       const generation = wallet.generation!;
+      if (presignature.generation !== undefined && presignature.generation !== generation) {
+        throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `Presignature ${presignatureId} was made with generation ${presignature.generation} of wallet ${id}, which now holds ${generation}.`);
+      }
       if (this.#get('SELECT 1 FROM presignatures WHERE wallet_id = ? AND presignature_id = ?', id, presignatureId)) {
         throw new ConflictError(`Presignature ${presignatureId} of wallet ${id} already exists; presignature ids are never reused.`);
       }

@@ -140,6 +140,18 @@ describe('a new backup made by the device', () => {
   });
 });
 
+describe('a presignature made while the shares were replaced', () => {
+  it('is refused when it names the generation before the commit, and stored when it names the current one', () => {
+    const { walletId, deviceId } = activeWallet();
+    store.putPendingShare({ walletId, deviceId, share: 'share-g1', generation: 1, kind: 'refresh' });
+    store.commitPendingShare({ walletId, deviceId, generation: 1 });
+    expect(() => store.putPresignature({ walletId, presignatureId: newId(), state: 'made with generation 0', generation: 0 })).toThrow(/generation 0 .* now holds 1/);
+    expect(store.countReadyPresignatures(walletId)).toBe(0);
+    store.putPresignature({ walletId, presignatureId: newId(), state: 'made with generation 1', generation: 1 });
+    expect(store.countReadyPresignatures(walletId)).toBe(1);
+  });
+});
+
 describe('revoking a device', () => {
   it('revokes once, keeps why and who in the audit log, and answers the same the second time', () => {
     const { walletId, deviceId } = activeWallet();

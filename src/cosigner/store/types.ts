@@ -99,6 +99,8 @@ export interface NewPresignature {
   presignatureId: string;
   /** SignParty.exportState() output. Secret: stored sealed, wiped when consumed. */
   state: string;
+  /** The generation of the share it was made with: refused when a refresh committed meanwhile. */
+  generation?: number;
 }
 
 /** What a signature leaves behind: written in the same transaction as the presignature consumption. */
