@@ -176,7 +176,12 @@ async function runNewRecoveryKit(): Promise<OnboardingProgress> {
   leaveEmergency();
   progress = { stage: 'resharing', fraction: 0.4, address: record.address };
   const wallet = { walletId: record.walletId, address: record.address, cosignerUrl: record.cosignerUrl, cosignerIdentity: record.cosignerIdentity };
-  const { address } = await session.newBackup((backupShare) => holdNewKit(backupShare, wallet));
+  const { address } = await session.newBackup((backupShare) => holdNewKit(backupShare, wallet)).catch((error: unknown) => {
+    // Held for a commit that did not complete (or whose answer was lost): it is not offered as the
+    // kit. The wallet then says it has no backup, and the next new kit commits or replaces it.
+    pendingKit = undefined;
+    throw error;
+  });
   void topUpPool();
   progress = { stage: 'recovery-kit', fraction: 0.9, address };
   return progress;

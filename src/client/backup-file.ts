@@ -3,7 +3,7 @@
  * restore, refresh and emergency signing read. Every way it can be wrong gets its own message,
  * checked before anything is sent anywhere.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
 import { BACKUP_PARTY } from '../channel/cosigner-protocol.js';
 import { ClientError } from './errors.js';
@@ -67,4 +67,27 @@ export function writeBackupFile(path: string, text: string): void {
     rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/** Where the backup share a re-sharing replaces waits until that re-sharing is committed. */
+export function previousBackupPath(path: string): string {
+  return `${path}.previous`;
+}
+
+/**
+ * Writes a re-sharing's new backup share at `path` before the co-signer commits it, keeping the
+ * share it replaces as `<path>.previous`: until the commit only that one works, after it only the
+ * new one. A run cut in between leaves both; running the command again commits, then
+ * dropPreviousBackup removes the old one.
+ */
+export function writeNewBackupFile(path: string, text: string): void {
+  const previous = previousBackupPath(path);
+  // An earlier cut run already kept the share from before it: that one stays the fallback.
+  if (existsSync(path) && !existsSync(previous)) writeBackupFile(previous, readFileSync(path, 'utf8'));
+  writeBackupFile(path, text);
+}
+
+/** The re-sharing was committed: the share it replaced is dead, and goes. */
+export function dropPreviousBackup(path: string): void {
+  rmSync(previousBackupPath(path), { force: true });
 }

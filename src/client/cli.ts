@@ -478,7 +478,7 @@ ${TIMEOUT_HELP}`,
     const caFile = args.string('ca');
     const caPem = caFile === undefined ? undefined : readCertificate(caFile);
     const enrollmentCode = args.string('enrollment-code');
-    const { readBackupFile, writeBackupFile, backupFileText } = await import('./backup-file.js');
+    const { readBackupFile, writeNewBackupFile, dropPreviousBackup, backupFileText } = await import('./backup-file.js');
     const backup = readBackupFile(backupPath);
     mkdirSync(dirname(walletPath), { recursive: true, mode: 0o700 });
     const unlock = await lockWallet(walletPath);
@@ -499,7 +499,7 @@ ${TIMEOUT_HELP}`,
         note(`Enrolled ${walletPath} to restore ${backup.address} (device id ${device.deviceId}).`);
       }
       const restoring = device;
-      const saveBackup = async (share: string) => writeBackupFile(backupOut, backupFileText(backup.walletId, backup.address, share));
+      const saveBackup = async (share: string) => writeNewBackupFile(backupOut, backupFileText(backup.walletId, backup.address, share));
       let approvalNoted = false;
       const { address: restored } = await restoring.restore(backup.shareText, saveBackup, (readyAt, reason, code) => {
         // The approval is asked for every few seconds: say so once, not at every ask.
@@ -510,6 +510,7 @@ ${TIMEOUT_HELP}`,
         }
         note(`${reason} Waiting ${Math.ceil((readyAt - Date.now()) / 1000)} s; the operator can still revoke this restore meanwhile.`);
       });
+      dropPreviousBackup(backupOut);
       out(restored);
       note(`Restored ${restored} onto ${walletPath}. The old device is revoked; the old backup share no longer works.`);
       note('!!! NEW BACKUP SHARE written to ' + backupOut + ': move it OFFLINE now, as you did the first one.');
@@ -537,15 +538,17 @@ ${TIMEOUT_HELP}`,
   positionals: 0,
   async run(args) {
     const backupPath = args.string('backup');
-    const { readBackupFile, writeBackupFile, backupFileText } = await import('./backup-file.js');
+    const { readBackupFile, writeNewBackupFile, dropPreviousBackup, backupFileText } = await import('./backup-file.js');
     const backup = backupPath === undefined ? undefined : readBackupFile(resolve(backupPath));
     await withDevice(args, async (device) => {
       if (device.isTwoOfThree && !backup) throw args.usage('This is a 2-of-3 wallet: refreshing it needs --backup <file> (the backup share).');
       if (!device.isTwoOfThree && backup) throw args.usage('This 2-of-2 wallet has no backup share: leave out --backup.');
       if (backup && backup.address.toLowerCase() !== device.address.toLowerCase()) throw new ClientError('CLIENT_FILE_CORRUPT', `The backup share is of ${backup.address}, not of this wallet ${device.address}.`);
       // The new backup share is on disk before the co-signer commits the refresh; the old one dies then.
-      const saveBackup = async (share: string) => writeBackupFile(resolve(args.string('backup-out') ?? backupPath!), backupFileText(backup!.walletId, backup!.address, share));
+      const backupOut = resolve(args.string('backup-out') ?? backupPath ?? '.');
+      const saveBackup = async (share: string) => writeNewBackupFile(backupOut, backupFileText(backup!.walletId, backup!.address, share));
       await device.refresh(backup ? { backupShare: backup.shareText, saveBackup } : {});
+      if (backup) dropPreviousBackup(backupOut);
       out(device.address);
       note(`Refreshed ${device.address}: old shares and presignatures no longer work.${backup ? ' Keep the NEW backup share offline.' : ''}`);
     });
@@ -568,10 +571,11 @@ ${TIMEOUT_HELP}`,
   positionals: 0,
   async run(args) {
     const backupOut = resolve(args.required('backup-out'));
-    const { writeBackupFile, backupFileText } = await import('./backup-file.js');
+    const { writeNewBackupFile, dropPreviousBackup, backupFileText } = await import('./backup-file.js');
     await withDevice(args, async (device) => {
       const wasTwoOfThree = device.isTwoOfThree;
-      const { address } = await device.newBackup(async (share) => writeBackupFile(backupOut, backupFileText(device.walletId, device.address, share)));
+      const { address } = await device.newBackup(async (share) => writeNewBackupFile(backupOut, backupFileText(device.walletId, device.address, share)));
+      dropPreviousBackup(backupOut);
       out(address);
       note(`${wasTwoOfThree ? 'Made a new backup share for' : 'Upgraded to 2-of-3:'} ${address}. Older shares, backups and presignatures no longer work.`);
       note('!!! NEW BACKUP SHARE written to ' + backupOut + ': move it OFFLINE now.');

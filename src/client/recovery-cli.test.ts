@@ -5,7 +5,7 @@
  * export the key, and each way a backup share file can be wrong.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,8 @@ describe('recovery with tandem-client', () => {
     copyFileSync(kit(), join(dir, 'kit-before-refresh.json'));
     expect(succeeded(await runCli(['refresh', '--wallet', restoredWallet(), '--backup', kit()]))).toEqual([address]);
     expect(cosigner!.store.getWallet(walletId)?.generation).toBe(2);
+    // The share it replaced was kept beside it only until the commit.
+    expect(existsSync(`${kit()}.previous`)).toBe(false);
     failed(await runCli(['emergency-sign-message', '--wallet', restoredWallet(), '--backup', join(dir, 'kit-before-refresh.json'), '--', 'x']), /different refreshes/);
     expect(await recoverMessageAddress({ message: 'refreshed', signature: await message(restoredWallet(), 'refreshed') })).toBe(address);
   }, 120_000);

@@ -216,7 +216,11 @@ async function restore(
   }
   const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
   if (request.generation !== share.generation) {
-    throw new Refusal('STALE_SHARE', 'This recovery kit is from before a later refresh or restore of the wallet: use the kit issued with the latest one.', String(share.generation));
+    const reason =
+      request.generation > share.generation
+        ? 'This recovery kit is from a refresh or restore that was never completed: use the kit from before it (the headless client keeps it as <file>.previous until the commit).'
+        : 'This recovery kit is from before a later refresh or restore of the wallet: use the kit issued with the latest one.';
+    throw new Refusal('STALE_SHARE', reason, String(share.generation));
   }
   // Before anything is dealt: round 2 carries evaluations of the co-signer's polynomial to both the
   // new device and the backup, which the restoring device runs side by side, so together they give
