@@ -48,7 +48,7 @@ export type DeviceRequest =
    * Second phase of a restore or a new backup: the device stored its new share and the new kit, so
    * the co-signer makes its own new share current and revokes every other device.
    */
-  | { type: 'reshare-commit'; generation: number }
+  | { type: 'reshare-commit'; generation: number; sharesDigest: Hex }
   /** The device's online message for the presignature comes attached: the co-signer answers with its own. */
   | { type: 'sign'; presignatureId: string; payload: WirePayload }
   /**
@@ -65,8 +65,11 @@ export type CosignerReply =
   | { type: 'mpc' }
   | { type: 'keygen-done'; address: Hex; publicKey: Hex; generation: number }
   | { type: 'presigned'; presignatureId: string }
-  /** The co-signer holds its new share aside; the old shares stay in force until reshare-commit. */
-  | { type: 'reshare-ready'; address: Hex; generation: number }
+  /**
+   * The co-signer holds its new share aside; the old shares stay in force until reshare-commit.
+   * `sharesDigest` (publicSharesDigest) names this run's sharing: the commit must name the same.
+   */
+  | { type: 'reshare-ready'; address: Hex; generation: number; sharesDigest: Hex }
   | { type: 'reshare-done'; address: Hex; generation: number }
   | { type: 'signed'; presignatureId?: string }
   | { type: 'refused'; code: RefusalCode; reason: string; rule?: string };

@@ -7,7 +7,7 @@ import { randomBytes, bytesToHex } from '../mpc/bytes.js';
 import { DkgParty, keyPublicInfo } from '../mpc/dkg.js';
 import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
 import { InvalidArgumentError } from '../mpc/errors.js';
-import { keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
+import { keyShareAddress, publicSharesDigest, type KeyShare } from '../mpc/keyshare.js';
 import { SignParty, type SignResult } from '../mpc/sign.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import type { ProtocolMessage } from '../mpc/message.js';
@@ -146,7 +146,7 @@ export async function newBackupWithCosigner(
 
 /** Second phase alone (restore or new backup): after a run whose reshare-commit got no answer, with the share it saved. */
 export async function commitReshare(link: ProtocolConversation, device: KeyShare): Promise<void> {
-  await link.send({ type: 'reshare-commit', generation: device.generation });
+  await link.send({ type: 'reshare-commit', generation: device.generation, sharesDigest: publicSharesDigest(device) });
   assertConfirms(await awaitConfirmation(link, 'reshare-done', 'the re-sharing'), device, 're-sharing');
 }
 
@@ -164,6 +164,10 @@ async function awaitConfirmation(link: ProtocolConversation, type: Confirmation[
 function assertConfirms(confirmation: Confirmation, share: KeyShare, what: string): void {
   if (confirmation.generation !== share.generation || confirmation.address.toLowerCase() !== keyShareAddress(share).toLowerCase()) {
     throw new InvalidArgumentError(`The co-signer confirmed a different ${what}.`, `generation ${confirmation.generation} vs ${share.generation}`);
+  }
+  // A re-sharing's new share is held aside: it must be this run's, or the commit would pair shares of two runs.
+  if (confirmation.type === 'reshare-ready' && confirmation.sharesDigest !== publicSharesDigest(share)) {
+    throw new InvalidArgumentError(`The co-signer holds aside the shares of another ${what} run.`, `${confirmation.sharesDigest} vs ${publicSharesDigest(share)}`);
   }
 }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { recoverMessageAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newBackupWithCosigner, refreshWithCosigner } from '../channel/device-protocol.js';
-import { CosignerRefusedError } from '../channel/protocol-conversation.js';
+import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
 import type { DeviceFileContents } from '../client/device-file.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { toViemSignature } from '../mpc/ethereum.js';
@@ -236,5 +236,36 @@ describe('a refresh with the kit killed at each of its sends', () => {
     await signsWithCosigner(resumed, 'after the resumed refresh');
     await signsLocally(resumed.deviceShare(), saved!.backup, resumed.address, 'the new kit after the resumed refresh');
     await resumed.close();
+  }, 60_000);
+});
+
+describe("a re-sharing whose co-signer holds aside another run's shares", () => {
+  it('is not committed by the device: it stops before saving anything, and the old shares stay in force', async () => {
+    const { device, file } = await newWallet('2of3');
+    await device.close();
+    const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
+    const { channel, transport } = await rawDevice(contents);
+    // As if the co-signer's pending share came from another run: its digest names other public shares.
+    class OtherRun extends ProtocolConversation {
+      override async receive<H extends Parameters<ProtocolConversation['send']>[0]>(allowed: readonly H['type'][]) {
+        const received = await super.receive<H>(allowed);
+        if (received.header.type === 'reshare-ready') return { ...received, header: { ...received.header, sharesDigest: `0x${'ab'.repeat(32)}` } };
+        return received;
+      }
+    }
+    const conversation = await channel.open({ walletId: contents.walletId, peerRole: 'cosigner', peerIdentity: contents.cosignerIdentity, expiresAt: Date.now() + 30_000 });
+    let saved = false;
+    const outcome = await newBackupWithCosigner(new OtherRun(conversation), importKeyShare(contents.share!), async () => {
+      saved = true;
+    }).catch((error: unknown) => error);
+    expect((outcome as Error).message).toMatch(/another new backup run/);
+    expect(saved).toBe(false);
+    conversation.close();
+    await channel.close();
+    await transport.close();
+    expect(cosigner.store.getWallet(contents.walletId)?.generation).toBe(0);
+    const reopened = TandemDevice.open(file);
+    await signsWithCosigner(reopened, 'the old shares after a mismatched re-sharing');
+    await reopened.close();
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
 import { DkgParty, keyPublicInfo } from '../mpc/dkg.js';
 import { payloadDigest, type SignablePayload } from '../mpc/ethereum.js';
 import { MpcError, ProtocolAbortError } from '../mpc/errors.js';
-import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
+import { exportKeyShare, importKeyShare, keyShareAddress, publicSharesDigest, type KeyShare } from '../mpc/keyshare.js';
 import type { ProtocolMessage } from '../mpc/message.js';
 import { verifySharePossession } from '../mpc/share-proof.js';
 import { SignParty } from '../mpc/sign.js';
@@ -177,9 +177,9 @@ async function refresh(
   const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'refresh'));
   const party = DkgParty.refresh({ session: hexToBytes(request.session.slice(2)), share });
   const refreshed = await guarded(context, wallet, 'refresh', () => relayParty(link, party, messages, (result) => result !== undefined));
-  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(refreshed), generation: refreshed.generation, kind: 'refresh' });
+  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(refreshed), sharesDigest: publicSharesDigest(refreshed), generation: refreshed.generation, kind: 'refresh' });
   context.log(`wallet ${wallet.walletId}: refresh to generation ${refreshed.generation} ready, waiting for the device's confirmation`);
-  await link.send({ type: 'reshare-ready', address: keyShareAddress(refreshed), generation: refreshed.generation });
+  await link.send({ type: 'reshare-ready', address: keyShareAddress(refreshed), generation: refreshed.generation, sharesDigest: publicSharesDigest(refreshed) });
 }
 
 /**
@@ -241,9 +241,9 @@ async function restore(
   }
   const party = DkgParty.reshare({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties: [...share.parties], dealers: [COSIGNER_PARTY, BACKUP_PARTY], key: keyPublicInfo(share), share });
   const restored = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
-  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(restored), generation: restored.generation });
+  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(restored), sharesDigest: publicSharesDigest(restored), generation: restored.generation });
   context.log(`wallet ${wallet.walletId}: restore to device ${device.deviceId} ready, generation ${restored.generation}, waiting for its confirmation`);
-  await link.send({ type: 'reshare-ready', address: keyShareAddress(restored), generation: restored.generation });
+  await link.send({ type: 'reshare-ready', address: keyShareAddress(restored), generation: restored.generation, sharesDigest: publicSharesDigest(restored) });
 }
 
 /**
@@ -271,9 +271,9 @@ async function newBackup(
   const parties = [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY];
   const party = DkgParty.reshare({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties, dealers: [DEVICE_PARTY, COSIGNER_PARTY], key: keyPublicInfo(share), share });
   const reshared = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
-  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(reshared), generation: reshared.generation, kind: 'new-backup', parties: [1, 2, 3] });
+  await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(reshared), sharesDigest: publicSharesDigest(reshared), generation: reshared.generation, kind: 'new-backup', parties: [1, 2, 3] });
   context.log(`wallet ${wallet.walletId}: new backup for device ${device.deviceId} ready, generation ${reshared.generation}, waiting for its confirmation`);
-  await link.send({ type: 'reshare-ready', address: keyShareAddress(reshared), generation: reshared.generation });
+  await link.send({ type: 'reshare-ready', address: keyShareAddress(reshared), generation: reshared.generation, sharesDigest: publicSharesDigest(reshared) });
 }
 
 /** Restore or new backup, second half: the device has stored its share and the new kit. Idempotent, so a lost answer can be asked again. */
@@ -289,7 +289,8 @@ async function reshareCommit(
   let revoked: string[];
   let kind: string;
   try {
-    ({ wallet: committed, revoked, kind } = await context.store.commitPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, generation: request.generation }));
+    const sharesDigest = typeof request.sharesDigest === 'string' ? request.sharesDigest : '';
+    ({ wallet: committed, revoked, kind } = await context.store.commitPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, generation: request.generation, sharesDigest }));
   } catch (error) {
     if (error instanceof WalletStateError) throw new Refusal('BAD_REQUEST', error.shortMessage);
     throw error;

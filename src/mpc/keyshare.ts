@@ -4,6 +4,7 @@ import { InvalidArgumentError } from './errors.js';
 import { Point } from './curve.js';
 import type { OtReceiverSetup, OtSenderSetup } from './ot/params.js';
 import { stateFromJson, stateToJson } from './state.js';
+import { taggedHash } from './hash.js';
 
 /** What one party holds about one other party of the wallet. */
 export interface PairMaterial {
@@ -37,6 +38,15 @@ export interface KeyShare {
 
 export function keyShareAddress(share: Pick<KeyShare, 'publicKey'>): `0x${string}` {
   return publicKeyToAddress(`0x${bytesToHex(Point.fromBytes(share.publicKey).toBytes(false))}`);
+}
+
+/**
+ * Names one sharing of the key: every party of a run derives the same public shares, and no other
+ * run does (fresh polynomials), so a commit can say exactly which run it commits.
+ */
+export function publicSharesDigest(share: Pick<KeyShare, 'keyId' | 'generation' | 'parties' | 'publicShares'>): `0x${string}` {
+  const parties = [...share.parties].sort((a, b) => a - b);
+  return `0x${bytesToHex(taggedHash('key-share/public-shares', share.keyId, share.generation, ...parties.flatMap((id) => [id, share.publicShares[id] ?? new Uint8Array(0)])))}`;
 }
 
 export function exportKeyShare(share: KeyShare): string {

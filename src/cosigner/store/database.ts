@@ -290,13 +290,13 @@ export class SqliteCosignerStore implements CosignerStore {
       const sealed = this.#cipher.seal(share, pendingShareContext(id, device, generation));
       this.#run('DELETE FROM pending_shares WHERE wallet_id = ?', id);
       this.#run(
-        'INSERT INTO pending_shares (wallet_id, device_id, generation, sealed, created_at, kind, parties) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        id, device, generation, sealed, this.#now(), kind, parties,
+        'INSERT INTO pending_shares (wallet_id, device_id, generation, sealed, created_at, kind, parties, shares_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        id, device, generation, sealed, this.#now(), kind, parties, pending.sharesDigest ?? null,
       );
     });
   }
 
-  commitPendingShare(input: { walletId: string; deviceId: string; generation: number }): { wallet: WalletRecord; revoked: string[]; kind: ReshareKind } {
+  commitPendingShare(input: { walletId: string; deviceId: string; generation: number; sharesDigest?: string }): { wallet: WalletRecord; revoked: string[]; kind: ReshareKind } {
     const id = check.walletId(input.walletId);
     const device = check.deviceId(input.deviceId);
     const generation = check.generation(input.generation);
@@ -305,8 +305,8 @@ export class SqliteCosignerStore implements CosignerStore {
       const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ? AND wallet_id = ?`, device, id);
       if (!row) throw new NotFoundError('device', device);
       if (row.status === 'revoked') throw new WalletStateError('DEVICE_REVOKED', id, `Device ${device} is revoked.`);
-      const pending = this.#get<{ generation: number; sealed: Uint8Array; kind: ReshareKind; parties: string | null }>(
-        'SELECT generation, sealed, kind, parties FROM pending_shares WHERE wallet_id = ? AND device_id = ?',
+      const pending = this.#get<{ generation: number; sealed: Uint8Array; kind: ReshareKind; parties: string | null; shares_digest: string | null }>(
+        'SELECT generation, sealed, kind, parties, shares_digest FROM pending_shares WHERE wallet_id = ? AND device_id = ?',
         id, device,
       );
       if (!pending) {
@@ -316,6 +316,9 @@ export class SqliteCosignerStore implements CosignerStore {
       }
       if (pending.generation !== generation || wallet.generation === undefined || generation !== wallet.generation + 1) {
         throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `The pending restore of wallet ${id} is generation ${pending.generation}, not ${generation}.`);
+      }
+      if (pending.shares_digest !== null && pending.shares_digest !== input.sharesDigest) {
+        throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `The pending share of wallet ${id} is of another run than the one device ${device} commits; run it again.`);
       }
       const now = this.#now();
       const share = this.#cipher.openString(pending.sealed, pendingShareContext(id, device, generation));

@@ -140,6 +140,19 @@ describe('a new backup made by the device', () => {
   });
 });
 
+describe('a commit names the run it commits', () => {
+  it('is refused for the pending share of another run, and nothing changes; the right one commits', () => {
+    const { walletId, deviceId } = activeWallet();
+    store.putPendingShare({ walletId, deviceId, share: 'share-g1-run-b', generation: 1, kind: 'refresh', sharesDigest: '0xbbbb' });
+    expect(() => store.commitPendingShare({ walletId, deviceId, generation: 1, sharesDigest: '0xaaaa' })).toThrow(/another run/);
+    expect(() => store.commitPendingShare({ walletId, deviceId, generation: 1 })).toThrow(/another run/);
+    expect(store.getWallet(walletId)?.generation).toBe(0);
+    expect(store.loadShare(walletId)).toBe(`share-g0-${walletId}`);
+    expect(store.commitPendingShare({ walletId, deviceId, generation: 1, sharesDigest: '0xbbbb' }).wallet.generation).toBe(1);
+    expect(store.loadShare(walletId)).toBe('share-g1-run-b');
+  });
+});
+
 describe('a presignature made while the shares were replaced', () => {
   it('is refused when it names the generation before the commit, and stored when it names the current one', () => {
     const { walletId, deviceId } = activeWallet();

@@ -131,6 +131,9 @@ export const MIGRATIONS: readonly string[] = [
   /* 4: an operator's approval of a restoring device, for wallets whose policy has restoreNeedsOperator. */ `
   ALTER TABLE devices ADD COLUMN restore_approved_at INTEGER;
   `,
+  /* 5: which run a pending share came from, so that a commit cannot pair it with another run's shares. */ `
+  ALTER TABLE pending_shares ADD COLUMN shares_digest TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

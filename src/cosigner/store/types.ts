@@ -43,6 +43,8 @@ export interface PendingShare {
   kind?: ReshareKind;
   /** The wallet's parties once committed (a new backup turns a 2-of-2 wallet into 2-of-3). Default: unchanged. */
   parties?: WalletParties;
+  /** Names the run that made it (publicSharesDigest): a commit naming another run is refused. */
+  sharesDigest?: string;
 }
 
 export interface WalletRecord {
@@ -186,7 +188,7 @@ export interface CosignerStore {
    * Audited as 'restore' for a restore, 'refresh' for a refresh (with newBackup: true for a new backup).
    * Calling it again after it succeeded answers the same without changing anything.
    */
-  commitPendingShare(input: { walletId: string; deviceId: string; generation: number }): MaybePromise<{ wallet: WalletRecord; revoked: string[]; kind: ReshareKind }>;
+  commitPendingShare(input: { walletId: string; deviceId: string; generation: number; sharesDigest?: string }): MaybePromise<{ wallet: WalletRecord; revoked: string[]; kind: ReshareKind }>;
   getWallet(walletId: string): MaybePromise<WalletRecord | undefined>;
   listWallets(filter?: { status?: WalletStatus }): MaybePromise<WalletRecord[]>;
 
