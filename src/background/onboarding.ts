@@ -23,6 +23,7 @@ import { ChannelError } from '../channel/errors.js';
 import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import type { DeviceRecord } from '../channel/device-session.js';
 import { leaveEmergency } from './emergency.js';
+import { importKeyShare } from '../mpc/keyshare.js';
 
 interface PendingKit {
   secret: string;
@@ -103,7 +104,7 @@ async function runRestore(options: { kit: string; recoverySecret: string; passwo
   } else {
     await deleteUnfinishedVault();
     progress = { stage: 'enrolling', fraction: 0.15 };
-    const enrolled = await enrollDevice({ cosignerUrl, kind: '2of3', postJson, restore: { walletId: kit.walletId, address: kit.address } });
+    const enrolled = await enrollDevice({ cosignerUrl, kind: '2of3', postJson, restore: { walletId: kit.walletId, address: kit.address, backupShare: importKeyShare(backupShare) } });
     if (enrolled.cosignerIdentity !== kit.cosignerIdentity) {
       throw new WalletError('BAD_SETTING', 'This co-signer is not the one that holds this wallet: its identity differs from the one in the recovery kit. Check the co-signer URL.');
     }

@@ -9,6 +9,7 @@ import { bytesToHex } from '../mpc/bytes.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import type { SignablePayload } from '../mpc/ethereum.js';
 import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
+import { proveSharePossession } from '../mpc/share-proof.js';
 import { Channel } from './channel.js';
 import { BACKUP_PARTY, COSIGNER_PARTY, DEVICE_PARTY } from './cosigner-protocol.js';
 import {
@@ -29,6 +30,7 @@ import {
   enrollProofMessage,
   tokenProofMessage,
   type ChallengeResponse,
+  restoreEnrollContext,
   type EnrollRequest,
   type EnrollResponse,
   type TokenResponse,
@@ -123,20 +125,26 @@ export async function enrollDevice(options: {
   postJson: PostJson;
   enrollmentCode?: string;
   caPem?: string;
-  /** Enroll into this existing wallet, to restore it from its recovery kit (restore() comes next). */
-  restore?: { walletId: string; address: `0x${string}` };
+  /** Enroll into this existing wallet, to restore it from its recovery kit (restore() comes next); the kit's share proves it. */
+  restore?: { walletId: string; address: `0x${string}`; backupShare: KeyShare };
 }): Promise<DeviceRecord> {
   const identity = Identity.generate();
   try {
     const parties = walletParties(options.kind);
     const { challenge } = await options.postJson<ChallengeResponse>(options.cosignerUrl, CHALLENGE_PATH, {});
+    const restore = options.restore && {
+      walletId: options.restore.walletId,
+      address: options.restore.address,
+      generation: options.restore.backupShare.generation,
+      backupProof: bytesToHex(proveSharePossession(options.restore.backupShare, restoreEnrollContext(challenge, identity.publicKeyHex, options.restore.walletId))),
+    };
     const request: EnrollRequest = {
       identityPublicKey: identity.publicKeyHex,
       challenge,
-      signature: bytesToHex(identity.sign('enroll', enrollProofMessage(challenge, identity.publicKeyHex, parties, options.restore))),
+      signature: bytesToHex(identity.sign('enroll', enrollProofMessage(challenge, identity.publicKeyHex, parties, restore))),
       parties,
       ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}),
-      ...(options.restore ? { restore: options.restore } : {}),
+      ...(restore ? { restore } : {}),
     };
     const enrolled = await options.postJson<EnrollResponse>(options.cosignerUrl, ENROLL_PATH, request);
     if (enrolled.deviceId !== identity.deviceId) {

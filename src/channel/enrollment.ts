@@ -5,6 +5,7 @@
  */
 import { concatBytes, hexToBytes } from '../mpc/bytes.js';
 import { taggedHash } from '../mpc/hash.js';
+import { sharePossessionContext } from '../mpc/share-proof.js';
 
 export const ENROLL_PATH = '/v1/enroll';
 export const TOKEN_PATH = '/v1/token';
@@ -26,9 +27,11 @@ export interface EnrollRequest {
   enrollmentCode?: string;
   /**
    * Enroll into an existing wallet to restore it from its recovery kit: the device may then only
-   * run the restore, which the backup share must authenticate. The address guards against a mistyped id.
+   * run the restore. The address guards against a mistyped id. `backupProof` (hex) proves the
+   * backup share of that `generation` (see restoreEnrollContext), so nobody without the kit can
+   * enroll, or cancel a restore under way by enrolling another.
    */
-  restore?: { walletId: string; address: string };
+  restore?: { walletId: string; address: string; generation: number; backupProof: string };
 }
 
 export interface BrokerCredentials {
@@ -64,10 +67,15 @@ export interface HttpErrorBody {
   error: { code: string; message: string; retryAfterMs?: number };
 }
 
-export function enrollProofMessage(challenge: string, identityPublicKey: string, parties: number[], restore?: EnrollRequest['restore']): Uint8Array {
+export function enrollProofMessage(challenge: string, identityPublicKey: string, parties: number[], restore?: Pick<NonNullable<EnrollRequest['restore']>, 'walletId' | 'address'>): Uint8Array {
   const parts = [hexToBytes(challenge), hexToBytes(identityPublicKey), concatBytes(Uint8Array.from(parties))] as const;
   if (!restore) return taggedHash('tandem/enroll/v1', ...parts);
   return taggedHash('tandem/enroll-restore/v1', ...parts, restore.walletId, restore.address.toLowerCase());
+}
+
+/** What a restore enrollment's proof of the backup share is bound to: this challenge, this identity key, this wallet. */
+export function restoreEnrollContext(challenge: string, identityPublicKey: string, walletId: string): Uint8Array {
+  return sharePossessionContext('tandem/enroll-restore/v1', hexToBytes(challenge), hexToBytes(identityPublicKey), walletId);
 }
 
 export function tokenProofMessage(challenge: string, deviceId: string): Uint8Array {

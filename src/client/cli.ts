@@ -493,7 +493,7 @@ ${TIMEOUT_HELP}`,
         note(`Resuming the restore of ${backup.address} with ${walletPath}.`);
       } else {
         device = await Device.enrollForRestore(
-          { cosignerUrl, file: walletPath, walletId: backup.walletId, address: backup.address, ...(caPem ? { caPem } : {}), ...(enrollmentCode ? { enrollmentCode } : {}) },
+          { cosignerUrl, file: walletPath, walletId: backup.walletId, address: backup.address, backupShare: backup.shareText, ...(caPem ? { caPem } : {}), ...(enrollmentCode ? { enrollmentCode } : {}) },
           args.deviceOptions(),
         );
         note(`Enrolled ${walletPath} to restore ${backup.address} (device id ${device.deviceId}).`);

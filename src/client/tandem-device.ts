@@ -75,13 +75,13 @@ export class TandemDevice {
    * Enrolls a new identity into the wallet of a backup share, to restore it there (restore()
    * comes next). The co-signer runs the restore only after its restore delay.
    */
-  static async enrollForRestore(options: Omit<EnrollOptions, 'kind'> & { walletId: string; address: `0x${string}` }, deviceOptions: DeviceOptions = {}): Promise<TandemDevice> {
+  static async enrollForRestore(options: Omit<EnrollOptions, 'kind'> & { walletId: string; address: `0x${string}`; backupShare: string }, deviceOptions: DeviceOptions = {}): Promise<TandemDevice> {
     DeviceFile.assertFree(options.file);
     const record = await enrollDevice({
       cosignerUrl: options.cosignerUrl,
       kind: '2of3',
       postJson: httpsWithTrust(options.caPem),
-      restore: { walletId: options.walletId, address: options.address },
+      restore: { walletId: options.walletId, address: options.address, backupShare: importKeyShare(options.backupShare) },
       ...(options.enrollmentCode ? { enrollmentCode: options.enrollmentCode } : {}),
       ...(options.caPem ? { caPem: options.caPem } : {}),
     });

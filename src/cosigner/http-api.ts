@@ -11,6 +11,7 @@ import {
   HEALTH_PATH,
   TOKEN_PATH,
   enrollProofMessage,
+  restoreEnrollContext,
   tokenProofMessage,
   type BrokerCredentials,
   type ChallengeResponse,
@@ -20,7 +21,11 @@ import {
 } from '../channel/enrollment.js';
 import { deviceIdFromPublicKey, parsePublicKey, verifyIdentitySignature } from '../channel/identity.js';
 import { deviceClientId } from '../channel/topics.js';
+import { BACKUP_PARTY } from '../channel/cosigner-protocol.js';
 import { hexToBytes } from '../mpc/bytes.js';
+import { keyPublicInfo } from '../mpc/dkg.js';
+import { importKeyShare } from '../mpc/keyshare.js';
+import { verifySharePossession } from '../mpc/share-proof.js';
 import type { CosignerStore } from './store/types.js';
 
 /** Issues broker credentials: a signed token for the embedded broker, a provisioned password on Mosquitto. */
@@ -125,6 +130,7 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
           throw new HttpError(404, 'UNKNOWN_WALLET', 'The co-signer has no wallet with this id and address: check that the recovery kit belongs to this co-signer.');
         }
         if (wallet.parties.length !== parties.length) throw new HttpError(400, 'BAD_REQUEST', `This wallet has parties ${wallet.parties.join(',')}.`);
+        await assertBackupProven(options.store, wallet.walletId, restore, input.challenge!, identityPublicKey);
         walletId = wallet.walletId;
         await options.store.createRestoringDevice({ deviceId, identityPublicKey, walletId });
         options.log?.(`enrolled device ${deviceId} to restore wallet ${walletId}`);
@@ -182,10 +188,44 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
 function parseRestore(value: unknown): EnrollRequest['restore'] {
   if (value === undefined) return undefined;
   const restore = value as Partial<NonNullable<EnrollRequest['restore']>> | null;
-  if (!restore || typeof restore.walletId !== 'string' || !/^[0-9a-f]{32}$/.test(restore.walletId) || typeof restore.address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(restore.address)) {
-    throw new HttpError(400, 'BAD_REQUEST', 'restore must be { walletId: 32 hex characters, address: 0x and 40 hex characters }.');
+  const valid =
+    restore &&
+    typeof restore.walletId === 'string' &&
+    /^[0-9a-f]{32}$/.test(restore.walletId) &&
+    typeof restore.address === 'string' &&
+    /^0x[0-9a-fA-F]{40}$/.test(restore.address) &&
+    Number.isSafeInteger(restore.generation) &&
+    restore.generation! >= 0 &&
+    typeof restore.backupProof === 'string' &&
+    /^(?:[0-9a-f]{2}){1,256}$/.test(restore.backupProof);
+  if (!valid) {
+    throw new HttpError(400, 'BAD_REQUEST', 'restore must be { walletId: 32 hex characters, address: 0x and 40 hex characters, generation, backupProof: hex }.');
   }
-  return { walletId: restore.walletId, address: restore.address };
+  return { walletId: restore.walletId!, address: restore.address!, generation: restore.generation!, backupProof: restore.backupProof! };
+}
+
+/**
+ * Only a holder of the wallet's current backup share may enroll to restore it: otherwise anyone who
+ * read a kit's plaintext (wallet id, address) could enroll, and so cancel a genuine restore under
+ * way. A refused attempt is audited; nothing else changes.
+ */
+async function assertBackupProven(store: CosignerStore, walletId: string, restore: NonNullable<EnrollRequest['restore']>, challenge: string, identityPublicKey: string): Promise<void> {
+  const key = keyPublicInfo(importKeyShare(await store.loadShare(walletId, 'refresh')));
+  let refusal: HttpError | undefined;
+  if (restore.generation !== key.generation) {
+    refusal = new HttpError(
+      409,
+      'STALE_SHARE',
+      restore.generation < key.generation
+        ? 'This recovery kit is from before a later refresh or restore of the wallet: use the kit issued with the latest one.'
+        : 'This recovery kit is from a refresh or restore that was never completed: use the kit from before it (the headless client keeps it as <file>.previous until the commit).',
+    );
+  } else if (!verifySharePossession(key, BACKUP_PARTY, hexToBytes(restore.backupProof), restoreEnrollContext(challenge, identityPublicKey, walletId))) {
+    refusal = new HttpError(403, 'BAD_BACKUP_PROOF', 'This recovery kit does not hold the backup share of this wallet; nothing was enrolled. Use the kit saved for this wallet.');
+  }
+  if (!refusal) return;
+  await store.audit.append({ kind: 'refuse', walletId, summary: { protocol: 'restore-enroll', code: refusal.code, generation: restore.generation } });
+  throw refusal;
 }
 
 function verifySignature(publicKey: Uint8Array, domain: 'enroll' | 'token', message: Uint8Array, signature: unknown): boolean {

@@ -67,11 +67,11 @@ describe('a co-signer restart', () => {
 
   it("another device of the wallet opening many conversations never closes the wallet's device's one", async () => {
     const owner = await TandemDevice.enroll({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: join(dir, 'owner.json'), kind: '2of3' }, { requestTimeoutMs: 10_000 });
-    const { address } = await owner.createKey();
+    const { address, backupShare } = await owner.createKey();
     expect(await recoverMessageAddress({ message: 'before', signature: await owner.signMessage('before') })).toBe(address);
-    // Someone enrolls to restore the wallet (no kit needed for that) and opens conversation after conversation.
+    // A device enrolled to restore the wallet (from its kit) opens conversation after conversation.
     const restoringFile = join(dir, 'intruder.json');
-    await (await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: restoringFile, walletId: owner.walletId, address })).close();
+    await (await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: restoringFile, walletId: owner.walletId, address, backupShare: backupShare! })).close();
     for (let i = 0; i < 6; i++) {
       const intruder = TandemDevice.open(restoringFile, { requestTimeoutMs: 5_000 });
       await intruder.presign(1).catch(() => undefined);

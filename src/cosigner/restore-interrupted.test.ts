@@ -44,7 +44,7 @@ afterAll(async () => {
 
 async function enrollRestoring(): Promise<{ file: string; contents: DeviceFileContents }> {
   const file = join(dir, `restoring-${++files}.json`);
-  const device = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, walletId, address });
+  const device = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, walletId, address, backupShare: kit });
   await device.close();
   return { file, contents: JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents };
 }

@@ -41,8 +41,8 @@ async function walletWithPolicy(policy: Record<string, unknown>): Promise<{ orig
   return { original, walletId: original.walletId, address, kit: backupShare! };
 }
 
-async function enrollRestoring(walletId: string, address: `0x${string}`): Promise<TandemDevice> {
-  const device = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: join(dir, `restoring-${++files}.json`), walletId, address });
+async function enrollRestoring(walletId: string, address: `0x${string}`, kit: string): Promise<TandemDevice> {
+  const device = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: join(dir, `restoring-${++files}.json`), walletId, address, backupShare: kit });
   devices.push(device);
   return device;
 }
@@ -56,7 +56,7 @@ type Delay = { readyAt: number; reason: string; code: string; at: number };
 describe('restoreDelayMinutes', () => {
   it('0 restores at once although the co-signer-wide delay is an hour', async () => {
     const { original, walletId, address, kit } = await walletWithPolicy({ restoreDelayMinutes: 0 });
-    const restoring = await enrollRestoring(walletId, address);
+    const restoring = await enrollRestoring(walletId, address, kit);
     const delays: Delay[] = [];
     let newKit: string | undefined;
     const result = await restoring.restore(
@@ -73,7 +73,7 @@ describe('restoreDelayMinutes', () => {
 
   it("a shorter delay than the co-signer's is the one the device is told to wait for; closing the device ends the wait", async () => {
     const { walletId, address, kit } = await walletWithPolicy({ restoreDelayMinutes: 2 });
-    const restoring = await enrollRestoring(walletId, address);
+    const restoring = await enrollRestoring(walletId, address, kit);
     const enrolledAt = cosigner.store.getDevice(restoring.deviceId)!.createdAt;
     const delays: Delay[] = [];
     let delayed!: () => void;
@@ -100,7 +100,7 @@ describe('restoreDelayMinutes', () => {
 describe('restoreNeedsOperator', () => {
   it('holds the restore, the device waits and asks again, and the same restore() completes once the operator approved', async () => {
     const { original, walletId, address, kit } = await walletWithPolicy({ restoreDelayMinutes: 0, restoreNeedsOperator: true });
-    const restoring = await enrollRestoring(walletId, address);
+    const restoring = await enrollRestoring(walletId, address, kit);
     const { deviceId } = restoring;
     const delays: Delay[] = [];
     const waiters: { count: number; resolve: () => void }[] = [];

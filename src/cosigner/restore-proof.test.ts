@@ -16,7 +16,7 @@ import type { DeviceFileContents } from '../client/device-file.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { bytesToHex, randomBytes } from '../mpc/bytes.js';
 import { DkgParty, keyPublicInfo } from '../mpc/dkg.js';
-import { importKeyShare, type KeyShare } from '../mpc/keyshare.js';
+import { exportKeyShare, importKeyShare, type KeyShare } from '../mpc/keyshare.js';
 import { proveSharePossession } from '../mpc/share-proof.js';
 import { startCosigner, type RunningCosigner } from './service.js';
 import { rawDevice } from './testing/raw-device.js';
@@ -29,7 +29,7 @@ let files = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tandem-restore-proof-'));
-  cosigner = await startCosigner({ dataDir: join(dir, 'cosigner'), port: 0, env: { TANDEM_MASTER_KEY: '55'.repeat(32) }, restoreDelayMs: 0, log: (line) => console.log('COSIGNER', line) });
+  cosigner = await startCosigner({ dataDir: join(dir, 'cosigner'), port: 0, env: { TANDEM_MASTER_KEY: '55'.repeat(32) }, restoreDelayMs: 0, log: () => undefined });
   original = await TandemDevice.enroll({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: join(dir, 'original.json'), kind: '2of3' });
   backup = importKeyShare((await original.createKey()).backupShare!);
 }, 60_000);
@@ -46,7 +46,7 @@ afterAll(async () => {
  */
 async function restoreWithProof(proofFor: (context: { session: Hex; walletId: string; deviceId: string }) => Hex): Promise<{ deviceId: string; answer: unknown }> {
   const file = join(dir, `restoring-${++files}.json`);
-  const restoring = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, walletId: original.walletId, address: original.address });
+  const restoring = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file, walletId: original.walletId, address: original.address, backupShare: exportKeyShare(backup) });
   await restoring.close();
   const contents = JSON.parse(readFileSync(file, 'utf8')) as DeviceFileContents;
   const { channel, transport } = await rawDevice(contents);
@@ -62,7 +62,6 @@ async function restoreWithProof(proofFor: (context: { session: Hex; walletId: st
     // Whatever comes back: round-2 messages would be the leak; a refusal is the answer we want.
     link.deadline = Date.now() + 10_000;
     const answer = await link.receive(['mpc', 'reshare-ready']).catch((error: unknown) => error);
-    console.log('DBGANSWER', Date.now(), String(answer));
     conversation.close();
     return { deviceId: contents.deviceId, answer };
   } finally {
@@ -110,5 +109,26 @@ describe('a restore without a valid proof of the backup share', () => {
     expect(cosigner.store.getDevice(outcome.deviceId)?.status).toBe('restoring');
     const text = 'the wallet is untouched';
     expect(await recoverMessageAddress({ message: text, signature: await original.signMessage(text) })).toBe(original.address);
+  }, 30_000);
+});
+
+describe('enrolling to restore without the backup share', () => {
+  it('is refused before anything is enrolled, and audited; a restore under way is not cancelled by it', async () => {
+    const underWay = await TandemDevice.enrollForRestore({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: join(dir, `restoring-${++files}.json`), walletId: original.walletId, address: original.address, backupShare: exportKeyShare(backup) });
+    const devicesBefore = cosigner.store.listDevices(original.walletId).length;
+    // Someone who read the kit's plaintext (wallet id, address) but holds another share of the wallet, not the backup.
+    const refused = await TandemDevice.enrollForRestore({
+      cosignerUrl: cosigner.url,
+      caPem: cosigner.certPem,
+      file: join(dir, `restoring-${++files}.json`),
+      walletId: original.walletId,
+      address: original.address,
+      backupShare: exportKeyShare(original.deviceShare()),
+    }).catch((error: unknown) => error);
+    expect((refused as Error).message).toMatch(/does not hold the backup share of this wallet/);
+    expect(cosigner.store.listDevices(original.walletId)).toHaveLength(devicesBefore);
+    expect(cosigner.store.getDevice(underWay.deviceId)?.status).toBe('restoring');
+    expect(cosigner.store.audit.list({ walletId: original.walletId, kind: 'refuse' }).at(-1)?.summary).toMatchObject({ protocol: 'restore-enroll', code: 'BAD_BACKUP_PROOF' });
+    await underWay.close();
   }, 30_000);
 });
