@@ -9,7 +9,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { hardhat } from 'viem/chains';
 import { connectDapp, expect, expectSignatureBy, openDapp, settledWithin, startDappRequest, test, withFreshProfile } from './fixtures.js';
 import { HARDHAT_FIRST_ACCOUNT_KEY } from './stack/erc20-token.js';
-import { nextApproval, onboard } from './tandem.js';
+import { nextApproval, onboard, submitEmergencyKit } from './tandem.js';
 
 test('with the co-signer stopped, emergency mode signs a message and sends a transaction that hardhat mines', async ({ stack, extensionDir }) => {
   test.setTimeout(240_000);
@@ -25,12 +25,9 @@ test('with the co-signer stopped, emergency mode signs a message and sends a tra
       const popup = await tandem.context.newPage();
       await popup.goto(tandem.popupUrl('/'));
       await popup.getByTestId('emergency-open').click();
-      await popup.getByTestId('emergency-kit-file').setInputFiles(wallet.kitPath);
-      await popup.getByTestId('emergency-secret').fill('WRONG-WRONG-WRONG-WRONG');
-      await popup.getByTestId('emergency-enter').click();
+      await submitEmergencyKit(popup, { kitPath: wallet.kitPath, recoverySecret: 'WRONG-WRONG-WRONG-WRONG' });
       await expect(popup.getByTestId('emergency-error')).toContainText('recovery secret does not open this kit');
-      await popup.getByTestId('emergency-secret').fill(wallet.recoverySecret);
-      await popup.getByTestId('emergency-enter').click();
+      await submitEmergencyKit(popup, wallet);
       await expect(popup.getByTestId('emergency-banner')).toContainText('EMERGENCY MODE');
 
       const message = 'signed with no co-signer';

@@ -89,6 +89,13 @@ export async function openRestorePage(tandem: TandemBrowser): Promise<Page> {
   return page;
 }
 
+/** In the toolbar popup's open emergency form: picks the kit and types its secret; the caller checks the banner or the error. */
+export async function submitEmergencyKit(popup: Page, kit: { kitPath: string; recoverySecret: string }): Promise<void> {
+  await popup.getByTestId('emergency-kit-file').setInputFiles(kit.kitPath);
+  await popup.getByTestId('emergency-secret').fill(kit.recoverySecret);
+  await popup.getByTestId('emergency-enter').click();
+}
+
 /** The recovery step after keygen or restore: copy the secret, type it back, save the kit, finish. */
 async function saveRecoveryKit(page: Page, password: string, saveDir: string): Promise<OnboardedWallet> {
   const kit = await saveKitFile(page, saveDir);

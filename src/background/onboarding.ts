@@ -11,7 +11,7 @@
  *
  * Making a new kit later (refresh key shares): see newRecoveryKit.
  */
-import { enrollDevice } from '../channel/device-session.js';
+import { enrollDevice, isRevocation } from '../channel/device-session.js';
 import type { OnboardingProgress, RecoveryKitFile } from './api.js';
 import { WalletError, toRpcError } from './errors.js';
 import { postJson } from './post-json.js';
@@ -19,8 +19,6 @@ import { newRecoverySecret, normaliseRecoverySecret, openRecoveryKit, parseRecov
 import { checkCosignerUrl, writeSettings } from './settings.js';
 import { createVault, deleteAbandonedRestore, deleteUnfinishedVault, readSealedVault, unlockVault } from './vault.js';
 import { adopt, lock, requireSession, topUpPool } from './wallet.js';
-import { ChannelError } from '../channel/errors.js';
-import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import type { DeviceRecord } from '../channel/device-session.js';
 import { leaveEmergency } from './emergency.js';
 import { importKeyShare } from '../mpc/keyshare.js';
@@ -152,10 +150,6 @@ async function resumeRestore(restoring: `0x${string}`, kitAddress: `0x${string}`
   });
   await adopt(opened.keyBytes, opened.store);
   return opened.store.contents;
-}
-
-function isRevocation(error: unknown): boolean {
-  return (error instanceof CosignerRefusedError && (error.code === 'DEVICE_REVOKED' || error.code === 'BACKUP_PROOF_INVALID')) || (error instanceof ChannelError && error.code === 'CHANNEL_DEVICE_REVOKED');
 }
 
 /**

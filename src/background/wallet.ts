@@ -4,7 +4,7 @@
  * itself from the key in storage.session, so the user does not unlock again.
  */
 import browser from 'webextension-polyfill';
-import { DeviceSession } from '../channel/device-session.js';
+import { DeviceSession, isRevocation } from '../channel/device-session.js';
 import type { PresenceStatus } from '../channel/presence.js';
 import type { TransportState } from '../channel/transport.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
@@ -14,8 +14,6 @@ import { WalletError } from './errors.js';
 import { postJson } from './post-json.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
 import { readSettings, writeSettings } from './settings.js';
-import { ChannelError } from '../channel/errors.js';
-import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import { openVault, readSealedVault, unlockVault, type VaultStore } from './vault.js';
 import { emergencyBackup, leaveEmergency } from './emergency.js';
 import { importKeyShare, type KeyShare } from '../mpc/keyshare.js';
@@ -179,8 +177,7 @@ export async function signPayload(payload: SignablePayload) {
 
 /** A revocation is for good: remembered, so the popup can say so instead of showing the co-signer as merely away. */
 async function noteRevocation(error: unknown): Promise<void> {
-  const revoked = (error instanceof CosignerRefusedError && error.code === 'DEVICE_REVOKED') || (error instanceof ChannelError && error.code === 'CHANNEL_DEVICE_REVOKED');
-  if (revoked) await writeSettings({ deviceRevoked: (error as CosignerRefusedError | ChannelError).shortMessage }).catch(() => undefined);
+  if (isRevocation(error)) await writeSettings({ deviceRevoked: error.shortMessage }).catch(() => undefined);
 }
 
 /** Fills the pool now (after keygen). */

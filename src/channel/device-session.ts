@@ -111,6 +111,11 @@ export const RESTORE_APPROVAL_POLL_MS = 5_000;
 /** ...and gives up (with that refusal) after this long: nothing has changed, the restore can be run again. */
 export const RESTORE_APPROVAL_MAX_WAIT_MS = 24 * 60 * 60_000;
 
+/** Whether the co-signer refused this device for good: revoked (by the operator, or a failed restore proof), at the broker or in a conversation. */
+export function isRevocation(error: unknown): error is CosignerRefusedError | ChannelError {
+  return (error instanceof CosignerRefusedError && (error.code === 'DEVICE_REVOKED' || error.code === 'BACKUP_PROOF_INVALID')) || (error instanceof ChannelError && error.code === 'CHANNEL_DEVICE_REVOKED');
+}
+
 export function walletParties(kind: WalletKind): number[] {
   return kind === '2of3' ? [DEVICE_PARTY, COSIGNER_PARTY, BACKUP_PARTY] : [DEVICE_PARTY, COSIGNER_PARTY];
 }

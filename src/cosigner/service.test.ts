@@ -11,12 +11,8 @@ import { recoverMessageAddress, recoverTransactionAddress, recoverTypedDataAddre
 import type { AedesPublishPacket } from 'aedes';
 import { TandemDevice } from '../client/tandem-device.js';
 import { ChannelError } from '../channel/errors.js';
-import { Channel } from '../channel/channel.js';
 import { presignWithCosigner, refreshWithCosigner } from '../channel/device-protocol.js';
-import { Identity } from '../channel/identity.js';
 import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
-import { deviceClientId, inboxTopic } from '../channel/topics.js';
-import { MqttTransport } from '../channel/transport.js';
 import type { DeviceFileContents } from '../client/device-file.js';
 import { exportKeyShare, importKeyShare } from '../mpc/keyshare.js';
 import type { ProtocolMessage } from '../mpc/message.js';

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { databasePath, openSqliteStore, type SqliteCosignerStore } from './database.js';
 import { NotFoundError, WalletStateError } from './errors.js';
 import { MIGRATIONS } from './schema.js';
-import { clock, GROUP_PUBLIC_KEY, newId, newIdentityKey, newMasterKey, tempDir, WALLET_ADDRESS } from './test-helpers.js';
+import { clock, enrollActiveWallet, enrollRestoringDevice, newId, newIdentityKey, newMasterKey, tempDir } from './test-helpers.js';
 
 let dir: ReturnType<typeof tempDir>;
 let time: ReturnType<typeof clock>;
@@ -24,17 +24,8 @@ afterEach(() => {
   dir.remove();
 });
 
-function activeWallet() {
-  const walletId = newId();
-  const deviceId = newId();
-  store.enroll({ walletId, deviceId, identityPublicKey: newIdentityKey(), threshold: 2, parties: [1, 2, 3] });
-  store.activateWallet({ walletId, address: WALLET_ADDRESS as `0x${string}`, publicKey: GROUP_PUBLIC_KEY, share: `share-g0-${walletId}`, generation: 0 });
-  return { walletId, deviceId };
-}
-
-function restoringDevice(walletId: string) {
-  return store.createRestoringDevice({ deviceId: newId(), identityPublicKey: newIdentityKey(), walletId });
-}
+const activeWallet = () => enrollActiveWallet(store);
+const restoringDevice = (walletId: string) => enrollRestoringDevice(store, walletId);
 
 describe('approving a restore', () => {
   it('marks a restoring device approved, durably, audited as approve with who did it; a second approval changes nothing', () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { databasePath, openSqliteStore, type SqliteCosignerStore } from './database.js';
 import { ConflictError, WalletStateError } from './errors.js';
 import { MIGRATIONS } from './schema.js';
-import { clock, GROUP_PUBLIC_KEY, newId, newIdentityKey, newMasterKey, tempDir, WALLET_ADDRESS } from './test-helpers.js';
+import { clock, enrollActiveWallet, enrollRestoringDevice, GROUP_PUBLIC_KEY, newId, newIdentityKey, newMasterKey, tempDir, WALLET_ADDRESS } from './test-helpers.js';
 
 let dir: ReturnType<typeof tempDir>;
 let time: ReturnType<typeof clock>;
@@ -20,16 +20,13 @@ afterEach(() => {
 });
 
 function activeWallet() {
-  const walletId = newId();
-  const deviceId = newId();
-  store.enroll({ walletId, deviceId, identityPublicKey: newIdentityKey(), threshold: 2, parties: [1, 2, 3] });
-  store.activateWallet({ walletId, address: WALLET_ADDRESS as `0x${string}`, publicKey: GROUP_PUBLIC_KEY, share: `share-g0-${walletId}`, generation: 0 });
-  store.putPresignature({ walletId, presignatureId: newId(), state: 'presignature-state' });
-  return { walletId, deviceId };
+  const wallet = enrollActiveWallet(store);
+  store.putPresignature({ walletId: wallet.walletId, presignatureId: newId(), state: 'presignature-state' });
+  return wallet;
 }
 
 function restoringDevice(walletId: string) {
-  return store.createRestoringDevice({ deviceId: newId(), identityPublicKey: newIdentityKey(), walletId });
+  return enrollRestoringDevice(store, walletId);
 }
 
 describe('restoring a wallet onto a new device', () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { masterKeyFromBytes, type MasterKey } from './master-key.js';
+import type { SqliteCosignerStore } from './database.js';
 
 /** Shared by this folder's tests only. */
 
@@ -25,4 +26,18 @@ export function tempDir(): { path: string; remove: () => void } {
 export function clock(start = Date.UTC(2026, 10, 1, 12, 0, 0)): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
   let time = start;
   return { now: () => time, advance: (ms) => void (time += ms), set: (ms) => void (time = ms) };
+}
+
+/** A 2-of-3 wallet with its key (a placeholder share of generation 0) and its one active device. */
+export function enrollActiveWallet(store: SqliteCosignerStore): { walletId: string; deviceId: string } {
+  const walletId = newId();
+  const deviceId = newId();
+  store.enroll({ walletId, deviceId, identityPublicKey: newIdentityKey(), threshold: 2, parties: [1, 2, 3] });
+  store.activateWallet({ walletId, address: WALLET_ADDRESS as `0x${string}`, publicKey: GROUP_PUBLIC_KEY, share: `share-g0-${walletId}`, generation: 0 });
+  return { walletId, deviceId };
+}
+
+/** A device enrolled beside the wallet's own, to restore it. */
+export function enrollRestoringDevice(store: SqliteCosignerStore, walletId: string) {
+  return store.createRestoringDevice({ deviceId: newId(), identityPublicKey: newIdentityKey(), walletId });
 }
