@@ -18,7 +18,7 @@ export const SECRET_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 
 /** What an identity signature is for. Each is its own hash domain. */
-export type SignatureDomain = 'hello' | 'accept' | 'status' | 'enroll' | 'token';
+export type SignatureDomain = 'hello' | 'accept' | 'status' | 'enroll' | 'token' | 'decision';
 
 const STATIC_SECRET_CACHE_SIZE = 4096;
 

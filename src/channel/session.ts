@@ -16,7 +16,7 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, concatBytes, equalBytes, hexToBytes, randomBytes, u32be } from '../mpc/bytes.js';
+import { bytesToHex, concatBytes, equalBytes, hexToBytes, plainBytes, randomBytes, u32be } from '../mpc/bytes.js';
 import { taggedHash } from '../mpc/hash.js';
 import { ChannelError, badFrame, invalidArgument, type ChannelErrorCode } from './errors.js';
 import {
@@ -117,11 +117,6 @@ function u64be(value: number): Uint8Array {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt(value));
   return out;
-}
-
-/** Web Crypto wants ArrayBuffer-backed views; this copies only when a view sits on something else. */
-function plainBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }
 
 function deriveKeys(args: {

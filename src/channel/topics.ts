@@ -67,3 +67,39 @@ export function parseAnyInboxTopic(topic: string): { walletId: string; role: Cha
   if (match[3] !== undefined) parsed.instanceId = match[3];
   return parsed;
 }
+
+/**
+ * Mailboxes: where the co-signer leaves messages for a device or an approver that may be offline
+ * (a pending request for an approver, a finished one for the device that asked), and where they
+ * write back (decisions, status inquiries). The holder id is a device id or an approver id, both
+ * derived from the holder's identity key. Persistent sessions at QoS 1 keep them while the holder
+ * is away; every message is sealed to its reader (mail.ts), so the broker learns only who gets mail.
+ */
+export const MAIL_ROOT = `${TOPIC_ROOT}/mail`;
+
+/** The co-signer writes here; only the holder reads. */
+export function mailInTopic(holderId: string): string {
+  if (!DEVICE_ID_PATTERN.test(holderId)) throw new TypeError(`Not a device or approver id: ${JSON.stringify(holderId)}`);
+  return `${MAIL_ROOT}/${holderId}/in`;
+}
+
+/** The holder writes here; only the co-signer reads. */
+export function mailOutTopic(holderId: string): string {
+  if (!DEVICE_ID_PATTERN.test(holderId)) throw new TypeError(`Not a device or approver id: ${JSON.stringify(holderId)}`);
+  return `${MAIL_ROOT}/${holderId}/out`;
+}
+
+/** What the co-signer subscribes to for mail: every holder's outgoing box. */
+export const COSIGNER_MAIL_FILTER = `${MAIL_ROOT}/+/out`;
+
+export function parseMailTopic(topic: string): { holderId: string; direction: 'in' | 'out' } | undefined {
+  const match = /^tandem\/v1\/mail\/([0-9a-f]{32})\/(in|out)$/.exec(topic);
+  if (!match) return undefined;
+  return { holderId: match[1]!, direction: match[2] as 'in' | 'out' };
+}
+
+/** The MQTT client id of an approver: bound to its identity, as a device's is. */
+export function approverClientId(approverId: string): string {
+  if (!DEVICE_ID_PATTERN.test(approverId)) throw new TypeError(`Not an approver id: ${JSON.stringify(approverId)}`);
+  return `a-${approverId}`;
+}

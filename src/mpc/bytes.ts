@@ -41,3 +41,8 @@ export function u32be(value: number): Uint8Array {
 export function xorInto(target: Uint8Array, source: Uint8Array): void {
   for (let i = 0; i < target.length; i++) target[i]! ^= source[i]!;
 }
+
+/** Web Crypto wants ArrayBuffer-backed views; this copies only when a view sits on something else. */
+export function plainBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}

@@ -1,7 +1,7 @@
 import type { JsonValue } from './canonical-json.js';
 
 /** What happened. Stable strings: operators filter on them. */
-export const AUDIT_KINDS = ['enroll', 'keygen', 'presign', 'sign', 'refuse', 'abort', 'policy', 'refresh', 'lock', 'admin', 'restore', 'revoke', 'approve'] as const;
+export const AUDIT_KINDS = ['enroll', 'keygen', 'presign', 'sign', 'refuse', 'abort', 'policy', 'refresh', 'lock', 'admin', 'restore', 'revoke', 'approve', 'hold', 'decision'] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 /** Values a summary may hold before it is canonicalised; bigints become decimal strings. */

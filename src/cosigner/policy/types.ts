@@ -30,7 +30,35 @@ export interface WalletPolicy {
    * (`devices approve-restore <deviceId>`), on top of the restore delay.
    */
   restoreNeedsOperator?: boolean;
+  /**
+   * Requests that need people besides the device: each rule a request matches must gather `quorum`
+   * approvals from its `approvers` (approver ids) within `expiresAfterMinutes`, or it is not signed.
+   * Checked after the rules above: a request they refuse is never held for approval.
+   */
+  approvals?: ApprovalRule[];
 }
+
+/** When a rule applies: every condition given must hold (an empty match applies to every request). */
+export type ApprovalMatch = {
+  kind?: 'transaction' | 'typedData' | 'message';
+  /** The transaction's chain, or the typed data domain's chain. */
+  chainIds?: number[];
+  /** Transactions sending more than this native value. */
+  valueAboveWei?: string;
+  /** Transactions calling (with calldata) a contract not on this list, or deploying one. */
+  contractNotIn?: Address[];
+};
+
+export type ApprovalRule = {
+  /** A short name, shown to approvers and in the audit log. */
+  id: string;
+  /** The rule applies when any of these matches. */
+  when: ApprovalMatch[];
+  approvers: string[];
+  quorum: number;
+  /** How long approvers have. Default 1440 (a day). */
+  expiresAfterMinutes?: number;
+};
 
 /** A transaction as the co-signer decoded it from the unsigned transaction it hashed itself. */
 export interface TransactionPolicyRequest {

@@ -18,8 +18,12 @@ import {
 } from './errors.js';
 import type { MasterKey } from './master-key.js';
 import { migrate } from './schema.js';
+import { SqliteApprovalStore } from './approvals.js';
+import type { RequestView } from '../../channel/approval-protocol.js';
 import type {
+  ApprovalStore,
   CosignerStore,
+  HeldRequestInput,
   DeviceRecord,
   DeviceStatus,
   NewDevice,
@@ -135,6 +139,8 @@ const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, status,
 /** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous. */
 export class SqliteCosignerStore implements CosignerStore {
   readonly audit: SqliteAuditLog;
+  readonly approvals: ApprovalStore;
+  readonly #approvals: SqliteApprovalStore;
   readonly #db: Database.Database;
   readonly #cipher: EnvelopeCipher;
   readonly #now: () => number;
@@ -146,6 +152,8 @@ export class SqliteCosignerStore implements CosignerStore {
       this.#now = options.now ?? Date.now;
       this.#cipher = new EnvelopeCipher(options.masterKey);
       this.audit = new SqliteAuditLog(this.#db, { now: this.#now });
+      this.#approvals = new SqliteApprovalStore(this.#db, this.#cipher, this.audit, this.#now);
+      this.approvals = inTransactions(this.#approvals, (body) => this.#tx(body));
       this.#bindMasterKey(options.masterKey.keyId);
     } catch (error) {
       this.#db.close();
@@ -511,25 +519,50 @@ export class SqliteCosignerStore implements CosignerStore {
     const id = check.walletId(walletId);
     const presigId = check.presignatureId(presignatureId);
     return this.#tx(() => {
-      const wallet = this.#requireSignable(id);
-      const row = this.#get<PresignatureRow>(
-        'SELECT status, generation, sealed_state FROM presignatures WHERE wallet_id = ? AND presignature_id = ?',
-        id, presigId,
-      );
-      if (!row) throw new PresignatureUnavailableError(id, presigId, 'unknown');
-      if (row.status !== 'ready' || !row.sealed_state) throw new PresignatureUnavailableError(id, presigId, 'used');
-      if (row.generation !== wallet.generation) throw new PresignatureUnavailableError(id, presigId, 'stale');
       const now = signing?.at ?? this.#now();
-      // The guarded update is what makes consumption single-use on any backend; the checks above only explain failures.
-      const claimed = this.#run(
-        "UPDATE presignatures SET status = 'used', used_at = ?, sealed_state = NULL WHERE wallet_id = ? AND presignature_id = ? AND status = 'ready'",
-        now, id, presigId,
-      );
-      if (claimed.changes !== 1) throw new PresignatureUnavailableError(id, presigId, 'used');
-      const state = this.#cipher.openString(row.sealed_state, presignatureContext(id, presigId, row.generation));
+      const { state } = this.#claimPresignature(id, presigId, now);
       if (signing) this.#recordSigning(id, signing, now, { presignatureId: presigId });
       return state;
     });
+  }
+
+  holdSignRequest(input: HeldRequestInput, deviceMessages: string[]): RequestView {
+    const id = check.walletId(input.walletId);
+    const presigId = check.presignatureId(input.presignatureId);
+    return this.#tx(() => {
+      const { state, generation } = this.#claimPresignature(id, presigId, this.#now());
+      return this.#approvals.insertHeld({ ...input, walletId: id, presignatureId: presigId }, { presignature: state, deviceMessages }, generation);
+    });
+  }
+
+  takeApprovedRequest(requestId: string, signing: SigningRecord): { view: RequestView; presignature: string; deviceMessages: string[] } {
+    return this.#tx(() => {
+      const request = this.#approvals.getRequest(requestId);
+      if (!request) throw new NotFoundError('request', requestId);
+      this.#requireSignable(request.walletId);
+      const { view, held } = this.#approvals.takeApproved(requestId);
+      this.#recordSigning(request.walletId, signing, this.#now(), { requestId });
+      return { view, presignature: held.presignature, deviceMessages: held.deviceMessages };
+    });
+  }
+
+  /** Marks a ready presignature of the wallet's current generation used and returns its state: the guarded update makes it single-use. */
+  #claimPresignature(id: string, presigId: string, now: number): { state: string; generation: number } {
+    const wallet = this.#requireSignable(id);
+    const row = this.#get<PresignatureRow>(
+      'SELECT status, generation, sealed_state FROM presignatures WHERE wallet_id = ? AND presignature_id = ?',
+      id, presigId,
+    );
+    if (!row) throw new PresignatureUnavailableError(id, presigId, 'unknown');
+    if (row.status !== 'ready' || !row.sealed_state) throw new PresignatureUnavailableError(id, presigId, 'used');
+    if (row.generation !== wallet.generation) throw new PresignatureUnavailableError(id, presigId, 'stale');
+    // The guarded update is what makes consumption single-use on any backend; the checks above only explain failures.
+    const claimed = this.#run(
+      "UPDATE presignatures SET status = 'used', used_at = ?, sealed_state = NULL WHERE wallet_id = ? AND presignature_id = ? AND status = 'ready'",
+      now, id, presigId,
+    );
+    if (claimed.changes !== 1) throw new PresignatureUnavailableError(id, presigId, 'used');
+    return { state: this.#cipher.openString(row.sealed_state, presignatureContext(id, presigId, row.generation)), generation: row.generation };
   }
 
   countReadyPresignatures(walletId: string): number {
@@ -664,7 +697,9 @@ export class SqliteCosignerStore implements CosignerStore {
     this.#run('INSERT INTO spends (wallet_id, chain_id, value_wei, at) VALUES (?, ?, ?, ?)', walletId, chainId, value.toString(10), at);
   }
 
+  /** Every place that drops a wallet's presignatures (refresh, restore, lock) also fails the requests held on one. */
   #deleteReadyPresignatures(walletId: string): number {
+    this.#approvals.failHeldForWallet(walletId, this.#now());
     return this.#run("DELETE FROM presignatures WHERE wallet_id = ? AND status = 'ready'", walletId).changes;
   }
 
@@ -715,6 +750,17 @@ export class SqliteCosignerStore implements CosignerStore {
   #all<T>(sql: string, ...params: Param[]): T[] {
     return this.#statement(sql).all(...params) as T[];
   }
+}
+
+/** Runs every method of `target` in its own transaction. */
+function inTransactions<T extends object>(target: T, tx: <R>(body: () => R) => R): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value = Reflect.get(object, key) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => tx(() => (value as (...a: unknown[]) => unknown).apply(object, args));
+    },
+  });
 }
 
 function shareContext(walletId: string, generation: number): EnvelopeContext {

@@ -1,3 +1,4 @@
+import type { MailRefusalCode } from '../../channel/approval-protocol.js';
 import { CodedError } from '../../mpc/errors.js';
 
 /**
@@ -51,7 +52,7 @@ export class SchemaVersionError extends StoreError {
   }
 }
 
-export type RecordKind = 'wallet' | 'device' | 'share' | 'presignature';
+export type RecordKind = 'wallet' | 'device' | 'share' | 'presignature' | 'approver' | 'request';
 
 export class NotFoundError extends StoreError {
   override name = 'NotFoundError';
@@ -132,5 +133,13 @@ export class AuditError extends StoreError {
   declare readonly code: AuditErrorCode;
   constructor(code: AuditErrorCode, shortMessage: string, details?: string) {
     super(code, shortMessage, { details });
+  }
+}
+
+/** A decision (or a signing of a held request) the request's state does not allow; the code is what the approver is told. */
+export class DecisionRefusedError extends StoreError<MailRefusalCode> {
+  override name = 'DecisionRefusedError';
+  constructor(code: MailRefusalCode, shortMessage: string) {
+    super(code, shortMessage);
   }
 }

@@ -134,6 +134,55 @@ export const MIGRATIONS: readonly string[] = [
   /* 5: which run a pending share came from, so that a commit cannot pair it with another run's shares. */ `
   ALTER TABLE pending_shares ADD COLUMN shares_digest TEXT;
   `,
+  /* 6: approvers (identities of their own, enrolled with a one-time code) and the requests a
+        policy holds for their decisions, with the sealed presignature each will be finished with. */ `
+  CREATE TABLE approver_invitations (
+    code_digest TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  ) STRICT;
+  CREATE TABLE approvers (
+    approver_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    identity_public_key TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL CHECK (status IN ('active', 'removed')),
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER
+  ) STRICT;
+  CREATE UNIQUE INDEX approvers_active_name ON approvers (name) WHERE status = 'active';
+  CREATE TABLE approval_requests (
+    request_id TEXT PRIMARY KEY,
+    wallet_id TEXT NOT NULL REFERENCES wallets (wallet_id),
+    device_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending-approval', 'approved', 'rejected', 'expired', 'signed', 'broadcast', 'failed')),
+    payload_json TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    decoded TEXT NOT NULL,
+    quorums TEXT NOT NULL,
+    presignature_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    sealed BLOB,
+    result TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    CHECK (sealed IS NULL OR state IN ('pending-approval', 'approved'))
+  ) STRICT;
+  CREATE INDEX approval_requests_by_wallet ON approval_requests (wallet_id, created_at);
+  CREATE INDEX approval_requests_by_state ON approval_requests (state, expires_at);
+  CREATE TABLE approval_decisions (
+    request_id TEXT NOT NULL REFERENCES approval_requests (request_id),
+    approver_id TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('approve', 'reject')),
+    decided_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (request_id, approver_id)
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

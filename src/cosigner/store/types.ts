@@ -1,6 +1,7 @@
 import type { Address, Hex } from 'viem';
 import type { AuditLogStore, AuditSummaryInput, MaybePromise } from '../audit/types.js';
 import type { WalletPolicy } from '../policy/types.js';
+import type { DecodedRequest, DecisionVerdict, RequestQuorum, RequestResult, RequestState, RequestView } from '../../channel/approval-protocol.js';
 
 export type { MaybePromise };
 
@@ -143,6 +144,62 @@ export interface RateLimitDecision {
 /** Why a share is loaded: signing refuses a locked wallet, refresh needs the share of a locked wallet. */
 export type ShareUse = 'sign' | 'refresh';
 
+export interface ApproverRecord {
+  approverId: string;
+  name: string;
+  /** Compressed secp256k1 public key, 66 lowercase hex characters, no 0x. */
+  identityPublicKey: string;
+  status: 'active' | 'removed';
+  createdAt: number;
+  removedAt?: number;
+}
+
+/** A sign request the wallet's policy holds for approvers. */
+export interface HeldRequestInput {
+  requestId: string;
+  walletId: string;
+  deviceId: string;
+  presignatureId: string;
+  payloadJson: string;
+  digest: Hex;
+  payloadHash: Hex;
+  decoded: DecodedRequest;
+  quorums: RequestQuorum[];
+  expiresAt: number;
+}
+
+export interface RequestFilter {
+  walletId?: string;
+  deviceId?: string;
+  /** Requests this approver is one of the approvers of. */
+  approverId?: string;
+  states?: RequestState[];
+  /** Default 50, at most 500. Newest first. */
+  limit?: number;
+}
+
+/** Approvers and held requests. Every call is one transaction. */
+export interface ApprovalStore {
+  /** A one-time enrollment code (its SHA-256 hex) for an approver of this name. Audited as 'admin'. */
+  inviteApprover(input: { name: string; codeDigest: string; expiresAt: number; actor?: string }): MaybePromise<void>;
+  /** Audited as 'enroll'. */
+  enrollApprover(input: { codeDigest: string; approverId: string; identityPublicKey: string }): MaybePromise<ApproverRecord>;
+  getApprover(approverId: string): MaybePromise<ApproverRecord | undefined>;
+  listApprovers(): MaybePromise<ApproverRecord[]>;
+  /** Audited as 'revoke'. */
+  removeApprover(approverId: string, actor?: string): MaybePromise<ApproverRecord>;
+  getRequest(requestId: string): MaybePromise<RequestView | undefined>;
+  listRequests(filter?: RequestFilter): MaybePromise<RequestView[]>;
+  /** A verified decision (audited as 'decision'); moves the request to approved or rejected when the quorums say so. */
+  recordDecision(input: { requestId: string; approverId: string; verdict: DecisionVerdict; decidedAt: number; signature: Hex }): MaybePromise<{ request: RequestView; counted: boolean }>;
+  finish(requestId: string, state: 'signed' | 'broadcast' | 'failed', result: RequestResult): MaybePromise<RequestView>;
+  expireDue(): MaybePromise<RequestView[]>;
+  listApprovedUnsigned(): MaybePromise<string[]>;
+  failInterrupted(): MaybePromise<RequestView[]>;
+  /** Pending requests of a wallet, or awaiting this approver's decision. */
+  countPending(filter: { walletId?: string; approverId?: string }): MaybePromise<number>;
+}
+
 /**
  * The co-signer's persistence, behind an interface a PostgreSQL backend can implement too.
  * Await every call: the SQLite implementation answers synchronously, a network database will not.
@@ -223,6 +280,18 @@ export interface CosignerStore {
   spentSince(walletId: string, chainId: number, sinceMs: number): MaybePromise<bigint>;
 
   takeRateLimit(request: RateLimitRequest): MaybePromise<RateLimitDecision>;
+
+  readonly approvals: ApprovalStore;
+  /**
+   * Holds a sign request for approvers: takes the presignature (as consumePresignature does) and
+   * keeps its state sealed with the device's online message, in one transaction. Audited as 'hold'.
+   */
+  holdSignRequest(input: HeldRequestInput, deviceMessages: string[]): MaybePromise<RequestView>;
+  /**
+   * Takes an approved request's signing state, once, and records the signing (audit and spend) in
+   * the same transaction. A locked wallet gets WalletLockedError.
+   */
+  takeApprovedRequest(requestId: string, signing: SigningRecord): MaybePromise<{ view: RequestView; presignature: string; deviceMessages: string[] }>;
 
   close(): MaybePromise<void>;
 }

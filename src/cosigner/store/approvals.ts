@@ -1,0 +1,329 @@
+/**
+ * Approvers and held requests on SQLite, beside the rest of the co-signer's store (database.ts
+ * owns the connection and calls in here inside its own transactions).
+ *
+ * A held request keeps what the co-signer needs to finish the signature later: its presignature
+ * state and the device's online message for that one digest, sealed. Whoever finishes it takes
+ * that row's sealed state in the same transaction that records the signing, so it serves once;
+ * expiry, rejection and a refresh or lock wipe it. A copy restored from a backup could only ever
+ * produce the same signature over the same digest: the device's message is bound to it.
+ */
+import type Database from 'better-sqlite3';
+import type { DecodedRequest, RequestDecision, RequestQuorum, RequestResult, RequestState, RequestView } from '../../channel/approval-protocol.js';
+import type { Hex } from 'viem';
+import { tallyDecisions } from '../approvals/quorum.js';
+import { assertMove } from '../approvals/state.js';
+import type { SqliteAuditLog } from '../audit/audit-log.js';
+import type { EnvelopeCipher } from './envelope.js';
+import { ConflictError, DecisionRefusedError, NotFoundError } from './errors.js';
+import type { ApproverRecord, HeldRequestInput, RequestFilter } from './types.js';
+
+type Param = string | number | bigint | Uint8Array | null;
+
+interface RequestRow {
+  request_id: string;
+  wallet_id: string;
+  device_id: string;
+  state: RequestState;
+  payload_json: string;
+  digest: string;
+  payload_hash: string;
+  decoded: string;
+  quorums: string;
+  generation: number;
+  sealed: Uint8Array | null;
+  result: string | null;
+  created_at: number;
+  expires_at: number;
+  updated_at: number;
+  address: string | null;
+}
+
+interface ApproverRow {
+  approver_id: string;
+  name: string;
+  identity_public_key: string;
+  status: 'active' | 'removed';
+  created_at: number;
+  removed_at: number | null;
+}
+
+const REQUEST_SELECT = `
+  SELECT r.request_id, r.wallet_id, r.device_id, r.state, r.payload_json, r.digest, r.payload_hash, r.decoded, r.quorums,
+         r.generation, r.sealed, r.result, r.created_at, r.expires_at, r.updated_at, w.address
+  FROM approval_requests r JOIN wallets w ON w.wallet_id = r.wallet_id`;
+
+/** What is kept sealed with a held request: enough to finish the signature, nothing more. */
+export interface HeldSigningState {
+  /** SignParty.exportState() of the co-signer's presignature. */
+  presignature: string;
+  /** The device's online message(s) for this digest, as encoded ProtocolMessages in hex. */
+  deviceMessages: string[];
+}
+
+export class SqliteApprovalStore {
+  readonly #statements = new Map<string, Database.Statement<Param[], unknown>>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly cipher: EnvelopeCipher,
+    private readonly audit: SqliteAuditLog,
+    private readonly now: () => number,
+  ) {}
+
+  // ---- approvers
+
+  inviteApprover(input: { name: string; codeDigest: string; expiresAt: number; actor?: string }): void {
+    const now = this.now();
+    if (this.#get('SELECT 1 FROM approvers WHERE name = ? AND status = ?', input.name, 'active')) throw new ConflictError(`An approver named ${input.name} is already enrolled; remove them first or pick another name.`);
+    this.#run('DELETE FROM approver_invitations WHERE name = ? AND used_at IS NULL', input.name);
+    this.#run('INSERT INTO approver_invitations (code_digest, name, created_at, expires_at) VALUES (?, ?, ?, ?)', input.codeDigest, input.name, now, input.expiresAt);
+    this.audit.append({ kind: 'admin', at: now, summary: { action: 'invite-approver', name: input.name, expiresAt: new Date(input.expiresAt).toISOString(), actor: input.actor } });
+  }
+
+  /** Takes the invitation with this code (once, before its expiry) and enrolls the key as that approver. */
+  enrollApprover(input: { codeDigest: string; approverId: string; identityPublicKey: string }): ApproverRecord {
+    const now = this.now();
+    const invitation = this.#get<{ name: string; expires_at: number; used_at: number | null }>('SELECT name, expires_at, used_at FROM approver_invitations WHERE code_digest = ?', input.codeDigest);
+    if (!invitation || invitation.used_at !== null || invitation.expires_at <= now) {
+      throw new ConflictError('This approver enrollment code is unknown, used or expired; ask the operator for a new one (npm run cosigner -- approvers invite <name>).');
+    }
+    if (this.#get('SELECT 1 FROM approvers WHERE approver_id = ? OR identity_public_key = ?', input.approverId, input.identityPublicKey)) {
+      throw new ConflictError('This identity key is already enrolled as an approver.');
+    }
+    if (this.#get('SELECT 1 FROM devices WHERE device_id = ? OR identity_public_key = ?', input.approverId, input.identityPublicKey)) {
+      throw new ConflictError('This identity key belongs to a wallet device; an approver enrolls with a key of its own.');
+    }
+    this.#run("DELETE FROM approvers WHERE name = ? AND status = 'removed'", invitation.name);
+    this.#run('UPDATE approver_invitations SET used_at = ? WHERE code_digest = ?', now, input.codeDigest);
+    this.#run("INSERT INTO approvers (approver_id, name, identity_public_key, status, created_at) VALUES (?, ?, ?, 'active', ?)", input.approverId, invitation.name, input.identityPublicKey, now);
+    this.audit.append({ kind: 'enroll', at: now, summary: { approverId: input.approverId, name: invitation.name, identityPublicKey: input.identityPublicKey } });
+    return { approverId: input.approverId, name: invitation.name, identityPublicKey: input.identityPublicKey, status: 'active', createdAt: now };
+  }
+
+  getApprover(approverId: string): ApproverRecord | undefined {
+    const row = this.#get<ApproverRow>('SELECT * FROM approvers WHERE approver_id = ?', approverId);
+    return row ? toApprover(row) : undefined;
+  }
+
+  listApprovers(): ApproverRecord[] {
+    return this.#all<ApproverRow>('SELECT * FROM approvers ORDER BY created_at').map(toApprover);
+  }
+
+  removeApprover(approverId: string, actor?: string): ApproverRecord {
+    const row = this.#get<ApproverRow>('SELECT * FROM approvers WHERE approver_id = ?', approverId);
+    if (!row) throw new NotFoundError('approver', approverId);
+    const now = this.now();
+    if (row.status === 'active') {
+      this.#run("UPDATE approvers SET status = 'removed', removed_at = ? WHERE approver_id = ?", now, approverId);
+      this.audit.append({ kind: 'revoke', at: now, summary: { approverId, name: row.name, actor } });
+    }
+    return toApprover({ ...row, status: 'removed', removed_at: row.removed_at ?? now });
+  }
+
+  // ---- held requests
+
+  /** Inserts a held request; the caller has taken its presignature in the same transaction. */
+  insertHeld(input: HeldRequestInput, held: HeldSigningState, generation: number): RequestView {
+    const now = this.now();
+    if (this.#get('SELECT 1 FROM approval_requests WHERE request_id = ?', input.requestId)) throw new ConflictError(`Request ${input.requestId} exists already.`);
+    const sealed = this.cipher.seal(JSON.stringify(held), heldContext(input.requestId, input.walletId, generation));
+    this.#run(
+      `INSERT INTO approval_requests (request_id, wallet_id, device_id, state, payload_json, digest, payload_hash, decoded, quorums, presignature_id, generation, sealed, created_at, expires_at, updated_at)
+       VALUES (?, ?, ?, 'pending-approval', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      input.requestId, input.walletId, input.deviceId, input.payloadJson, input.digest, input.payloadHash, JSON.stringify(input.decoded), JSON.stringify(input.quorums),
+      input.presignatureId, generation, sealed, now, input.expiresAt, now,
+    );
+    this.audit.append({
+      kind: 'hold',
+      walletId: input.walletId,
+      deviceId: input.deviceId,
+      at: now,
+      summary: { requestId: input.requestId, digest: input.digest, payloadHash: input.payloadHash, rules: input.quorums.map((quorum) => quorum.rule), expiresAt: new Date(input.expiresAt).toISOString() },
+    });
+    return this.getRequest(input.requestId)!;
+  }
+
+  getRequest(requestId: string): RequestView | undefined {
+    const row = this.#get<RequestRow>(`${REQUEST_SELECT} WHERE r.request_id = ?`, requestId);
+    return row ? this.#toView(row) : undefined;
+  }
+
+  listRequests(filter: RequestFilter = {}): RequestView[] {
+    const where: string[] = [];
+    const params: Param[] = [];
+    if (filter.walletId) (where.push('r.wallet_id = ?'), params.push(filter.walletId));
+    if (filter.deviceId) (where.push('r.device_id = ?'), params.push(filter.deviceId));
+    if (filter.states?.length) (where.push(`r.state IN (${filter.states.map(() => '?').join(', ')})`), params.push(...filter.states));
+    if (filter.approverId) (where.push("r.quorums LIKE '%' || ? || '%'"), params.push(`"${filter.approverId}"`));
+    const sql = `${REQUEST_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.created_at DESC, r.request_id LIMIT ?`;
+    return this.#all<RequestRow>(sql, ...params, Math.min(filter.limit ?? 50, 500)).map((row) => this.#toView(row));
+  }
+
+  /**
+   * Records one approver's verified decision and moves the request on when the quorums say so.
+   * The same decision again changes nothing (counted: false); a different one from the same approver is refused.
+   */
+  recordDecision(input: { requestId: string; approverId: string; verdict: 'approve' | 'reject'; decidedAt: number; signature: Hex }): { request: RequestView; counted: boolean } {
+    const now = this.now();
+    const row = this.#get<RequestRow>(`${REQUEST_SELECT} WHERE r.request_id = ?`, input.requestId);
+    if (!row) throw new DecisionRefusedError('UNKNOWN_REQUEST', `There is no request ${input.requestId}.`);
+    const quorums = JSON.parse(row.quorums) as RequestQuorum[];
+    if (!quorums.some((quorum) => quorum.approvers.some((approver) => approver.approverId === input.approverId))) {
+      throw new DecisionRefusedError('NOT_AN_APPROVER', `This approver is not one of the approvers of request ${input.requestId}.`);
+    }
+    const earlier = this.#get<{ verdict: string }>('SELECT verdict FROM approval_decisions WHERE request_id = ? AND approver_id = ?', input.requestId, input.approverId);
+    if (earlier) {
+      if (earlier.verdict !== input.verdict) throw new DecisionRefusedError('CONFLICTING_DECISION', `You already decided to ${earlier.verdict} request ${input.requestId}; a decision cannot be changed.`);
+      return { request: this.#toView(row), counted: false };
+    }
+    if (row.state !== 'pending-approval') throw new DecisionRefusedError('NOT_PENDING', `Request ${input.requestId} is ${row.state}; it takes no more decisions.`);
+    if (row.expires_at <= now) throw new DecisionRefusedError('EXPIRED', `Request ${input.requestId} expired at ${new Date(row.expires_at).toISOString()}.`);
+    this.#run(
+      'INSERT INTO approval_decisions (request_id, approver_id, verdict, decided_at, received_at, signature) VALUES (?, ?, ?, ?, ?, ?)',
+      input.requestId, input.approverId, input.verdict, input.decidedAt, now, input.signature,
+    );
+    const decisions = this.#decisions(input.requestId);
+    const tally = tallyDecisions(
+      quorums.map((quorum) => ({ rule: quorum.rule, quorum: quorum.quorum, approvers: quorum.approvers.map((approver) => approver.approverId) })),
+      decisions.map((decision) => ({ approverId: decision.approverId, verdict: decision.verdict })),
+    );
+    this.audit.append({
+      kind: 'decision',
+      walletId: row.wallet_id,
+      at: now,
+      summary: { requestId: input.requestId, approverId: input.approverId, verdict: input.verdict, decidedAt: new Date(input.decidedAt).toISOString(), signature: input.signature, digest: row.digest, payloadHash: row.payload_hash, outcome: tally.outcome },
+    });
+    if (tally.outcome === 'approved') this.#move(row, 'approved', now);
+    if (tally.outcome === 'rejected') this.#move(row, 'rejected', now, { error: `Rejected under rule ${tally.rule}: its quorum can no longer be met.` });
+    return { request: this.getRequest(input.requestId)!, counted: true };
+  }
+
+  /**
+   * Takes an approved request's sealed signing state, once: the row keeps no copy. The caller
+   * records the signing (audit and spend) in the same transaction.
+   */
+  takeApproved(requestId: string): { view: RequestView; held: HeldSigningState } {
+    const row = this.#get<RequestRow>(`${REQUEST_SELECT} WHERE r.request_id = ?`, requestId);
+    if (!row) throw new NotFoundError('request', requestId);
+    if (row.state !== 'approved' || !row.sealed) throw new DecisionRefusedError('NOT_PENDING', `Request ${requestId} is ${row.state}${row.sealed ? '' : ' and already taken'}; it cannot be signed now.`);
+    const held = JSON.parse(this.cipher.openString(row.sealed, heldContext(requestId, row.wallet_id, row.generation))) as HeldSigningState;
+    this.#run('UPDATE approval_requests SET sealed = NULL, updated_at = ? WHERE request_id = ?', this.now(), requestId);
+    return { view: this.#toView({ ...row, sealed: null }), held };
+  }
+
+  /** Moves a request on (signed, broadcast or failed) with what came of it. */
+  finish(requestId: string, state: 'signed' | 'broadcast' | 'failed', result: RequestResult): RequestView {
+    const row = this.#get<RequestRow>(`${REQUEST_SELECT} WHERE r.request_id = ?`, requestId);
+    if (!row) throw new NotFoundError('request', requestId);
+    const previous = row.result ? (JSON.parse(row.result) as RequestResult) : {};
+    this.#move(row, state, this.now(), { ...previous, ...result });
+    return this.getRequest(requestId)!;
+  }
+
+  /** Expires every pending request past its window and wipes what it held. Returns them. */
+  expireDue(): RequestView[] {
+    const now = this.now();
+    const due = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.state = 'pending-approval' AND r.expires_at <= ?`, now);
+    for (const row of due) this.#move(row, 'expired', now, { error: `Not approved before ${new Date(row.expires_at).toISOString()}; its presignature was destroyed unused.` });
+    return due.map((row) => this.getRequest(row.request_id)!);
+  }
+
+  /** Approved requests whose signing state is still there: a co-signer stopped between approval and signing. */
+  listApprovedUnsigned(): string[] {
+    return this.#all<{ request_id: string }>("SELECT request_id FROM approval_requests WHERE state = 'approved' AND sealed IS NOT NULL").map((row) => row.request_id);
+  }
+
+  /** Approved requests whose signing state was taken but never finished: the co-signer stopped mid-signature. */
+  failInterrupted(): RequestView[] {
+    const rows = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.state = 'approved' AND r.sealed IS NULL`);
+    for (const row of rows) this.#move(row, 'failed', this.now(), { error: 'The co-signer stopped while signing this request; send it again.' });
+    return rows.map((row) => this.getRequest(row.request_id)!);
+  }
+
+  /** A refresh, restore or lock replaced the shares the held presignatures were made with: those requests fail. */
+  failHeldForWallet(walletId: string, now: number): number {
+    const rows = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.wallet_id = ? AND r.state IN ('pending-approval', 'approved') AND r.sealed IS NOT NULL`, walletId);
+    for (const row of rows) this.#move(row, 'failed', now, { error: "The wallet's key shares were refreshed, restored or locked before this request was signed; its presignature went with them. Send it again." });
+    return rows.length;
+  }
+
+  countPending(filter: { walletId?: string; approverId?: string }): number {
+    return this.listRequests({ ...filter, states: ['pending-approval'], limit: 500 }).filter((request) => !filter.approverId || !request.decisions.some((decision) => decision.approverId === filter.approverId)).length;
+  }
+
+  #move(row: RequestRow, to: RequestState, now: number, result?: RequestResult): void {
+    assertMove(row.request_id, row.state, to);
+    const keepSealed = to === 'approved';
+    this.#run(
+      `UPDATE approval_requests SET state = ?, updated_at = ?, result = coalesce(?, result)${keepSealed ? '' : ', sealed = NULL'} WHERE request_id = ?`,
+      to, now, result ? JSON.stringify(result) : null, row.request_id,
+    );
+    if (to !== 'approved') {
+      this.audit.append({ kind: to === 'signed' || to === 'broadcast' ? 'sign' : 'refuse', walletId: row.wallet_id, at: now, summary: { requestId: row.request_id, state: to, digest: row.digest, ...(result?.transactionHash ? { transactionHash: result.transactionHash } : {}), ...(result?.error ? { reason: result.error } : {}) } });
+    }
+  }
+
+  #decisions(requestId: string): RequestDecision[] {
+    return this.#all<{ approver_id: string; name: string | null; verdict: 'approve' | 'reject'; decided_at: number; signature: string }>(
+      'SELECT d.approver_id, a.name, d.verdict, d.decided_at, d.signature FROM approval_decisions d LEFT JOIN approvers a ON a.approver_id = d.approver_id WHERE d.request_id = ? ORDER BY d.received_at',
+      requestId,
+    ).map((row) => ({ approverId: row.approver_id, name: row.name ?? row.approver_id, verdict: row.verdict, decidedAt: row.decided_at, signature: row.signature as Hex }));
+  }
+
+  #toView(row: RequestRow): RequestView {
+    return {
+      requestId: row.request_id,
+      walletId: row.wallet_id,
+      address: (row.address ?? null) as Hex | null,
+      deviceId: row.device_id,
+      state: row.state,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      updatedAt: row.updated_at,
+      payloadJson: row.payload_json,
+      digest: row.digest as Hex,
+      payloadHash: row.payload_hash as Hex,
+      decoded: JSON.parse(row.decoded) as DecodedRequest,
+      quorums: JSON.parse(row.quorums) as RequestQuorum[],
+      decisions: this.#decisions(row.request_id),
+      ...(row.result ? { result: JSON.parse(row.result) as RequestResult } : {}),
+    };
+  }
+
+  #statement(sql: string): Database.Statement<Param[], unknown> {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<Param[], unknown>(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run(sql: string, ...params: Param[]): Database.RunResult {
+    return this.#statement(sql).run(...params);
+  }
+
+  #get<T>(sql: string, ...params: Param[]): T | undefined {
+    return this.#statement(sql).get(...params) as T | undefined;
+  }
+
+  #all<T>(sql: string, ...params: Param[]): T[] {
+    return this.#statement(sql).all(...params) as T[];
+  }
+}
+
+function heldContext(requestId: string, walletId: string, generation: number): ['approval-requests', string, string, number] {
+  return ['approval-requests', requestId, walletId, generation];
+}
+
+function toApprover(row: ApproverRow): ApproverRecord {
+  return {
+    approverId: row.approver_id,
+    name: row.name,
+    identityPublicKey: row.identity_public_key,
+    status: row.status,
+    createdAt: row.created_at,
+    ...(row.removed_at === null ? {} : { removedAt: row.removed_at }),
+  };
+}
