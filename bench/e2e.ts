@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { recoverMessageAddress } from 'viem';
 import { TandemDevice } from '../src/client/tandem-device.js';
-import { startCosignerChild, type CosignerChild } from './e2e/cosigner-child.js';
+import { approvalPhase } from './e2e/approval-phase.js';
+import { COSIGNER_MASTER_KEY_HEX, startCosignerChild, type CosignerChild } from './e2e/cosigner-child.js';
 import { cpuBetween, cpuSnapshot, machineBusyPct, type CpuUse } from './e2e/cpu.js';
 import { startIdleFleet } from './e2e/idle-devices.js';
 import { median, percentile, round, timed } from './e2e/stats.js';
@@ -30,8 +31,8 @@ if (!Number.isInteger(idleRequested) || idleRequested < 0) {
 }
 
 const plan = quick
-  ? { wallets: 8, warmupSigns: 2, fullSamples: 10, onlineSamples: 10, sustainedSeconds: 5, sustainedDevices: 8, coldSamples: 3, pooledSeconds: 2, poolPerDevice: 12 }
-  : { wallets: 8, warmupSigns: 5, fullSamples: 40, onlineSamples: 40, sustainedSeconds: 20, sustainedDevices: 8, coldSamples: 5, pooledSeconds: 5, poolPerDevice: 48 };
+  ? { wallets: 8, warmupSigns: 2, fullSamples: 10, onlineSamples: 10, sustainedSeconds: 5, sustainedDevices: 8, coldSamples: 3, pooledSeconds: 2, poolPerDevice: 12, approvalSamples: 5 }
+  : { wallets: 8, warmupSigns: 5, fullSamples: 40, onlineSamples: 40, sustainedSeconds: 20, sustainedDevices: 8, coldSamples: 5, pooledSeconds: 5, poolPerDevice: 48, approvalSamples: 20 };
 
 const progress = (line: string) => process.stderr.write(`e2e: ${line}\n`);
 const children: CosignerChild[] = [];
@@ -272,6 +273,8 @@ async function main(): Promise<void> {
   progress('starting the co-signer child process (signing phases)');
   const signer = await startChild('cosigner-sign');
   const signing = await signingPhases(signer);
+  progress(`approval round trip (approver online): ${plan.approvalSamples} requests held, approved and signed`);
+  const approval = await approvalPhase(signer, { dataDir: join(workDir, 'cosigner-sign'), workDir, masterKeyHex: COSIGNER_MASTER_KEY_HEX, samples: plan.approvalSamples });
   await stopChild(signer);
 
   progress('starting a fresh co-signer child process (idle phase)');
@@ -314,6 +317,10 @@ async function main(): Promise<void> {
     other_cpu_pct_at_start: round(busyAtStart),
     signatures_verified: signing.verified,
     signatures_checked: signing.checked,
+    approval_roundtrip_ms: round(median(approval.roundTrips)),
+    approval_roundtrip_p95_ms: round(percentile(approval.roundTrips, 95)),
+    approval_samples: approval.roundTrips.length,
+    approval_signatures_verified: approval.verified,
     idle_devices: idle.connected,
     idle_requested: idleRequested,
     idle_enrolled: idle.enrolled,
@@ -348,6 +355,7 @@ async function main(): Promise<void> {
     ['first signature after open', `${result.first_sign_after_open_ms} ms`, ''],
     ['presign (batched), each', `${result.presign_batch_ms_per_presignature} ms`, ''],
     ['sustained, 8 devices', `${result.sustained_sig_per_s} sig/s`, '>= 50 sig/s'],
+    ['approval round trip p50', `${result.approval_roundtrip_ms} ms`, 'approver online'],
     ['  latency under load p50', `${result.sustained_latency_p50_ms} ms`, ''],
     ['sustained, pools filled first', `${result.sustained_pooled_sig_per_s} sig/s`, ''],
     ['  CPU co-signer / devices', `${result.cpu_pct_sustained.cosigner}% / ${result.cpu_pct_sustained.devices}%`, `other work ${result.cpu_pct_sustained.other}% (of ${result.cores * 100}%)`],

@@ -11,6 +11,8 @@ import type { TraceEvent } from './trace.js';
 
 const ENTRY = fileURLToPath(new URL('./cosigner-process.ts', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
+/** The master key cosigner-process.ts starts with: a throwaway for benchmark data only. */
+export const COSIGNER_MASTER_KEY_HEX = '11'.repeat(32);
 
 export interface CosignerChildOptions {
   dataDir: string;

@@ -13,6 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCosigner } from '../../src/cosigner/service.js';
+import { COSIGNER_MASTER_KEY_HEX } from './cosigner-child.js';
 import { startCpuProfile } from './inspector-profiler.js';
 import { traceObject, type TraceEvent } from './trace.js';
 import { traceStack } from './trace-stack.js';
@@ -31,7 +32,7 @@ const cosigner = await startCosigner({
   dataDir,
   port: 0,
   // A fixed test key: the data directory is temporary and thrown away after the run.
-  env: { TANDEM_MASTER_KEY: '11'.repeat(32) },
+  env: { TANDEM_MASTER_KEY: COSIGNER_MASTER_KEY_HEX },
   enrollLimit: { limit: 100_000, windowMs: 60_000 },
   log: (line) => {
     if (verbose) process.stderr.write(`cosigner: ${line}\n`);

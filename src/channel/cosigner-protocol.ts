@@ -99,6 +99,14 @@ export type RefusalCode =
   | 'BACKUP_PROOF_INVALID'
   /** The wallet's policy requires a key refresh (`rule` 'refresh-every') before it presigns or signs again. */
   | 'REFRESH_REQUIRED'
+  /**
+   * The wallet's policy holds this request for approvers (`rule` is its request id): the device's
+   * part is done and its presignature spent; the co-signer finishes the signature once approved and
+   * mails the result. Nothing else to do but wait (or ask: mail 'inquire').
+   */
+  | 'APPROVAL_PENDING'
+  /** A request that needs approval came without a presignature (sign-now): presign, then sign. */
+  | 'APPROVAL_NEEDS_PRESIGNATURE'
   | 'PROTOCOL_ABORT'
   | 'INTERNAL';
 

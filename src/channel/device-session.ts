@@ -5,7 +5,9 @@
  * storage (a 0600 file, an encrypted IndexedDB vault) and its own HTTPS (node:https with a
  * pinned CA, fetch).
  */
-import { bytesToHex } from '../mpc/bytes.js';
+import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
+import type { RequestView } from './approval-protocol.js';
+import { Mailbox } from './mailbox.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import type { SignablePayload } from '../mpc/ethereum.js';
 import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
@@ -98,6 +100,8 @@ export interface DeviceSessionOptions {
   onPresence?: (status: PresenceStatus) => void;
   /** Told whenever the connection to the broker changes (a broker that is down hides the co-signer too). */
   onBrokerState?: (state: TransportState) => void;
+  /** A request held for approval changed (approved, signed, broadcast, rejected, expired...): the co-signer's mail, also after being away. */
+  onRequestUpdate?: (request: RequestView) => void;
 }
 
 /** How long one conversation with the co-signer is reused for successive requests. */
@@ -182,7 +186,8 @@ export class DeviceSession {
   readonly #requestTimeoutMs: number;
   readonly #onPresence: ((status: PresenceStatus) => void) | undefined;
   readonly #onBrokerState: ((state: TransportState) => void) | undefined;
-  #connection: Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch }> | undefined;
+  #connection: Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch; mailbox: Mailbox }> | undefined;
+  readonly #onRequestUpdate: ((request: RequestView) => void) | undefined;
   #current: ProtocolConversation | undefined;
   /** Set when the co-signer's presence changed: it lost its conversations, so the next request opens a new one. */
   #stale: ProtocolConversation | undefined;
@@ -204,6 +209,21 @@ export class DeviceSession {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#onPresence = options.onPresence;
     this.#onBrokerState = options.onBrokerState;
+    this.#onRequestUpdate = options.onRequestUpdate;
+  }
+
+  /**
+   * This wallet's requests held for approval (and what became of them), newest first, from the
+   * co-signer by mail; `pendingForYou` counts those still waiting.
+   */
+  async requests(options: { limit?: number } = {}): Promise<{ requests: RequestView[]; pendingForYou: number }> {
+    const { mailbox } = await this.#connect();
+    return mailbox.list(options);
+  }
+
+  async request(requestId: string): Promise<RequestView> {
+    const { mailbox } = await this.#connect();
+    return mailbox.show(requestId);
   }
 
   get contents(): Readonly<DeviceRecord> {
@@ -442,7 +462,8 @@ export class DeviceSession {
     const connection = this.#connection;
     this.#connection = undefined;
     if (!connection) return;
-    const { transport, channel, presence } = await connection.catch(() => ({ transport: undefined, channel: undefined, presence: undefined }));
+    const { transport, channel, presence, mailbox } = await connection.catch(() => ({ transport: undefined, channel: undefined, presence: undefined, mailbox: undefined }));
+    await mailbox?.close();
     await presence?.stop();
     await channel?.close();
     await transport?.close();
@@ -453,6 +474,10 @@ export class DeviceSession {
     try {
       return await signNowWithCosigner(link, this.#share(), payload);
     } catch (error) {
+      // A request held for approvers is finished later from a stored presignature: make one for it.
+      if (error instanceof CosignerRefusedError && error.code === 'APPROVAL_NEEDS_PRESIGNATURE') {
+        return signWithCosigner(link, await this.#presign(link), payload, async () => undefined);
+      }
       if (!(await this.#adoptPendingShare(error))) throw error;
       return signNowWithCosigner(link, this.#share(), payload);
     }
@@ -578,7 +603,7 @@ export class DeviceSession {
     }
   }
 
-  #connect(): Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch }> {
+  #connect(): Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch; mailbox: Mailbox }> {
     this.#connection ??= (async () => {
       await this.#renewTokenIfNeeded();
       const contents = this.#store.contents;
@@ -606,6 +631,8 @@ export class DeviceSession {
         }
         this.#onPresence?.({ ...status });
       });
+      const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(contents.cosignerIdentity));
+      mailbox.onUpdate((request) => this.#onRequestUpdate?.(request));
       await transport.connect().catch((error: unknown) => this.#explainRefusal(error));
       // A closed transport (refused credentials, close()) is not reused: the next request reconnects.
       transport.onStateChange((state) => {
@@ -614,7 +641,7 @@ export class DeviceSession {
       });
       this.#onBrokerState?.(transport.state);
       this.#scheduleRenewal(transport);
-      return { transport, channel, presence };
+      return { transport, channel, presence, mailbox };
     })();
     this.#connection.catch(() => {
       this.#connection = undefined;

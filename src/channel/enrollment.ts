@@ -11,6 +11,8 @@ export const ENROLL_PATH = '/v1/enroll';
 export const TOKEN_PATH = '/v1/token';
 export const CHALLENGE_PATH = '/v1/challenge';
 export const HEALTH_PATH = '/v1/health';
+/** Where an approver enrolls with the one-time code the operator gave it. */
+export const APPROVER_ENROLL_PATH = '/v1/approvers/enroll';
 
 export interface ChallengeResponse {
   challenge: string;
@@ -35,7 +37,7 @@ export interface EnrollRequest {
 }
 
 export interface BrokerCredentials {
-  /** MQTT username: the device id. */
+  /** MQTT username: the device id (or the approver id). */
   username: string;
   /** Short-lived token, sent as the MQTT password. */
   token: string;
@@ -53,7 +55,31 @@ export interface EnrollResponse extends BrokerCredentials {
   brokerCaPem?: string;
 }
 
+/**
+ * An approver's enrollment: its own identity key (never a wallet device's), a proof that it holds
+ * it, and the one-time code from `approvers invite`. Its approver id is deviceIdFromPublicKey(key).
+ */
+export interface ApproverEnrollRequest {
+  identityPublicKey: string;
+  challenge: string;
+  /** Identity signature (domain 'enroll') over approverEnrollProofMessage(). */
+  signature: string;
+  enrollmentCode: string;
+}
+
+/** The approver's broker credentials (username = approver id, client id = approverClientId) and what it pins. */
+export interface ApproverEnrollResponse extends BrokerCredentials {
+  approverId: string;
+  /** The name the operator invited this approver under. */
+  name: string;
+  brokerUrl: string;
+  /** The co-signer's identity key (33 bytes hex): pin it. */
+  cosignerIdentity: string;
+  brokerCaPem?: string;
+}
+
 export interface TokenRequest {
+  /** The device id, or an approver's id: both renew here, each proving its own identity key. */
   deviceId: string;
   challenge: string;
   /** Identity signature (domain 'token') over tokenProofMessage(). */
@@ -71,6 +97,11 @@ export function enrollProofMessage(challenge: string, identityPublicKey: string,
   const parts = [hexToBytes(challenge), hexToBytes(identityPublicKey), concatBytes(Uint8Array.from(parties))] as const;
   if (!restore) return taggedHash('tandem/enroll/v1', ...parts);
   return taggedHash('tandem/enroll-restore/v1', ...parts, restore.walletId, restore.address.toLowerCase());
+}
+
+/** What an approver signs to enroll: its own tag, so no device enrollment proof can serve as one, nor the reverse. */
+export function approverEnrollProofMessage(challenge: string, identityPublicKey: string): Uint8Array {
+  return taggedHash('tandem/enroll-approver/v1', hexToBytes(challenge), hexToBytes(identityPublicKey));
 }
 
 /** What a restore enrollment's proof of the backup share is bound to: this challenge, this identity key, this wallet. */

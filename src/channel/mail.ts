@@ -69,7 +69,12 @@ export async function openLetter<Body = unknown>(reader: Identity, senderPublicK
   }
   const sender = parsePublicKey(senderPublicKey);
   const header = letter.subarray(0, HEADER_BYTES);
-  const ephemeralKey = parsePublicKey(letter.subarray(1, 1 + POINT_BYTES));
+  let ephemeralKey: Uint8Array;
+  try {
+    ephemeralKey = parsePublicKey(letter.subarray(1, 1 + POINT_BYTES));
+  } catch (cause) {
+    throw new ChannelError('CHANNEL_BAD_FRAME', 'This is not a Tandem letter.', { details: 'its ephemeral key is not a secp256k1 point', cause });
+  }
   const nonce = letter.slice(1 + POINT_BYTES, HEADER_BYTES);
   // Not staticSecretWith: that caches per peer, and an ephemeral key is never seen twice.
   const readerSecret = reader.exportSecretKey();

@@ -13,6 +13,7 @@ import { importKeyShare, type KeyShare } from '../mpc/keyshare.js';
 import { DeviceFile } from './device-file.js';
 import { ClientError } from './errors.js';
 import { postJson } from './http.js';
+import type { RequestView } from '../channel/approval-protocol.js';
 
 export type { WalletKind } from '../channel/device-session.js';
 
@@ -30,6 +31,8 @@ export interface EnrollOptions {
 export interface DeviceOptions {
   /** How long one request to the co-signer may take, including waiting for it to come online. Default 60 s. */
   requestTimeoutMs?: number;
+  /** A request held for approval changed; the co-signer's letters that waited while this device was away arrive here too. */
+  onRequestUpdate?: (request: RequestView) => void;
 }
 
 function httpsWithTrust(caPem: string | undefined): PostJson {
@@ -55,6 +58,7 @@ export class TandemDevice {
     this.#session = new DeviceSession(fileStore(file), {
       postJson: httpsWithTrust(file.contents.caPem),
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+      ...(options.onRequestUpdate ? { onRequestUpdate: options.onRequestUpdate } : {}),
     });
   }
 
@@ -201,6 +205,20 @@ export class TandemDevice {
         return this.signTransaction(transaction as TransactionSerializable);
       },
     });
+  }
+
+  /** Connects to the broker now: presence, and letters that waited for this device, arrive. */
+  connect(): Promise<void> {
+    return this.#session.connect();
+  }
+
+  /** This wallet's requests held for approval and what became of them, newest first. */
+  requests(options: { limit?: number } = {}): Promise<{ requests: RequestView[]; pendingForYou: number }> {
+    return this.#session.requests(options);
+  }
+
+  request(requestId: string): Promise<RequestView> {
+    return this.#session.request(requestId);
   }
 
   close(): Promise<void> {

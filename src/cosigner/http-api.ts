@@ -1,18 +1,23 @@
 /**
  * The co-signer's HTTPS API, served on the same TLS port as the broker's WebSocket:
  * challenges, enrollment (proof of possession of the identity key, rate-limited, optionally
- * behind an enrollment code) and broker-credential renewal.
+ * behind an enrollment code), approver enrollment (the same proof plus a one-time code from the
+ * operator) and broker-credential renewal for devices and approvers.
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  APPROVER_ENROLL_PATH,
   CHALLENGE_PATH,
   ENROLL_PATH,
   HEALTH_PATH,
   TOKEN_PATH,
+  approverEnrollProofMessage,
   enrollProofMessage,
   restoreEnrollContext,
   tokenProofMessage,
+  type ApproverEnrollRequest,
+  type ApproverEnrollResponse,
   type BrokerCredentials,
   type ChallengeResponse,
   type EnrollRequest,
@@ -20,17 +25,22 @@ import {
   type TokenRequest,
 } from '../channel/enrollment.js';
 import { deviceIdFromPublicKey, parsePublicKey, verifyIdentitySignature } from '../channel/identity.js';
-import { deviceClientId } from '../channel/topics.js';
+import { approverClientId, deviceClientId } from '../channel/topics.js';
 import { BACKUP_PARTY } from '../channel/cosigner-protocol.js';
 import { hexToBytes } from '../mpc/bytes.js';
 import { keyPublicInfo } from '../mpc/dkg.js';
 import { importKeyShare } from '../mpc/keyshare.js';
 import { verifySharePossession } from '../mpc/share-proof.js';
-import type { CosignerStore } from './store/types.js';
+import { ConflictError } from './store/errors.js';
+import type { ApproverRecord, CosignerStore } from './store/types.js';
+
+/** Who broker credentials are for: a device of a wallet, or an approver (no wallet). */
+export type CredentialHolder = { deviceId: string; walletId: string } | { approverId: string };
 
 /** Issues broker credentials: a signed token for the embedded broker, a provisioned password on Mosquitto. */
 export interface CredentialIssuer {
-  issue(device: { deviceId: string; walletId: string }): Promise<{ token: string; expiresAt: number }>;
+  /** `expiresAt` in unix milliseconds. */
+  issue(holder: CredentialHolder): Promise<{ token: string; expiresAt: number }>;
 }
 
 export interface HttpApiOptions {
@@ -39,7 +49,7 @@ export interface HttpApiOptions {
   brokerUrl: string;
   cosignerIdentity: string;
   brokerCaPem?: string;
-  /** When set, enrollment needs this code. */
+  /** When set, device enrollment needs this code. (Approvers always need their own one-time code.) */
   enrollmentCode?: string;
   /** Enrollments allowed per client address per window. Default 20 per 10 minutes. */
   enrollLimit?: { limit: number; windowMs: number };
@@ -84,6 +94,11 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
   const credentialsFor = async (deviceId: string, walletId: string): Promise<BrokerCredentials> => {
     const { token, expiresAt } = await options.credentials.issue({ deviceId, walletId });
     return { username: deviceId, token, tokenExpiresAt: expiresAt, clientId: deviceClientId(deviceId) };
+  };
+
+  const approverCredentialsFor = async (approverId: string): Promise<BrokerCredentials> => {
+    const { token, expiresAt } = await options.credentials.issue({ approverId });
+    return { username: approverId, token, tokenExpiresAt: expiresAt, clientId: approverClientId(approverId) };
   };
 
   const routes: Record<string, (request: IncomingMessage, body: Record<string, unknown>) => Promise<unknown>> = {
@@ -149,12 +164,68 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
       };
     },
 
+    [APPROVER_ENROLL_PATH]: async (request, body): Promise<ApproverEnrollResponse> => {
+      await limit('approver-enroll', request, enrollLimit);
+      const input = body as Partial<ApproverEnrollRequest>;
+      if (typeof input.enrollmentCode !== 'string' || input.enrollmentCode.length === 0 || input.enrollmentCode.length > 256) {
+        throw new HttpError(400, 'BAD_REQUEST', 'enrollmentCode must be the one-time code the operator gave you (npm run cosigner -- approvers invite <name>).');
+      }
+      takeChallenge(input.challenge);
+      let publicKey: Uint8Array;
+      try {
+        publicKey = parsePublicKey(String(input.identityPublicKey));
+      } catch {
+        throw new HttpError(400, 'BAD_REQUEST', 'identityPublicKey must be a compressed secp256k1 key in hex.');
+      }
+      const identityPublicKey = String(input.identityPublicKey).toLowerCase();
+      // checked before the code is taken, so a bad proof never uses a code up
+      if (!verifySignature(publicKey, 'enroll', approverEnrollProofMessage(input.challenge!, identityPublicKey), input.signature)) {
+        throw new HttpError(401, 'BAD_PROOF', 'The proof of possession of the identity key does not verify.');
+      }
+      const approverId = deviceIdFromPublicKey(publicKey);
+      const codeDigest = createHash('sha256').update(input.enrollmentCode).digest('hex');
+      let approver: ApproverRecord;
+      try {
+        approver = await options.store.approvals.enrollApprover({ codeDigest, approverId, identityPublicKey });
+      } catch (error) {
+        if (error instanceof ConflictError) throw new HttpError(409, 'APPROVER_ENROLL_REFUSED', error.shortMessage);
+        throw error;
+      }
+      options.log?.(`enrolled approver ${approverId} (${approver.name})`);
+      let credentials: BrokerCredentials;
+      try {
+        credentials = await approverCredentialsFor(approverId);
+      } catch (cause) {
+        options.log?.(`http ${APPROVER_ENROLL_PATH}: broker credentials for approver ${approverId}: ${(cause as Error).message.split('\n')[0]}`);
+        // the code is spent and the approver enrolled: it gets its credentials by renewal, with its own key
+        throw new HttpError(503, 'CREDENTIALS_UNAVAILABLE', `You are enrolled as approver ${approverId}, but the broker credentials could not be issued now; ask for them at ${TOKEN_PATH} with this id.`);
+      }
+      return {
+        approverId,
+        name: approver.name,
+        brokerUrl: options.brokerUrl,
+        cosignerIdentity: options.cosignerIdentity,
+        ...(options.brokerCaPem ? { brokerCaPem: options.brokerCaPem } : {}),
+        ...credentials,
+      };
+    },
+
     [TOKEN_PATH]: async (request, body) => {
       await limit('token', request, { limit: 60, windowMs: 60_000 });
       const input = body as Partial<TokenRequest>;
       takeChallenge(input.challenge);
-      const device = typeof input.deviceId === 'string' ? await options.store.getDevice(input.deviceId) : undefined;
-      if (!device) throw new HttpError(404, 'UNKNOWN_DEVICE', 'No device is enrolled with this id.');
+      const id = typeof input.deviceId === 'string' ? input.deviceId : undefined;
+      const device = id === undefined ? undefined : await options.store.getDevice(id);
+      if (!device) {
+        // an approver renews here too, under its approver id
+        const approver = id === undefined ? undefined : await options.store.approvals.getApprover(id);
+        if (!approver) throw new HttpError(404, 'UNKNOWN_DEVICE', 'No device or approver is enrolled with this id.');
+        if (approver.status !== 'active') throw new HttpError(403, 'APPROVER_REMOVED', 'This approver was removed by the operator; ask them for a new invitation.');
+        if (!verifySignature(hexToBytes(approver.identityPublicKey), 'token', tokenProofMessage(input.challenge!, approver.approverId), input.signature)) {
+          throw new HttpError(401, 'BAD_PROOF', 'The proof of possession of the identity key does not verify.');
+        }
+        return approverCredentialsFor(approver.approverId);
+      }
       if (device.status === 'revoked') throw new HttpError(403, 'DEVICE_REVOKED', `This device was revoked (${device.revokedReason ?? 'by the operator'}); it can no longer sign for its wallet. Restore the wallet from its recovery kit on a device you hold.`);
       if (!verifySignature(hexToBytes(device.identityPublicKey), 'token', tokenProofMessage(input.challenge!, device.deviceId), input.signature)) {
         throw new HttpError(401, 'BAD_PROOF', 'The proof of possession of the identity key does not verify.');

@@ -16,8 +16,11 @@ import type { ProtocolMessage } from '../mpc/message.js';
 import { verifySharePossession } from '../mpc/share-proof.js';
 import { SignParty } from '../mpc/sign.js';
 import type { AuditSummaryInput } from './audit/types.js';
+import { ApprovalUnmeetableError, holdForApproval, type ApprovalDesk } from './approvals/hold.js';
+import { matchingApprovalRules } from './approvals/quorum.js';
+import { describePayload, signingRecord, toPolicyRequest } from './payload-summary.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
-import { DAILY_LIMIT_WINDOW_MS, type PolicyRequest } from './policy/types.js';
+import { DAILY_LIMIT_WINDOW_MS, type ApprovalRule, type PolicyRequest } from './policy/types.js';
 import { PresignatureUnavailableError, WalletLockedError, WalletStateError } from './store/errors.js';
 import type { CosignerStore, DeviceRecord, SigningRecord, WalletRecord } from './store/types.js';
 
@@ -30,13 +33,15 @@ export interface RequestContext {
   log: (line: string) => void;
   /** How long after its enrollment a restoring device may run its restore. */
   restoreDelayMs: number;
+  /** Tells approvers of held requests; without it, requests that need approval are refused. */
+  desk?: ApprovalDesk;
 }
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 const SESSION_PATTERN = /^0x[0-9a-f]{64}$/;
 
 /** A request the co-signer will not serve: answered with a typed refusal, the conversation goes on. */
-class Refusal extends Error {
+export class Refusal extends Error {
   constructor(
     readonly code: RefusalCode,
     readonly reason: string,
@@ -72,7 +77,7 @@ export async function serveConversation(context: RequestContext, conversation: C
         else if (header.type === 'keygen') await keygen(context, link, wallet, header, messages);
         else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
         // One signature per wallet at a time: the daily limit is read, then spent, with nothing in between.
-        else if (header.type === 'sign') await oneAtATime(walletId, () => sign(context, link, wallet, header, messages));
+        else if (header.type === 'sign') await oneAtATime(walletId, () => sign(context, link, wallet, device, header, messages));
         else if (header.type === 'sign-now') await oneAtATime(walletId, () => signNow(context, link, wallet, header, messages));
         else if (header.type === 'refresh') await refresh(context, link, wallet, device, header, messages);
         else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
@@ -135,7 +140,7 @@ async function checkSignRequest(
   context: RequestContext,
   wallet: WalletRecord,
   request: { payload: WirePayload },
-): Promise<{ payload: SignablePayload; summary: AuditSummaryInput; policyRequest: PolicyRequest }> {
+): Promise<CheckedSignRequest> {
   const payload = payloadFromWire(request.payload);
   let digest: Uint8Array;
   try {
@@ -155,7 +160,16 @@ async function checkSignRequest(
     throw new Refusal('POLICY', decision.reason, decision.rule);
   }
 
-  return { payload, summary, policyRequest };
+  return { payload, digest, summary, policyRequest, approvalRules: matchingApprovalRules(policy, policyRequest) };
+}
+
+interface CheckedSignRequest {
+  payload: SignablePayload;
+  digest: Uint8Array;
+  summary: AuditSummaryInput;
+  policyRequest: PolicyRequest;
+  /** The policy's approval rules this request falls under: when any, it is held for approvers. */
+  approvalRules: ApprovalRule[];
 }
 
 /**
@@ -328,6 +342,7 @@ async function sign(
   context: RequestContext,
   link: ProtocolConversation,
   wallet: WalletRecord,
+  device: DeviceRecord,
   request: Extract<DeviceRequest, { type: 'sign' }>,
   messages: ProtocolMessage[],
 ): Promise<void> {
@@ -337,7 +352,7 @@ async function sign(
   // refusals can neither fill the pool nor leave a presignature the device no longer has.
   // A store may throw synchronously (SQLite) for a presignature it never had: that must not replace the refusal.
   const burn = () => Promise.resolve().then(() => context.store.consumePresignature(wallet.walletId, request.presignatureId)).catch(() => undefined);
-  let checked: { payload: SignablePayload; summary: AuditSummaryInput; policyRequest: PolicyRequest };
+  let checked: CheckedSignRequest;
   try {
     await assertRefreshedRecently(context, wallet);
     checked = await checkSignRequest(context, wallet, request);
@@ -346,6 +361,16 @@ async function sign(
     throw error;
   }
   const { payload, summary, policyRequest } = checked;
+  if (checked.approvalRules.length > 0) {
+    const held = await holdForApproval(context, { wallet, deviceId: device.deviceId, presignatureId: request.presignatureId, wire: request.payload, digest: checked.digest, rules: checked.approvalRules, deviceMessages: messages }).catch(async (error: unknown) => {
+      if (error instanceof PresignatureUnavailableError) throw new Refusal('UNKNOWN_PRESIGNATURE', `${error.shortMessage} Presign again.`);
+      if (error instanceof WalletLockedError) throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
+      await burn();
+      if (error instanceof ApprovalUnmeetableError) throw new Refusal('POLICY', error.shortMessage, error.rule);
+      throw error;
+    });
+    throw new Refusal('APPROVAL_PENDING', held.reason, held.requestId);
+  }
 
   // One durable transaction marks the presignature used and records the signing (audit row and
   // spend) before the co-signer's share exists. A signature that then fails to verify locks the wallet.
@@ -395,7 +420,11 @@ async function signNow(
 ): Promise<void> {
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The signing session must be 32 bytes of hex.');
   const share = await loadSigningShare(context, wallet, request.generation);
-  const { payload, summary, policyRequest } = await checkSignRequest(context, wallet, request);
+  const { payload, summary, policyRequest, approvalRules } = await checkSignRequest(context, wallet, request);
+  // A held request is finished later from a stored presignature, which this path never makes.
+  if (approvalRules.length > 0) {
+    throw new Refusal('APPROVAL_NEEDS_PRESIGNATURE', `This request needs approval (rule ${approvalRules.map((rule) => rule.id).join(', ')}); send it with a presignature so it can wait for the approvers.`, approvalRules[0]!.id);
+  }
   const party = SignParty.create({ share, session: hexToBytes(request.session.slice(2)), signers: [1, COSIGNER_PARTY] });
   const signature = await guarded(context, wallet, 'sign', async () => {
     await relayParty(link, party, messages, (result) => result?.kind === 'presigned');
@@ -490,11 +519,6 @@ async function assertRefreshedRecently(context: RequestContext, wallet: WalletRe
   throw new Refusal('REFRESH_REQUIRED', reason, 'refresh-every');
 }
 
-/** What a signature leaves in the store: its audit summary and, for a transaction, the native value spent. */
-function signingRecord(summary: AuditSummaryInput, policyRequest: PolicyRequest): SigningRecord {
-  if (policyRequest.kind !== 'transaction') return { summary };
-  return { summary, spend: { chainId: policyRequest.chainId, valueWei: policyRequest.value } };
-}
 
 function lockedReason(wallet: WalletRecord): string {
   return `This wallet is locked after a failed protocol check (${wallet.lockedReason ?? 'unknown'}); refresh it before signing again.`;
@@ -504,15 +528,6 @@ async function audit(context: RequestContext, kind: 'abort' | 'refuse', wallet: 
   await context.store.audit.append({ kind, walletId: wallet.walletId, summary });
 }
 
-function toPolicyRequest(payload: SignablePayload): PolicyRequest {
-  if (payload.kind === 'message') return { kind: 'message' };
-  if (payload.kind === 'typedData') {
-    const { domain, primaryType, message } = payload.typedData as { domain?: PolicyRequestDomain; primaryType?: string; message?: Record<string, unknown> };
-    return { kind: 'typedData', domain: domain ?? {}, ...(primaryType ? { primaryType } : {}), ...(message ? { message } : {}) };
-  }
-  const tx = payload.transaction;
-  return { kind: 'transaction', chainId: tx.chainId!, to: tx.to ?? null, value: tx.value ?? 0n, ...(tx.data ? { data: tx.data } : {}) };
-}
 
 /**
  * EIP-712 hashes the domain through its declared EIP712Domain type: a domain field the type
@@ -528,36 +543,4 @@ function assertDomainDeclared(payload: SignablePayload): void {
   if (undeclared.length) throw new Refusal('BAD_REQUEST', `The typed data's domain has fields its EIP712Domain type does not declare: ${undeclared.join(', ')}.`);
 }
 
-type PolicyRequestDomain = Extract<PolicyRequest, { kind: 'typedData' }>['domain'];
 
-/** What the audit log keeps of a payload: enough to say what was signed, nothing secret. */
-function describePayload(payload: SignablePayload, digest: Uint8Array): AuditSummaryInput {
-  const digestHex = `0x${bytesToHex(digest)}`;
-  if (payload.kind === 'message') {
-    const message = payload.message;
-    const text = typeof message === 'string' ? message : undefined;
-    return { kind: 'message', digest: digestHex, ...(text !== undefined ? { preview: text.slice(0, 120), length: text.length } : { raw: true }) };
-  }
-  if (payload.kind === 'typedData') {
-    const typed = payload.typedData as { domain?: Record<string, unknown>; primaryType?: string };
-    const domain = typed.domain ?? {};
-    return {
-      kind: 'typedData',
-      digest: digestHex,
-      primaryType: typed.primaryType ?? null,
-      domainName: typeof domain.name === 'string' ? domain.name : null,
-      chainId: domain.chainId === undefined ? null : String(domain.chainId),
-      verifyingContract: typeof domain.verifyingContract === 'string' ? domain.verifyingContract : null,
-    };
-  }
-  const tx = payload.transaction;
-  return {
-    kind: 'transaction',
-    digest: digestHex,
-    chainId: tx.chainId ?? null,
-    to: tx.to ?? null,
-    valueWei: (tx.value ?? 0n).toString(),
-    nonce: tx.nonce ?? null,
-    selector: tx.data && tx.data.length >= 10 ? tx.data.slice(0, 10) : null,
-  };
-}

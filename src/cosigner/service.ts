@@ -21,6 +21,7 @@ import { createHttpApi, type CredentialIssuer } from './http-api.js';
 import { loadOrCreateIdentity } from './identity-file.js';
 import { loadOrCreateSealed } from './sealed-file.js';
 import { serveConversation } from './requests.js';
+import { MailDesk } from './approvals/desk.js';
 import type { Conversation } from '../channel/conversation.js';
 import { openSqliteStore, databasePath, loadMasterKey, type SqliteCosignerStore } from './store/index.js';
 import { ensureServerCertificate } from './tls.js';
@@ -65,6 +66,8 @@ export interface CosignerConfig {
    */
   restoreDelayMs?: number;
   log?: (line: string) => void;
+  /** Chain id → JSON-RPC URL through which approved transactions are broadcast. Without one, the device sends them. */
+  chainRpcUrls?: Record<number, string>;
   /**
    * The clock of the store and of request checks (restore delay, daily limit, refresh age), so tests
    * can move time. Default Date.now. Tokens, presence, TLS and the revocation sweep keep the real clock.
@@ -134,8 +137,8 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     signingKey.fill(0);
     // JWT expiries are in seconds; the enrollment API speaks unix milliseconds.
     credentials = {
-      issue: async (device) => {
-        const issued = await tokens.issue(device);
+      issue: async (holder) => {
+        const issued = 'approverId' in holder ? await tokens.issueApprover({ approverId: holder.approverId }) : await tokens.issue({ deviceId: holder.deviceId, walletId: holder.walletId });
         return { token: issued.token, expiresAt: issued.expiresAt * 1000 };
       },
     };
@@ -146,6 +149,8 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       tokens,
       httpHandler,
       deviceAllowed: async (deviceId) => (await store.getDevice(deviceId))?.status !== 'revoked',
+      // only an active approver: a removed one's record may be gone (a new invitation under its name deletes it)
+      approverAllowed: async (approverId) => (await store.approvals.getApprover(approverId))?.status === 'active',
       onAccessEvent: (event) => log(`broker: ${event.kind} ${event.clientId ?? '?'}: ${event.reason}`),
     });
     brokerUrl = embedded.url;
@@ -160,10 +165,16 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     url = `https://${host}:${typeof address === 'object' && address ? address.port : config.port}`;
     brokerUrl = external.deviceUrl;
     credentials = {
-      issue: async (device) => {
-        const existing = await dynsec!.getDevice(device.deviceId);
-        const issued = existing ? await dynsec!.renewDeviceCredentials(device.deviceId) : await dynsec!.provisionDevice(device);
-        // Dynamic-security passwords do not expire at the broker: the device renews them daily, and
+      issue: async (holder) => {
+        let issued: { password: string };
+        if ('approverId' in holder) {
+          const existing = await dynsec!.getApprover(holder.approverId);
+          issued = existing ? await dynsec!.renewApproverCredentials(holder.approverId) : await dynsec!.provisionApprover(holder.approverId);
+        } else {
+          const existing = await dynsec!.getDevice(holder.deviceId);
+          issued = existing ? await dynsec!.renewDeviceCredentials(holder.deviceId) : await dynsec!.provisionDevice({ deviceId: holder.deviceId, walletId: holder.walletId });
+        }
+        // Dynamic-security passwords do not expire at the broker: the holder renews them daily, and
         // each renewal replaces (so revokes) the previous one.
         return { token: issued.password, expiresAt: Date.now() + 24 * 3600_000 };
       },
@@ -195,6 +206,8 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     resolvePeer: (walletId, _role, offered) => deviceKey(walletId, offered),
     maxLifetimeMs: MAX_CONVERSATION_LIFETIME_MS,
   });
+  // Before connecting: the persistent session hands over mail queued while the co-signer was away.
+  const desk = await MailDesk.open({ store, identity, transport, now: clock, log, ...(config.chainRpcUrls ? { chainRpcUrls: config.chainRpcUrls } : {}) });
   await transport.connect();
   if (external) {
     dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
@@ -202,10 +215,14 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     // too, or it would hold each answer back for a while as an unclaimed message.
     await transport.subscribe(DYNSEC_RESPONSE_TOPIC, () => undefined);
   }
-  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: clock, log, restoreDelayMs: config.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS };
+  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: clock, log, restoreDelayMs: config.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS, desk };
+  await desk.start();
   // Checklist: a revoked device's credentials stop working at once, not at token expiry. The broker
   // refuses its next connect; this closes the one it has, whichever process did the revoking.
   let revokedSince = Date.now();
+  // Removed approvers likewise. Each is handled once per start: the first sweep also catches those
+  // removed while this process was down (their Mosquitto client may still exist).
+  const approversHandled = new Set<string>();
   const sweepRevocations = async () => {
     const now = Date.now();
     for (const device of await store.listRevokedSince(revokedSince)) {
@@ -216,6 +233,19 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       }
     }
     revokedSince = now;
+    for (const approver of await store.approvals.listApprovers()) {
+      if (approver.status !== 'removed' || approversHandled.has(approver.approverId)) continue;
+      embedded?.disconnectApprover(approver.approverId);
+      if (dynsec) {
+        try {
+          await dynsec.revokeApprover(approver.approverId);
+        } catch (error) {
+          log(`broker: revoking approver ${approver.approverId} failed: ${(error as Error).message}`);
+          continue; // tried again on the next sweep
+        }
+      }
+      approversHandled.add(approver.approverId);
+    }
   };
   const revocationTimer = setInterval(() => void sweepRevocations().catch(() => undefined), REVOCATION_SWEEP_MS);
   revocationTimer.unref();
@@ -281,6 +311,7 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     },
     async stop() {
       clearInterval(revocationTimer);
+      await desk.stop().catch(() => undefined);
       await presence?.stop().catch(() => undefined);
       await channel.close().catch(() => undefined);
       await transport.close().catch(() => undefined);

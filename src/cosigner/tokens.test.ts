@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeJwt, decodeProtectedHeader, SignJWT, generateKeyPair } from 'jose';
-import { deviceClientId } from '../channel/topics.js';
+import { createPrivateKey } from 'node:crypto';
+import { approverClientId, deviceClientId, mailInTopic, mailOutTopic } from '../channel/topics.js';
 import { TokenError } from './broker/errors.js';
 import { TOKEN_KEY_FILE, TokenIssuer } from './tokens.js';
 
 const deviceId = 'a'.repeat(32);
 const walletId = 'b'.repeat(32);
+const approverId = 'c'.repeat(32);
 const dirs: string[] = [];
 
 async function tempDir(): Promise<string> {
@@ -106,5 +108,71 @@ describe('TokenIssuer', () => {
     await expect(issuer.issue({ deviceId, walletId: '#' })).rejects.toThrow(TypeError);
     await expect(issuer.issue({ deviceId, walletId, ttlSeconds: 0 })).rejects.toThrow(TypeError);
     await expect(issuer.issue({ deviceId, walletId, ttlSeconds: 8 * 24 * 3600 })).rejects.toThrow(TypeError);
+  });
+});
+
+describe('TokenIssuer: approver tokens', () => {
+  /** An issuer and a way to sign arbitrary claims with its own key: what a bug in issue() could produce. */
+  async function issuerWithKey() {
+    const pem = await TokenIssuer.newSigningKeyPem();
+    const issuer = TokenIssuer.fromPem(pem);
+    const sign = (claims: Record<string, unknown>, subject: string) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer('tandem-cosigner')
+        .setAudience('tandem-broker')
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .setJti('x')
+        .sign(createPrivateKey(pem));
+    return { issuer, sign };
+  }
+
+  it('issues approver tokens: kind approver, no wallet, the approver client id and an acl of its mailbox', async () => {
+    const issuer = await TokenIssuer.ephemeral({ now: () => 1_800_000_000_000 });
+    const { token, expiresAt } = await issuer.issueApprover({ approverId, ttlSeconds: 600 });
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({ iss: 'tandem-cosigner', aud: 'tandem-broker', kind: 'approver', sub: approverId, cid: approverClientId(approverId), iat: 1_800_000_000, exp: 1_800_000_600 });
+    expect(claims.wallet).toBeUndefined();
+    expect(expiresAt).toBe(1_800_000_600);
+    expect(claims.acl).toContainEqual({ permission: 'allow', action: 'publish', topic: `eq ${mailOutTopic(approverId)}` });
+    expect(claims.acl).toContainEqual({ permission: 'allow', action: 'subscribe', topic: `eq ${mailInTopic(approverId)}` });
+    expect(JSON.stringify(claims.acl)).not.toContain('/w/');
+  });
+
+  it('verifies both kinds, and tells them apart', async () => {
+    const issuer = await TokenIssuer.ephemeral();
+    const approverClaims = await issuer.verify((await issuer.issueApprover({ approverId })).token);
+    expect(approverClaims).toMatchObject({ kind: 'approver', sub: approverId, cid: approverClientId(approverId) });
+    const deviceClaims = await issuer.verify((await issuer.issue({ deviceId, walletId })).token);
+    expect(deviceClaims.kind).toBeUndefined();
+    expect(deviceClaims).toMatchObject({ sub: deviceId, wallet: walletId, cid: deviceClientId(deviceId) });
+  });
+
+  it("gives device tokens their mailbox in the EMQX claim, as before with their wallet's inboxes", async () => {
+    const issuer = await TokenIssuer.ephemeral();
+    const claims = decodeJwt((await issuer.issue({ deviceId, walletId })).token);
+    expect(claims.kind).toBeUndefined();
+    expect(claims.acl).toContainEqual({ permission: 'allow', action: 'subscribe', topic: `eq ${mailInTopic(deviceId)}` });
+    expect(claims.acl).toContainEqual({ permission: 'allow', action: 'publish', topic: `eq ${mailOutTopic(deviceId)}` });
+  });
+
+  it('refuses approver tokens bound to a device client id or naming a wallet, device tokens bound to an approver client id, and unknown kinds', async () => {
+    const { issuer, sign } = await issuerWithKey();
+    await expect(issuer.verify(await sign({ kind: 'approver', cid: approverClientId(approverId) }, approverId))).resolves.toMatchObject({ kind: 'approver' });
+    await expect(issuer.verify(await sign({ kind: 'approver', cid: deviceClientId(approverId) }, approverId))).rejects.toMatchObject({ reason: 'wrong-claims' });
+    await expect(issuer.verify(await sign({ kind: 'approver', cid: approverClientId(approverId), wallet: walletId }, approverId))).rejects.toMatchObject({ reason: 'wrong-claims' });
+    await expect(issuer.verify(await sign({ kind: 'approver', cid: approverClientId(approverId) }, 'A'.repeat(32)))).rejects.toMatchObject({ reason: 'wrong-claims' });
+    await expect(issuer.verify(await sign({ wallet: walletId, cid: approverClientId(deviceId) }, deviceId))).rejects.toMatchObject({ reason: 'wrong-claims' });
+    await expect(issuer.verify(await sign({ kind: 'device', wallet: walletId, cid: deviceClientId(deviceId) }, deviceId))).rejects.toMatchObject({ reason: 'wrong-claims' });
+    await expect(issuer.verify(await sign({ kind: 'admin', cid: approverClientId(approverId) }, approverId))).rejects.toMatchObject({ reason: 'wrong-claims' });
+  });
+
+  it('refuses an approver id that is not 32 lowercase hex characters and unreasonable lifetimes', async () => {
+    const issuer = await TokenIssuer.ephemeral();
+    await expect(issuer.issueApprover({ approverId: '+' })).rejects.toThrow(TypeError);
+    await expect(issuer.issueApprover({ approverId, ttlSeconds: 0 })).rejects.toThrow(TypeError);
+    await expect(issuer.issueApprover({ approverId, ttlSeconds: 8 * 24 * 3600 })).rejects.toThrow(TypeError);
   });
 });

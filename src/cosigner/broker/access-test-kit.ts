@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorWithSubackPacket, connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { expect } from 'vitest';
-import { inboxTopic } from '../../channel/topics.js';
+import { inboxTopic, mailInTopic, mailOutTopic } from '../../channel/topics.js';
 import { waitUntilConnected } from './embedded.js';
 
 export interface Received {
@@ -160,4 +160,54 @@ export async function expectDeliveryOnlyToOwnInbox(parties: { cosigner: Observer
   expect(b.received.map((m) => m.topic)).toEqual(b.received.map(() => inboxTopic(walletB, 'device')));
   expect(b.payloads()).not.toContain(secret);
   expect(b.payloads()).not.toContain(up);
+}
+
+/** Filters a holder (device or approver) must not get through to anyone else's mail with. */
+export function foreignMailFilters(ownHolderId: string, otherHolderId: string): string[] {
+  return [mailInTopic(otherHolderId), mailOutTopic(otherHolderId), mailOutTopic(ownHolderId), 'tandem/v1/mail/+/in', 'tandem/v1/mail/+/out', 'tandem/v1/mail/#', '#'];
+}
+
+/**
+ * Mailboxes, by delivery: holder A and the co-signer exchange mail both ways; holder B (device or
+ * approver, having tried to subscribe to more than its own mail) receives only letters to its own
+ * `in` box, none of A's either way. The co-signer must already be subscribed to every `out` box.
+ */
+export async function expectMailOnlyToOwnBox(parties: { cosigner: Observer; a: Observer; b: Observer; holderA: string; holderB: string }): Promise<void> {
+  const { cosigner, a, b, holderA, holderB } = parties;
+  const secret = marker('mail-for-a');
+  await cosigner.publish(mailInTopic(holderA), secret);
+  await a.receivedPayload(secret);
+  const up = marker('mail-from-a');
+  expect(await a.publish(mailOutTopic(holderA), up)).toBe('acknowledged');
+  await cosigner.receivedPayload(up);
+  expect(cosigner.received.find((m) => m.payload === up)?.topic).toBe(mailOutTopic(holderA));
+  const sentinel = marker('mail-for-b');
+  await cosigner.publish(mailInTopic(holderB), sentinel);
+  await b.receivedPayload(sentinel);
+  expect(b.received.filter((m) => m.topic.startsWith('tandem/v1/mail/')).map((m) => m.topic)).toEqual(
+    b.received.filter((m) => m.topic.startsWith('tandem/v1/mail/')).map(() => mailInTopic(holderB)),
+  );
+  expect(b.payloads()).not.toContain(secret);
+  expect(b.payloads()).not.toContain(up);
+}
+
+/**
+ * Holder B forges mail: into A's `out` box (posing as A to the co-signer) and into A's `in` box
+ * (posing as the co-signer to A). Neither is delivered; A's mail still flows both ways afterwards.
+ * A broker may acknowledge and drop (Mosquitto) or disconnect B (Aedes): both are fine.
+ */
+export async function expectForgedMailDropped(parties: { cosigner: Observer; a: Observer; b: Observer; holderA: string }): Promise<void> {
+  const { cosigner, a, b, holderA } = parties;
+  const posingAsA = marker('forged-out');
+  const posingAsCosigner = marker('forged-in');
+  await b.publish(mailOutTopic(holderA), posingAsA);
+  if (!b.closed) await b.publish(mailInTopic(holderA), posingAsCosigner);
+  const up = marker('real-out');
+  expect(await a.publish(mailOutTopic(holderA), up)).toBe('acknowledged');
+  await cosigner.receivedPayload(up);
+  const down = marker('real-in');
+  await cosigner.publish(mailInTopic(holderA), down);
+  await a.receivedPayload(down);
+  expect(cosigner.payloads()).not.toContain(posingAsA);
+  expect(a.payloads()).not.toContain(posingAsCosigner);
 }

@@ -3,11 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COSIGNER_INBOX_FILTER, COSIGNER_STATUS_TOPIC, deviceClientId, inboxTopic } from '../../channel/topics.js';
+import { COSIGNER_INBOX_FILTER, COSIGNER_MAIL_FILTER, COSIGNER_STATUS_TOPIC, approverClientId, deviceClientId, inboxTopic, mailInTopic, mailOutTopic } from '../../channel/topics.js';
 import { ensureServerCertificate, type ServerCertificate } from '../tls.js';
 import { TokenIssuer } from '../tokens.js';
 import { COSIGNER_CLIENT_ID } from './access-rules.js';
-import { Observer, connectObserver, marker, randomHexId, expectCosignerStillHears, expectDeliveryOnlyToOwnInbox } from './access-test-kit.js';
+import {
+  Observer,
+  connectObserver,
+  marker,
+  randomHexId,
+  expectCosignerStillHears,
+  expectDeliveryOnlyToOwnInbox,
+  expectForgedMailDropped,
+  expectMailOnlyToOwnBox,
+  foreignMailFilters,
+} from './access-test-kit.js';
 import { connectCosignerClient, startEmbeddedBroker, type AccessEvent, type EmbeddedBroker } from './embedded.js';
 
 const MAX_PAYLOAD = 4096;
@@ -27,6 +37,10 @@ const walletA = randomHexId();
 const walletB = randomHexId();
 const deviceA = randomHexId();
 const deviceB = randomHexId();
+const approverA = randomHexId();
+const approverB = randomHexId();
+/** Approvers the operator removed: approverAllowed refuses them. */
+const removedApprovers = new Set<string>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tandem-embedded-'));
@@ -40,9 +54,11 @@ beforeAll(async () => {
     maxPayloadBytes: MAX_PAYLOAD,
     cosignerSecret: COSIGNER_SECRET,
     onAccessEvent: (event) => events.push(event),
+    approverAllowed: (approverId) => !removedApprovers.has(approverId),
   });
   cosigner = new Observer(await connectCosignerClient(embedded));
   await cosigner.subscribe(COSIGNER_INBOX_FILTER);
+  expect(await cosigner.subscribe(COSIGNER_MAIL_FILTER)).toBe(1);
 });
 
 afterEach(async () => {
@@ -61,6 +77,18 @@ async function device(deviceId: string, walletId: string, overrides: { clientId?
     ca: tls.certPem,
     clientId: overrides.clientId ?? deviceClientId(deviceId),
     username: overrides.username ?? deviceId,
+    password,
+  });
+  opened.push(observer);
+  return observer;
+}
+
+async function approver(approverId: string, overrides: { clientId?: string; password?: string; username?: string } = {}): Promise<Observer> {
+  const password = overrides.password ?? (await tokens.issueApprover({ approverId })).token;
+  const observer = await connectObserver(embedded.url, {
+    ca: tls.certPem,
+    clientId: overrides.clientId ?? approverClientId(approverId),
+    username: overrides.username ?? approverId,
     password,
   });
   opened.push(observer);
@@ -269,3 +297,131 @@ describe('embedded broker: the co-signer session', () => {
   });
 });
 
+
+describe('embedded broker: approvers', () => {
+  it('lets an approver with a valid token connect and exchange mail with the co-signer both ways', async () => {
+    const a = await approver(approverA);
+    expect(await a.subscribe(mailInTopic(approverA))).toBe(1);
+    expect(await a.subscribe(COSIGNER_STATUS_TOPIC)).toBe(1);
+    const b = await approver(approverB);
+    expect(await b.subscribe(mailInTopic(approverB))).toBe(1);
+    await expectMailOnlyToOwnBox({ cosigner, a, b, holderA: approverA, holderB: approverB });
+  });
+
+  it("refuses an approver anything but its own mail and the status, and delivers nothing of another's", async () => {
+    const a = await approver(approverA);
+    await a.subscribe(mailInTopic(approverA));
+    const b = await approver(approverB);
+    await b.subscribe(mailInTopic(approverB));
+    for (const filter of [...foreignMailFilters(approverB, approverA), inboxTopic(walletA, 'device'), inboxTopic(walletA, 'cosigner'), COSIGNER_INBOX_FILTER, '$SYS/#']) {
+      expect(await b.subscribe(filter), filter).toBe(128);
+    }
+    expect(events.some((event) => event.kind === 'subscribe-refused' && event.approverId === approverB)).toBe(true);
+    await expectMailOnlyToOwnBox({ cosigner, a, b, holderA: approverA, holderB: approverB });
+  });
+
+  it("does not deliver an approver's forged mail, and disconnects it", async () => {
+    const a = await approver(approverA);
+    await a.subscribe(mailInTopic(approverA));
+    const b = await approver(approverB);
+    await expectForgedMailDropped({ cosigner, a, b, holderA: approverA });
+    expect(b.closed).toBe(true);
+    expect(events.some((event) => event.kind === 'publish-refused' && event.approverId === approverB)).toBe(true);
+  });
+
+  it("keeps approvers out of wallets: no publish into a co-signer or device inbox, nor the status", async () => {
+    const a = await deviceAReady();
+    for (const topic of [inboxTopic(walletA, 'cosigner'), inboxTopic(walletA, 'device'), COSIGNER_STATUS_TOPIC]) {
+      const b = await approver(approverB);
+      const forged = marker('approver-into-wallet');
+      expect(await b.publish(topic, forged), topic).toBe('connection-closed');
+      await cosignerStillHears(a, walletA);
+      const sentinel = marker('sentinel');
+      await cosigner.publish(inboxTopic(walletA, 'device'), sentinel);
+      await a.receivedPayload(sentinel);
+      expect(cosigner.payloads()).not.toContain(forged);
+      expect(a.payloads()).not.toContain(forged);
+    }
+  });
+
+  it('refuses retained mail from an approver', async () => {
+    const a = await approver(approverA);
+    const retained = marker('retained-mail');
+    expect(await a.publish(mailOutTopic(approverA), retained, { retain: true })).toBe('connection-closed');
+    const again = await approver(approverA);
+    const sentinel = marker('sentinel');
+    expect(await again.publish(mailOutTopic(approverA), sentinel)).toBe('acknowledged');
+    await cosigner.receivedPayload(sentinel);
+    expect(cosigner.payloads()).not.toContain(retained);
+  });
+
+  it('binds approver tokens to the approver client id, and device tokens to the device one', async () => {
+    // an approver token on the device client id of the same id, and the reverse
+    await expect(approver(approverA, { clientId: deviceClientId(approverA) })).rejects.toMatchObject({ code: 2 });
+    await expect(device(approverA, walletA, { clientId: approverClientId(approverA) })).rejects.toMatchObject({ code: 2 });
+    // another approver's client id, and another approver's token under this username
+    await expect(approver(approverA, { clientId: approverClientId(approverB) })).rejects.toMatchObject({ code: 2 });
+    const tokenOfB = (await tokens.issueApprover({ approverId: approverB })).token;
+    await expect(approver(approverA, { password: tokenOfB })).rejects.toMatchObject({ code: 4 });
+    // a device's token, presented as an approver of the device's id
+    const tokenOfDevice = (await tokens.issue({ deviceId: deviceA, walletId: walletA })).token;
+    await expect(approver(deviceA, { password: tokenOfDevice })).rejects.toMatchObject({ code: 2 });
+  });
+
+  it("refuses a client-id takeover of an approver and leaves the approver's live connection alone", async () => {
+    const a = await approver(approverA);
+    await a.subscribe(mailInTopic(approverA));
+    await expect(approver(approverB, { clientId: approverClientId(approverA) })).rejects.toMatchObject({ code: 2 });
+    const stillThere = marker('still-there');
+    await cosigner.publish(mailInTopic(approverA), stillThere);
+    await a.receivedPayload(stillThere);
+    expect(a.closed).toBe(false);
+  });
+
+  it('refuses expired and foreign approver tokens', async () => {
+    const expired = await tokensFromAnHourAgo.issueApprover({ approverId: approverA, ttlSeconds: 60 });
+    await expect(approver(approverA, { password: expired.token })).rejects.toMatchObject({ code: 4 });
+    const foreign = await (await TokenIssuer.ephemeral()).issueApprover({ approverId: approverA });
+    await expect(approver(approverA, { password: foreign.token })).rejects.toMatchObject({ code: 4 });
+  });
+
+  it('refuses a removed approver with an unexpired token, and disconnectApprover closes its live connection', async () => {
+    const approverId = randomHexId();
+    const live = await approver(approverId);
+    await live.subscribe(mailInTopic(approverId));
+    removedApprovers.add(approverId);
+    embedded.disconnectApprover(approverId);
+    await live.disconnected();
+    await expect(approver(approverId)).rejects.toMatchObject({ code: 5 });
+    expect(events.some((event) => event.kind === 'connect-refused' && event.approverId === approverId && /removed/.test(event.reason))).toBe(true);
+  });
+
+  it('disconnects an approver when its token expires', async () => {
+    const short = await tokens.issueApprover({ approverId: approverA, ttlSeconds: 1 });
+    const a = await approver(approverA, { password: short.token });
+    await a.disconnected(4000);
+    expect(events.some((event) => event.kind === 'token-expired' && event.approverId === approverA)).toBe(true);
+  });
+});
+
+describe("embedded broker: a device's mailbox", () => {
+  it('lets a device read its own incoming mail and write its own outgoing mail, and nobody else', async () => {
+    const a = await device(deviceA, walletA);
+    expect(await a.subscribe(mailInTopic(deviceA))).toBe(1);
+    const b = await device(deviceB, walletB);
+    expect(await b.subscribe(mailInTopic(deviceB))).toBe(1);
+    for (const filter of foreignMailFilters(deviceB, deviceA)) expect(await b.subscribe(filter), filter).toBe(128);
+    await expectMailOnlyToOwnBox({ cosigner, a, b, holderA: deviceA, holderB: deviceB });
+  });
+
+  it("keeps a device out of an approver's mail and an approver out of a device's", async () => {
+    const dev = await device(deviceA, walletA);
+    await dev.subscribe(mailInTopic(deviceA));
+    const appr = await approver(approverA);
+    await appr.subscribe(mailInTopic(approverA));
+    expect(await dev.subscribe(mailInTopic(approverA))).toBe(128);
+    expect(await appr.subscribe(mailInTopic(deviceA))).toBe(128);
+    await expectMailOnlyToOwnBox({ cosigner, a: appr, b: dev, holderA: approverA, holderB: deviceA });
+    await expectForgedMailDropped({ cosigner, a: dev, b: await approver(approverB), holderA: deviceA });
+  });
+});

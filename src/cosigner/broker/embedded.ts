@@ -3,7 +3,8 @@
  * WSS, with every rule of access-rules.ts enforced in its hooks.
  *
  * Devices log in with username = device id, password = a device token, client id = the one bound
- * to the device. The co-signer itself never logs in over the network: its client reaches the
+ * to the device (`d-<deviceId>`). Approvers log in the same way with their approver id, an approver
+ * token and `a-<approverId>`; the token's kind must match the client id's. The co-signer itself never logs in over the network: its client reaches the
  * broker through an in-process stream (`connectCosignerClient`). Only such streams may use the
  * privileged login, and they must also present a random secret that never leaves the process.
  * A loopback TCP listener would have put a privileged login on a socket that any local process
@@ -17,8 +18,8 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type AedesOptions, type AuthenticateError, type AuthErrorCode, type Client } from 'aedes';
 import { MqttClient, type IClientOptions } from 'mqtt';
 import { WebSocketServer, createWebSocketStream, type RawData } from 'ws';
-import { DEVICE_ID_PATTERN, deviceClientId } from '../../channel/topics.js';
-import type { DeviceTokenVerifier } from '../tokens.js';
+import { DEVICE_ID_PATTERN, approverClientId, deviceClientId } from '../../channel/topics.js';
+import type { BrokerTokenVerifier } from '../tokens.js';
 import {
   COSIGNER_CLIENT_ID,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -41,8 +42,8 @@ export interface EmbeddedBrokerOptions {
   /** Default 8884; 0 picks a free port. */
   port?: number;
   tls: { keyPem: string; certPem: string };
-  /** Checks device tokens; a TokenIssuer does. */
-  tokens: DeviceTokenVerifier;
+  /** Checks device and approver tokens; a TokenIssuer does. */
+  tokens: BrokerTokenVerifier;
   /** Largest PUBLISH payload accepted from anyone. Default DEFAULT_MAX_PAYLOAD_BYTES. */
   maxPayloadBytes?: number;
   /** Secret of the co-signer's in-process login; a random one when omitted. */
@@ -55,6 +56,12 @@ export interface EmbeddedBrokerOptions {
   onAccessEvent?: (event: AccessEvent) => void;
   /** Whether a device may connect at all: a revoked one is refused even with an unexpired token. */
   deviceAllowed?: (deviceId: string) => Promise<boolean> | boolean;
+  /**
+   * Whether an approver may connect at all: a removed one is refused even with an unexpired token.
+   * Answer true only for an active approver (a removed approver's record may be gone). When omitted,
+   * every approver with a valid token is let in.
+   */
+  approverAllowed?: (approverId: string) => Promise<boolean> | boolean;
   /** Answers plain HTTPS requests on the same port (the co-signer's enrollment API). */
   httpHandler?: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -63,6 +70,8 @@ export interface AccessEvent {
   kind: 'connect-refused' | 'subscribe-refused' | 'publish-refused' | 'token-expired' | 'oversized-packet';
   clientId: string | undefined;
   deviceId: string | undefined;
+  /** Set instead of deviceId when the client is (or claims to be) an approver. */
+  approverId?: string;
   reason: string;
 }
 
@@ -76,6 +85,8 @@ export interface EmbeddedBroker {
   broker: Aedes;
   /** Closes the device's live connection now (after a revocation). */
   disconnectDevice(deviceId: string): void;
+  /** Closes the approver's live connection now (after its removal). */
+  disconnectApprover(approverId: string): void;
   close(): Promise<void>;
 }
 
@@ -100,8 +111,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const privilegedStreams = new WeakSet<Duplex>();
   const expiryTimers = new Map<Client, NodeJS.Timeout>();
 
-  const refuseConnect = (client: Client, deviceId: string | undefined, code: number, reason: string, done: (error: AuthenticateError | null, success: boolean | null) => void) => {
-    report({ kind: 'connect-refused', clientId: client.id, deviceId, reason });
+  type Holder = { deviceId: string | undefined; approverId?: string };
+  const refuseConnect = (client: Client, holder: Holder, code: number, reason: string, done: (error: AuthenticateError | null, success: boolean | null) => void) => {
+    report({ kind: 'connect-refused', clientId: client.id, ...holder, reason });
     const error = new Error(reason) as AuthenticateError;
     error.returnCode = code as AuthErrorCode;
     done(error, false);
@@ -115,27 +127,40 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     authenticate(client, username, password, done) {
       if (privilegedStreams.has(client.conn as Duplex)) {
         const ok = username === COSIGNER_CLIENT_ID && client.id === COSIGNER_CLIENT_ID && password !== undefined && timingSafeEqual(sha256(password), secretDigest);
-        if (!ok) return refuseConnect(client, undefined, 5, 'the in-process connection did not present the co-signer login', done);
+        if (!ok) return refuseConnect(client, { deviceId: undefined }, 5, 'the in-process connection did not present the co-signer login', done);
         identities.set(client, { role: 'cosigner' });
         return done(null, true);
       }
-      if (username === undefined || password === undefined) return refuseConnect(client, undefined, 5, 'anonymous clients are refused', done);
-      if (!DEVICE_ID_PATTERN.test(username)) return refuseConnect(client, undefined, 4, 'the username is not a device id', done);
-      if (client.id !== deviceClientId(username)) {
-        return refuseConnect(client, username, 2, `device ${username} must connect with client id ${deviceClientId(username)}`, done);
+      if (username === undefined || password === undefined) return refuseConnect(client, { deviceId: undefined }, 5, 'anonymous clients are refused', done);
+      if (!DEVICE_ID_PATTERN.test(username)) return refuseConnect(client, { deviceId: undefined }, 4, 'the username is not a device or approver id', done);
+      // the client id says which kind of holder this claims to be; the token must then agree
+      const claimsApprover = client.id === approverClientId(username);
+      const holder: Holder = claimsApprover ? { deviceId: undefined, approverId: username } : { deviceId: username };
+      if (!claimsApprover && client.id !== deviceClientId(username)) {
+        return refuseConnect(client, holder, 2, `${username} must connect with client id ${deviceClientId(username)} (a device) or ${approverClientId(username)} (an approver)`, done);
       }
+      const refuse = (code: number, reason: string) => refuseConnect(client, holder, code, reason, done);
       options.tokens.verify(password.toString('utf8')).then(
         async (claims) => {
-          if (claims.sub !== username) return refuseConnect(client, username, 4, 'the token belongs to another device', done);
-          if (options.deviceAllowed && !(await options.deviceAllowed(claims.sub))) return refuseConnect(client, username, 5, 'the device is revoked', done);
+          if (claims.sub !== username) return refuse(4, `the token belongs to another ${claims.kind === 'approver' ? 'approver' : 'device'}`);
+          // verify() binds cid to the token's kind and subject, so this also refuses a device token on an approver client id and the reverse
+          if (claims.cid !== client.id) return refuse(2, `this ${claims.kind === 'approver' ? 'approver' : 'device'} token is bound to client id ${claims.cid}`);
+          if (claims.kind === 'approver') {
+            if (options.approverAllowed && !(await options.approverAllowed(claims.sub))) return refuse(5, 'the approver was removed');
+            identities.set(client, { role: 'approver', approverId: claims.sub, expiresAt: claims.exp });
+            return done(null, true);
+          }
+          if (options.deviceAllowed && !(await options.deviceAllowed(claims.sub))) return refuse(5, 'the device is revoked');
           identities.set(client, { role: 'device', deviceId: claims.sub, walletId: claims.wallet, expiresAt: claims.exp });
           done(null, true);
         },
         (error: unknown) => {
           const reason = error instanceof BrokerSideError ? error.shortMessage : 'the token could not be checked';
-          refuseConnect(client, username, 4, reason, done);
+          refuse(4, reason);
         },
-      );
+      )
+        // deviceAllowed or approverAllowed failed (the store is unavailable): refuse, and never leave the CONNECT unanswered
+        .catch(() => refuse(3, 'the co-signer could not check whether this client is still allowed'));
     },
 
     authorizeSubscribe(client, subscription, done) {
@@ -143,7 +168,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (!identity) return done(new Error('unauthenticated client'));
       const decision = maySubscribe(identity, subscription.topic);
       if (decision.allowed) return done(null, subscription);
-      report({ kind: 'subscribe-refused', clientId: client.id, deviceId: deviceIdOf(identity), reason: decision.reason });
+      report({ kind: 'subscribe-refused', clientId: client.id, ...holderOf(identity), reason: decision.reason });
       done(null, null);
     },
 
@@ -155,7 +180,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const payloadBytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
       const decision = mayPublish(identity, { topic: packet.topic, retain: packet.retain, payloadBytes }, maxPayloadBytes);
       if (decision.allowed) return done(null);
-      report({ kind: 'publish-refused', clientId: client.id, deviceId: deviceIdOf(identity), reason: decision.reason });
+      report({ kind: 'publish-refused', clientId: client.id, ...holderOf(identity), reason: decision.reason });
       done(new Error(decision.reason));
     },
 
@@ -167,7 +192,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   broker.on('client', (client) => {
     const identity = identities.get(client);
-    if (identity?.role === 'device') scheduleExpiry(client, identity.expiresAt);
+    if (identity?.role === 'device' || identity?.role === 'approver') scheduleExpiry(client, identity.expiresAt);
   });
   broker.on('clientDisconnect', (client) => {
     clearTimeout(expiryTimers.get(client));
@@ -181,7 +206,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       expiryTimers.delete(client);
       if (Date.now() < expiresAt * 1000) return scheduleExpiry(client, expiresAt);
       const identity = identities.get(client);
-      report({ kind: 'token-expired', clientId: client.id, deviceId: identity ? deviceIdOf(identity) : undefined, reason: 'the device token expired' });
+      report({ kind: 'token-expired', clientId: client.id, ...holderOf(identity), reason: `the ${identity?.role === 'approver' ? 'approver' : 'device'} token expired` });
       client.close();
     }, delay);
     timer.unref();
@@ -201,7 +226,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     socket.on('message', (data: RawData) => {
       if (limit.accept(bytesOf(data))) return;
       const identity = identities.get(client);
-      report({ kind: 'oversized-packet', clientId: client.id, deviceId: identity ? deviceIdOf(identity) : undefined, reason: `an MQTT packet larger than ${maxPacketBytes} bytes` });
+      report({ kind: 'oversized-packet', clientId: client.id, ...holderOf(identity), reason: `an MQTT packet larger than ${maxPacketBytes} bytes` });
       socket.terminate();
     });
     const stream = createWebSocketStream(socket);
@@ -237,6 +262,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // Aedes keeps its live clients by id in `clients`, which its typings leave out.
       const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[deviceClientId(deviceId)];
       if (client) report({ kind: 'connect-refused', clientId: client.id, deviceId, reason: 'the device was revoked' });
+      client?.close();
+    },
+    disconnectApprover(approverId) {
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[approverClientId(approverId)];
+      if (client) report({ kind: 'connect-refused', clientId: client.id, deviceId: undefined, approverId, reason: 'the approver was removed' });
       client?.close();
     },
     close() {
@@ -325,8 +355,10 @@ export function waitUntilConnected(client: MqttClient, timeoutMs: number): Promi
   });
 }
 
-function deviceIdOf(identity: BrokerIdentity): string | undefined {
-  return identity.role === 'device' ? identity.deviceId : undefined;
+/** The AccessEvent fields naming who a client is. */
+function holderOf(identity: BrokerIdentity | undefined): { deviceId: string | undefined; approverId?: string } {
+  if (identity?.role === 'approver') return { deviceId: undefined, approverId: identity.approverId };
+  return { deviceId: identity?.role === 'device' ? identity.deviceId : undefined };
 }
 
 function sha256(bytes: Uint8Array): Buffer {

@@ -8,9 +8,25 @@
  *
  * What dynamic security cannot express: a rule about the retain flag. Retained messages are
  * therefore switched off for the whole broker (`retain_available false`, see mosquitto-config.ts).
+ *
+ * Nor can it substitute the username into a topic: Mosquitto 2.0.11's plugin takes `%u` literally
+ * (a role allowing `.../%u/in` lets a client subscribe to the topic `.../%u/in` itself, and nothing
+ * of its own; checked against the real broker). So a holder's mailbox, which is per identity and not
+ * per wallet, is a role per holder: `device-<deviceId>` beside the wallet role, `approver-<approverId>`.
  */
-import { COSIGNER_INBOX_FILTER, COSIGNER_STATUS_TOPIC, TOPIC_ROOT, WALLET_ID_PATTERN, inboxTopic } from '../../channel/topics.js';
-import { COSIGNER_SHARED_INBOX_FILTER } from './access-rules.js';
+import {
+  COSIGNER_INBOX_FILTER,
+  COSIGNER_MAIL_FILTER,
+  COSIGNER_STATUS_TOPIC,
+  DEVICE_ID_PATTERN,
+  MAIL_ROOT,
+  TOPIC_ROOT,
+  WALLET_ID_PATTERN,
+  inboxTopic,
+  mailInTopic,
+  mailOutTopic,
+} from '../../channel/topics.js';
+import { COSIGNER_SHARED_INBOX_FILTER, COSIGNER_SHARED_MAIL_FILTER } from './access-rules.js';
 
 export type DynsecAclType =
   | 'publishClientSend'
@@ -46,14 +62,19 @@ const allow = (acltype: DynsecAclType, topic: string): DynsecAcl => ({ acltype, 
 
 export function cosignerRoleAcls(): DynsecAcl[] {
   const deviceInboxes = `${TOPIC_ROOT}/w/+/to/device`;
+  const holderMailIn = `${MAIL_ROOT}/+/in`;
   return [
     allow('subscribePattern', COSIGNER_INBOX_FILTER),
     // Mosquitto checks a shared subscription against its full `$share/...` filter
     allow('subscribePattern', COSIGNER_SHARED_INBOX_FILTER),
+    allow('subscribePattern', COSIGNER_MAIL_FILTER),
+    allow('subscribePattern', COSIGNER_SHARED_MAIL_FILTER),
     allow('subscribeLiteral', COSIGNER_STATUS_TOPIC),
     allow('publishClientReceive', COSIGNER_INBOX_FILTER),
+    allow('publishClientReceive', COSIGNER_MAIL_FILTER),
     allow('publishClientReceive', COSIGNER_STATUS_TOPIC),
     allow('publishClientSend', deviceInboxes),
+    allow('publishClientSend', holderMailIn),
     allow('publishClientSend', COSIGNER_STATUS_TOPIC),
     allow('publishClientSend', `${DYNSEC_CONTROL_TOPIC}`),
     allow('subscribeLiteral', DYNSEC_RESPONSE_TOPIC),
@@ -80,4 +101,34 @@ export function walletRoleAcls(walletId: string): DynsecAcl[] {
     allow('publishClientReceive', ownInbox),
     allow('publishClientReceive', COSIGNER_STATUS_TOPIC),
   ];
+}
+
+/** The role of one device beside its wallet role: its own mailbox. */
+export function deviceRoleName(deviceId: string): string {
+  if (!DEVICE_ID_PATTERN.test(deviceId)) throw new TypeError(`Not a device id: ${JSON.stringify(deviceId)}`);
+  return `device-${deviceId}`;
+}
+
+/** What one device may do besides its wallet's inboxes: read its mail `in` box, write its mail `out` box. */
+export function deviceRoleAcls(deviceId: string): DynsecAcl[] {
+  return mailboxAcls(deviceId);
+}
+
+export function approverRoleName(approverId: string): string {
+  if (!DEVICE_ID_PATTERN.test(approverId)) throw new TypeError(`Not an approver id: ${JSON.stringify(approverId)}`);
+  return `approver-${approverId}`;
+}
+
+/** Everything an approver may do: its own mailbox and the co-signer status. */
+export function approverRoleAcls(approverId: string): DynsecAcl[] {
+  return [
+    ...mailboxAcls(approverId),
+    allow('subscribeLiteral', COSIGNER_STATUS_TOPIC),
+    allow('publishClientReceive', COSIGNER_STATUS_TOPIC),
+  ];
+}
+
+function mailboxAcls(holderId: string): DynsecAcl[] {
+  const mailIn = mailInTopic(holderId);
+  return [allow('publishClientSend', mailOutTopic(holderId)), allow('subscribeLiteral', mailIn), allow('publishClientReceive', mailIn)];
 }

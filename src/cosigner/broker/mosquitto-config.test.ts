@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { startMosquittoHarness, findDynsecPlugin, findMosquitto } from './mosquitto-harness.js';
 import { DEPLOY_CONFIG_PARAMS, initialDynsecConfig, renderMosquittoConf } from './mosquitto-config.js';
-import { walletRoleAcls, walletRoleName } from './mosquitto-acls.js';
+import { approverRoleAcls, approverRoleName, cosignerRoleAcls, deviceRoleAcls, deviceRoleName, walletRoleAcls, walletRoleName } from './mosquitto-acls.js';
 
 const deployFile = (name: string) => readFile(new URL(`../../../deploy/mosquitto/${name}`, import.meta.url), 'utf8');
 
@@ -34,6 +34,43 @@ describe('shipped Mosquitto configuration', () => {
       { acltype: 'publishClientReceive', topic: 'tandem/v1/status/cosigner', allow: true },
     ]);
     expect(() => walletRoleName('+')).toThrow(TypeError);
+  });
+
+  it("gives a device role exactly the device's mailbox, and an approver role its mailbox and the status", () => {
+    const id = 'fedcba9876543210fedcba9876543210';
+    expect(deviceRoleName(id)).toBe(`device-${id}`);
+    expect(deviceRoleAcls(id)).toEqual([
+      { acltype: 'publishClientSend', topic: `tandem/v1/mail/${id}/out`, allow: true },
+      { acltype: 'subscribeLiteral', topic: `tandem/v1/mail/${id}/in`, allow: true },
+      { acltype: 'publishClientReceive', topic: `tandem/v1/mail/${id}/in`, allow: true },
+    ]);
+    expect(approverRoleName(id)).toBe(`approver-${id}`);
+    expect(approverRoleAcls(id)).toEqual([
+      ...deviceRoleAcls(id),
+      { acltype: 'subscribeLiteral', topic: 'tandem/v1/status/cosigner', allow: true },
+      { acltype: 'publishClientReceive', topic: 'tandem/v1/status/cosigner', allow: true },
+    ]);
+    expect(() => deviceRoleName('%u')).toThrow(TypeError);
+    expect(() => approverRoleName('+')).toThrow(TypeError);
+  });
+
+  it('lets the co-signer role read every outgoing mailbox (also shared, for pools) and write every incoming one', () => {
+    const acls = cosignerRoleAcls().map((acl) => `${acl.acltype} ${acl.topic}`);
+    expect(acls).toEqual(
+      expect.arrayContaining([
+        'subscribePattern tandem/v1/mail/+/out',
+        'subscribePattern $share/tandem-cosigners/tandem/v1/mail/+/out',
+        'publishClientReceive tandem/v1/mail/+/out',
+        'publishClientSend tandem/v1/mail/+/in',
+      ]),
+    );
+    expect(acls.filter((acl) => acl.includes('/mail/'))).toHaveLength(4);
+  });
+
+  it('uses no %u or %c in any ACL topic: Mosquitto 2.0 dynamic security takes them literally', () => {
+    const id = '0123456789abcdef0123456789abcdef';
+    const every = [...cosignerRoleAcls(), ...walletRoleAcls(id), ...deviceRoleAcls(id), ...approverRoleAcls(id)];
+    for (const acl of every) expect(acl.topic).not.toMatch(/%[uc]/);
   });
 });
 

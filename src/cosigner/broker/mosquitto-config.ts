@@ -126,7 +126,7 @@ export function initialDynsecConfig(options: { cosignerUsernames?: readonly stri
     ],
     groups: [],
     roles: [
-      { rolename: COSIGNER_ROLE, textname: 'Co-signer: all co-signer inboxes, all device inboxes, status, dynamic-security admin', acls: cosignerRoleAcls() },
+      { rolename: COSIGNER_ROLE, textname: 'Co-signer: all co-signer inboxes, all device inboxes, all mailboxes, status, dynamic-security admin', acls: cosignerRoleAcls() },
       ...(taps.length > 0 ? [{ rolename: TAP_ROLE, textname: 'Reads every topic; tests only', acls: tapRoleAcls() }] : []),
     ],
   };

@@ -47,6 +47,8 @@ export interface MosquittoHarness {
   dir: string;
   /** The broker's recent log lines, for failure messages. */
   logs(): string;
+  /** Stops Mosquitto (it writes its persistence file on the way out) and starts it again on the same ports. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,7 +93,7 @@ export async function startMosquittoHarness(options: MosquittoHarnessOptions = {
         }),
         { mode: 0o644 },
       );
-      const broker = new BrokerProcess(binary, join(dir, 'mosquitto.conf'));
+      let broker = new BrokerProcess(binary, join(dir, 'mosquitto.conf'));
       try {
         await broker.ready(options.startTimeoutMs ?? 10_000);
       } catch (error) {
@@ -111,6 +113,11 @@ export async function startMosquittoHarness(options: MosquittoHarnessOptions = {
         maxPayloadBytes,
         dir,
         logs: () => broker.logs(),
+        async restart() {
+          await broker.stop();
+          broker = new BrokerProcess(binary, join(dir, 'mosquitto.conf'));
+          await broker.ready(options.startTimeoutMs ?? 10_000);
+        },
         stop() {
           stopping ??= broker.stop().then(() => rm(dir, { recursive: true, force: true }));
           return stopping;

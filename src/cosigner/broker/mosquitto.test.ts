@@ -5,11 +5,21 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COSIGNER_INBOX_FILTER, COSIGNER_STATUS_TOPIC, deviceClientId, inboxTopic } from '../../channel/topics.js';
-import { COSIGNER_SHARED_INBOX_FILTER, PACKET_OVERHEAD_BYTES } from './access-rules.js';
-import { Observer, connectObserver, marker, randomHexId, expectCosignerStillHears, expectDeliveryOnlyToOwnInbox } from './access-test-kit.js';
+import { COSIGNER_INBOX_FILTER, COSIGNER_MAIL_FILTER, COSIGNER_STATUS_TOPIC, approverClientId, deviceClientId, inboxTopic, mailInTopic, mailOutTopic } from '../../channel/topics.js';
+import { COSIGNER_SHARED_INBOX_FILTER, COSIGNER_SHARED_MAIL_FILTER, PACKET_OVERHEAD_BYTES } from './access-rules.js';
+import {
+  Observer,
+  connectObserver,
+  marker,
+  randomHexId,
+  expectCosignerStillHears,
+  expectDeliveryOnlyToOwnInbox,
+  expectForgedMailDropped,
+  expectMailOnlyToOwnBox,
+  foreignMailFilters,
+} from './access-test-kit.js';
 import { connectExternalCosignerClient } from './external.js';
-import { MosquittoDynsec, newDeviceCredentials, type DeviceBrokerCredentials } from './mosquitto-dynsec.js';
+import { MosquittoDynsec, newApproverCredentials, newDeviceCredentials, type ApproverBrokerCredentials, type DeviceBrokerCredentials } from './mosquitto-dynsec.js';
 import { startMosquittoHarness, type MosquittoHarness } from './mosquitto-harness.js';
 
 const MAX_PAYLOAD = 4096;
@@ -23,17 +33,24 @@ const walletA = randomHexId();
 const walletB = randomHexId();
 const deviceA = randomHexId();
 const deviceB = randomHexId();
+const approverA = randomHexId();
+const approverB = randomHexId();
 let credentialsA: DeviceBrokerCredentials;
 let credentialsB: DeviceBrokerCredentials;
+let approverCredentialsA: ApproverBrokerCredentials;
+let approverCredentialsB: ApproverBrokerCredentials;
 
 beforeAll(async () => {
   harness = await startMosquittoHarness({ maxPayloadBytes: MAX_PAYLOAD });
   const client = await connectExternalCosignerClient({ url: harness.mtlsUrl, caPem: harness.caPem, certPem: harness.cosigner.certPem, keyPem: harness.cosigner.keyPem });
   cosigner = new Observer(client);
   expect(await cosigner.subscribe(COSIGNER_INBOX_FILTER)).toBe(1);
+  expect(await cosigner.subscribe(COSIGNER_MAIL_FILTER)).toBe(1);
   dynsec = await MosquittoDynsec.attach(client);
   credentialsA = await dynsec.provisionDevice({ deviceId: deviceA, walletId: walletA });
   credentialsB = await dynsec.provisionDevice({ deviceId: deviceB, walletId: walletB });
+  approverCredentialsA = await dynsec.provisionApprover(approverA);
+  approverCredentialsB = await dynsec.provisionApprover(approverB);
 });
 
 afterEach(async () => {
@@ -68,10 +85,11 @@ function cosignerStillHears(from: Observer, walletId: string): Promise<void> {
 }
 
 describe('Mosquitto: who may connect', () => {
-  it('provisions device credentials bound to the device client id and a per-wallet role', async () => {
+  it('provisions device credentials bound to the device client id, a per-wallet role and its mailbox role', async () => {
     expect(credentialsA).toMatchObject({ username: deviceA, clientId: deviceClientId(deviceA) });
     expect(credentialsA.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(await dynsec.getDevice(deviceA)).toEqual({ clientId: deviceClientId(deviceA), roles: [`wallet-${walletA}`], disabled: false });
+    const record = await dynsec.getDevice(deviceA);
+    expect({ ...record, roles: record?.roles.sort() }).toEqual({ clientId: deviceClientId(deviceA), roles: [`device-${deviceA}`, `wallet-${walletA}`], disabled: false });
     expect(await dynsec.getDevice(randomHexId())).toBeUndefined();
   });
 
@@ -225,7 +243,7 @@ describe('Mosquitto: credential lifecycle and observers', () => {
     const first = await dynsec.provisionDevice({ deviceId, walletId: walletA });
     const second = await dynsec.provisionDevice({ deviceId, walletId: walletB });
     expect(second.password).not.toBe(first.password);
-    expect((await dynsec.getDevice(deviceId))?.roles.sort()).toEqual([`wallet-${walletA}`, `wallet-${walletB}`].sort());
+    expect((await dynsec.getDevice(deviceId))?.roles.sort()).toEqual([`device-${deviceId}`, `wallet-${walletA}`, `wallet-${walletB}`].sort());
     await dynsec.revokeDevice(deviceId);
   });
 
@@ -265,5 +283,173 @@ describe('Mosquitto: credential lifecycle and observers', () => {
     } finally {
       await pooled?.endAsync(true);
     }
+  });
+});
+
+describe('Mosquitto: mailboxes', () => {
+  it("lets a device read its own incoming mail and write its own outgoing mail, and nobody else's", async () => {
+    const a = await device(credentialsA);
+    expect(await a.subscribe(mailInTopic(deviceA))).toBe(1);
+    const b = await device(credentialsB);
+    expect(await b.subscribe(mailInTopic(deviceB))).toBe(1);
+    for (const filter of foreignMailFilters(deviceB, deviceA)) expect(await b.subscribe(filter), filter).toBe(128);
+    await expectMailOnlyToOwnBox({ cosigner, a, b, holderA: deviceA, holderB: deviceB });
+    await expectForgedMailDropped({ cosigner, a, b, holderA: deviceA });
+  });
+
+  it('refuses the literal `%u` and `%c` topics (the plugin does not substitute them; no role may rely on it)', async () => {
+    const a = await device(credentialsA);
+    for (const filter of ['tandem/v1/mail/%u/in', 'tandem/v1/mail/%c/in']) expect(await a.subscribe(filter), filter).toBe(128);
+  });
+
+  it('gives a device provisioned before mailboxes its mailbox role at its next renewal', async () => {
+    const deviceId = randomHexId();
+    const walletId = randomHexId();
+    const old = newDeviceCredentials(deviceId);
+    await dynsec.ensureWalletRole(walletId);
+    const [created] = await dynsec.execute([{ command: 'createClient', username: deviceId, password: old.password, clientid: old.clientId, roles: [{ rolename: `wallet-${walletId}` }] }]);
+    expect(created!.error).toBeUndefined();
+    const before = await device(old);
+    expect(await before.subscribe(mailInTopic(deviceId))).toBe(128);
+    const renewed = await dynsec.renewDeviceCredentials(deviceId);
+    expect((await dynsec.getDevice(deviceId))?.roles.sort()).toEqual([`device-${deviceId}`, `wallet-${walletId}`].sort());
+    const after = await device(renewed);
+    expect(await after.subscribe(mailInTopic(deviceId))).toBe(1);
+    const letter = marker('mail-after-renewal');
+    await cosigner.publish(mailInTopic(deviceId), letter);
+    await after.receivedPayload(letter);
+    // a renewal of a device that has its role changes nothing else
+    await dynsec.renewDeviceCredentials(deviceId);
+    expect((await dynsec.getDevice(deviceId))?.roles).toHaveLength(2);
+    await dynsec.revokeDevice(deviceId);
+    await dynsec.removeWalletRole(walletId);
+  });
+
+  it('re-provisions a device into a wallet it already has without failing', async () => {
+    const deviceId = randomHexId();
+    await dynsec.provisionDevice({ deviceId, walletId: walletA });
+    const again = await dynsec.provisionDevice({ deviceId, walletId: walletA });
+    expect((await dynsec.getDevice(deviceId))?.roles.sort()).toEqual([`device-${deviceId}`, `wallet-${walletA}`].sort());
+    const live = await device(again);
+    expect(await live.subscribe(mailInTopic(deviceId))).toBe(1);
+    await dynsec.revokeDevice(deviceId);
+  });
+
+  it('lets a pool instance take the outgoing mail through an MQTT 5 shared subscription', async () => {
+    let pooled: MqttClient | undefined;
+    try {
+      pooled = await connectExternalCosignerClient({
+        url: harness.mtlsUrl,
+        caPem: harness.caPem,
+        certPem: harness.cosigner.certPem,
+        keyPem: harness.cosigner.keyPem,
+        clientId: 'tandem-cosigner-pool-mail',
+        protocolVersion: 5,
+      });
+      const instance = new Observer(pooled);
+      expect(await instance.subscribe(COSIGNER_SHARED_MAIL_FILTER)).toBe(1);
+      const a = await approver(approverCredentialsA);
+      const letter = marker('mail-for-the-pool');
+      await a.publish(mailOutTopic(approverA), letter);
+      await instance.receivedPayload(letter);
+    } finally {
+      await pooled?.endAsync(true);
+    }
+  });
+});
+
+async function approver(credentials: ApproverBrokerCredentials, overrides: Partial<ApproverBrokerCredentials> = {}): Promise<Observer> {
+  return device(credentials, overrides);
+}
+
+describe('Mosquitto: approvers', () => {
+  it('provisions approver credentials bound to the approver client id and its own role', async () => {
+    expect(approverCredentialsA).toMatchObject({ username: approverA, clientId: approverClientId(approverA) });
+    expect(approverCredentialsA.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await dynsec.getApprover(approverA)).toEqual({ clientId: approverClientId(approverA), roles: [`approver-${approverA}`], disabled: false });
+    expect(await dynsec.getApprover(randomHexId())).toBeUndefined();
+  });
+
+  it('lets an approver exchange mail with the co-signer and read the status; nothing of another approver', async () => {
+    const a = await approver(approverCredentialsA);
+    expect(await a.subscribe(mailInTopic(approverA))).toBe(1);
+    expect(await a.subscribe(COSIGNER_STATUS_TOPIC)).toBe(1);
+    const b = await approver(approverCredentialsB);
+    expect(await b.subscribe(mailInTopic(approverB))).toBe(1);
+    for (const filter of [...foreignMailFilters(approverB, approverA), inboxTopic(walletA, 'device'), inboxTopic(walletA, 'cosigner'), COSIGNER_INBOX_FILTER, '$SYS/#']) {
+      expect(await b.subscribe(filter), filter).toBe(128);
+    }
+    await expectMailOnlyToOwnBox({ cosigner, a, b, holderA: approverA, holderB: approverB });
+    const heartbeat = marker('online');
+    await cosigner.publish(COSIGNER_STATUS_TOPIC, heartbeat);
+    await a.receivedPayload(heartbeat);
+  });
+
+  it("does not deliver an approver's forged mail, nor its publishes into a wallet's inboxes", async () => {
+    const a = await approver(approverCredentialsA);
+    await a.subscribe(mailInTopic(approverA));
+    const b = await approver(approverCredentialsB);
+    await expectForgedMailDropped({ cosigner, a, b, holderA: approverA });
+    const dev = await device(credentialsA);
+    await dev.subscribe(inboxTopic(walletA, 'device'));
+    const intoCosigner = marker('approver-to-cosigner-inbox');
+    const intoDevice = marker('approver-to-device-inbox');
+    const b2 = b.closed ? await approver(approverCredentialsB) : b;
+    await b2.publish(inboxTopic(walletA, 'cosigner'), intoCosigner);
+    await b2.publish(inboxTopic(walletA, 'device'), intoDevice);
+    await cosignerStillHears(dev, walletA);
+    const sentinel = marker('sentinel');
+    await cosigner.publish(inboxTopic(walletA, 'device'), sentinel);
+    await dev.receivedPayload(sentinel);
+    expect(cosigner.payloads()).not.toContain(intoCosigner);
+    expect(dev.payloads()).not.toContain(intoDevice);
+  });
+
+  it("keeps devices and approvers out of each other's mail", async () => {
+    const appr = await approver(approverCredentialsA);
+    await appr.subscribe(mailInTopic(approverA));
+    const dev = await device(credentialsA);
+    await dev.subscribe(mailInTopic(deviceA));
+    expect(await dev.subscribe(mailInTopic(approverA))).toBe(128);
+    expect(await appr.subscribe(mailInTopic(deviceA))).toBe(128);
+    await expectMailOnlyToOwnBox({ cosigner, a: appr, b: dev, holderA: approverA, holderB: deviceA });
+    await expectForgedMailDropped({ cosigner, a: dev, b: appr, holderA: deviceA });
+  });
+
+  it('refuses an approver on a device client id or another client id, and a wrong password', async () => {
+    await expect(approver(approverCredentialsA, { clientId: deviceClientId(approverA) })).rejects.toMatchObject({ code: 5 });
+    await expect(approver(approverCredentialsA, { clientId: approverClientId(approverB) })).rejects.toMatchObject({ code: 5 });
+    await expect(approver(approverCredentialsA, { password: approverCredentialsB.password })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('renews an approver password: the old one no longer logs in, the new one does', async () => {
+    const approverId = randomHexId();
+    const first = await dynsec.provisionApprover(approverId);
+    const live = await approver(first);
+    const prepared = newApproverCredentials(approverId);
+    expect(await dynsec.renewApproverCredentials(approverId, prepared)).toEqual(prepared);
+    await live.disconnected();
+    await expect(approver(first)).rejects.toMatchObject({ code: 5 });
+    const again = await approver(prepared);
+    expect(await again.subscribe(mailInTopic(approverId))).toBe(1);
+    await expect(dynsec.renewApproverCredentials(approverId, newDeviceCredentials(approverId))).rejects.toThrow(TypeError);
+    // provisioning again replaces the password and keeps the one role
+    const third = await dynsec.provisionApprover(approverId);
+    expect((await dynsec.getApprover(approverId))?.roles).toEqual([`approver-${approverId}`]);
+    await approver(third);
+    await dynsec.revokeApprover(approverId);
+  });
+
+  it('revokes an approver: its live connection is closed, it cannot log in again, its role is gone', async () => {
+    const approverId = randomHexId();
+    const credentials = await dynsec.provisionApprover(approverId);
+    const live = await approver(credentials);
+    await dynsec.revokeApprover(approverId);
+    await live.disconnected();
+    await expect(approver(credentials)).rejects.toMatchObject({ code: 5 });
+    expect(await dynsec.getApprover(approverId)).toBeUndefined();
+    const [role] = await dynsec.execute([{ command: 'getRole', rolename: `approver-${approverId}` }]);
+    expect(role!.error).toBe('Role not found');
+    await dynsec.revokeApprover(approverId); // twice is fine
   });
 });

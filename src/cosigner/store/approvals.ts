@@ -155,7 +155,11 @@ export class SqliteApprovalStore {
     if (filter.walletId) (where.push('r.wallet_id = ?'), params.push(filter.walletId));
     if (filter.deviceId) (where.push('r.device_id = ?'), params.push(filter.deviceId));
     if (filter.states?.length) (where.push(`r.state IN (${filter.states.map(() => '?').join(', ')})`), params.push(...filter.states));
-    if (filter.approverId) (where.push("r.quorums LIKE '%' || ? || '%'"), params.push(`"${filter.approverId}"`));
+    // Exactly an approver of one of its quorums: a rule id or an approver's name may look like an approver id.
+    if (filter.approverId) {
+      where.push("EXISTS (SELECT 1 FROM json_each(r.quorums) q, json_each(q.value, '$.approvers') a WHERE json_extract(a.value, '$.approverId') = ?)");
+      params.push(filter.approverId);
+    }
     const sql = `${REQUEST_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.created_at DESC, r.request_id LIMIT ?`;
     return this.#all<RequestRow>(sql, ...params, Math.min(filter.limit ?? 50, 500)).map((row) => this.#toView(row));
   }
@@ -260,7 +264,8 @@ export class SqliteApprovalStore {
       to, now, result ? JSON.stringify(result) : null, row.request_id,
     );
     if (to !== 'approved') {
-      this.audit.append({ kind: to === 'signed' || to === 'broadcast' ? 'sign' : 'refuse', walletId: row.wallet_id, at: now, summary: { requestId: row.request_id, state: to, digest: row.digest, ...(result?.transactionHash ? { transactionHash: result.transactionHash } : {}), ...(result?.error ? { reason: result.error } : {}) } });
+      // Not `state`: the audit log refuses that key as a secret (presignature states).
+      this.audit.append({ kind: to === 'signed' || to === 'broadcast' ? 'sign' : 'refuse', walletId: row.wallet_id, at: now, summary: { requestId: row.request_id, requestState: to, digest: row.digest, ...(result?.transactionHash ? { transactionHash: result.transactionHash } : {}), ...(result?.error ? { reason: result.error } : {}) } });
     }
   }
 

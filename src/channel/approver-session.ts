@@ -1,0 +1,191 @@
+/**
+ * An approver: an identity of its own (never a wallet device), enrolled with a one-time code
+ * from the co-signer's operator. It reads the requests it is an approver of from its mailbox
+ * (they wait at the broker while it is away), checks that each one's digest and payload hash are
+ * those of the payload it shows, and signs its decision over exactly those.
+ * Used by the headless client and by the extension: Web APIs only.
+ */
+import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
+import { signDecision, verifyRequestHashes, type DecisionVerdict, type RequestView } from './approval-protocol.js';
+import type { PostJson } from './device-session.js';
+import {
+  APPROVER_ENROLL_PATH,
+  CHALLENGE_PATH,
+  TOKEN_PATH,
+  approverEnrollProofMessage,
+  tokenProofMessage,
+  type ApproverEnrollRequest,
+  type ApproverEnrollResponse,
+  type ChallengeResponse,
+  type TokenRequest,
+  type TokenResponse,
+} from './enrollment.js';
+import { ChannelError } from './errors.js';
+import { Identity } from './identity.js';
+import { Mailbox } from './mailbox.js';
+import { approverClientId } from './topics.js';
+import { MqttTransport, type TlsOptions } from './transport.js';
+
+/** What an approver keeps. `identitySecret` is secret: store it encrypted. */
+export interface ApproverRecord {
+  cosignerUrl: string;
+  brokerUrl: string;
+  caPem?: string;
+  brokerCaPem?: string;
+  /** The co-signer's identity key (hex), pinned at enrollment. */
+  cosignerIdentity: string;
+  identitySecret: string;
+  approverId: string;
+  name: string;
+  token: string;
+  tokenExpiresAt: number;
+}
+
+/** Renew broker credentials this long before they expire. */
+const RENEW_BEFORE_MS = 5 * 60_000;
+
+export async function enrollApprover(options: { cosignerUrl: string; enrollmentCode: string; postJson: PostJson; caPem?: string }): Promise<ApproverRecord> {
+  const identity = Identity.generate();
+  try {
+    const { challenge } = await options.postJson<ChallengeResponse>(options.cosignerUrl, CHALLENGE_PATH, {});
+    const request: ApproverEnrollRequest = {
+      identityPublicKey: identity.publicKeyHex,
+      challenge,
+      signature: bytesToHex(identity.sign('enroll', approverEnrollProofMessage(challenge, identity.publicKeyHex))),
+      enrollmentCode: options.enrollmentCode,
+    };
+    const enrolled = await options.postJson<ApproverEnrollResponse>(options.cosignerUrl, APPROVER_ENROLL_PATH, request);
+    if (enrolled.approverId !== identity.deviceId) throw new ChannelError('CHANNEL_ENROLL_FAILED', 'The co-signer assigned an approver id that does not match this identity key.');
+    return {
+      cosignerUrl: options.cosignerUrl,
+      brokerUrl: enrolled.brokerUrl,
+      ...(options.caPem ? { caPem: options.caPem } : {}),
+      ...(enrolled.brokerCaPem ? { brokerCaPem: enrolled.brokerCaPem } : {}),
+      cosignerIdentity: enrolled.cosignerIdentity,
+      identitySecret: identity.exportSecretKeyHex(),
+      approverId: enrolled.approverId,
+      name: enrolled.name,
+      token: enrolled.token,
+      tokenExpiresAt: enrolled.tokenExpiresAt,
+    };
+  } finally {
+    identity.destroy();
+  }
+}
+
+export interface ApproverSessionOptions {
+  postJson: PostJson;
+  /** Renewed credentials to store. */
+  onRecordChange?: (record: ApproverRecord) => void | Promise<void>;
+  /** A request changed or arrived (also ones that waited at the broker while this approver was away). Already checked. */
+  onUpdate?: (request: RequestView) => void;
+}
+
+export class ApproverSession {
+  #record: ApproverRecord;
+  readonly #identity: Identity;
+  readonly #options: ApproverSessionOptions;
+  #connection: Promise<{ transport: MqttTransport; mailbox: Mailbox }> | undefined;
+
+  constructor(record: ApproverRecord, options: ApproverSessionOptions) {
+    this.#record = { ...record };
+    this.#identity = Identity.fromSecretKey(record.identitySecret);
+    this.#options = options;
+  }
+
+  get approverId(): string {
+    return this.#record.approverId;
+  }
+
+  get name(): string {
+    return this.#record.name;
+  }
+
+  /** The requests this approver is an approver of, newest first, each checked against its payload; and how many wait for its decision. */
+  async list(options: { limit?: number } = {}): Promise<{ requests: RequestView[]; pendingForYou: number }> {
+    const { mailbox } = await this.#connect();
+    const listed = await mailbox.list(options);
+    return { requests: listed.requests.filter(isGenuine), pendingForYou: listed.pendingForYou };
+  }
+
+  /** One request, checked: its digest and payload hash must be those of the payload shown. */
+  async show(requestId: string): Promise<RequestView> {
+    const { mailbox } = await this.#connect();
+    const request = await mailbox.show(requestId);
+    verifyRequestHashes(request);
+    return request;
+  }
+
+  /** Signs and sends a decision over the request as just shown (re-checked here). */
+  async decide(requestId: string, verdict: DecisionVerdict, shown?: RequestView): Promise<{ request: RequestView; counted: boolean }> {
+    const request = shown ?? (await this.show(requestId));
+    verifyRequestHashes(request);
+    if (request.requestId !== requestId) throw new ChannelError('CHANNEL_INVALID_ARGUMENT', `That is request ${request.requestId}, not ${requestId}.`);
+    const decision = signDecision(this.#identity, { requestId, walletId: request.walletId, digest: request.digest, payloadHash: request.payloadHash, verdict, decidedAt: Date.now() });
+    const { mailbox } = await this.#connect();
+    return mailbox.decide(decision);
+  }
+
+  /** Connects now (else the first call does): letters that waited at the broker arrive as updates. */
+  async connect(): Promise<void> {
+    await this.#connect();
+  }
+
+  async close(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection) {
+      const { transport, mailbox } = await connection.catch(() => ({ transport: undefined, mailbox: undefined }));
+      await mailbox?.close();
+      await transport?.close();
+    }
+    this.#identity.destroy();
+  }
+
+  #connect(): Promise<{ transport: MqttTransport; mailbox: Mailbox }> {
+    this.#connection ??= (async () => {
+      await this.#renewTokenIfNeeded();
+      const record = this.#record;
+      const trust = record.brokerCaPem ?? record.caPem;
+      const tls: TlsOptions | undefined = trust ? { ca: trust } : undefined;
+      const transport = new MqttTransport({
+        url: record.brokerUrl,
+        clientId: approverClientId(record.approverId),
+        username: record.approverId,
+        password: record.token,
+        clean: false,
+        ...(tls ? { tls } : {}),
+      });
+      const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(record.cosignerIdentity));
+      mailbox.onUpdate((request) => {
+        if (isGenuine(request)) this.#options.onUpdate?.(request);
+      });
+      await transport.connect();
+      return { transport, mailbox };
+    })();
+    this.#connection.catch(() => {
+      this.#connection = undefined;
+    });
+    return this.#connection;
+  }
+
+  async #renewTokenIfNeeded(): Promise<void> {
+    if (this.#record.tokenExpiresAt - Date.now() > RENEW_BEFORE_MS) return;
+    const { cosignerUrl, approverId } = this.#record;
+    const { challenge } = await this.#options.postJson<ChallengeResponse>(cosignerUrl, CHALLENGE_PATH, {});
+    const request: TokenRequest = { deviceId: approverId, challenge, signature: bytesToHex(this.#identity.sign('token', tokenProofMessage(challenge, approverId))) };
+    const renewed = await this.#options.postJson<TokenResponse>(cosignerUrl, TOKEN_PATH, request);
+    this.#record = { ...this.#record, token: renewed.token, tokenExpiresAt: renewed.tokenExpiresAt };
+    await this.#options.onRecordChange?.(this.#record);
+  }
+}
+
+/** A request whose hashes do not match its payload is never shown: whoever altered it wants a decision over something else. */
+function isGenuine(request: RequestView): boolean {
+  try {
+    verifyRequestHashes(request);
+    return true;
+  } catch {
+    return false;
+  }
+}
