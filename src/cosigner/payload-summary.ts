@@ -2,8 +2,10 @@
  * What the co-signer reads out of a payload it hashed itself: the policy's view of it, the audit
  * log's summary, and the decoded request approvers and devices are shown. No secrets.
  */
-import { getAddress, type Hex } from 'viem';
-import type { DecodedRequest } from '../channel/approval-protocol.js';
+import { getAddress, keccak256, serializeSignature, toHex, type Hex } from 'viem';
+import type { DecodedRequest, RequestResult } from '../channel/approval-protocol.js';
+import type { RecoverableSignature } from '../mpc/ecdsa.js';
+import { toViemSignature } from '../mpc/ethereum.js';
 import { bytesToHex } from '../mpc/bytes.js';
 import type { SignablePayload } from '../mpc/ethereum.js';
 import type { AuditSummaryInput } from './audit/types.js';
@@ -88,4 +90,12 @@ export function decodeForApproval(payload: SignablePayload): DecodedRequest {
     dataBytes: data ? (data.length - 2) / 2 : 0,
     ...(token && token !== 'malformed' ? { token: { functionName: token.functionName, counterparty: token.counterparty, role: token.role, amount: token.amount.toString() } } : {}),
   };
+}
+
+/** What a finished signature leaves in its request: r || s || v, and for a transaction the signed transaction and its hash. */
+export function signatureResult(payload: SignablePayload, signature: RecoverableSignature): RequestResult {
+  const compact = serializeSignature({ r: toHex(signature.r, { size: 32 }), s: toHex(signature.s, { size: 32 }), v: BigInt(27 + signature.recid) });
+  if (payload.kind !== 'transaction') return { signature: compact };
+  const rawTransaction = toViemSignature(payload, signature);
+  return { signature: compact, rawTransaction, transactionHash: keccak256(rawTransaction) };
 }

@@ -16,9 +16,10 @@ import type { ProtocolMessage } from '../mpc/message.js';
 import { verifySharePossession } from '../mpc/share-proof.js';
 import { SignParty } from '../mpc/sign.js';
 import type { AuditSummaryInput } from './audit/types.js';
-import { ApprovalUnmeetableError, holdForApproval, type ApprovalDesk } from './approvals/hold.js';
+import { ApprovalUnmeetableError, holdForApproval, newRequestId, requestFields, type ApprovalDesk } from './approvals/hold.js';
 import { matchingApprovalRules } from './approvals/quorum.js';
-import { describePayload, signingRecord, toPolicyRequest } from './payload-summary.js';
+import { describePayload, signatureResult, signingRecord, toPolicyRequest } from './payload-summary.js';
+import type { RequestResult } from '../channel/approval-protocol.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
 import { DAILY_LIMIT_WINDOW_MS, type ApprovalRule, type PolicyRequest } from './policy/types.js';
 import { PresignatureUnavailableError, WalletLockedError, WalletStateError } from './store/errors.js';
@@ -78,7 +79,7 @@ export async function serveConversation(context: RequestContext, conversation: C
         else if (header.type === 'presign') await presign(context, link, wallet, header, messages);
         // One signature per wallet at a time: the daily limit is read, then spent, with nothing in between.
         else if (header.type === 'sign') await oneAtATime(walletId, () => sign(context, link, wallet, device, header, messages));
-        else if (header.type === 'sign-now') await oneAtATime(walletId, () => signNow(context, link, wallet, header, messages));
+        else if (header.type === 'sign-now') await oneAtATime(walletId, () => signNow(context, link, wallet, device, header, messages));
         else if (header.type === 'refresh') await refresh(context, link, wallet, device, header, messages);
         else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
       } catch (error) {
@@ -139,6 +140,7 @@ async function keygen(
 async function checkSignRequest(
   context: RequestContext,
   wallet: WalletRecord,
+  device: DeviceRecord,
   request: { payload: WirePayload },
 ): Promise<CheckedSignRequest> {
   const payload = payloadFromWire(request.payload);
@@ -157,6 +159,7 @@ async function checkSignRequest(
   const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei });
   if (!decision.allowed) {
     await audit(context, 'refuse', wallet, { ...summary, rule: decision.rule, reason: decision.reason });
+    await recordSettled(context, wallet, device, request.payload, digest, 'failed', { error: `Refused by the policy (rule ${decision.rule}): ${decision.reason}` });
     throw new Refusal('POLICY', decision.reason, decision.rule);
   }
 
@@ -355,7 +358,7 @@ async function sign(
   let checked: CheckedSignRequest;
   try {
     await assertRefreshedRecently(context, wallet);
-    checked = await checkSignRequest(context, wallet, request);
+    checked = await checkSignRequest(context, wallet, device, request);
   } catch (error) {
     await burn();
     throw error;
@@ -391,6 +394,7 @@ async function sign(
     return { result: result.signature, outgoing: own.outgoing };
   });
   await link.send({ type: 'signed', presignatureId: request.presignatureId }, signature.outgoing);
+  await recordSettled(context, wallet, device, request.payload, checked.digest, 'signed', signatureResult(payload, signature.result), request.presignatureId);
 }
 
 const walletQueues = new Map<string, Promise<unknown>>();
@@ -415,12 +419,13 @@ async function signNow(
   context: RequestContext,
   link: ProtocolConversation,
   wallet: WalletRecord,
+  device: DeviceRecord,
   request: Extract<DeviceRequest, { type: 'sign-now' }>,
   messages: ProtocolMessage[],
 ): Promise<void> {
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The signing session must be 32 bytes of hex.');
   const share = await loadSigningShare(context, wallet, request.generation);
-  const { payload, summary, policyRequest, approvalRules } = await checkSignRequest(context, wallet, request);
+  const { payload, digest, summary, policyRequest, approvalRules } = await checkSignRequest(context, wallet, device, request);
   // A held request is finished later from a stored presignature, which this path never makes.
   if (approvalRules.length > 0) {
     throw new Refusal('APPROVAL_NEEDS_PRESIGNATURE', `This request needs approval (rule ${approvalRules.map((rule) => rule.id).join(', ')}); send it with a presignature so it can wait for the approvers.`, approvalRules[0]!.id);
@@ -431,10 +436,32 @@ async function signNow(
     // The device's online message came with its last presign round and waits in the party.
     const own = party.signPayload(payload);
     if (!own.result || own.result.kind !== 'signature') throw new Refusal('BAD_REQUEST', "The device's online message is missing.");
-    return { outgoing: own.outgoing };
+    return { outgoing: own.outgoing, result: own.result.signature };
   });
   await context.store.recordSignature(wallet.walletId, signingRecord(summary, policyRequest));
   await link.send({ type: 'signed' }, signature.outgoing);
+  await recordSettled(context, wallet, device, request.payload, digest, 'signed', signatureResult(payload, signature.result));
+}
+
+/**
+ * Every request gets a record, so the device and the operator can ask about it like a held one.
+ * Written after the answer left: a failure here costs the record, never the signature.
+ */
+async function recordSettled(context: RequestContext, wallet: WalletRecord, device: DeviceRecord, wire: WirePayload, digest: Uint8Array, state: 'signed' | 'failed', result: RequestResult, presignatureId?: string): Promise<void> {
+  try {
+    await context.store.approvals.recordSettled({
+      requestId: newRequestId(),
+      walletId: wallet.walletId,
+      deviceId: device.deviceId,
+      ...requestFields(wire, digest),
+      state,
+      result,
+      generation: wallet.generation ?? 0,
+      ...(presignatureId ? { presignatureId } : {}),
+    });
+  } catch (error) {
+    context.log(`wallet ${wallet.walletId}: the request record was not written: ${(error as Error).message.split('\n')[0]}`);
+  }
 }
 
 /** Runs the co-signer's party against the device's parties until its result satisfies `done`. */

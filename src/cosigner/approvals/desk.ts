@@ -4,7 +4,7 @@
  * transaction through the chain's RPC when the operator configured one, expires requests whose
  * window passed, and mails every change to the request's device and approvers.
  */
-import { keccak256, serializeSignature, toHex, type Hex } from 'viem';
+import type { Hex } from 'viem';
 import { verifyDecision, type MailFromCosigner, type MailToCosigner, type RequestView, type SignedDecision } from '../../channel/approval-protocol.js';
 import { payloadFromWire, type WirePayload } from '../../channel/cosigner-protocol.js';
 import type { Identity } from '../../channel/identity.js';
@@ -13,10 +13,10 @@ import { COSIGNER_MAIL_FILTER, mailInTopic, parseMailTopic } from '../../channel
 import type { MqttTransport, Unsubscribe } from '../../channel/transport.js';
 import { bytesToHex, hexToBytes } from '../../mpc/bytes.js';
 import { ProtocolAbortError } from '../../mpc/errors.js';
-import { payloadDigest, toViemSignature } from '../../mpc/ethereum.js';
+import { payloadDigest } from '../../mpc/ethereum.js';
 import { decodeMessage } from '../../mpc/message.js';
 import { SignParty } from '../../mpc/sign.js';
-import { describePayload, signingRecord, toPolicyRequest } from '../payload-summary.js';
+import { describePayload, signatureResult, signingRecord, toPolicyRequest } from '../payload-summary.js';
 import { DecisionRefusedError } from '../store/errors.js';
 import type { CosignerStore } from '../store/types.js';
 import type { ApprovalDesk } from './hold.js';
@@ -207,14 +207,7 @@ export class MailDesk implements ApprovalDesk {
       let result = own.result;
       for (const message of taken.deviceMessages) result = party.receive(decodeMessage(hexToBytes(message))).result ?? result;
       if (!result || result.kind !== 'signature') throw new Error("the device's online message is missing");
-      const signature = result.signature;
-      const compact = serializeSignature({ r: toHex(signature.r, { size: 32 }), s: toHex(signature.s, { size: 32 }), v: BigInt(27 + signature.recid) });
-      if (payload.kind === 'transaction') {
-        const rawTransaction = toViemSignature(payload, signature);
-        signed = await store.approvals.finish(requestId, 'signed', { signature: compact, rawTransaction, transactionHash: keccak256(rawTransaction) });
-      } else {
-        signed = await store.approvals.finish(requestId, 'signed', { signature: compact });
-      }
+      signed = await store.approvals.finish(requestId, 'signed', signatureResult(payload, result.signature));
       log(`request ${requestId}: approved and signed`);
     } catch (error) {
       const reason = error instanceof ProtocolAbortError ? `signing aborted: ${error.shortMessage}` : `signing failed: ${(error as Error).message.split('\n')[0]}`;

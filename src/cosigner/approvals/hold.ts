@@ -4,7 +4,7 @@
  * until the quorum is met and tells the approvers by mail.
  */
 import type { Hex } from 'viem';
-import { payloadHash, type RequestQuorum, type RequestView } from '../../channel/approval-protocol.js';
+import { payloadHash, type DecodedRequest, type RequestQuorum, type RequestView } from '../../channel/approval-protocol.js';
 import type { WirePayload } from '../../channel/cosigner-protocol.js';
 import { bytesToHex, randomBytes } from '../../mpc/bytes.js';
 import { CodedError } from '../../mpc/errors.js';
@@ -41,6 +41,12 @@ export interface HoldInput {
   deviceMessages: ProtocolMessage[];
 }
 
+/** What every recorded request carries about its payload: the exact text, its hashes, the co-signer's decoding. */
+export function requestFields(wire: WirePayload, digest: Uint8Array): { payloadJson: string; digest: Hex; payloadHash: Hex; decoded: DecodedRequest } {
+  const payloadJson = JSON.stringify(wire);
+  return { payloadJson, digest: `0x${bytesToHex(digest)}` as Hex, payloadHash: payloadHash(payloadJson), decoded: decodeForApproval(payloadFromWire(wire)) };
+}
+
 export async function holdForApproval(
   context: { store: CosignerStore; now: () => number; log: (line: string) => void; desk?: ApprovalDesk },
   input: HoldInput,
@@ -58,8 +64,7 @@ export async function holdForApproval(
     quorums.push({ rule: rule.id, quorum: rule.quorum, approvers });
   }
   if (!context.desk) throw new ApprovalUnmeetableError(input.rules[0]!.id, 'This co-signer cannot reach approvers (it runs without mail); requests that need approval are refused.');
-  const payloadJson = JSON.stringify(input.wire);
-  const requestId = bytesToHex(randomBytes(16));
+  const requestId = newRequestId();
   const expiresAt = approvalExpiry(input.rules, context.now());
   const request = await context.store.holdSignRequest(
     {
@@ -67,10 +72,7 @@ export async function holdForApproval(
       walletId: input.wallet.walletId,
       deviceId: input.deviceId,
       presignatureId: input.presignatureId,
-      payloadJson,
-      digest: `0x${bytesToHex(input.digest)}` as Hex,
-      payloadHash: payloadHash(payloadJson),
-      decoded: decodeForApproval(payloadFromWire(input.wire)),
+      ...requestFields(input.wire, input.digest),
       quorums,
       expiresAt,
     },
@@ -81,4 +83,8 @@ export async function holdForApproval(
   const who = quorums.map((quorum) => `${quorum.quorum} of ${quorum.approvers.map((approver) => approver.name).join(', ')} (rule ${quorum.rule})`).join(' and ');
   const reason = `This request waits for approval by ${who}; request id ${requestId}, until ${new Date(expiresAt).toISOString()}. It will be signed${request.decoded.kind === 'transaction' ? ' and sent' : ''} once approved.`;
   return { requestId, reason, request };
+}
+
+export function newRequestId(): string {
+  return bytesToHex(randomBytes(16));
 }

@@ -16,7 +16,7 @@ import { assertMove } from '../approvals/state.js';
 import type { SqliteAuditLog } from '../audit/audit-log.js';
 import type { EnvelopeCipher } from './envelope.js';
 import { ConflictError, DecisionRefusedError, NotFoundError } from './errors.js';
-import type { ApproverRecord, HeldRequestInput, RequestFilter } from './types.js';
+import type { ApproverRecord, HeldRequestInput, RequestFilter, SettledRequestInput } from './types.js';
 
 type Param = string | number | bigint | Uint8Array | null;
 
@@ -141,6 +141,19 @@ export class SqliteApprovalStore {
       at: now,
       summary: { requestId: input.requestId, digest: input.digest, payloadHash: input.payloadHash, rules: input.quorums.map((quorum) => quorum.rule), expiresAt: new Date(input.expiresAt).toISOString() },
     });
+    return this.getRequest(input.requestId)!;
+  }
+
+  /** A request that never waited (signed at once, or refused by the policy): kept so every request can be asked about. */
+  recordSettled(input: SettledRequestInput): RequestView {
+    const now = this.now();
+    if (this.#get('SELECT 1 FROM approval_requests WHERE request_id = ?', input.requestId)) throw new ConflictError(`Request ${input.requestId} exists already.`);
+    this.#run(
+      `INSERT INTO approval_requests (request_id, wallet_id, device_id, state, payload_json, digest, payload_hash, decoded, quorums, presignature_id, generation, result, created_at, expires_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?)`,
+      input.requestId, input.walletId, input.deviceId, input.state, input.payloadJson, input.digest, input.payloadHash, JSON.stringify(input.decoded),
+      input.presignatureId ?? '', input.generation, JSON.stringify(input.result), now, now, now,
+    );
     return this.getRequest(input.requestId)!;
   }
 

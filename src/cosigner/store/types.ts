@@ -168,6 +168,21 @@ export interface HeldRequestInput {
   expiresAt: number;
 }
 
+/** A request that was settled when it arrived: signed at once, or refused. */
+export interface SettledRequestInput {
+  requestId: string;
+  walletId: string;
+  deviceId: string;
+  payloadJson: string;
+  digest: Hex;
+  payloadHash: Hex;
+  decoded: DecodedRequest;
+  state: 'signed' | 'failed';
+  result: RequestResult;
+  generation: number;
+  presignatureId?: string;
+}
+
 export interface RequestFilter {
   walletId?: string;
   deviceId?: string;
@@ -188,6 +203,8 @@ export interface ApprovalStore {
   listApprovers(): MaybePromise<ApproverRecord[]>;
   /** Audited as 'revoke'. */
   removeApprover(approverId: string, actor?: string): MaybePromise<ApproverRecord>;
+  /** Records a request settled on arrival (signed at once, or refused), so its status can be asked like any other. */
+  recordSettled(input: SettledRequestInput): MaybePromise<RequestView>;
   getRequest(requestId: string): MaybePromise<RequestView | undefined>;
   listRequests(filter?: RequestFilter): MaybePromise<RequestView[]>;
   /** A verified decision (audited as 'decision'); moves the request to approved or rejected when the quorums say so. */
