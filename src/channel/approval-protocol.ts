@@ -111,7 +111,12 @@ export function verifyRequestHashes(view: Pick<RequestView, 'payloadJson' | 'dig
   } catch {
     throw mismatch('its payload is not JSON');
   }
-  const digest = `0x${bytesToHex(payloadDigest(payloadFromWire(wire)))}`;
+  let digest: string;
+  try {
+    digest = `0x${bytesToHex(payloadDigest(payloadFromWire(wire)))}`;
+  } catch {
+    throw mismatch('its payload is not a payload that can be signed');
+  }
   if (digest !== view.digest) throw mismatch('its digest is not the digest of its payload');
   return wire;
 }
