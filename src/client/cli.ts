@@ -2,22 +2,41 @@
  * tandem-client: the headless device on the command line (`npm run client -- <command>`).
  * What a command produces (an address, a signature, a transaction) goes to stdout, one item per
  * line, so scripts can capture it; everything meant for a person goes to stderr.
- * Exit codes: 0 done, 1 the command failed, 2 the command line is wrong.
+ * Exit codes: 0 done, 1 the command failed, 2 the command line is wrong, 3 the wallet's policy
+ * holds the request for approvers (its request id on stdout; see `requests show`).
  */
 import { createLockFile, lockOwner, lockOwnerIsGone } from './lock-file.js';
 import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { inspect, parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Hex, SignableMessage, TypedDataDefinition } from 'viem';
 import { isAddress, isHex, parseEther } from 'viem/utils';
 import { ClientError } from './errors.js';
 import type { DeviceOptions, TandemDevice, WalletKind } from './tandem-device.js';
+import type { TandemApprover } from './tandem-approver.js';
+import type { DecisionVerdict, RequestView } from '../channel/approval-protocol.js';
 
 // The device (src/mpc, src/channel) and viem's clients take most of a second to load: only commands
 // that use them pay for it, so --help and command-line mistakes answer at once.
 const loadDevice = async () => (await import('./tandem-device.js')).TandemDevice;
 
-type CliErrorCode = 'CLI_USAGE' | 'CLI_BAD_INPUT' | 'CLI_WALLET_BUSY' | 'CLI_TX_REVERTED';
+type CliErrorCode =
+  | 'CLI_USAGE'
+  | 'CLI_BAD_INPUT'
+  | 'CLI_WALLET_BUSY'
+  | 'CLI_TX_REVERTED'
+  /** Held for approvers and not waited for (or not final within --wait-timeout): exit 3. */
+  | 'CLI_HELD'
+  | 'CLI_REQUEST_REJECTED'
+  | 'CLI_REQUEST_EXPIRED'
+  | 'CLI_REQUEST_FAILED'
+  /** The co-signer's result does not verify against this wallet and what it asked to sign. */
+  | 'CLI_BAD_RESULT'
+  | 'CLI_NOT_CONFIRMED';
+
+/** Exit code of a request held for approvers that is not (yet) signed. */
+const EXIT_HELD = 3;
 
 /** Errors of the command line itself; CLI_USAGE exits 2 and shows the command's help. */
 class CliError extends Error {
@@ -50,6 +69,10 @@ interface Command {
 const WALLET_OPTION = { wallet: { type: 'string' } } as const satisfies Options;
 const TIMEOUT_OPTION = { timeout: { type: 'string' } } as const satisfies Options;
 const TIMEOUT_HELP = '  --timeout <seconds>      how long one request to the co-signer may take, waiting included (default 60)';
+const WAIT_OPTIONS = { wait: { type: 'boolean' }, 'wait-timeout': { type: 'string' } } as const satisfies Options;
+const WAIT_HELP = `  --wait                   if the wallet's policy holds the request for approvers, wait for their decision and
+                           print the result as if signed at once (default: print the request id and exit ${EXIT_HELD})
+  --wait-timeout <seconds> give up waiting after this long (exit ${EXIT_HELD}; the request stays); default: until it expires`;
 
 /** One command's parsed flags, with checks that turn a bad flag into a usage error naming it. */
 class Arguments {
@@ -139,12 +162,18 @@ function note(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** The wallet file: --wallet, or --file for the commands that also take that spelling. */
+function walletPathOf(args: Arguments): string {
+  if (args.values['file'] !== undefined && args.values['wallet'] !== undefined) throw args.usage('Give the wallet file with --wallet or --file, not both.');
+  return resolve(args.values['file'] !== undefined ? args.required('file') : args.required('wallet'));
+}
+
 /** Opens the wallet, runs `work`, and always closes the connection so the process can exit. */
-async function withDevice(args: Arguments, work: (device: TandemDevice) => Promise<void>): Promise<void> {
-  const walletPath = resolve(args.required('wallet'));
+async function withDevice(args: Arguments, work: (device: TandemDevice) => Promise<void>, extra: DeviceOptions = {}): Promise<void> {
+  const walletPath = walletPathOf(args);
   const unlock = await lockWallet(walletPath);
   try {
-    const device = (await loadDevice()).open(walletPath, args.deviceOptions());
+    const device = (await loadDevice()).open(walletPath, { ...args.deviceOptions(), ...extra });
     try {
       await work(device);
     } finally {
@@ -202,6 +231,165 @@ async function lockWallet(walletPath: string): Promise<() => void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Updates the co-signer mailed about requests, kept by id (newest wins) for whoever waits on one. */
+class RequestUpdates {
+  readonly #latest = new Map<string, RequestView>();
+  #wake: (() => void)[] = [];
+
+  readonly push = (request: RequestView): void => {
+    const known = this.#latest.get(request.requestId);
+    if (!known || request.updatedAt >= known.updatedAt) this.#latest.set(request.requestId, request);
+    for (const wake of this.#wake.splice(0)) wake();
+  };
+
+  latest(requestId: string): RequestView | undefined {
+    return this.#latest.get(requestId);
+  }
+
+  /** Resolves at the next update, or after `ms`. */
+  next(ms: number): Promise<void> {
+    return new Promise((resolveNext) => {
+      const timer = setTimeout(resolveNext, ms);
+      this.#wake.push(() => {
+        clearTimeout(timer);
+        resolveNext();
+      });
+    });
+  }
+}
+
+/** The request id of a refusal because the wallet's policy holds the request for approvers (viem wraps ours: searched along the causes). */
+function heldRequest(error: unknown): { requestId: string; reason: string } | undefined {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 10; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const refusal = current as { code?: unknown; rule?: unknown; shortMessage?: unknown };
+    if (refusal.code === 'APPROVAL_PENDING' && typeof refusal.rule === 'string') return { requestId: refusal.rule, reason: typeof refusal.shortMessage === 'string' ? refusal.shortMessage : '' };
+  }
+  return undefined;
+}
+
+/** How often a waiting command asks for the request, besides the updates the co-signer mails. */
+const WAIT_POLL_MS = 15_000;
+
+/**
+ * Runs a signing command. When the wallet's policy holds the request for approvers: prints its
+ * id and how to follow it (exit 3), or with --wait waits for the decision and hands a signed
+ * request to `finish`, which prints what `sign` would have.
+ */
+async function signHeldOrNot(args: Arguments, sign: (device: TandemDevice) => Promise<void>, finish: (device: TandemDevice, request: RequestView) => Promise<void>): Promise<void> {
+  const waitSeconds = args.integer('wait-timeout', { min: 1n, max: 90n * 86_400n });
+  const wait = args.values['wait'] === true;
+  if (waitSeconds !== undefined && !wait) throw args.usage('--wait-timeout goes with --wait.');
+  const updates = new RequestUpdates();
+  const walletArgument = String(args.values['wallet']);
+  const follow = (requestId: string) => `npm run client -- requests show ${requestId} --wallet ${walletArgument}`;
+  await withDevice(
+    args,
+    async (device) => {
+      try {
+        await sign(device);
+        return;
+      } catch (error) {
+        const held = heldRequest(error);
+        if (!held) throw error;
+        note(`Held for approval: request ${held.requestId}. ${held.reason}`.trim());
+        if (!wait) {
+          out(held.requestId);
+          note(`Its approvers decide; follow it with: ${follow(held.requestId)}`);
+          note(`Run this command with --wait to wait for them and print the result. Exit code ${EXIT_HELD}: held, not signed yet.`);
+          throw new CliError('CLI_HELD', `Request ${held.requestId} is held for approval.`);
+        }
+        note(`Waiting for its approvers (--wait). Ctrl-C stops waiting; the request stays: ${follow(held.requestId)}`);
+        const request = await waitForOutcome(device, updates, held.requestId, waitSeconds === undefined ? undefined : Date.now() + Number(waitSeconds) * 1000);
+        if (!request) {
+          out(held.requestId);
+          note(`Still pending after ${waitSeconds} s; follow it with: ${follow(held.requestId)}`);
+          throw new CliError('CLI_HELD', `Request ${held.requestId} is still held for approval.`);
+        }
+        note(`Request ${request.requestId} is ${request.state}.`);
+        if (request.state === 'failed' && request.result?.error) note(request.result.error);
+        await finish(device, request);
+      }
+    },
+    { onRequestUpdate: updates.push },
+  );
+}
+
+/**
+ * Waits until the request is signed (or broadcast) or cannot be any more. Resolves with a request
+ * that carries a signature; throws for a rejected, expired or failed one; undefined at the deadline.
+ */
+async function waitForOutcome(device: TandemDevice, updates: RequestUpdates, requestId: string, deadline: number | undefined): Promise<RequestView | undefined> {
+  let offlineNoted = false;
+  const ask = async (): Promise<RequestView | undefined> => {
+    try {
+      return await device.request(requestId);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'CHANNEL_TIMEOUT') throw error;
+      if (!offlineNoted) note('The co-signer does not answer right now; still waiting (its result is mailed here when it is back).');
+      offlineNoted = true;
+      return undefined;
+    }
+  };
+  let request = updates.latest(requestId) ?? (await ask());
+  for (;;) {
+    const latest = updates.latest(requestId);
+    if (latest && (!request || latest.updatedAt >= request.updatedAt)) request = latest;
+    if (request) {
+      const signed = request.result?.signature !== undefined;
+      if (request.state === 'signed' || request.state === 'broadcast' || (request.state === 'failed' && signed)) return request;
+      if (request.state === 'rejected' || request.state === 'expired' || request.state === 'failed') {
+        const code = request.state === 'rejected' ? 'CLI_REQUEST_REJECTED' : request.state === 'expired' ? 'CLI_REQUEST_EXPIRED' : 'CLI_REQUEST_FAILED';
+        throw new CliError(code, `Request ${requestId} was ${request.state}${request.result?.error ? `: ${request.result.error}` : '.'} Nothing was signed.`);
+      }
+    }
+    // Past its expiry the co-signer's sweep marks it expired within a second or so; allow for clocks.
+    const until = Math.min(deadline ?? Infinity, request ? request.expiresAt + 60_000 : Infinity);
+    const left = until - Date.now();
+    if (left <= 0) return undefined;
+    await updates.next(Math.min(WAIT_POLL_MS, left));
+    if (!updates.latest(requestId) || updates.latest(requestId) === request) request = (await ask()) ?? request;
+  }
+}
+
+/**
+ * The signature of a signed request, checked before it is printed: the request is this wallet's,
+ * over the digest of exactly what this command asked to sign, and the signature recovers to the
+ * wallet address over that digest.
+ */
+async function checkedSignature(device: TandemDevice, request: RequestView, payload: import('../mpc/ethereum.js').SignablePayload): Promise<Hex> {
+  const { recoverAddress, toHex } = await import('viem');
+  const { payloadDigest } = await import('../mpc/ethereum.js');
+  const { verifyRequestHashes } = await import('../channel/approval-protocol.js');
+  verifyRequestHashes(request);
+  if (request.walletId !== device.walletId) throw new CliError('CLI_BAD_RESULT', `Request ${request.requestId} is of wallet ${request.walletId}, not of this one.`);
+  if (toHex(payloadDigest(payload)) !== request.digest) throw new CliError('CLI_BAD_RESULT', `Request ${request.requestId} is not over what this command asked to sign (its digest differs).`);
+  const signature = request.result?.signature;
+  if (!signature) throw new CliError('CLI_BAD_RESULT', `Request ${request.requestId} is ${request.state} but carries no signature.`);
+  const signer = await recoverAddress({ hash: request.digest, signature });
+  if (signer.toLowerCase() !== device.address.toLowerCase()) throw new CliError('CLI_BAD_RESULT', `The signature of request ${request.requestId} does not recover to this wallet's address.`);
+  return signature;
+}
+
+/** The signed transaction of a signed request, checked as checkedSignature does (with `payload` when this command built it). */
+async function checkedTransaction(device: TandemDevice, request: RequestView, payload?: import('../mpc/ethereum.js').SignablePayload): Promise<Hex> {
+  const { recoverTransactionAddress, toHex, parseTransaction } = await import('viem');
+  const { verifyRequestHashes } = await import('../channel/approval-protocol.js');
+  const { payloadDigest } = await import('../mpc/ethereum.js');
+  if (payload) await checkedSignature(device, request, payload);
+  else verifyRequestHashes(request);
+  const raw = request.result?.rawTransaction;
+  if (!raw) throw new CliError('CLI_BAD_RESULT', `Request ${request.requestId} is ${request.state} but carries no signed transaction.`);
+  if (request.walletId !== device.walletId) throw new CliError('CLI_BAD_RESULT', `Request ${request.requestId} is of wallet ${request.walletId}, not of this one.`);
+  const signer = await recoverTransactionAddress({ serializedTransaction: raw as `0x02${string}` });
+  if (signer.toLowerCase() !== device.address.toLowerCase()) throw new CliError('CLI_BAD_RESULT', `The signed transaction of request ${request.requestId} is not from this wallet.`);
+  // Its unsigned part is the payload the request was held (and approved) for.
+  const { r: _r, s: _s, v: _v, yParity: _y, ...unsigned } = parseTransaction(raw);
+  if (toHex(payloadDigest({ kind: 'transaction', transaction: unsigned })) !== request.digest) {
+    throw new CliError('CLI_BAD_RESULT', `The signed transaction of request ${request.requestId} is not the transaction it was approved for.`);
+  }
+  return raw;
 }
 
 const create: Command = {
@@ -329,12 +517,17 @@ const signMessage: Command = {
 Signs the text (UTF-8) or the raw bytes as an EIP-191 personal message and prints the
 65-byte signature (r || s || v, v = 27 or 28). Put -- before a text that starts with a dash.
 
+${WAIT_HELP}
 ${TIMEOUT_HELP}`,
-  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, hex: { type: 'string' } },
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, ...WAIT_OPTIONS, hex: { type: 'string' } },
   positionals: 1,
   async run(args) {
     const message = args.message();
-    await withDevice(args, async (device) => out(await device.signMessage(message)));
+    await signHeldOrNot(
+      args,
+      async (device) => out(await device.signMessage(message)),
+      async (device, request) => out(await checkedSignature(device, request, { kind: 'message', message })),
+    );
   },
 };
 
@@ -347,14 +540,19 @@ Reads {"domain", "types", "primaryType", "message"} (the eth_signTypedData_v4 fo
 EIP712Domain entry in types is allowed) from the file, or from stdin for -, and prints the signature.
 Integers may be JSON numbers or decimal strings.
 
+${WAIT_HELP}
 ${TIMEOUT_HELP}`,
-  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION },
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, ...WAIT_OPTIONS },
   positionals: 1,
   async run(args) {
     const source = args.positionals[0];
     if (source === undefined) throw args.usage('Name the JSON file with the typed data, or - for stdin.');
     const typedData = parseTypedData(source === '-' ? await readStdin() : readInput(source), source);
-    await withDevice(args, async (device) => out(await device.signTypedData(typedData)));
+    await signHeldOrNot(
+      args,
+      async (device) => out(await device.signTypedData(typedData)),
+      async (device, request) => out(await checkedSignature(device, request, { kind: 'typedData', typedData })),
+    );
   },
 };
 
@@ -398,12 +596,17 @@ const signTransaction: Command = {
 Signs an EIP-1559 (type 2) transaction and prints it serialized, ready for eth_sendRawTransaction.
 Amounts and fees are in wei unless the flag says eth. The value defaults to 0.
 
+${WAIT_HELP}
 ${TIMEOUT_HELP}`,
-  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, ...TRANSACTION_OPTIONS },
+  options: { ...WALLET_OPTION, ...TIMEOUT_OPTION, ...WAIT_OPTIONS, ...TRANSACTION_OPTIONS },
   positionals: 0,
   async run(args) {
     const transaction = transactionFromArgs(args);
-    await withDevice(args, async (device) => out(await device.signTransaction(transaction)));
+    await signHeldOrNot(
+      args,
+      async (device) => out(await device.signTransaction(transaction)),
+      async (device, request) => out(await checkedTransaction(device, request, { kind: 'transaction', transaction })),
+    );
   },
 };
 
@@ -415,13 +618,17 @@ const send: Command = {
 Fills in chain id, nonce, gas and EIP-1559 fees from the RPC node, signs with the co-signer,
 sends, and prints the transaction hash; then waits for the receipt and prints
 "block <number> status <success|reverted>". A reverted transaction exits 1.
+With --wait, a transaction held for approvers is sent once signed (by the co-signer, when it has
+an RPC for the chain, and through --rpc here as well: sending it twice is harmless).
 
   --rpc <url>              JSON-RPC endpoint (http:// or https://)
   --receipt-timeout <s>    how long to wait for the receipt (default 120)
+${WAIT_HELP}
 ${TIMEOUT_HELP}`,
   options: {
     ...WALLET_OPTION,
     ...TIMEOUT_OPTION,
+    ...WAIT_OPTIONS,
     rpc: { type: 'string' },
     to: { type: 'string' },
     'value-wei': { type: 'string' },
@@ -438,16 +645,36 @@ ${TIMEOUT_HELP}`,
     const data = args.hex('data');
     const receiptTimeoutMs = Number(args.integer('receipt-timeout', { min: 1n, max: 86_400n }) ?? 120n) * 1000;
     const { createPublicClient, createWalletClient, http } = await import('viem');
-    await withDevice(args, async (device) => {
-      const transport = http(rpc, { timeout: 30_000 });
-      const wallet = createWalletClient({ account: device.account(), transport });
-      const chain = createPublicClient({ transport, pollingInterval: 1_000 });
-      const hash = await wallet.sendTransaction({ chain: null, to, value, ...(data ? { data } : {}) });
+    const transport = http(rpc, { timeout: 30_000 });
+    const chain = createPublicClient({ transport, pollingInterval: 1_000 });
+    const awaitReceipt = async (hash: Hex) => {
       out(hash);
       const receipt = await chain.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
       out(`block ${receipt.blockNumber} status ${receipt.status}`);
       if (receipt.status !== 'success') throw new CliError('CLI_TX_REVERTED', `Transaction ${hash} was mined in block ${receipt.blockNumber} but reverted.`);
-    });
+    };
+    await signHeldOrNot(
+      args,
+      async (device) => {
+        const wallet = createWalletClient({ account: device.account(), transport });
+        await awaitReceipt(await wallet.sendTransaction({ chain: null, to, value, ...(data ? { data } : {}) }));
+      },
+      async (device, request) => {
+        const decoded = request.decoded;
+        if (decoded.kind !== 'transaction' || decoded.to?.toLowerCase() !== to.toLowerCase() || BigInt(decoded.valueWei) !== value) {
+          throw new CliError('CLI_BAD_RESULT', `Request ${request.requestId} is not the transfer asked for here (to ${to}, ${value} wei).`);
+        }
+        const raw = await checkedTransaction(device, request);
+        const hash = await chain.sendRawTransaction({ serializedTransaction: raw }).catch(async (error: unknown) => {
+          // Sent already (by the co-signer, or an earlier run): mined or in the node's pool, it is found by hash.
+          const { keccak256 } = await import('viem');
+          const known = keccak256(raw);
+          if (await chain.getTransaction({ hash: known }).then(() => true, () => false)) return known;
+          throw error;
+        });
+        await awaitReceipt(hash);
+      },
+    );
   },
 };
 
@@ -661,6 +888,248 @@ wallet or import it somewhere you trust, then destroy it. The co-signer is not c
   },
 };
 
+// ---- approvals: a device's held requests, and the second approver
+
+const REQUEST_ID_PATTERN = /^[0-9a-f]{32}$/;
+const LIMIT_OPTION = { limit: { type: 'string' } } as const satisfies Options;
+const JSON_OPTION = { json: { type: 'boolean' } } as const satisfies Options;
+
+function requestIdArgument(args: Arguments): string {
+  const requestId = args.positionals[0];
+  if (requestId === undefined) throw args.usage('Name the request: its id (32 hex characters), as printed by a signing command or by "list".');
+  if (!REQUEST_ID_PATTERN.test(requestId)) throw args.usage(`A request id is 32 lowercase hex characters, got "${requestId}".`);
+  return requestId;
+}
+
+function limitOf(args: Arguments): number | undefined {
+  const limit = args.integer('limit', { min: 1n, max: 200n });
+  return limit === undefined ? undefined : Number(limit);
+}
+
+/** A table of requests, on stdout. `approverId`: mark the ones waiting for this approver. */
+async function printRequests(requests: RequestView[], approverId?: string): Promise<void> {
+  const { requestSummary, quorumProgress, waitsFor } = await import('./tandem-approver.js');
+  const headers = ['REQUEST', 'STATE', ...(approverId ? ['YOU'] : []), 'APPROVALS', 'EXPIRES', 'WHAT'];
+  const rows = requests.map((request) => {
+    const mine = approverId ? request.decisions.find((decision) => decision.approverId === approverId) : undefined;
+    const you = approverId ? [mine ? mine.verdict : waitsFor(request, approverId) ? 'to decide' : '-'] : [];
+    return [request.requestId, request.state, ...you, quorumProgress(request), new Date(request.expiresAt).toISOString(), requestSummary(request.decoded)];
+  });
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
+  for (const row of [headers, ...rows]) out(row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
+}
+
+const requestsList: Command = {
+  name: 'requests list',
+  summary: "this wallet's requests held for approvers, and what became of them",
+  help: `Usage: tandem-client requests list --wallet <file> [--limit N] [--json] [--timeout <seconds>]
+
+Asks the co-signer for the requests of this wallet that its policy held for approvers, newest
+first: state, approvals so far, expiry and what each signs. --file <file> works as --wallet.
+
+  --limit N                at most N (default 50, at most 200)
+  --json                   print {"requests": [...], "pendingForYou": n} as the co-signer sent it
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, file: { type: 'string' }, ...TIMEOUT_OPTION, ...LIMIT_OPTION, ...JSON_OPTION },
+  positionals: 0,
+  async run(args) {
+    const limit = limitOf(args);
+    await withDevice(args, async (device) => {
+      const listed = await device.requests(limit === undefined ? {} : { limit });
+      if (args.values['json']) return out(JSON.stringify(listed, null, 2));
+      if (listed.requests.length === 0) return note('No requests of this wallet were held for approval.');
+      await printRequests(listed.requests);
+      note(`${listed.pendingForYou} pending. Details: npm run client -- requests show <id> --wallet <file>`);
+    });
+  },
+};
+
+const requestsShow: Command = {
+  name: 'requests show',
+  summary: 'one held request: state, what it signs, quorums, decisions, result (signature, tx hash)',
+  help: `Usage: tandem-client requests show <requestId> --wallet <file> [--json] [--timeout <seconds>]
+
+Asks the co-signer for one request of this wallet, checks that its digest and payload hash are
+those of its payload, and shows it. --file <file> works as --wallet.
+
+  --json                   print the request as the co-signer sent it
+${TIMEOUT_HELP}`,
+  options: { ...WALLET_OPTION, file: { type: 'string' }, ...TIMEOUT_OPTION, ...JSON_OPTION },
+  positionals: 1,
+  async run(args) {
+    const requestId = requestIdArgument(args);
+    await withDevice(args, async (device) => {
+      const request = await device.request(requestId);
+      const { describeRequest } = await import('./tandem-approver.js');
+      const text = describeRequest(request); // checks the hashes, for --json too
+      out(args.values['json'] ? JSON.stringify(request, null, 2) : text);
+    });
+  },
+};
+
+const loadApprover = async () => (await import('./tandem-approver.js')).TandemApprover;
+
+/** Opens the approver file (one process at a time, as for a wallet: one MQTT client id), runs `work`, closes. */
+async function withApprover(args: Arguments, work: (approver: TandemApprover) => Promise<void>): Promise<void> {
+  const path = resolve(args.required('file'));
+  const unlock = await lockWallet(path);
+  try {
+    const approver = (await loadApprover()).open(path);
+    try {
+      await work(approver);
+    } finally {
+      await approver.close();
+    }
+  } finally {
+    unlock();
+  }
+}
+
+const FILE_HELP = '  --file <file>            the approver file written by "approver enroll"';
+
+const approverEnroll: Command = {
+  name: 'approver enroll',
+  summary: 'become a second approver with the one-time code from the operator',
+  help: `Usage: tandem-client approver enroll --cosigner <https url> --code <code> --file <approver file> [--ca <pem file>]
+
+Makes a new identity key, enrolls it with the co-signer as the approver the operator invited
+("npm run cosigner -- approvers invite <name>"), and writes the approver file: created 0600, it
+must not exist, and it holds the identity key that signs your decisions. Keep it private.
+Prints the approver id.
+
+  --cosigner <url>         https://host:port of the co-signer
+  --code <code>            the one-time enrollment code (used up by this)
+  --ca <pem file>          certificate to trust for the co-signer (its self-signed one on a local stack)
+${FILE_HELP}`,
+  options: { cosigner: { type: 'string' }, code: { type: 'string' }, ca: { type: 'string' }, file: { type: 'string' } },
+  positionals: 0,
+  async run(args) {
+    const cosignerUrl = args.required('cosigner');
+    if (!/^https:\/\/[^/]+/.test(cosignerUrl)) throw args.usage(`--cosigner must be an https:// URL, got "${cosignerUrl}".`);
+    const typed = args.required('code').trim();
+    // The codes are base32: accept them in lower case too.
+    const enrollmentCode = /^[a-z2-7]{32}$/i.test(typed) ? typed.toUpperCase() : typed;
+    const path = resolve(args.required('file'));
+    const caFile = args.string('ca');
+    const caPem = caFile === undefined ? undefined : readCertificate(caFile);
+    const approver = await (await loadApprover()).enroll({ cosignerUrl, enrollmentCode, file: path, ...(caPem ? { caPem } : {}) });
+    try {
+      out(approver.approverId);
+      note(`Enrolled as approver ${approver.name} (id ${approver.approverId}) with ${cosignerUrl}.`);
+      note(`  approver file ${path} (0600): holds your identity key, which signs your decisions; keep it private.`);
+      note(`Requests to decide: npm run client -- approver list --file ${path}`);
+    } finally {
+      await approver.close();
+    }
+  },
+};
+
+const approverList: Command = {
+  name: 'approver list',
+  summary: 'the requests you are an approver of: those waiting for you first',
+  help: `Usage: tandem-client approver list --file <approver file> [--limit N] [--json]
+
+Asks the co-signer (by mail: requests that arrived while you were away are there too) for the
+requests you are an approver of: those waiting for your decision first, soonest to expire first,
+then the others newest first. Requests whose digest or payload hash do not match their payload
+are never shown.
+
+${FILE_HELP}
+  --limit N                at most N (default 50, at most 200)
+  --json                   print {"requests": [...], "pendingForYou": n}`,
+  options: { file: { type: 'string' }, ...LIMIT_OPTION, ...JSON_OPTION },
+  positionals: 0,
+  async run(args) {
+    const limit = limitOf(args);
+    await withApprover(args, async (approver) => {
+      const listed = await approver.list(limit === undefined ? {} : { limit });
+      if (args.values['json']) return out(JSON.stringify(listed, null, 2));
+      if (listed.requests.length === 0) return note(`No requests for approver ${approver.name} (yet).`);
+      await printRequests(listed.requests, approver.approverId);
+      note(`${listed.pendingForYou} waiting for your decision. Details: npm run client -- approver show <id> --file <file>`);
+    });
+  },
+};
+
+const approverShow: Command = {
+  name: 'approver show',
+  summary: 'one request you are an approver of, decoded, with exactly what it signs',
+  help: `Usage: tandem-client approver show <requestId> --file <approver file> [--json]
+
+Shows the request as the co-signer decoded it, after checking that its digest and payload hash
+are those of its payload; then exactly what would be signed (digest, payload hash, the payload),
+the quorums, the decisions so far and the result.
+
+${FILE_HELP}
+  --json                   print the request as the co-signer sent it (checked all the same)`,
+  options: { file: { type: 'string' }, ...JSON_OPTION },
+  positionals: 1,
+  async run(args) {
+    const requestId = requestIdArgument(args);
+    await withApprover(args, async (approver) => {
+      const request = await approver.show(requestId);
+      const { describeRequest } = await import('./tandem-approver.js');
+      out(args.values['json'] ? JSON.stringify(request, null, 2) : describeRequest(request, { approverId: approver.approverId }));
+    });
+  },
+};
+
+function decisionCommand(verdict: DecisionVerdict): Command {
+  const verb = verdict === 'approve' ? 'approve' : 'reject';
+  return {
+    name: `approver ${verb}`,
+    summary: `${verb} a request: shows it, asks, signs your decision and sends it`,
+    help: `Usage: tandem-client approver ${verb} <requestId> --file <approver file> [--yes]
+
+Shows the request (as "approver show" does), asks you to confirm, then signs your decision over
+exactly that request (its id, wallet, digest and payload hash) and sends it to the co-signer.
+Prints the request's state afterwards (e.g. pending-approval, approved, rejected). A decision
+cannot be changed once sent.
+
+${FILE_HELP}
+  --yes                    do not ask (for scripts)`,
+    options: { file: { type: 'string' }, yes: { type: 'boolean' } },
+    positionals: 1,
+    async run(args) {
+      const requestId = requestIdArgument(args);
+      await withApprover(args, async (approver) => {
+        const request = await approver.show(requestId);
+        const { describeRequest } = await import('./tandem-approver.js');
+        note(describeRequest(request, { approverId: approver.approverId }));
+        note('');
+        const mine = request.decisions.find((decision) => decision.approverId === approver.approverId);
+        if (mine) throw new CliError('CLI_BAD_INPUT', `You already decided to ${mine.verdict} request ${requestId}; a decision cannot be changed.`);
+        if (request.state !== 'pending-approval') throw new CliError('CLI_BAD_INPUT', `Request ${requestId} is ${request.state}; it takes no more decisions.`);
+        if (args.values['yes'] !== true && !(await confirm(`${verb === 'approve' ? 'Approve' : 'Reject'} request ${requestId}? Type "yes": `))) {
+          throw new CliError('CLI_NOT_CONFIRMED', `Not confirmed: request ${requestId} was not ${verb === 'approve' ? 'approved' : 'rejected'} by you.`);
+        }
+        const { request: after, counted } = await approver.decide(requestId, verdict, request);
+        out(after.state);
+        note(counted ? `Your decision (${verdict}) was counted: request ${requestId} is ${after.state}.` : `The co-signer had your decision already: request ${requestId} is ${after.state}.`);
+      });
+    },
+  };
+}
+
+/** Asks on stderr, reads one line from stdin; anything but y/yes (or no answer at all) is no. */
+async function confirm(question: string): Promise<boolean> {
+  const reader = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
+  try {
+    const answer = await new Promise<string | undefined>((resolveAnswer) => {
+      reader.once('close', () => resolveAnswer(undefined));
+      reader.question(question, resolveAnswer);
+    });
+    // Typed at a terminal, the answer ended the line; piped in, it did not show.
+    if (!process.stdin.isTTY) process.stderr.write('\n');
+    return /^\s*y(es)?\s*$/i.test(answer ?? '');
+  } finally {
+    reader.close();
+  }
+}
+
+const approverApprove = decisionCommand('approve');
+const approverReject = decisionCommand('reject');
+
 const COMMANDS: readonly Command[] = [
   create,
   address,
@@ -675,7 +1144,17 @@ const COMMANDS: readonly Command[] = [
   emergencySignMessage,
   emergencySignTransaction,
   exportKey,
+  requestsList,
+  requestsShow,
+  approverEnroll,
+  approverList,
+  approverShow,
+  approverApprove,
+  approverReject,
 ];
+
+/** Commands of two words: "approver list", "requests show", ... */
+const GROUPS = ['approver', 'requests'] as const;
 
 const GENERAL_HELP = `Usage: tandem-client <command> [flags]      (npm run client -- <command> [flags])
 
@@ -685,7 +1164,8 @@ Commands:
 ${COMMANDS.map((command) => `  ${command.name.padEnd(18)} ${command.summary}`).join('\n')}
 
 Run "tandem-client <command> --help" for a command's flags.
-Results go to stdout, messages to stderr. Exit codes: 0 done, 1 failed, 2 bad command line.
+Results go to stdout, messages to stderr. Exit codes: 0 done, 1 failed, 2 bad command line,
+${EXIT_HELD} held for approvers (the request id is on stdout; --wait waits for them instead).
 Set TANDEM_DEBUG=1 to see the full error chain when something fails.`;
 
 function readCertificate(file: string): string {
@@ -803,10 +1283,21 @@ function describeError(error: unknown): string[] {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? note : out)(GENERAL_HELP);
     return name === undefined ? 2 : 0;
+  }
+  if ((GROUPS as readonly string[]).includes(name)) {
+    const sub = rest[0];
+    if (sub === undefined || sub.startsWith('-')) {
+      const help = [`Usage: tandem-client ${name} <command> [flags]`, '', 'Commands:', ...COMMANDS.filter((c) => c.name.startsWith(`${name} `)).map((c) => `  ${c.name.padEnd(18)} ${c.summary}`)].join('\n');
+      const asked = sub === '--help' || sub === '-h';
+      (asked ? out : note)(help);
+      return asked ? 0 : 2;
+    }
+    name = `${name} ${sub}`;
+    rest = rest.slice(1);
   }
   const command = COMMANDS.find((candidate) => candidate.name === name);
   try {
@@ -819,6 +1310,8 @@ async function main(argv: string[]): Promise<number> {
     await command.run(args);
     return 0;
   } catch (error) {
+    // Held for approvers: what to do next is already printed.
+    if (error instanceof CliError && error.code === 'CLI_HELD') return EXIT_HELD;
     for (const line of describeError(error)) note(line);
     if (process.env['TANDEM_DEBUG']) note(inspect(error, { depth: 8 }));
     if (error instanceof CliError && error.code === 'CLI_USAGE') {

@@ -3,13 +3,21 @@
  */
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TransactionSerializable } from 'viem';
+import { payloadHash, signDecision, type RequestView } from '../channel/approval-protocol.js';
+import { payloadToWire } from '../channel/cosigner-protocol.js';
+import { Identity } from '../channel/identity.js';
+import { bytesToHex } from '../mpc/bytes.js';
+import { payloadDigest } from '../mpc/ethereum.js';
 import { runCli as runCliInProcess } from './cli.js';
+import { chainRpcUrlsFrom } from './cli/start.js';
 import { databasePath, generatedMasterKeyPath, masterKeyFromBytes, openSqliteStore } from './store/index.js';
 import { spkiHash } from './tls.js';
 
@@ -147,7 +155,7 @@ describe('usage', () => {
       runCli(['policy', 'show']),
     ]);
     expect(help.code).toBe(0);
-    for (const command of ['start', 'wallets', 'policy show', 'policy set', 'audit verify', 'audit list']) expect(help.stdout).toContain(`  ${command} `);
+    for (const command of ['start', 'wallets', 'policy show', 'policy set', 'audit verify', 'audit list', 'approvers invite', 'approvers list', 'approvers remove', 'requests list', 'requests show']) expect(help.stdout).toContain(`  ${command} `);
     expect(setHelp.code).toBe(0);
     expect(setHelp.stdout).toContain('--max-value-per-tx-wei <n>');
     expect(setHelp.stdout).toContain('--allow-chain <id>');
@@ -417,5 +425,202 @@ describe('restore policy and devices approve-restore', () => {
     expect(stored().policy).toEqual({});
     expect(unset.stdout).toMatch(/restore delay +the co-signer's default \(--restore-delay\)\n/);
     expect(unset.stdout).toMatch(/restore approval +not required\n/);
+  });
+});
+
+describe('approvers and requests', () => {
+  const walletId = 'c3'.repeat(16);
+  const deviceId = '3c'.repeat(16);
+  const recipient = '0x8617E340B3D01FA5F11F306F4090FD50E238070D';
+  let dataDir: string;
+  let alice: { approverId: string; identity: Identity };
+  let bob: { approverId: string; identity: Identity };
+
+  const invite = async (name: string, ...flags: string[]) => {
+    const result = await runHere(['approvers', 'invite', name, '--data-dir', dataDir, '--json', ...flags], WITH_KEY);
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as { name: string; code: string; expiresAt: string };
+  };
+
+  /** What the co-signer's HTTPS API does with the code an approver presents. */
+  const enroll = (code: string) => {
+    const identity = Identity.generate();
+    const store = createStore(dataDir);
+    try {
+      const record = store.approvals.enrollApprover({ codeDigest: createHash('sha256').update(code).digest('hex'), approverId: identity.deviceId, identityPublicKey: identity.publicKeyHex }) as { approverId: string };
+      return { approverId: record.approverId, identity };
+    } finally {
+      store.close();
+    }
+  };
+
+  beforeAll(async () => {
+    dataDir = tempDataDir();
+    const store = createStore(dataDir);
+    store.enroll({ walletId, deviceId, identityPublicKey: `02${'99'.repeat(32)}`, threshold: 2, parties: [1, 2, 3] });
+    store.activateWallet({ walletId, address: LOCKED_ADDRESS, publicKey: `0x03${'11'.repeat(32)}`, share: 'not a real share', generation: 0 });
+    store.close();
+  });
+
+  it('invites with a one-time random code of which only the SHA-256 is stored, lists and refuses a taken name', async () => {
+    const [first, second] = await Promise.all([invite('alice'), invite('bob', '--expires', '2h')]);
+    for (const invitation of [first, second]) expect(invitation.code).toMatch(/^[A-Z2-7]{32}$/);
+    expect(first.code).not.toBe(second.code);
+    expect(Date.parse(second.expiresAt) - Date.now()).toBeGreaterThan(2 * 3_600_000 - 60_000);
+    expect(Date.parse(second.expiresAt) - Date.now()).toBeLessThanOrEqual(2 * 3_600_000);
+    const raw = new Database(databasePath(dataDir), { readonly: true });
+    const rows = raw.prepare('SELECT * FROM approver_invitations').all() as Record<string, unknown>[];
+    raw.close();
+    const stored = JSON.stringify(rows);
+    expect(stored).not.toContain(first.code);
+    expect(stored).toContain(createHash('sha256').update(first.code).digest('hex'));
+
+    const text = await runHere(['approvers', 'invite', 'carol', '--data-dir', dataDir], WITH_KEY);
+    expect(text.code, text.stderr).toBe(0);
+    const code = /^ {2}([A-Z2-7]{32})$/m.exec(text.stdout)?.[1];
+    expect(code).toBeDefined();
+    expect(text.stdout).toContain(`npm run client -- approver enroll --cosigner https://<this co-signer>:<port> --code ${code} --file carol.approver.json`);
+
+    alice = enroll(first.code);
+    bob = enroll(second.code);
+    const listed = await runHere(['approvers', 'list', '--data-dir', dataDir], WITH_KEY);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^APPROVER +NAME +STATUS +ENROLLED +REMOVED +PENDING$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${alice.approverId} +alice +active +\\S+Z +- +0$`, 'm'));
+    expect(listed.stdout).toMatch(new RegExp(`^${bob.approverId} +bob +active `, 'm'));
+
+    const [taken, badName, badExpiry] = await Promise.all([
+      runHere(['approvers', 'invite', 'alice', '--data-dir', dataDir], WITH_KEY),
+      runHere(['approvers', 'invite', 'has space', '--data-dir', dataDir], WITH_KEY),
+      runHere(['approvers', 'invite', 'dave', '--expires', 'forever', '--data-dir', dataDir], WITH_KEY),
+    ]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/^error: An approver named alice is already enrolled/);
+    expect(badName.code).toBe(2);
+    expect(badExpiry.code).toBe(2);
+    expect(badExpiry.stderr).toMatch(/--expires is a duration from 1m to 30d/);
+  });
+
+  it('policy set --approvals takes approvers by name, stores ids, shows names, and refuses an unknown one', async () => {
+    const rules = [{ id: 'large', when: [{ valueAboveWei: '1000000000000000000' }], approvers: ['alice', bob.approverId], quorum: 2, expiresAfterMinutes: 60 }];
+    const set = await runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--approvals', JSON.stringify(rules)], WITH_KEY);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/approvals +large: 2 of alice, bob, for requests sending more than 1 ETH; within 60 minutes\n/);
+    const shown = await runHere(['policy', 'show', walletId, '--data-dir', dataDir, '--json'], WITH_KEY);
+    expect(JSON.parse(shown.stdout)).toEqual({ approvals: [{ ...rules[0], approvers: [alice.approverId, bob.approverId] }] });
+
+    const [unknown, notJson, both] = await Promise.all([
+      runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--approvals', JSON.stringify([{ ...rules[0], approvers: ['mallory'] }])], WITH_KEY),
+      runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--approvals', '[{'], WITH_KEY),
+      runHere(['policy', 'set', walletId, '--data-dir', dataDir, '--approvals', '[]', '--unset', 'approvals'], WITH_KEY),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error: approvals\[0\]\.approvers\[0\]: no enrolled approver is named or has the id "mallory"/);
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toMatch(/^error: --approvals is not valid JSON/);
+    expect(both.code).toBe(2);
+  });
+
+  it('lists and shows a held request: state, decoded transaction, quorums with names, decisions', async () => {
+    const transaction: TransactionSerializable = { type: 'eip1559', chainId: 1, nonce: 7, to: recipient, value: 2_500_000_000_000_000_000n, gas: 21_000n, maxFeePerGas: 30_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+    const payload = { kind: 'transaction' as const, transaction };
+    const payloadJson = JSON.stringify(payloadToWire(payload));
+    const requestId = 'ab'.repeat(16);
+    const store = createStore(dataDir);
+    let decidedAt: number;
+    try {
+      store.putPresignature({ walletId, presignatureId: 'cd'.repeat(16), state: '{"presig":"not real"}' });
+      const view = store.holdSignRequest(
+        {
+          requestId,
+          walletId,
+          deviceId,
+          presignatureId: 'cd'.repeat(16),
+          payloadJson,
+          digest: `0x${bytesToHex(payloadDigest(payload))}`,
+          payloadHash: payloadHash(payloadJson),
+          decoded: { kind: 'transaction', chainId: 1, to: recipient, valueWei: String(transaction.value), nonce: 7, selector: null, dataBytes: 0 },
+          quorums: [{ rule: 'large', quorum: 2, approvers: [{ approverId: alice.approverId, name: 'alice' }, { approverId: bob.approverId, name: 'bob' }] }],
+          expiresAt: Date.now() + 3_600_000,
+        },
+        ['00'],
+      );
+      const decision = signDecision(alice.identity, { requestId, walletId, digest: view.digest, payloadHash: view.payloadHash, verdict: 'approve', decidedAt: Date.now() });
+      decidedAt = decision.decidedAt;
+      store.approvals.recordDecision({ requestId, approverId: alice.approverId, verdict: 'approve', decidedAt, signature: decision.signature });
+    } finally {
+      store.close();
+    }
+
+    const [list, pendingOnly, signedOnly, forBob, json, badState] = await Promise.all([
+      runHere(['requests', 'list', '--data-dir', dataDir], WITH_KEY),
+      runHere(['requests', 'list', '--data-dir', dataDir, '--wallet', walletId, '--state', 'pending-approval,approved'], WITH_KEY),
+      runHere(['requests', 'list', '--data-dir', dataDir, '--state', 'signed'], WITH_KEY),
+      runHere(['requests', 'list', '--data-dir', dataDir, '--approver', 'bob', '--json'], WITH_KEY),
+      runHere(['requests', 'show', requestId, '--data-dir', dataDir, '--json'], WITH_KEY),
+      runHere(['requests', 'list', '--data-dir', dataDir, '--state', 'waiting'], WITH_KEY),
+    ]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^REQUEST +STATE +WALLET +APPROVALS +CREATED +EXPIRES +WHAT$/m);
+    expect(list.stdout).toMatch(new RegExp(`^${requestId} +pending-approval +${walletId} +1/2 large +\\S+Z +in (59|60) min +tx chain 1: 2\\.5 ETH to ${recipient}$`, 'm'));
+    expect(pendingOnly.stdout).toContain(requestId);
+    expect(signedOnly.stdout).toBe('No requests match.\n');
+    expect((JSON.parse(forBob.stdout) as RequestView[]).map((request) => request.requestId)).toEqual([requestId]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ requestId, walletId, state: 'pending-approval', decisions: [{ approverId: alice.approverId, name: 'alice', verdict: 'approve' }] });
+    expect(badState.code).toBe(2);
+
+    const shown = await runHere(['requests', 'show', requestId, '--data-dir', dataDir], WITH_KEY);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^Request ${requestId}: pending-approval$`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^ {2}wallet +${walletId} \\(${LOCKED_ADDRESS}\\)$`, 'mi'));
+    expect(shown.stdout).toMatch(/^ {2}value +2\.5 ETH \(2500000000000000000 wei\)$/m);
+    expect(shown.stdout).toMatch(new RegExp(`^ {2}to +${recipient}$`, 'm'));
+    expect(shown.stdout).toMatch(/^ {2}hash check +OK: /m);
+    expect(shown.stdout).toContain(`  rule large: 2 of alice (${alice.approverId}), bob (${bob.approverId})`);
+    expect(shown.stdout).toMatch(new RegExp(`^ {2}alice +approve at ${new Date(decidedAt).toISOString()}`, 'm'));
+
+    const [unknown, badId] = await Promise.all([
+      runHere(['requests', 'show', 'ef'.repeat(16), '--data-dir', dataDir], WITH_KEY),
+      runHere(['requests', 'show', 'nope', '--data-dir', dataDir], WITH_KEY),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error: No request (ef){16} here/);
+    expect(badId.code).toBe(2);
+  });
+
+  it('removes an approver by name, audited, and says which rules still name them', async () => {
+    const removed = await runHere(['approvers', 'remove', 'bob', '--actor', 'ops', '--data-dir', dataDir], WITH_KEY);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain(`removed approver bob (${bob.approverId})`);
+    expect(removed.stdout).toContain(`Still named in: wallet ${walletId} rule large.`);
+    expect(removed.stdout).toContain('1 pending request(s) named them');
+    const listed = await runHere(['approvers', 'list', '--data-dir', dataDir, '--json'], WITH_KEY);
+    expect((JSON.parse(listed.stdout) as { name: string; status: string }[]).map((a) => [a.name, a.status])).toEqual([
+      ['alice', 'active'],
+      ['bob', 'removed'],
+    ]);
+    const store = createStore(dataDir);
+    try {
+      expect(store.audit.list({ kind: 'revoke' }).at(-1)!.summary).toMatchObject({ approverId: bob.approverId, name: 'bob', actor: 'ops' });
+    } finally {
+      store.close();
+    }
+    const [again, unknown] = await Promise.all([
+      runHere(['approvers', 'remove', bob.approverId, '--data-dir', dataDir], WITH_KEY),
+      runHere(['approvers', 'remove', 'nobody', '--data-dir', dataDir], WITH_KEY),
+    ]);
+    expect(again.stdout).toContain('was already removed');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error: No approver with the id or name "nobody" here/);
+  });
+});
+
+describe('start --chain-rpc', () => {
+  it('maps chain ids to RPC URLs and refuses malformed ones', () => {
+    expect(chainRpcUrlsFrom(['1=https://rpc.example.org/key', '31337=http://127.0.0.1:8545'])).toEqual({ 1: 'https://rpc.example.org/key', 31337: 'http://127.0.0.1:8545' });
+    expect(chainRpcUrlsFrom(undefined)).toBeUndefined();
+    expect(() => chainRpcUrlsFrom(['mainnet=https://x'])).toThrow(/--chain-rpc is <chainId>=<url>/);
+    expect(() => chainRpcUrlsFrom(['1=ws://x'])).toThrow(/must be a http:\/\/ or https:\/\/ URL/);
+    expect(() => chainRpcUrlsFrom(['1=https://a', '1=https://b'])).toThrow(/names chain 1 twice/);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The co-signer's command line (`npm run cosigner -- <command>`).
  *
- * `start` (the default) runs the service; `wallets`, `policy` and `audit` are the operator's tools.
+ * `start` (the default) runs the service; `wallets`, `policy`, `devices`, `approvers`, `requests` and
+ * `audit` are the operator's tools.
  * They open the same SQLite file as a running co-signer (WAL lets both work at once). `audit`
  * opens it read-only and needs no master key, so whoever checks the log never holds the key.
  *

@@ -1,4 +1,5 @@
-import type { WalletPolicy } from '../policy/types.js';
+import { readFileSync } from 'node:fs';
+import type { ApprovalRule, WalletPolicy } from '../policy/types.js';
 import type { SqliteCosignerStore } from '../store/database.js';
 import type { WalletRecord } from '../store/types.js';
 import { stringList, stringValue, walletIdArgument } from './args.js';
@@ -7,6 +8,7 @@ import { withStore } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { formatRows } from './format.js';
 import type { CliIo } from './io.js';
+import type { ApprovalStore } from '../store/types.js';
 
 const POLICY_ACTOR = 'cli';
 
@@ -29,6 +31,7 @@ const UNSET_FIELDS = {
   'refresh-every': 'refreshEveryDays',
   'restore-delay': 'restoreDelayMinutes',
   'restore-needs-operator': 'restoreNeedsOperator',
+  approvals: 'approvals',
 } as const satisfies Record<string, keyof WalletPolicy>;
 
 export const policySetCommand: Command = {
@@ -48,6 +51,8 @@ export const policySetCommand: Command = {
     'refresh-every-days': { type: 'string' },
     'restore-delay-minutes': { type: 'string' },
     'restore-needs-operator': { type: 'boolean' },
+    approvals: { type: 'string' },
+    'approvals-file': { type: 'string' },
     unset: { type: 'string', multiple: true },
     clear: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -63,6 +68,8 @@ export const policySetCommand: Command = {
     ['--refresh-every-days <n>', 'Refuse to presign or sign once the key shares are older than n days (1 to 3650) until they are refreshed.'],
     ['--restore-delay-minutes <n>', "Hold a restore from the recovery kit n minutes (0 to 43200) after it was requested, instead of the co-signer's --restore-delay."],
     ['--restore-needs-operator', 'Hold a restore from the recovery kit until an operator ran devices approve-restore for that device.'],
+    ['--approvals <json>', 'Approval rules, replacing the current ones: a JSON list like [{"id": "large", "when": [{"valueAboveWei": "1000000000000000000"}], "approvers": ["alice", "bob"], "quorum": 1, "expiresAfterMinutes": 1440}]. Approvers by name or id (approvers list); names are stored as ids. "when" matches on kind (transaction, typedData, message), chainIds, valueAboveWei, contractNotIn; [{}] matches every request.'],
+    ['--approvals-file <file>', 'The same list, read from a JSON file.'],
     ['--unset <rule>', `Remove a rule: ${Object.keys(UNSET_FIELDS).join(', ')}; repeatable.`],
     ['--clear', 'Start from an empty policy (no restriction) instead of the current one.'],
     ['--json', 'Print the stored policy as JSON.'],
@@ -74,35 +81,38 @@ export const policySetCommand: Command = {
 
 async function runPolicyShow(values: Values, positionals: string[], io: CliIo): Promise<number> {
   const walletId = walletIdArgument(positionals[0]!, 'policy show');
-  const policy = await withStore(values, io, async (store) => {
+  const { policy, names } = await withStore(values, io, async (store) => {
     await requireWallet(store, walletId);
-    return store.getPolicy(walletId);
+    return { policy: await store.getPolicy(walletId), names: await approverNames(store.approvals) };
   });
-  io.stdout(values.json ? JSON.stringify(policy, null, 2) : await describePolicy(walletId, policy));
+  io.stdout(values.json ? JSON.stringify(policy, null, 2) : await describePolicy(walletId, policy, names));
   return 0;
 }
 
 async function runPolicySet(values: Values, positionals: string[], io: CliIo): Promise<number> {
   const walletId = walletIdArgument(positionals[0]!, 'policy set');
   const changes = await policyChanges(values);
+  const approvals = approvalsFlag(values);
+  if (approvals !== undefined) changes.approvals = approvals;
   const unset = unsetFields(values, changes);
   if (Object.keys(changes).length === 0 && unset.length === 0 && !values.clear) {
     throw new CliUsageError('Nothing to change: give at least one rule, --unset or --clear.', 'policy set');
   }
-  const { stored, seq } = await withStore(values, io, async (store) => {
+  const { stored, seq, names } = await withStore(values, io, async (store) => {
     await requireWallet(store, walletId);
+    if (approvals !== undefined) changes.approvals = await approversToIds(store.approvals, approvals);
     const base: Record<string, unknown> = values.clear ? {} : { ...(await store.getPolicy(walletId)) };
     for (const field of unset) delete base[field];
     const saved = await store.setPolicy(walletId, { ...base, ...changes }, { actor: POLICY_ACTOR });
     const [row] = await store.audit.list({ walletId, kind: 'policy', limit: 1 });
-    return { stored: saved, seq: row?.seq };
+    return { stored: saved, seq: row?.seq, names: await approverNames(store.approvals) };
   });
   if (values.json) {
     io.stdout(JSON.stringify(stored, null, 2));
     return 0;
   }
   io.stdout(`Policy saved${seq === undefined ? '' : ` (audit row ${seq})`}.`);
-  io.stdout(await describePolicy(walletId, stored));
+  io.stdout(await describePolicy(walletId, stored, names));
   return 0;
 }
 
@@ -163,7 +173,7 @@ function unsetFields(values: Values, changes: Record<string, unknown>): (keyof W
   });
 }
 
-async function describePolicy(walletId: string, policy: WalletPolicy): Promise<string> {
+async function describePolicy(walletId: string, policy: WalletPolicy, names: Map<string, string>): Promise<string> {
   const { formatEther } = await import('viem');
   const amount = (wei: string | undefined) => (wei === undefined ? 'no limit' : `${wei} wei (${formatEther(BigInt(wei))} ETH)`);
   const list = (items: readonly (string | number)[] | undefined) => (items === undefined ? 'any' : items.length === 0 ? 'none allowed' : items.join(', '));
@@ -176,6 +186,7 @@ async function describePolicy(walletId: string, policy: WalletPolicy): Promise<s
     ['key refresh', policy.refreshEveryDays === undefined ? 'not required' : `every ${policy.refreshEveryDays} day${policy.refreshEveryDays === 1 ? '' : 's'}`],
     ['restore delay', policy.restoreDelayMinutes === undefined ? "the co-signer's default (--restore-delay)" : `${policy.restoreDelayMinutes} minute${policy.restoreDelayMinutes === 1 ? '' : 's'}`],
     ['restore approval', policy.restoreNeedsOperator ? 'an operator must approve (devices approve-restore)' : 'not required'],
+    ...approvalRows(policy.approvals, names, formatEther),
   ];
   return [`Policy of wallet ${walletId}:`, ...formatRows(rows.map(([label, value]) => [`  ${label}`, value]))].join('\n');
 }
@@ -184,4 +195,80 @@ async function requireWallet(store: SqliteCosignerStore, walletId: string): Prom
   const wallet = await store.getWallet(walletId);
   if (!wallet) throw new CosignerCliError('CLI_UNKNOWN_WALLET', `No wallet ${walletId} here. List them with \`${PROGRAM} wallets\`.`);
   return wallet;
+}
+
+/** The --approvals or --approvals-file JSON, parsed; its fields are checked by validatePolicy, its approvers by approversToIds. */
+function approvalsFlag(values: Values): unknown[] | undefined {
+  const inline = stringValue(values.approvals);
+  const file = stringValue(values['approvals-file']);
+  if (inline !== undefined && file !== undefined) throw new CliUsageError('Give --approvals or --approvals-file, not both.', 'policy set');
+  if (inline === undefined && file === undefined) return undefined;
+  let text: string;
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (cause) {
+      throw new CosignerCliError('CLI_FILE_UNREADABLE', `Cannot read --approvals-file ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}.`, { cause });
+    }
+  } else text = inline!;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new CosignerCliError('POLICY_INVALID', `${file === undefined ? '--approvals' : `--approvals-file ${file}`} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (!Array.isArray(parsed)) {
+    throw new CosignerCliError('POLICY_INVALID', 'The approval rules are a JSON list, e.g. [{"id": "large", "when": [{"valueAboveWei": "1000000000000000000"}], "approvers": ["alice"], "quorum": 1}]; [] for none.');
+  }
+  return parsed;
+}
+
+/**
+ * Approvers named in the rules, by name or id, as the ids of active approvers. Anything else in
+ * the rules is left for validatePolicy to judge. An unknown or removed approver is refused here:
+ * a rule naming one could never reach its quorum.
+ */
+async function approversToIds(approvals: ApprovalStore, rules: unknown[]): Promise<unknown[]> {
+  const known = await approvals.listApprovers();
+  return rules.map((rule, index) => {
+    if (typeof rule !== 'object' || rule === null || !Array.isArray((rule as { approvers?: unknown }).approvers)) return rule;
+    const entries = (rule as { approvers: unknown[] }).approvers;
+    const ids = entries.map((entry, a) => {
+      if (typeof entry !== 'string') return entry;
+      const text = entry.trim();
+      const match = known.find((approver) => approver.status === 'active' && approver.approverId === text.toLowerCase()) ?? known.find((approver) => approver.status === 'active' && approver.name === text);
+      if (match) return match.approverId;
+      const removed = known.find((approver) => approver.approverId === text.toLowerCase() || approver.name === text);
+      throw new CosignerCliError(
+        'POLICY_INVALID',
+        removed
+          ? `approvals[${index}].approvers[${a}]: approver ${removed.name} (${removed.approverId}) was removed; invite them again or name another.`
+          : `approvals[${index}].approvers[${a}]: no enrolled approver is named or has the id ${JSON.stringify(text)}. List them with \`${PROGRAM} approvers list\`; invite with \`${PROGRAM} approvers invite <name>\`.`,
+      );
+    });
+    return { ...(rule as object), approvers: ids };
+  });
+}
+
+async function approverNames(approvals: ApprovalStore): Promise<Map<string, string>> {
+  return new Map((await approvals.listApprovers()).map((approver) => [approver.approverId, approver.status === 'active' ? approver.name : `${approver.name} (removed)`]));
+}
+
+function approvalRows(rules: ApprovalRule[] | undefined, names: Map<string, string>, formatEther: (wei: bigint) => string): [string, string][] {
+  if (!rules || rules.length === 0) return [['approvals', 'none: the device and the co-signer sign alone']];
+  return rules.map((rule, index) => {
+    const who = rule.approvers.map((id) => names.get(id) ?? `${id} (unknown)`).join(', ');
+    const when = rule.when.map((match) => describeMatch(match, formatEther)).join(' or ');
+    const expiry = rule.expiresAfterMinutes ?? 1440;
+    return [index === 0 ? 'approvals' : '', `${rule.id}: ${rule.quorum} of ${who}, for ${when}; within ${expiry} minute${expiry === 1 ? '' : 's'}`];
+  });
+}
+
+function describeMatch(match: ApprovalRule['when'][number], formatEther: (wei: bigint) => string): string {
+  const parts: string[] = [];
+  parts.push(match.kind === 'typedData' ? 'typed data' : match.kind === 'message' ? 'messages' : match.kind === 'transaction' ? 'transactions' : 'requests');
+  if (match.chainIds) parts.push(`on chain ${match.chainIds.join(', ')}`);
+  if (match.valueAboveWei !== undefined) parts.push(`sending more than ${formatEther(BigInt(match.valueAboveWei))} ETH`);
+  if (match.contractNotIn) parts.push(match.contractNotIn.length === 0 ? 'calling any contract' : `calling a contract other than ${match.contractNotIn.join(', ')}`);
+  return parts.join(' ');
 }

@@ -36,6 +36,7 @@ export const startCommand: Command = {
     'broker-cert': { type: 'string' },
     'broker-key': { type: 'string' },
     'device-broker-url': { type: 'string' },
+    'chain-rpc': { type: 'string', multiple: true },
   },
   help: [
     DATA_DIR_HELP,
@@ -46,6 +47,7 @@ export const startCommand: Command = {
     ['--enrollment-code <code>', `Devices must present this code to enroll (or $${ENROLLMENT_CODE_ENV}). Default: no code.`],
     ['--max-presignatures <n>', 'Unused presignatures one wallet may hold here (default 64).'],
     ['--restore-delay <seconds>', `How long a restore from a recovery kit waits before it runs, so an unexpected one can be revoked (default ${DEFAULT_RESTORE_DELAY_MS / 1000}).`],
+    ['--chain-rpc <chainId>=<url>', 'JSON-RPC endpoint (http:// or https://) through which transactions approvers approved on that chain are broadcast; repeatable, one per chain. Without one, the device sends them.'],
     ['', 'External broker (Mosquitto, EMQX) instead of the embedded one; all five together:'],
     ['--broker-url <mqtts://host:port>', 'Where the co-signer connects, with mutual TLS.'],
     ['--broker-ca <file>', 'PEM of the CA that signed the broker certificate.'],
@@ -65,6 +67,7 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
   const enrollmentCode = stringValue(values['enrollment-code']) || io.env[ENROLLMENT_CODE_ENV] || undefined;
   const restoreDelay = values['restore-delay'] === undefined ? undefined : integerFlag('--restore-delay', stringValue(values['restore-delay'])!, 0, 30 * 86_400);
   const external = externalBrokerFrom(values);
+  const chainRpcUrls = chainRpcUrlsFrom(stringList(values['chain-rpc']));
   const masterKeyFile = stringValue(values['master-key-file']);
 
   // Loaded here first so a bad or missing key fails before anything listens, and so the banner can
@@ -84,6 +87,7 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
     ...(maxPresignatures !== undefined ? { maxPresignatures } : {}),
     ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay * 1000 } : {}),
     ...(external ? { external } : {}),
+    ...(chainRpcUrls ? { chainRpcUrls } : {}),
   };
   const [{ startCosigner }, { HEALTH_PATH }] = await Promise.all([import('../service.js'), import('../../channel/enrollment.js')]);
   const signal = waitForSignal();
@@ -98,7 +102,7 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
     }
     throw error;
   }
-  io.stdout(startBanner(running, { dataDir, keyDescription, enrollmentCode: Boolean(enrollmentCode), external, healthPath: HEALTH_PATH }));
+  io.stdout(startBanner(running, { dataDir, keyDescription, enrollmentCode: Boolean(enrollmentCode), external, healthPath: HEALTH_PATH, chainRpcUrls }));
 
   const received = await signal.promise;
   io.stderr(`${received}: stopping the co-signer...`);
@@ -153,6 +157,21 @@ function externalBrokerFrom(values: Values): ExternalBrokerConfig | undefined {
   };
 }
 
+/** `--chain-rpc 1=https://...` (repeatable) as chain id -> URL. */
+export function chainRpcUrlsFrom(entries: string[] | undefined): Record<number, string> | undefined {
+  if (!entries || entries.length === 0) return undefined;
+  const urls: Record<number, string> = {};
+  for (const entry of entries) {
+    const match = /^([0-9]{1,15})=(.+)$/.exec(entry.trim());
+    if (!match) throw new CliUsageError(`--chain-rpc is <chainId>=<url>, e.g. 1=https://rpc.example.org; got ${JSON.stringify(entry)}.`, 'start');
+    const chainId = Number(match[1]);
+    if (chainId < 1 || !Number.isSafeInteger(chainId)) throw new CliUsageError(`--chain-rpc needs a positive chain id; got ${match[1]}.`, 'start');
+    if (urls[chainId] !== undefined) throw new CliUsageError(`--chain-rpc names chain ${chainId} twice.`, 'start');
+    urls[chainId] = checkedUrl('--chain-rpc', match[2]!, ['http:', 'https:']);
+  }
+  return urls;
+}
+
 function checkedUrl(flag: string, text: string, protocols: string[]): string {
   let url: URL;
   try {
@@ -161,7 +180,7 @@ function checkedUrl(flag: string, text: string, protocols: string[]): string {
     throw new CliUsageError(`${flag} is not a URL: ${JSON.stringify(text)}.`, 'start');
   }
   if (!protocols.includes(url.protocol)) {
-    throw new CliUsageError(`${flag} must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL (TLS); got ${url.protocol}//.`, 'start');
+    throw new CliUsageError(`${flag} must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL${protocols.includes('http:') ? '' : ' (TLS)'}; got ${url.protocol}//.`, 'start');
   }
   return text;
 }
@@ -184,7 +203,7 @@ function describeMasterKey(key: MasterKey): string {
 
 function startBanner(
   running: RunningCosigner,
-  facts: { dataDir: string; keyDescription: string; enrollmentCode: boolean; external: ExternalBrokerConfig | undefined; healthPath: string },
+  facts: { dataDir: string; keyDescription: string; enrollmentCode: boolean; external: ExternalBrokerConfig | undefined; healthPath: string; chainRpcUrls: Record<number, string> | undefined },
 ): string {
   const rows: [string, string][] = [
     ['HTTPS API', running.url],
@@ -198,6 +217,8 @@ function startBanner(
     ['data directory', facts.dataDir],
     ['master key', facts.keyDescription],
     ['enrollment code', facts.enrollmentCode ? 'required' : 'not required'],
+    // Chain ids and hosts only: an RPC URL's path or query often carries an API key.
+    ['approved txs sent', facts.chainRpcUrls ? Object.entries(facts.chainRpcUrls).map(([chainId, url]) => `chain ${chainId} via ${new URL(url).host}`).join(', ') : 'by the device (no --chain-rpc)'],
   ];
   return ['Tandem co-signer is running.', '', ...formatRows(rows.map(([label, value]) => [`  ${label}`, value])), '', 'Stop it with Ctrl-C (SIGINT) or SIGTERM.'].join('\n');
 }
