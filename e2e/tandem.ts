@@ -160,6 +160,28 @@ export function nextApproval(tandem: TandemBrowser, timeout = 30_000): Promise<P
   return tandem.context.waitForEvent('page', { predicate: isApproval, timeout });
 }
 
+/**
+ * Makes this profile (onboarded and unlocked) an approver for other wallets through its popup's
+ * `#/approver` page, with the enrollment code the co-signer's operator issued. Returns that page,
+ * now listing the approvals to give, and the approver id the operator names in wallet policies.
+ */
+export async function enrollAsApprover(tandem: TandemBrowser, enrollmentCode: string): Promise<{ page: Page; approverId: string }> {
+  const page = await tandem.context.newPage();
+  await page.goto(tandem.popupUrl('/approver'));
+  await page.getByTestId('approver-enrollment-code').fill(enrollmentCode);
+  await page.getByTestId('approver-enroll').click();
+  const id = page.getByTestId('approver-id');
+  await id.waitFor({ timeout: 30_000 });
+  return { page, approverId: (await id.innerText()).trim() };
+}
+
+/** The Activity page (`#/activity`): this wallet's requests held for approvers. */
+export async function openActivity(tandem: TandemBrowser): Promise<Page> {
+  const page = await tandem.context.newPage();
+  await page.goto(tandem.popupUrl('/activity'));
+  return page;
+}
+
 /** Kills the extension's service worker (CDP ServiceWorker.stopAllWorkers); the next event restarts it. */
 export async function stopServiceWorker(tandem: TandemBrowser, page: Page): Promise<void> {
   const cdp = await tandem.context.newCDPSession(page);

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCosigner, type CosignerConfig, type RunningCosigner } from '../../src/cosigner/service.js';
-import { startHardhatNode, type HardhatNode } from '../../src/client/testing/hardhat-node.js';
+import { HARDHAT_CHAIN_ID, startHardhatNode, type HardhatNode } from '../../src/client/testing/hardhat-node.js';
 import { serveStatic, type StaticServer } from './static-server.js';
 
 export interface StackOptions {
@@ -29,8 +29,11 @@ export interface Stack {
   dapp: StaticServer;
   /** Stops the co-signer (its embedded broker too), as an operator restarting it would. */
   stopCosigner(): Promise<void>;
-  /** Starts it again on the same port and data (same identity, same certificate). */
-  restartCosigner(): Promise<RunningCosigner>;
+  /**
+   * Starts it again on the same port and data (same identity, same certificate). `change` applies to
+   * this run only (e.g. `{ chainRpcUrls: {} }`: a co-signer that sends nothing); the next restart without it is as configured.
+   */
+  restartCosigner(change?: Partial<CosignerConfig>): Promise<RunningCosigner>;
   stop(): Promise<void>;
 }
 
@@ -40,13 +43,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const cosignerDir = join(options.dataDir, 'cosigner');
   mkdirSync(cosignerDir, { recursive: true });
   const log = options.log ?? (() => undefined);
-  const config: CosignerConfig = { dataDir: cosignerDir, port: options.cosignerPort ?? 0, log, ...options.cosigner };
-  const [cosigner, chain, secondChain, dapp] = await Promise.all([
-    startCosigner(config),
+  const [chain, secondChain, dapp] = await Promise.all([
     startHardhatNode(options.chainPort ? { port: options.chainPort } : {}),
     options.secondChain ? startHardhatNode({ chainId: SECOND_CHAIN_ID }) : Promise.resolve(undefined),
     serveStatic(options.dappDir, options.dappPort ?? 0),
   ]);
+  // The co-signer sends the transactions that approvers let through (policy `approvals`) on these chains.
+  const chainRpcUrls: Record<number, string> = { [HARDHAT_CHAIN_ID]: chain.url };
+  if (secondChain) chainRpcUrls[SECOND_CHAIN_ID] = secondChain.url;
+  const config: CosignerConfig = { dataDir: cosignerDir, port: options.cosignerPort ?? 0, log, chainRpcUrls, ...options.cosigner };
+  const cosigner = await startCosigner(config).catch(async (error: unknown) => {
+    await Promise.allSettled([chain.stop(), secondChain?.stop(), dapp.stop()]);
+    throw error;
+  });
   const port = Number(new URL(cosigner.url).port);
   const stack: Stack = {
     cosigner,
@@ -56,8 +65,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     async stopCosigner() {
       await stack.cosigner.stop();
     },
-    async restartCosigner() {
-      stack.cosigner = await startCosigner({ ...config, port });
+    async restartCosigner(change = {}) {
+      stack.cosigner = await startCosigner({ ...config, ...change, port });
       return stack.cosigner;
     },
     async stop() {

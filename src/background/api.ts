@@ -172,7 +172,11 @@ export type ApprovalDetails =
     }
   | { kind: 'addChain'; chain: ChainConfig };
 
-export type ApprovalStage = 'pending' | 'waiting-cosigner' | 'signing' | 'broadcasting' | 'done' | 'rejected' | 'failed';
+/**
+ * 'held': the co-signer keeps the request for the wallet's approvers (APPROVAL_PENDING). Final for
+ * this window and the dapp (which got -32002 with the request id); the Activity page follows it.
+ */
+export type ApprovalStage = 'pending' | 'waiting-cosigner' | 'signing' | 'broadcasting' | 'done' | 'rejected' | 'failed' | 'held';
 
 export interface ApprovalView {
   /** This approval will be signed with the recovery kit, without the co-signer. */
@@ -217,7 +221,90 @@ export type PopupRequest =
   | { kind: 'popup'; action: 'switchChain'; chainId: number }
   | { kind: 'popup'; action: 'revokeOrigin'; origin: string }
   | { kind: 'popup'; action: 'approval'; id: string }
-  | { kind: 'popup'; action: 'decide'; id: string; approve: boolean };
+  | { kind: 'popup'; action: 'decide'; id: string; approve: boolean }
+  /** The Activity page: this wallet's requests held for approvers. `refresh` asks the co-signer now, else the last known list (kept current by its mail). */
+  | { kind: 'popup'; action: 'activity'; refresh?: boolean }
+  /** The header's counts, from what the worker last heard (it asks again in the background when that is old). */
+  | { kind: 'popup'; action: 'heldCounts' }
+  /** This browser as an approver for other wallets: whether it is one, and the requests it is an approver of. */
+  | { kind: 'popup'; action: 'approver'; refresh?: boolean }
+  /** Enrolls this browser as an approver with the operator's one-time code, at the configured co-signer. */
+  | { kind: 'popup'; action: 'enrollApprover'; enrollmentCode: string }
+  /** An approver's decision over the request exactly as shown: `payloadHash` must be the one on the page. */
+  | { kind: 'popup'; action: 'decideHeld'; requestId: string; verdict: HeldVerdict; payloadHash: `0x${string}` };
+
+// ---------------------------------------------------------------------------------------------
+// Requests held by the co-signer for approvers (policy `approvals`), as the Activity and approver pages show them.
+
+export type HeldRequestState = 'pending-approval' | 'approved' | 'rejected' | 'expired' | 'signed' | 'broadcast' | 'failed';
+export type HeldVerdict = 'approve' | 'reject';
+
+/**
+ * The payload decoded as the approval pages show it; a transaction without a simulation (it runs
+ * later, against a later chain state).
+ */
+export type HeldDetails = Extract<ApprovalDetails, { kind: 'message' | 'typedData' }> | Omit<Extract<ApprovalDetails, { kind: 'transaction' }>, 'simulation'>;
+
+export interface HeldRequestView {
+  requestId: string;
+  state: HeldRequestState;
+  /** The wallet the request signs for. */
+  walletAddress: `0x${string}` | null;
+  createdAt: number;
+  expiresAt: number;
+  updatedAt: number;
+  /** The site that asked, when this browser made the request. */
+  origin?: string;
+  /** Absent when the payload does not hash to what the co-signer says (then `tampered` says so). */
+  details?: HeldDetails;
+  warnings: Warning[];
+  tampered?: string;
+  /** The hash of the exact payload shown: a decision names it. */
+  payloadHash: `0x${string}`;
+  /** Who must agree: `quorum` of `approvers`, per rule of the wallet's policy. */
+  quorums: { rule: string; quorum: number; approvers: { approverId: string; name: string }[] }[];
+  decisions: { approverId: string; name: string; verdict: HeldVerdict; decidedAt: number }[];
+  transactionHash?: `0x${string}`;
+  signature?: `0x${string}`;
+  /** Why it failed, in the co-signer's words. */
+  error?: string;
+  /** This browser sent the signed transaction itself (the co-signer has no RPC for its chain), or tried to. */
+  sentHere?: { at: number; transactionHash: `0x${string}` } | { at: number; error: string };
+  /** On the approver page: this approver's own decision, and whether it can still decide. */
+  yourVerdict?: HeldVerdict;
+  canDecide?: boolean;
+}
+
+export interface ActivityView {
+  requests: HeldRequestView[];
+  /** How many of them still wait for approvers. */
+  pendingForYou: number;
+  /** When the co-signer last said (unix ms); 0 when it has not yet. */
+  updatedAt: number;
+  /** Why the list could not be refreshed just now (the last known one is shown). */
+  error?: RpcErrorBody;
+}
+
+export interface HeldCounts {
+  /** This wallet's requests waiting for approvers; undefined while locked or not yet known. */
+  walletPending?: number;
+  /** Requests waiting for this browser's decision as an approver; undefined when it is none. */
+  approverPending?: number;
+}
+
+export type ApproverView =
+  | { enrolled: false; cosignerUrl: string }
+  | {
+      enrolled: true;
+      approverId: string;
+      name: string;
+      cosignerUrl: string;
+      requests: HeldRequestView[];
+      /** How many wait for this approver's decision. */
+      pendingForYou: number;
+      updatedAt: number;
+      error?: RpcErrorBody;
+    };
 
 /** The recovery kit: the backup share encrypted under the recovery secret, as a downloadable JSON file. */
 export interface RecoveryKitFile {
@@ -253,6 +340,11 @@ export interface PopupReplies {
   revokeOrigin: WalletOverview;
   approval: ApprovalView;
   decide: ApprovalView;
+  activity: ActivityView;
+  heldCounts: HeldCounts;
+  approver: ApproverView;
+  enrollApprover: ApproverView;
+  decideHeld: ApproverView;
 }
 
 export type PopupReply<A extends PopupRequest['action']> = { ok: true; value: PopupReplies[A] } | { ok: false; error: RpcErrorBody & { reason?: string } };

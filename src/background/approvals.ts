@@ -45,7 +45,7 @@ const MAX_PENDING_TOTAL = 20;
 const recordKey = (id: string) => `approval:${id}`;
 /** Finished approvals stay this long for the popup and for a relay that resumes late. */
 const KEEP_FINISHED_MS = 10 * 60_000;
-const FINAL: ReadonlySet<ApprovalStage> = new Set(['done', 'rejected', 'failed']);
+const FINAL: ReadonlySet<ApprovalStage> = new Set(['done', 'rejected', 'failed', 'held']);
 
 export const requestKeyOf = (tabId: number | undefined, requestId: string) => `${tabId ?? 'none'}:${requestId}`;
 
@@ -144,7 +144,7 @@ async function popupBounds(): Promise<{ width: number; height: number; left?: nu
 }
 
 /** Ends an approval: stores the outcome, answers the page if it still waits, closes nothing (the popup closes itself). */
-export async function finish(record: ApprovalRecord, outcome: { result: unknown } | { error: RpcErrorBody }, stage: 'done' | 'rejected' | 'failed'): Promise<ApprovalRecord> {
+export async function finish(record: ApprovalRecord, outcome: { result: unknown } | { error: RpcErrorBody }, stage: 'done' | 'rejected' | 'failed' | 'held'): Promise<ApprovalRecord> {
   // An approval ends once: whatever ended it first (a decision, a closed window) stands.
   const stored = await getApproval(record.id);
   if (stored && FINAL.has(stored.stage)) return stored;

@@ -1,9 +1,11 @@
 /**
- * The extension's IndexedDB (through idb): the sealed vault, per-origin permissions and settings.
+ * The extension's IndexedDB (through idb): the sealed vault, per-origin permissions and settings;
+ * since version 2 also the sealed approver record and this browser's notes on held requests.
  * Everything here survives a service-worker restart and a browser restart.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { SealedVault } from './vault.js';
+import type { SealedBox } from './sealed-box.js';
 import type { ChainConfig } from './api.js';
 
 export interface OriginPermission {
@@ -24,21 +26,54 @@ export interface Settings {
   deviceRevoked?: string;
 }
 
+/**
+ * This browser as an approver for other wallets: the ApproverRecord (its identity secret included)
+ * sealed under the vault key, bound to this vault. Only the id, name and co-signer are readable.
+ */
+export interface SealedApprover {
+  version: 1;
+  approverId: string;
+  name: string;
+  cosignerUrl: string;
+  enrolledAt: number;
+  box: SealedBox;
+}
+
+/** What this browser knows of one of its wallet's held requests, beyond what the co-signer says. */
+export interface HeldRequestNote {
+  requestId: string;
+  /** The site that asked, and how. */
+  origin?: string;
+  method?: string;
+  heldAt: number;
+  /** This browser sent the signed transaction itself (the co-signer had no RPC for its chain), or failed to. */
+  sentHere?: { at: number; transactionHash: `0x${string}` } | { at: number; error: string };
+}
+
 interface TandemSchema extends DBSchema {
   vault: { key: 'device'; value: SealedVault };
   permissions: { key: string; value: OriginPermission };
   settings: { key: 'settings'; value: Settings };
+  approver: { key: 'approver'; value: SealedApprover };
+  heldRequests: { key: string; value: HeldRequestNote };
 }
 
 const DB_NAME = 'tandem';
+const DB_VERSION = 2;
 let database: Promise<IDBPDatabase<TandemSchema>> | undefined;
 
 export function db(): Promise<IDBPDatabase<TandemSchema>> {
-  database ??= openDB<TandemSchema>(DB_NAME, 1, {
-    upgrade(upgrading) {
-      upgrading.createObjectStore('vault');
-      upgrading.createObjectStore('permissions', { keyPath: 'origin' });
-      upgrading.createObjectStore('settings');
+  database ??= openDB<TandemSchema>(DB_NAME, DB_VERSION, {
+    upgrade(upgrading, oldVersion) {
+      if (oldVersion < 1) {
+        upgrading.createObjectStore('vault');
+        upgrading.createObjectStore('permissions', { keyPath: 'origin' });
+        upgrading.createObjectStore('settings');
+      }
+      if (oldVersion < 2) {
+        upgrading.createObjectStore('approver');
+        upgrading.createObjectStore('heldRequests', { keyPath: 'requestId' });
+      }
     },
   });
   return database;

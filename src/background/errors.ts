@@ -14,6 +14,8 @@ export const RPC_CODES = {
   disconnected: 4900,
   chainDisconnected: 4901,
   unknownChain: 4902,
+  /** EIP-1474 "resource unavailable": the request is held (for approvers) or already queued. */
+  resourceUnavailable: -32002,
   invalidParams: -32602,
   internal: -32603,
 } as const;
@@ -43,11 +45,43 @@ export const invalidParams = (what: string) => new ProviderRpcError(RPC_CODES.in
 export const unknownChain = (chainId: string) =>
   new ProviderRpcError(RPC_CODES.unknownChain, `Unrecognized chain ${chainId}: add it with wallet_addEthereumChain first.`);
 
+/** What a dapp reads in `error.data` when its request waits for the wallet's approvers. */
+export interface ApprovalPendingData {
+  reason: 'APPROVAL_PENDING';
+  requestId: string;
+  state: 'pending-approval';
+  /** The approvers' names, when the co-signer said them. */
+  approvers?: string[];
+  /** Until when approvers may decide (unix ms), when known. */
+  expiresAt?: number;
+}
+
+/**
+ * The co-signer holds the request for the wallet's approvers (policy `approvals`): nothing failed,
+ * but the dapp gets no signature now. Once approved, the co-signer signs (and sends a transaction);
+ * Tandem's Activity page follows it. The device's presignature for it is spent.
+ */
+export class ApprovalPendingError extends ProviderRpcError {
+  override name = 'ApprovalPendingError';
+  override readonly data: ApprovalPendingData;
+
+  constructor(message: string, data: ApprovalPendingData, options: { cause?: unknown } = {}) {
+    super(RPC_CODES.resourceUnavailable, message, { data, ...options });
+    this.data = data;
+  }
+}
+
 /** Wallet-side failures that are not a dapp's fault: the popup shows them, the dapp gets -32603 with the reason. */
 export type WalletErrorCode =
   | 'COSIGNER_UNREACHABLE'
   | 'COSIGNER_HTTP'
-  | 'WRONG_PASSWORD' | 'LOCKED' | 'NOT_INITIALISED' | 'ALREADY_INITIALISED' | 'INTERRUPTED' | 'BAD_RECOVERY_SECRET' | 'BAD_RECOVERY_KIT' | 'UNKNOWN_REQUEST' | 'BAD_SETTING';
+  | 'WRONG_PASSWORD' | 'LOCKED' | 'NOT_INITIALISED' | 'ALREADY_INITIALISED' | 'INTERRUPTED' | 'BAD_RECOVERY_SECRET' | 'BAD_RECOVERY_KIT' | 'UNKNOWN_REQUEST' | 'BAD_SETTING'
+  /** Approvals for other wallets: this browser is not an approver yet, or already is one. */
+  | 'NOT_AN_APPROVER' | 'ALREADY_AN_APPROVER'
+  /** A held request is not the one the page showed (or is no longer waiting): look again before deciding. */
+  | 'REQUEST_CHANGED'
+  /** A signed transaction from the co-signer that this wallet did not sign, or that does not match its request. */
+  | 'BAD_SIGNED_TRANSACTION';
 
 export class WalletError extends CodedError<WalletErrorCode> {
   override name = 'WalletError';
@@ -56,6 +90,11 @@ export class WalletError extends CodedError<WalletErrorCode> {
 /** The body a dapp or popup receives for any failure: typed, actionable, and never a stack. */
 export function toRpcError(error: unknown): RpcErrorBody & { reason?: string } {
   if (error instanceof ProviderRpcError) return error.toBody();
+  if (error instanceof CosignerRefusedError && error.code === 'APPROVAL_PENDING' && error.rule) {
+    // Normally explained (with the approvers' names) by approvalPendingError() before it gets here.
+    const data: ApprovalPendingData = { reason: 'APPROVAL_PENDING', requestId: error.rule, state: 'pending-approval' };
+    return { code: RPC_CODES.resourceUnavailable, message: `${error.shortMessage} See Tandem's Activity page.`, data, reason: 'APPROVAL_PENDING' };
+  }
   if (error instanceof CosignerRefusedError) {
     return {
       code: RPC_CODES.internal,

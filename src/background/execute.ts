@@ -15,6 +15,8 @@ import { grant } from './permissions.js';
 import { readSettings, writeSettings } from './settings.js';
 import { signPayload, touch, walletAddress, walletStatus } from './wallet.js';
 import { toViemSignature } from '../mpc/ethereum.js';
+import { CosignerRefusedError } from '../channel/protocol-conversation.js';
+import { heldForApproval } from './held-requests/activity.js';
 
 /** Approvals being decided right now: two clicks (or a popup's retry) must not sign twice. */
 const deciding = new Set<string>();
@@ -54,6 +56,13 @@ async function run(record: ApprovalRecord): Promise<void> {
     const result = await execute(record);
     await finish((await getApproval(record.id)) ?? record, { result }, 'done');
   } catch (error) {
+    const kind = record.action.kind;
+    if (error instanceof CosignerRefusedError && error.code === 'APPROVAL_PENDING' && (kind === 'transaction' || kind === 'typedData' || kind === 'message')) {
+      // Not a failure: the co-signer keeps it for the wallet's approvers. The dapp hears -32002 with the request id.
+      const pending = await heldForApproval(error, kind, { origin: record.origin, method: record.method });
+      await finish((await getApproval(record.id)) ?? record, { error: pending.toBody() }, 'held');
+      return;
+    }
     await finish((await getApproval(record.id)) ?? record, { error: toRpcError(error) }, 'failed');
   }
 }

@@ -11,6 +11,8 @@ import { currentCosignerStatus, deviceShare, lock, touch, unlock, walletAddress,
 import { emergencyBackup, enterEmergency, leaveEmergency } from './emergency.js';
 import { exportPrivateKey } from './key-export.js';
 import { readSealedVault } from './vault.js';
+import { activity, walletPendingCount } from './held-requests/activity.js';
+import { approverPendingCount, approverView, decide as decideAsApprover, enroll as enrollAsApprover } from './approver/approver.js';
 
 export async function overview(): Promise<WalletOverview> {
   const [status, address, settings, origins, pending] = await Promise.all([walletStatus(), walletAddress(), readSettings(), connectedOrigins(), pendingApprovalIds()]);
@@ -91,6 +93,16 @@ const HANDLERS: Handlers = {
     return approvalView(record);
   },
   decide: (request) => decide(request.id, request.approve),
+  activity: (request) => activity(request.refresh === true),
+  heldCounts: async () => {
+    if ((await walletStatus()) !== 'unlocked') return {};
+    const walletPending = walletPendingCount();
+    const approverPending = await approverPendingCount();
+    return { ...(walletPending === undefined ? {} : { walletPending }), ...(approverPending === undefined ? {} : { approverPending }) };
+  },
+  approver: (request) => approverView(request.refresh === true),
+  enrollApprover: (request) => enrollAsApprover(String(request.enrollmentCode ?? '')),
+  decideHeld: (request) => decideAsApprover(String(request.requestId), request.verdict, request.payloadHash),
 };
 
 export function handlePopupRequest(request: PopupRequest): Promise<unknown> {

@@ -126,6 +126,24 @@ export class VaultStore implements DeviceStore {
     return write;
   }
 
+  /**
+   * Seals another record under the vault key (the approver identity), bound to this vault and to
+   * `label`: it opens only with this password, in this vault, under the same label.
+   */
+  sealCompanion(label: string, value: unknown): Promise<SealedBox> {
+    if (this.#wiped) return Promise.reject(new WalletError('LOCKED', 'The wallet was locked: unlock it first.'));
+    return sealJson(this.#keyBytes, value, this.#companionData(label));
+  }
+
+  openCompanion<T>(label: string, box: SealedBox): Promise<T> {
+    if (this.#wiped) return Promise.reject(new WalletError('LOCKED', 'The wallet was locked: unlock it first.'));
+    return openJson<T>(this.#keyBytes, box, this.#companionData(label), () => new WalletError('BAD_SETTING', `The sealed ${label} record does not open with this vault's key (it was altered, or belongs to another wallet).`));
+  }
+
+  #companionData(label: string): string {
+    return `tandem/vault-companion/v1|${this.#meta.walletId}|${this.#meta.deviceId}|${label}`;
+  }
+
   /** Forgets the key bytes held here (on lock). The session copy is removed by the caller. */
   wipe(): void {
     this.#wiped = true;

@@ -4,7 +4,9 @@
  * itself from the key in storage.session, so the user does not unlock again.
  */
 import browser from 'webextension-polyfill';
+import type { RequestView } from '../channel/approval-protocol.js';
 import { DeviceSession, isRevocation } from '../channel/device-session.js';
+import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import type { PresenceStatus } from '../channel/presence.js';
 import type { TransportState } from '../channel/transport.js';
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
@@ -35,9 +37,21 @@ let presenceState: CosignerStatus = 'unknown';
 let brokerState: TransportState = 'idle';
 let refilling: Promise<void> | undefined;
 const lockListeners = new Set<(locked: boolean) => void>();
+const openListeners = new Set<(store: VaultStore) => void>();
+const requestUpdateListeners = new Set<(request: RequestView) => void>();
 
 export function onLockChange(listener: (locked: boolean) => void): void {
   lockListeners.add(listener);
+}
+
+/** Told each time the wallet opens: after an unlock, and when a restarted worker reopens it. */
+export function onWalletOpened(listener: (store: VaultStore) => void): void {
+  openListeners.add(listener);
+}
+
+/** Told of each update the co-signer mails about this wallet's held requests (also those queued while away). */
+export function onRequestUpdate(listener: (request: RequestView) => void): void {
+  requestUpdateListeners.add(listener);
 }
 
 /** Unreachable broker, or a signed "offline" from the co-signer: either way it cannot answer now. */
@@ -91,12 +105,20 @@ async function restore(): Promise<Unlocked | undefined> {
 }
 
 function start(store: VaultStore): Unlocked {
-  const session = new DeviceSession(store, { postJson, requestTimeoutMs: REQUEST_TIMEOUT_MS, onPresence: presenceChanged, onBrokerState: brokerStateChanged });
+  const session = new DeviceSession(store, { postJson, requestTimeoutMs: REQUEST_TIMEOUT_MS, onPresence: presenceChanged, onBrokerState: brokerStateChanged, onRequestUpdate: requestUpdated });
   // Connect now: presence is known before the first approval, and the broker's keepalive keeps the worker up.
   session.connect().catch(() => undefined);
   const opened = { store, session };
   void refillPool(opened);
+  // After this returns: listeners may ask for the wallet, which is being set to this one.
+  queueMicrotask(() => {
+    for (const listener of openListeners) listener(store);
+  });
   return opened;
+}
+
+function requestUpdated(request: RequestView): void {
+  for (const listener of requestUpdateListeners) listener(request);
 }
 
 function presenceChanged(status: PresenceStatus): void {
@@ -169,10 +191,17 @@ export async function signPayload(payload: SignablePayload) {
     signed = await opened.session.sign(payload);
   } catch (error) {
     await noteRevocation(error);
+    // Held for approvers: the presignature it took is spent, so the pool is refilled as after a signature.
+    if (error instanceof CosignerRefusedError && error.code === 'APPROVAL_PENDING') void refillPool(opened);
     throw error;
   }
   void refillPool(opened);
   return signed;
+}
+
+/** The open vault while unlocked (for records sealed under its key, such as the approver's). */
+export async function unlockedVault(): Promise<VaultStore | undefined> {
+  return (await current())?.store;
 }
 
 /** A revocation is for good: remembered, so the popup can say so instead of showing the co-signer as merely away. */

@@ -1,12 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApprovalPage } from './Approval.js';
+import { ActivityPage } from './held/ActivityPage.js';
+import { ApproverPage } from './held/ApproverPage.js';
 import { NewKitPage } from './NewKitPage.js';
 import { OnboardingPage } from './Onboarding.js';
 import { OverviewPage } from './Overview.js';
 import { parseRoute } from './routes.js';
 import { UnlockPage } from './Unlock.js';
 
-const titles = { overview: 'Tandem', onboarding: 'Set up Tandem', 'new-kit': 'Refresh key shares', unlock: 'Unlock Tandem', approve: 'Tandem request', 'not-found': 'Tandem' } as const;
+const titles = { overview: 'Tandem', onboarding: 'Set up Tandem', 'new-kit': 'Refresh key shares', unlock: 'Unlock Tandem', approve: 'Tandem request', activity: 'Tandem activity', approver: 'Tandem: approvals to give', 'not-found': 'Tandem' } as const;
 
 /** One page for every view: the worker and the toolbar open it with the view in `location.hash`. */
 export function App() {
@@ -33,6 +35,10 @@ export function App() {
       return <UnlockPage next={route.next} />;
     case 'approve':
       return <ApprovalPage key={route.id} id={route.id} />;
+    case 'activity':
+      return <ActivityPage />;
+    case 'approver':
+      return <ApproverPage />;
     case 'not-found':
       return (
         <main class="page page-narrow">

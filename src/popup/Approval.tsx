@@ -15,7 +15,7 @@ const POLL_MS = 150;
 const CLOSE_AFTER_DONE_MS = 600;
 
 function isFinal(stage: ApprovalStage): boolean {
-  return stage === 'done' || stage === 'rejected' || stage === 'failed';
+  return stage === 'done' || stage === 'rejected' || stage === 'failed' || stage === 'held';
 }
 
 function failureText(view: ApprovalView): string | undefined {
@@ -172,7 +172,7 @@ export function ApprovalPage({ id }: { id: string }) {
             </button>
           </>
         ) : (
-          (failure || view?.stage === 'done') && (
+          (failure || view?.stage === 'done' || view?.stage === 'held') && (
             <button type="button" data-testid="close" onClick={() => window.close()}>
               Close
             </button>

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { WalletOverview } from '../background/api.js';
 import { CosignerStatusBadge } from './CosignerStatus.js';
 import { EmergencyMode } from './EmergencyMode.js';
+import { HeldBadges } from './held/HeldBadges.js';
 import { KeyExport } from './KeyExport.js';
 import { KeyShares } from './KeyShares.js';
 import { errorText } from './errors.js';
@@ -74,7 +75,10 @@ function Wallet({ overview, onChange }: { overview: WalletOverview; onChange: (o
   return (
     <div class="stack">
       <AddressCard address={overview.address} />
-      <CosignerStatusBadge status={overview.cosignerStatus} />
+      <div class="header-status">
+        <CosignerStatusBadge status={overview.cosignerStatus} />
+        <HeldBadges />
+      </div>
       <EmergencyMode overview={overview} onChange={onChange} />
       <KeyExport />
       {overview.deviceRevoked ? (

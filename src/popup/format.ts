@@ -59,6 +59,7 @@ const approvalStageText: Record<ApprovalStage, string> = {
   done: 'Done',
   rejected: 'Rejected',
   failed: 'Failed',
+  held: 'Waiting for the wallet’s approvers',
 };
 
 export function approvalStageLabel(stage: ApprovalStage): string {

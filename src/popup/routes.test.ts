@@ -13,6 +13,12 @@ describe('parseRoute', () => {
     expect(parseRoute('#/approve/a%2Fb')).toEqual({ name: 'approve', id: 'a/b' });
   });
 
+  it('finds the Activity page and the approver page', () => {
+    expect(parseRoute('#/activity')).toEqual({ name: 'activity' });
+    expect(parseRoute('#/approver')).toEqual({ name: 'approver' });
+    expect(parseRoute('#/activity/extra')).toEqual({ name: 'not-found', hash: '/activity/extra' });
+  });
+
   it('reads where to go after unlocking, with or without a leading #', () => {
     expect(parseRoute('#/unlock')).toEqual({ name: 'unlock', next: '/' });
     expect(parseRoute('#/unlock?next=%2Fapprove%2Fabc')).toEqual({ name: 'unlock', next: '/approve/abc' });

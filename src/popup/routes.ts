@@ -5,6 +5,10 @@ export type Route =
   | { name: 'new-kit' }
   | { name: 'unlock'; next: string }
   | { name: 'approve'; id: string }
+  /** This wallet's requests held for approvers. */
+  | { name: 'activity' }
+  /** This browser as an approver for other wallets: enrollment, then the approvals to give. */
+  | { name: 'approver' }
   | { name: 'not-found'; hash: string };
 
 /** Where to go after unlocking: only a path inside this page, never another URL. */
@@ -23,6 +27,8 @@ export function parseRoute(hash: string): Route {
   if (path === '' || path === '/') return { name: 'overview' };
   if (path === '/onboarding') return { name: 'onboarding' };
   if (path === '/new-kit') return { name: 'new-kit' };
+  if (path === '/activity') return { name: 'activity' };
+  if (path === '/approver') return { name: 'approver' };
   if (path === '/unlock') return { name: 'unlock', next: safeNext(query.get('next')) };
   const approve = /^\/approve\/([^/]+)$/.exec(path);
   if (approve?.[1]) {

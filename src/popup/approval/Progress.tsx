@@ -10,6 +10,14 @@ export function Progress({ view }: { view: ApprovalView }) {
         {running && <span class="spinner" aria-hidden="true" />}
         {approvalStageLabel(view.stage)}
       </p>
+      {view.stage === 'held' && (
+        <p class="notice" data-testid="approval-held">
+          {view.error?.message ?? 'The co-signer keeps this request for the wallet’s approvers.'}{' '}
+          <a href="#/activity" data-testid="approval-activity-link">
+            Open Activity
+          </a>
+        </p>
+      )}
       {view.stage === 'done' && view.result && (
         <p class="result">
           {view.details.kind === 'transaction' ? 'Transaction hash' : 'Signature'}:{' '}

@@ -2,7 +2,9 @@ import type { ApprovalDetails, DecodedCall } from '../../background/api.js';
 import { decodedCallSummary, weiToGwei, withSymbol } from '../format.js';
 import { HexBlock } from './HexBlock.js';
 
-type TransactionDetailsProps = Extract<ApprovalDetails, { kind: 'transaction' }>;
+type TransactionApproval = Extract<ApprovalDetails, { kind: 'transaction' }>;
+/** Without a simulation for a transaction held for approvers (it runs later, against a later state). */
+type TransactionDetailsProps = Omit<TransactionApproval, 'simulation'> & { simulation?: TransactionApproval['simulation'] };
 
 export function TransactionDetails(tx: TransactionDetailsProps) {
   return (
@@ -47,17 +49,25 @@ export function TransactionDetails(tx: TransactionDetailsProps) {
         <dd data-testid="tx-max-network-fee">{withSymbol(tx.maxFeeFormatted, tx.chain.symbol)}</dd>
       </dl>
 
+      {tx.simulation && <Simulation simulation={tx.simulation} />}
+    </section>
+  );
+}
+
+function Simulation({ simulation }: { simulation: TransactionApproval['simulation'] }) {
+  return (
+    <>
       <h3>Simulation</h3>
-      {tx.simulation.ok ? (
+      {simulation.ok ? (
         <p class="ok" data-testid="tx-simulation" data-ok="true">
-          Succeeds; uses {tx.simulation.gasUsed} gas.
+          Succeeds; uses {simulation.gasUsed} gas.
         </p>
       ) : (
         <p class="error" data-testid="tx-simulation" data-ok="false">
-          Would fail: {tx.simulation.error}
+          Would fail: {simulation.error}
         </p>
       )}
-    </section>
+    </>
   );
 }
 
