@@ -14,9 +14,10 @@ import { taggedHash } from '../mpc/hash.js';
 import { payloadFromWire, type WirePayload } from './cosigner-protocol.js';
 import { ChannelError } from './errors.js';
 import { verifyIdentitySignature, type Identity } from './identity.js';
+import type { RequestState } from './request-text.js';
 
-export const REQUEST_STATES = ['pending-approval', 'approved', 'rejected', 'expired', 'signed', 'broadcast', 'failed'] as const;
-export type RequestState = (typeof REQUEST_STATES)[number];
+// The states live in request-text.ts, which loads nothing at run time (the operator's CLI lists them in its help).
+export { REQUEST_STATES, type RequestState } from './request-text.js';
 
 /** States a request never leaves. */
 export const FINAL_STATES: ReadonlySet<RequestState> = new Set(['rejected', 'expired', 'broadcast', 'failed']);

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { ApproverRecord } from '../channel/approver-session.js';
 import { writeBackupFile } from './backup-file.js';
 import { ClientError } from './errors.js';
-import { createLockFile, lockOwnerIsGone } from './lock-file.js';
+import { acquireLock } from './lock-file.js';
 
 export const APPROVER_FORMAT = 'tandem-approver';
 
@@ -76,7 +76,7 @@ export class ApproverFile {
 
   /** Keeps renewed credentials: read-modify-write of what is on disk, under a lock. */
   update(record: ApproverRecord): void {
-    const release = acquireLock(`${this.path}.update-lock`);
+    const release = acquireLock(`${this.path}.update-lock`, 'approver file');
     try {
       const current = parseContents(readFileSync(this.path, 'utf8'), this.path);
       if (current.approverId !== record.approverId) throw new ClientError('CLIENT_FILE_CORRUPT', `${this.path} now holds approver ${current.approverId}, not ${record.approverId}; it was replaced meanwhile.`);
@@ -115,18 +115,4 @@ function parseContents(text: string, path: string): ApproverFileContents {
   }
   if (typeof parsed.tokenExpiresAt !== 'number') throw new ClientError('CLIENT_FILE_CORRUPT', `The approver file ${path} has no tokenExpiresAt.`);
   return parsed as ApproverFileContents;
-}
-
-const LOCK_WAIT_MS = 10_000;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Held for one read-modify-write only, as the wallet file's is. */
-function acquireLock(lockPath: string): () => void {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    if (createLockFile(lockPath)) return () => rmSync(lockPath, { force: true });
-    if (lockOwnerIsGone(lockPath)) throw new ClientError('CLIENT_FILE_BUSY', `${lockPath} was left by a process that is no longer running: delete it and try again.`);
-    if (Date.now() > deadline) throw new ClientError('CLIENT_FILE_BUSY', `The approver file is locked by another process (${lockPath}).`);
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
 }

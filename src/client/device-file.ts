@@ -2,12 +2,12 @@
  * Where the headless client keeps one wallet: a JSON file, owner-only (0600), replaced
  * atomically (write, fsync, rename) so a crash never leaves half a share or a used presignature.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DevicePresignature } from '../channel/device-protocol.js';
 import type { DeviceRecord } from '../channel/device-session.js';
 import { ClientError } from './errors.js';
-import { createLockFile, lockOwnerIsGone } from './lock-file.js';
+import { acquireLock } from './lock-file.js';
 
 export interface DeviceFileContents extends DeviceRecord {
   version: 1;
@@ -103,7 +103,7 @@ export class DeviceFile {
    * A change that returns undefined leaves the file as it is.
    */
   #modify(change: (contents: DeviceFileContents) => DeviceFileContents | undefined): void {
-    const release = acquireLock(`${this.path}.update-lock`);
+    const release = acquireLock(`${this.path}.update-lock`, 'wallet file');
     try {
       const current = JSON.parse(readFileSync(this.path, 'utf8')) as DeviceFileContents;
       const changed = change(current);
@@ -131,21 +131,5 @@ export class DeviceFile {
     } finally {
       closeSync(directory);
     }
-  }
-}
-
-const LOCK_WAIT_MS = 10_000;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** The lock is held only for one read-modify-write (see lock-file.ts). */
-function acquireLock(lockPath: string): () => void {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    if (createLockFile(lockPath)) return () => rmSync(lockPath, { force: true });
-    if (lockOwnerIsGone(lockPath)) {
-      throw new ClientError('CLIENT_FILE_BUSY', `${lockPath} was left by a process that is no longer running: delete it and try again.`);
-    }
-    if (Date.now() > deadline) throw new ClientError('CLIENT_FILE_BUSY', `The wallet file is locked by another process (${lockPath}).`);
-    Atomics.wait(sleeper, 0, 0, 10);
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Exclusive lock files holding their owner's pid, for the wallet file's read-modify-write and for
- * one tandem-client per wallet. Hand-written: no installed library locks files. A lock left by a
+ * Exclusive lock files holding their owner's pid, for the wallet and approver files'
+ * read-modify-write and for one tandem-client per wallet. Hand-written: no installed library locks files. A lock left by a
  * dead process is reported, never removed here: two waiters removing it at once would both take it.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { ClientError } from './errors.js';
 
 /** Creates the lock file with this process's pid; false when it exists already. Other failures throw. */
 export function createLockFile(lockPath: string): boolean {
@@ -43,5 +44,22 @@ export function lockOwnerIsGone(lockPath: string): boolean {
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+const LOCK_WAIT_MS = 10_000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Takes the lock for one read-modify-write of a file (`what` names it in errors: "wallet file"),
+ * waiting up to 10 s for another process to finish its own; returns the release.
+ */
+export function acquireLock(lockPath: string, what: string): () => void {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    if (createLockFile(lockPath)) return () => rmSync(lockPath, { force: true });
+    if (lockOwnerIsGone(lockPath)) throw new ClientError('CLIENT_FILE_BUSY', `${lockPath} was left by a process that is no longer running: delete it and try again.`);
+    if (Date.now() > deadline) throw new ClientError('CLIENT_FILE_BUSY', `The ${what} is locked by another process (${lockPath}).`);
+    Atomics.wait(sleeper, 0, 0, 10);
   }
 }

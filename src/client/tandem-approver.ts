@@ -6,12 +6,14 @@
  * decision over exactly what it was shown.
  *
  * Also the text rendering of a request (describeRequest) that the CLI uses for approvers and
- * devices alike.
+ * devices alike: the layout the operator's CLI shares (src/channel/request-text.ts), plus the
+ * checked payload and the fees.
  */
 import { formatEther, formatGwei, parseTransaction } from 'viem';
 import { verifyRequestHashes, type DecisionVerdict, type DecodedRequest, type RequestView } from '../channel/approval-protocol.js';
 import { ApproverSession, enrollApprover } from '../channel/approver-session.js';
 import type { PostJson } from '../channel/device-session.js';
+import { decodedRows, describeRequest as describeRequestText, requestSummary as summary } from '../channel/request-text.js';
 import { ApproverFile } from './approver-file.js';
 import { postJson } from './http.js';
 
@@ -117,46 +119,14 @@ export function waitsFor(request: RequestView, approverId: string): boolean {
   return request.state === 'pending-approval' && !request.decisions.some((decision) => decision.approverId === approverId) && request.quorums.some((quorum) => quorum.approvers.some((approver) => approver.approverId === approverId));
 }
 
-// ---- text
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function relative(ms: number, now: number): string {
-  const delta = ms - now;
-  const minutes = Math.round(Math.abs(delta) / 60_000);
-  const text = minutes < 1 ? 'less than a minute' : minutes < 120 ? `${minutes} min` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${Math.round(minutes / 1440)} days`;
-  return delta >= 0 ? `in ${text}` : `${text} ago`;
-}
-
-function rows(entries: [string, string][], indent = '  '): string[] {
-  const width = Math.max(...entries.map(([label]) => label.length));
-  return entries.map(([label, value]) => `${indent}${label.padEnd(width)}  ${value}`);
-}
+// ---- text (the shared layout: src/channel/request-text.ts)
 
 /** One line: what a request would sign. */
 export function requestSummary(decoded: DecodedRequest): string {
-  switch (decoded.kind) {
-    case 'transaction': {
-      const token = decoded.token ? `; ${decoded.token.functionName} ${decoded.token.amount} (token units) ${decoded.token.role === 'spender' ? 'for spender' : 'to'} ${decoded.token.counterparty}` : '';
-      const call = !decoded.token && decoded.selector ? `; calls ${decoded.selector}` : '';
-      return `tx chain ${decoded.chainId}: ${formatEther(BigInt(decoded.valueWei))} ETH to ${decoded.to ?? 'a new contract'}${token}${call}`;
-    }
-    case 'typedData':
-      return `typed data ${decoded.primaryType ?? '(no primary type)'}${decoded.domain.name ? ` for ${decoded.domain.name}` : ''}${decoded.domain.chainId ? ` chain ${decoded.domain.chainId}` : ''}`;
-    case 'message':
-      return decoded.text === null ? `message of ${decoded.bytes} bytes (not text)` : `message ${JSON.stringify(decoded.text.length > 40 ? `${decoded.text.slice(0, 40)}...` : decoded.text)}`;
-  }
+  return summary(decoded, formatEther);
 }
 
-/** "1/2 large" per quorum: approvals so far of the quorum, and the rule. */
-export function quorumProgress(request: RequestView): string {
-  return request.quorums
-    .map((quorum) => {
-      const ids = new Set(quorum.approvers.map((approver) => approver.approverId));
-      return `${request.decisions.filter((decision) => decision.verdict === 'approve' && ids.has(decision.approverId)).length}/${quorum.quorum} ${quorum.rule}`;
-    })
-    .join(', ');
-}
+export { quorumProgress } from '../channel/request-text.js';
 
 /**
  * The request as a person reads it: state, what it signs as the co-signer decoded it, the exact
@@ -165,57 +135,20 @@ export function quorumProgress(request: RequestView): string {
  */
 export function describeRequest(request: RequestView, options: { now?: number; approverId?: string } = {}): string {
   const wire = verifyRequestHashes(request);
-  const now = options.now ?? Date.now();
-  const decoded = request.decoded;
-  const lines = [`Request ${request.requestId}: ${request.state}`];
-  lines.push(
-    ...rows([
-      ['wallet', `${request.walletId}${request.address ? ` (${request.address})` : ''}`],
-      ['created', iso(request.createdAt)],
-      ['expires', `${iso(request.expiresAt)} (${relative(request.expiresAt, now)})`],
-      ['updated', iso(request.updatedAt)],
-    ]),
-  );
-  lines.push('', 'What it signs (as the co-signer decoded it):');
-  const what: [string, string][] = [];
-  if (decoded.kind === 'transaction') {
-    what.push(['kind', 'transaction'], ['chain', String(decoded.chainId)], ['to', decoded.to ?? '(none: deploys a contract)'], ['value', `${formatEther(BigInt(decoded.valueWei))} ETH (${decoded.valueWei} wei)`]);
-    what.push(['nonce', decoded.nonce === null ? '-' : String(decoded.nonce)], ['calldata', decoded.dataBytes === 0 ? 'none' : `${decoded.dataBytes} bytes, selector ${decoded.selector}`]);
-    if (decoded.token) {
-      what.push([`ERC-20 ${decoded.token.functionName}`, `${decoded.token.amount} token units (before the token's decimals)`], [`  ${decoded.token.role}`, decoded.token.counterparty], ['  token contract', decoded.to ?? '-']);
-    }
-    if (wire.kind === 'transaction') {
-      const parsed = parseTransaction(wire.serialized);
-      if (parsed.gas !== undefined) what.push(['gas limit', String(parsed.gas)]);
-      if (parsed.maxFeePerGas !== undefined) what.push(['max fee', `${formatGwei(parsed.maxFeePerGas)} gwei per gas (priority ${formatGwei(parsed.maxPriorityFeePerGas ?? 0n)})`]);
-      else if (parsed.gasPrice !== undefined) what.push(['gas price', `${formatGwei(parsed.gasPrice)} gwei`]);
-    }
-  } else if (decoded.kind === 'typedData') {
-    what.push(['kind', 'typed data (EIP-712)'], ['primary type', decoded.primaryType ?? '-'], ['domain name', decoded.domain.name ?? '-'], ['domain version', decoded.domain.version ?? '-']);
-    what.push(['domain chain', decoded.domain.chainId ?? '-'], ['verifying contract', decoded.domain.verifyingContract ?? '-']);
-  } else {
-    what.push(['kind', 'personal message (EIP-191)'], ['text', decoded.text === null ? `(not text: ${decoded.bytes} raw bytes)` : JSON.stringify(decoded.text)], ['length', `${decoded.bytes} bytes`]);
+  const decoded = decodedRows(request.decoded, formatEther);
+  if (wire.kind === 'transaction') {
+    const parsed = parseTransaction(wire.serialized);
+    if (parsed.gas !== undefined) decoded.push(['gas limit', String(parsed.gas)]);
+    if (parsed.maxFeePerGas !== undefined) decoded.push(['max fee', `${formatGwei(parsed.maxFeePerGas)} gwei per gas (priority ${formatGwei(parsed.maxPriorityFeePerGas ?? 0n)})`]);
+    else if (parsed.gasPrice !== undefined) decoded.push(['gas price', `${formatGwei(parsed.gasPrice)} gwei`]);
   }
-  lines.push(...rows(what));
-  lines.push('', 'Exactly what is signed (checked: the digest and payload hash are those of this payload):');
-  lines.push(...rows([['digest', request.digest], ['payload hash', request.payloadHash]]));
-  lines.push(`  payload       ${wire.kind === 'transaction' ? `unsigned transaction ${wire.serialized}` : JSON.stringify(wire.kind === 'typedData' ? wire.typedData : wire.message, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`);
-  lines.push('', 'Approvals needed:');
-  for (const quorum of request.quorums) lines.push(`  rule ${quorum.rule}: ${quorum.quorum} of ${quorum.approvers.map((approver) => (approver.approverId === options.approverId ? `${approver.name} (you)` : approver.name)).join(', ')}`);
-  lines.push('', 'Decisions:');
-  if (request.decisions.length === 0) lines.push('  none yet');
-  else lines.push(...rows(request.decisions.map((decision) => [decision.approverId === options.approverId ? `${decision.name} (you)` : decision.name, `${decision.verdict} at ${iso(decision.decidedAt)}`])));
-  const result = request.result;
-  if (result && Object.keys(result).length > 0) {
-    const entries: [string, string][] = [];
-    if (result.transactionHash) entries.push(['tx hash', result.transactionHash]);
-    if (result.signature) entries.push(['signature', result.signature]);
-    if (result.rawTransaction) entries.push(['signed tx', result.rawTransaction]);
-    if (result.error) entries.push(['error', result.error]);
-    lines.push('', 'Result:', ...rows(entries));
-  }
-  if (options.approverId && request.state === 'pending-approval') {
-    lines.push('', `Your decision signs: request ${request.requestId}, wallet ${request.walletId}, digest ${request.digest}, payload hash ${request.payloadHash}, your verdict and the time.`);
-  }
-  return lines.join('\n');
+  const payload = wire.kind === 'transaction' ? `unsigned transaction ${wire.serialized}` : JSON.stringify(wire.kind === 'typedData' ? wire.typedData : wire.message, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  return describeRequestText(request, {
+    now: options.now ?? Date.now(),
+    ...(options.approverId ? { approverId: options.approverId } : {}),
+    signs: [
+      { heading: 'What it signs (as the co-signer decoded it):', rows: decoded },
+      { heading: 'Exactly what is signed (checked: the digest and payload hash are those of this payload):', rows: [['digest', request.digest], ['payload hash', request.payloadHash], ['payload', payload]] },
+    ],
+  });
 }

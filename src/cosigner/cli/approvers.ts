@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { iso } from '../../channel/request-text.js';
 import type { ApprovalStore, ApproverRecord } from '../store/types.js';
 import type { SqliteCosignerStore } from '../store/database.js';
 import { stringValue } from './args.js';
@@ -7,7 +8,6 @@ import { withStore } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { table } from './format.js';
 import type { CliIo } from './io.js';
-import { iso } from './request-format.js';
 
 const DEFAULT_ACTOR = 'operator';
 const DEFAULT_EXPIRY = '24h';

@@ -1,4 +1,5 @@
 import type { RequestState, RequestView } from '../../channel/approval-protocol.js';
+import { iso, quorumProgress, relative, REQUEST_STATES, requestSummary } from '../../channel/request-text.js';
 import type { RequestFilter } from '../store/types.js';
 import { resolveApprover } from './approvers.js';
 import { integerFlag, stringList, stringValue, walletIdArgument } from './args.js';
@@ -7,7 +8,7 @@ import { withStore } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { table } from './format.js';
 import type { CliIo } from './io.js';
-import { describeRequest, iso, quorumProgress, relative, REQUEST_STATE_NAMES, requestSummary } from './request-format.js';
+import { describeRequest } from './request-format.js';
 
 const MAX_LIMIT = 500;
 const REQUEST_ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -27,7 +28,7 @@ export const requestsListCommand: Command = {
   },
   help: [
     ['--wallet <id>', "Only this wallet's requests."],
-    ['--state <state>', `Only requests in this state (repeatable, or comma-separated): ${REQUEST_STATE_NAMES.join(', ')}.`],
+    ['--state <state>', `Only requests in this state (repeatable, or comma-separated): ${REQUEST_STATES.join(', ')}.`],
     ['--approver <id|name>', 'Only requests this approver is one of the approvers of.'],
     ['--limit <n>', `How many (default 50, at most ${MAX_LIMIT}).`],
     ['--json', 'Print a JSON array of the requests, as devices and approvers receive them (times in ms since the epoch).'],
@@ -52,7 +53,7 @@ function statesFlag(values: Values): RequestState[] | undefined {
   if (!given) return undefined;
   const states = given.flatMap((entry) => entry.split(',')).map((state) => state.trim()).filter(Boolean);
   for (const state of states) {
-    if (!(REQUEST_STATE_NAMES as readonly string[]).includes(state)) throw new CliUsageError(`--state must be one of ${REQUEST_STATE_NAMES.join(', ')}; got ${JSON.stringify(state)}.`, 'requests list');
+    if (!(REQUEST_STATES as readonly string[]).includes(state)) throw new CliUsageError(`--state must be one of ${REQUEST_STATES.join(', ')}; got ${JSON.stringify(state)}.`, 'requests list');
   }
   return states as RequestState[];
 }
