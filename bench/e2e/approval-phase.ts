@@ -25,7 +25,9 @@ export async function approvalPhase(child: CosignerChild, options: { dataDir: st
   const trust: PostJson = (base, path, body) => postJson(base, path, body, { caPem: child.certPem });
   const store = openSqliteStore({ path: databasePath(options.dataDir), masterKey: loadMasterKey({ dataDir: options.dataDir, env: { TANDEM_MASTER_KEY: options.masterKeyHex } }) });
   const device = await TandemDevice.enroll({ cosignerUrl: child.url, caPem: child.certPem, file: join(options.workDir, 'approval-wallet.json'), kind: '2of2' });
-  const approvedByDevice = new Map<string, (request: RequestView) => void>();
+  // Updates by request id, kept until asked for: one may arrive before the sign call has returned.
+  const finishedUpdates = new Map<string, RequestView>();
+  const waiters = new Map<string, (request: RequestView) => void>();
   let approver: ApproverSession | undefined;
   try {
     const code = randomBytes(16).toString('hex');
@@ -47,7 +49,10 @@ export async function approvalPhase(child: CosignerChild, options: { dataDir: st
     await approver.connect();
     const reopened = TandemDevice.open(join(options.workDir, 'approval-wallet.json'), {
       onRequestUpdate: (request) => {
-        if (request.state === 'signed' || request.state === 'failed' || request.state === 'rejected') approvedByDevice.get(request.requestId)?.(request);
+        if (request.state !== 'signed' && request.state !== 'failed' && request.state !== 'rejected') return;
+        const waiter = waiters.get(request.requestId);
+        if (waiter) waiter(request);
+        else finishedUpdates.set(request.requestId, request);
       },
     });
     await device.close();
@@ -62,13 +67,15 @@ export async function approvalPhase(child: CosignerChild, options: { dataDir: st
       const error = await reopened.signMessage(text).then(() => undefined, (caught: unknown) => caught);
       if (!(error instanceof CosignerRefusedError) || error.code !== 'APPROVAL_PENDING') throw new Error(`the request was not held for approval: ${String(error)}`);
       const requestId = error.rule!;
-      const finished = await new Promise<RequestView>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`request ${requestId} was not signed within 15 s`)), 15_000);
-        approvedByDevice.set(requestId, (request) => {
-          clearTimeout(timer);
-          resolve(request);
-        });
-      });
+      const finished =
+        finishedUpdates.get(requestId) ??
+        (await new Promise<RequestView>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`request ${requestId} was not signed within 15 s`)), 15_000);
+          waiters.set(requestId, (request) => {
+            clearTimeout(timer);
+            resolve(request);
+          });
+        }));
       const elapsed = performance.now() - started;
       if (finished.state !== 'signed') throw new Error(`request ${requestId} ended ${finished.state}: ${finished.result?.error ?? ''}`);
       if (i > 0) roundTrips.push(elapsed); // the first one warms up the approver's and the device's mail path

@@ -604,49 +604,60 @@ export class DeviceSession {
   }
 
   #connect(): Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch; mailbox: Mailbox }> {
-    this.#connection ??= (async () => {
-      await this.#renewTokenIfNeeded();
-      const contents = this.#store.contents;
-      const trust = contents.brokerCaPem ?? contents.caPem;
-      const tls: TlsOptions | undefined = trust ? { ca: trust } : undefined;
-      const transport = new MqttTransport({
-        url: contents.brokerUrl,
-        clientId: deviceClientId(contents.deviceId),
-        username: contents.deviceId,
-        password: contents.token,
-        clean: false,
-        ...(tls ? { tls } : {}),
-      });
-      const channel = await Channel.create({ transport, identity: this.#identity, role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
-      const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
-        this.#presence = status;
-        this.#stale = this.#current;
-        // A new co-signer instance online: if it is not the one our conversation was opened with, that
-        // conversation may be gone with its process (a restart), and a request waiting on it would wait
-        // for its whole deadline. A paused and resumed co-signer also shows a new instance; ending the
-        // wait then costs one more round, never a reused presignature.
-        if (status.state === 'online' && this.#currentInstance !== undefined && status.instanceId !== this.#currentInstance) {
-          const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer restarted while this request was in flight.');
-          for (const reject of this.#onRestart) reject(error);
-        }
-        this.#onPresence?.({ ...status });
-      });
-      const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(contents.cosignerIdentity));
-      mailbox.onUpdate((request) => this.#onRequestUpdate?.(request));
-      await transport.connect().catch((error: unknown) => this.#explainRefusal(error));
-      // A closed transport (refused credentials, close()) is not reused: the next request reconnects.
-      transport.onStateChange((state) => {
-        this.#onBrokerState?.(state);
-        if (state === 'closed') this.#forgetConnection(transport);
-      });
-      this.#onBrokerState?.(transport.state);
-      this.#scheduleRenewal(transport);
-      return { transport, channel, presence, mailbox };
-    })();
+    this.#connection ??= this.#open().catch(async (error: unknown) => {
+      if (!(error instanceof ChannelError && error.code === 'CHANNEL_SUBSCRIBE_REFUSED')) throw error;
+      // Broker credentials issued before devices had a mailbox do not cover it: renewed ones do. Once.
+      await this.#renewTokenIfNeeded({ force: true });
+      return this.#open();
+    });
     this.#connection.catch(() => {
       this.#connection = undefined;
     });
     return this.#connection;
+  }
+
+  async #open(): Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch; mailbox: Mailbox }> {
+    await this.#renewTokenIfNeeded();
+    const contents = this.#store.contents;
+    const trust = contents.brokerCaPem ?? contents.caPem;
+    const tls: TlsOptions | undefined = trust ? { ca: trust } : undefined;
+    const transport = new MqttTransport({
+      url: contents.brokerUrl,
+      clientId: deviceClientId(contents.deviceId),
+      username: contents.deviceId,
+      password: contents.token,
+      clean: false,
+      ...(tls ? { tls } : {}),
+    });
+    const channel = await Channel.create({ transport, identity: this.#identity, role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
+    const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
+      this.#presence = status;
+      this.#stale = this.#current;
+      // A new co-signer instance online: if it is not the one our conversation was opened with, that
+      // conversation may be gone with its process (a restart), and a request waiting on it would wait
+      // for its whole deadline. A paused and resumed co-signer also shows a new instance; ending the
+      // wait then costs one more round, never a reused presignature.
+      if (status.state === 'online' && this.#currentInstance !== undefined && status.instanceId !== this.#currentInstance) {
+        const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer restarted while this request was in flight.');
+        for (const reject of this.#onRestart) reject(error);
+      }
+      this.#onPresence?.({ ...status });
+    });
+    const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(contents.cosignerIdentity));
+    mailbox.onUpdate((request) => this.#onRequestUpdate?.(request));
+    await transport.connect().catch(async (error: unknown) => {
+      await presence.stop().catch(() => undefined);
+      await channel.close().catch(() => undefined);
+      return this.#explainRefusal(error);
+    });
+    // A closed transport (refused credentials, close()) is not reused: the next request reconnects.
+    transport.onStateChange((state) => {
+      this.#onBrokerState?.(state);
+      if (state === 'closed') this.#forgetConnection(transport);
+    });
+    this.#onBrokerState?.(transport.state);
+    this.#scheduleRenewal(transport);
+    return { transport, channel, presence, mailbox };
   }
 
   #forgetConnection(transport: MqttTransport): void {

@@ -31,7 +31,10 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function letterKey(ephemeralSecret: Uint8Array, staticSecret: Uint8Array, ephemeralKey: Uint8Array, senderKey: Uint8Array, readerKey: Uint8Array): Uint8Array {
-  return hkdf(sha256, concatBytes(ephemeralSecret, staticSecret), concatBytes(ephemeralKey, senderKey, readerKey), encoder.encode('tandem/mail/v1'), 32);
+  const secrets = concatBytes(ephemeralSecret, staticSecret);
+  const key = hkdf(sha256, secrets, concatBytes(ephemeralKey, senderKey, readerKey), encoder.encode('tandem/mail/v1'), 32);
+  secrets.fill(0);
+  return key;
 }
 
 async function aesKey(raw: Uint8Array, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {

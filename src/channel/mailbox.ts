@@ -109,6 +109,7 @@ export class Mailbox {
     } catch {
       return; // Not from our co-signer, or altered: dropped, as a tampered frame is.
     }
+    if (typeof body !== 'object' || body === null) return;
     if (body.type === 'update') {
       for (const listener of this.#listeners) listener(body.request);
       return;

@@ -196,6 +196,38 @@ describe('approvals on the embedded broker', () => {
     }
   }, 60_000);
 
+  it('counts held transactions toward the daily limit, and does not sign an approved request the policy refuses by then', async () => {
+    const approvals = [{ id: 'large', when: [{ kind: 'transaction' as const, valueAboveWei: parseEther('0.1').toString() }], approvers: [alice.approverId], quorum: 1 }];
+    await cosigner.store.setPolicy(walletId, { dailyLimitWei: parseEther('100').toString(), approvals });
+    const device = TandemDevice.open(deviceFile);
+    try {
+      const first = await heldRequestId(device.signTransaction(await transfer('0.6')));
+      await cosigner.store.setPolicy(walletId, { dailyLimitWei: (await cosigner.store.spentSince(walletId, hardhat.id, 0)) + parseEther('1') + '', approvals });
+      // 0.6 ETH is held: another 0.6 would pass the limit once both are approved, so it is refused now.
+      const second = await device.signTransaction({ ...(await transfer('0.6')), nonce: 99 }).then(() => undefined, (caught: unknown) => caught);
+      expect(second).toBeInstanceOf(CosignerRefusedError);
+      expect((second as CosignerRefusedError).code).toBe('POLICY');
+      expect((second as CosignerRefusedError).rule).toBe('daily-limit');
+      // The operator tightens the limit before anyone approves: the approval no longer gets it signed.
+      await cosigner.store.setPolicy(walletId, { dailyLimitWei: '1', approvals });
+      const session = approverSession(alice);
+      try {
+        await session.decide(first, 'approve');
+      } finally {
+        await session.close();
+      }
+      const failed = await until('the refusal', async () => {
+        const request = await cosigner.store.approvals.getRequest(first);
+        return request?.state === 'failed' || request?.state === 'signed' || request?.state === 'broadcast' ? request : undefined;
+      });
+      expect(failed.state).toBe('failed');
+      expect(failed.result?.error).toMatch(/policy now refuses it \(rule daily-limit\)/);
+      expect(failed.result?.signature).toBeUndefined();
+    } finally {
+      await device.close();
+    }
+  }, 60_000);
+
   it('expires a request nobody approved in its window, destroying its presignature, and refuses a late approval', async () => {
     await cosigner.store.setPolicy(walletId, { approvals: [{ id: 'typed', when: [{ kind: 'message' }], approvers: [alice.approverId], quorum: 1, expiresAfterMinutes: 5 }] });
     const device = TandemDevice.open(deviceFile);

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicClient, createWalletClient, http, parseEther, type Hex } from 'viem';
+import mqtt from 'mqtt';
+import { createPublicClient, createWalletClient, http, parseEther, recoverMessageAddress, type Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { hardhat } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,8 @@ import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import { postJson } from '../client/http.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { HARDHAT_MNEMONIC, startHardhatNode, type HardhatNode } from '../client/testing/hardhat-node.js';
+import { deviceRoleName } from './broker/mosquitto-acls.js';
+import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
 import { startMosquittoHarness, type MosquittoHarness } from './broker/mosquitto-harness.js';
 import { startCosigner, type RunningCosigner } from './service.js';
 
@@ -63,6 +66,34 @@ afterAll(async () => {
 });
 
 describe('approvals on Mosquitto', () => {
+  it('a device whose broker credentials predate mailboxes renews them on connecting and works on', async () => {
+    const device = await TandemDevice.enroll({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: join(dir, 'old-device.json'), kind: '2of2' });
+    const { address } = await device.createKey();
+    const { deviceId } = device;
+    await device.close();
+    // What an upgrade finds: the device's client without its mailbox role, as provisioned by an older co-signer.
+    const admin = mqtt.connect(harness.mtlsUrl, { ca: harness.caPem, cert: harness.cosigner.certPem, key: harness.cosigner.keyPem, clientId: 'test-dynsec-admin', protocolVersion: 4, reconnectPeriod: 0 });
+    await new Promise<void>((resolve, reject) => {
+      admin.once('connect', () => resolve());
+      admin.once('error', reject);
+    });
+    try {
+      const dynsec = await MosquittoDynsec.attach(admin);
+      const [answer] = await dynsec.execute([{ command: 'removeClientRole', username: deviceId, rolename: deviceRoleName(deviceId) }]);
+      expect(answer?.error).toBeUndefined();
+      expect((await dynsec.getDevice(deviceId))!.roles).not.toContain(deviceRoleName(deviceId));
+    } finally {
+      await new Promise<void>((resolve) => admin.end(false, {}, () => resolve()));
+    }
+    const reopened = TandemDevice.open(join(dir, 'old-device.json'));
+    try {
+      expect(await recoverMessageAddress({ message: 'after the upgrade', signature: await reopened.signMessage('after the upgrade') })).toBe(address);
+      expect((await reopened.requests()).requests.length).toBeGreaterThan(0);
+    } finally {
+      await reopened.close();
+    }
+  }, 60_000);
+
   it('delivers queued letters to an away approver and an away device across broker restarts; the approved transaction is mined', async () => {
     const code = 'mosquitto-approver-code';
     await cosigner.store.approvals.inviteApprover({ name: 'alice', codeDigest: createHash('sha256').update(code).digest('hex'), expiresAt: Date.now() + 3_600_000 });

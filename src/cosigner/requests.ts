@@ -19,9 +19,10 @@ import type { AuditSummaryInput } from './audit/types.js';
 import { ApprovalUnmeetableError, holdForApproval, newRequestId, requestFields, type ApprovalDesk } from './approvals/hold.js';
 import { matchingApprovalRules } from './approvals/quorum.js';
 import { describePayload, signatureResult, signingRecord, toPolicyRequest } from './payload-summary.js';
+import { oneAtATime, spentToday } from './wallet-queue.js';
 import type { RequestResult } from '../channel/approval-protocol.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
-import { DAILY_LIMIT_WINDOW_MS, type ApprovalRule, type PolicyRequest } from './policy/types.js';
+import type { ApprovalRule, PolicyRequest } from './policy/types.js';
 import { PresignatureUnavailableError, WalletLockedError, WalletStateError } from './store/errors.js';
 import type { CosignerStore, DeviceRecord, SigningRecord, WalletRecord } from './store/types.js';
 
@@ -154,8 +155,7 @@ async function checkSignRequest(
   const summary = describePayload(payload, digest);
   const policyRequest = toPolicyRequest(payload);
   const policy = await context.store.getPolicy(wallet.walletId);
-  const spentTodayWei =
-    policyRequest.kind === 'transaction' ? await context.store.spentSince(wallet.walletId, policyRequest.chainId, context.now() - DAILY_LIMIT_WINDOW_MS) : 0n;
+  const spentTodayWei = await spentToday(context.store, wallet.walletId, policyRequest, context.now());
   const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei });
   if (!decision.allowed) {
     await audit(context, 'refuse', wallet, { ...summary, rule: decision.rule, reason: decision.reason });
@@ -395,19 +395,6 @@ async function sign(
   });
   await link.send({ type: 'signed', presignatureId: request.presignatureId }, signature.outgoing);
   await recordSettled(context, wallet, device, request.payload, checked.digest, 'signed', signatureResult(payload, signature.result), request.presignatureId);
-}
-
-const walletQueues = new Map<string, Promise<unknown>>();
-
-function oneAtATime<T>(walletId: string, work: () => Promise<T>): Promise<T> {
-  const previous = walletQueues.get(walletId) ?? Promise.resolve();
-  const run = previous.then(work, work);
-  const settled = run.catch(() => undefined);
-  walletQueues.set(walletId, settled);
-  void settled.then(() => {
-    if (walletQueues.get(walletId) === settled) walletQueues.delete(walletId);
-  });
-  return run;
 }
 
 /**

@@ -17,6 +17,8 @@ import { payloadDigest } from '../../mpc/ethereum.js';
 import { decodeMessage } from '../../mpc/message.js';
 import { SignParty } from '../../mpc/sign.js';
 import { describePayload, signatureResult, signingRecord, toPolicyRequest } from '../payload-summary.js';
+import { evaluatePolicy } from '../policy/evaluate.js';
+import { oneAtATime, spentToday } from '../wallet-queue.js';
 import { DecisionRefusedError } from '../store/errors.js';
 import type { CosignerStore } from '../store/types.js';
 import type { ApprovalDesk } from './hold.js';
@@ -42,6 +44,8 @@ export class MailDesk implements ApprovalDesk {
   #unsubscribe: Unsubscribe | undefined;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Requests being finished here: never two finishes of one request at once. */
+  readonly #finishing = new Set<string>();
   /** Work in flight (mail being answered, signatures being finished), awaited by stop(). */
   readonly #busy = new Set<Promise<unknown>>();
 
@@ -190,36 +194,66 @@ export class MailDesk implements ApprovalDesk {
     else await this.announce(outcome.request);
   }
 
-  /** Signs an approved request with the presignature and device message it held, then broadcasts a transaction. */
+  /**
+   * Signs an approved request with the presignature and device message it held, then broadcasts a
+   * transaction. One finish per request in this process (a decision and the start-up recovery can
+   * both ask), and under the wallet's signing queue, so the policy's daily limit sees it in order.
+   */
   async #finish(requestId: string): Promise<void> {
-    const { store, log } = this.#options;
-    const request = (await store.approvals.getRequest(requestId))!;
-    const wire = JSON.parse(request.payloadJson) as WirePayload;
-    const payload = payloadFromWire(wire);
+    if (this.#finishing.has(requestId)) return;
+    this.#finishing.add(requestId);
+    try {
+      const request = (await this.#options.store.approvals.getRequest(requestId))!;
+      const signed = await oneAtATime(request.walletId, () => this.#sign(request));
+      if (!signed) return;
+      await this.announce(signed);
+      if (signed.decoded.kind === 'transaction') await this.#broadcast(signed);
+    } finally {
+      this.#finishing.delete(requestId);
+    }
+  }
+
+  async #sign(request: RequestView): Promise<RequestView | undefined> {
+    const { store, log, now } = this.#options;
+    const { requestId } = request;
+    const payload = payloadFromWire(JSON.parse(request.payloadJson) as WirePayload);
     const policyRequest = toPolicyRequest(payload);
-    let signed: RequestView;
+    let taken = false;
     try {
       // Checklist item 6, once more at the last moment: what is signed is the digest the approvers saw.
       if (`0x${bytesToHex(payloadDigest(payload))}` !== request.digest) throw new Error('the stored payload no longer hashes to the digest the approvers approved');
-      const taken = await store.takeApprovedRequest(requestId, signingRecord({ ...describePayload(payload, hexToBytes(request.digest.slice(2))), requestId }, policyRequest));
-      const party = SignParty.fromState(taken.presignature);
+      // The policy as it is now: the operator may have changed it, and other signatures may have used the daily limit meanwhile.
+      const decision = evaluatePolicy(await store.getPolicy(request.walletId), policyRequest, { spentTodayWei: await spentToday(store, request.walletId, policyRequest, now(), requestId) });
+      if (!decision.allowed) {
+        const refused = await store.approvals.finish(requestId, 'failed', { error: `Approved, but the wallet's policy now refuses it (rule ${decision.rule}): ${decision.reason}` });
+        log(`request ${requestId}: approved but refused by the policy now (${decision.rule})`);
+        await this.announce(refused);
+        return undefined;
+      }
+      const held = await store.takeApprovedRequest(requestId, signingRecord({ ...describePayload(payload, hexToBytes(request.digest.slice(2))), requestId }, policyRequest));
+      taken = true;
+      const party = SignParty.fromState(held.presignature);
       const own = party.signPayload(payload);
       let result = own.result;
-      for (const message of taken.deviceMessages) result = party.receive(decodeMessage(hexToBytes(message))).result ?? result;
+      for (const message of held.deviceMessages) result = party.receive(decodeMessage(hexToBytes(message))).result ?? result;
       if (!result || result.kind !== 'signature') throw new Error("the device's online message is missing");
-      signed = await store.approvals.finish(requestId, 'signed', signatureResult(payload, result.signature));
+      const signed = await store.approvals.finish(requestId, 'signed', signatureResult(payload, result.signature));
       log(`request ${requestId}: approved and signed`);
+      return signed;
     } catch (error) {
+      // Refused before anything was taken (finished already, its device revoked meanwhile): whoever moved it on has said so.
+      if (!taken && error instanceof DecisionRefusedError) {
+        log(`request ${requestId}: not signed: ${error.shortMessage}`);
+        return undefined;
+      }
       const reason = error instanceof ProtocolAbortError ? `signing aborted: ${error.shortMessage}` : `signing failed: ${(error as Error).message.split('\n')[0]}`;
       if (error instanceof ProtocolAbortError) await Promise.resolve().then(() => store.lockWallet(request.walletId, `held request ${requestId}: ${error.shortMessage}`)).catch(() => undefined);
       const current = await store.approvals.getRequest(requestId);
       const failed = current && (current.state === 'approved' || current.state === 'signed') ? await store.approvals.finish(requestId, 'failed', { error: reason }) : current;
       log(`request ${requestId}: ${reason}`);
       if (failed) await this.announce(failed);
-      return;
+      return undefined;
     }
-    await this.announce(signed);
-    if (signed.decoded.kind === 'transaction') await this.#broadcast(signed);
   }
 
   async #broadcast(request: RequestView): Promise<void> {

@@ -58,8 +58,8 @@ describe('matchingApprovalRules', () => {
     expect(holds({ chainIds: [137] }, typedData(137n))).toBe(true);
   });
 
-  it('chainIds does not match typed data without a domain chain, nor a message', () => {
-    expect(holds({ chainIds: [1] }, typedData())).toBe(false);
+  it('chainIds matches typed data without a domain chain (it is valid on every chain), never a message', () => {
+    expect(holds({ chainIds: [1] }, typedData())).toBe(true);
     expect(holds({ chainIds: [1] }, message)).toBe(false);
   });
 

@@ -16,8 +16,10 @@ export function matchingApprovalRules(policy: WalletPolicy, request: PolicyReque
 function matches(match: ApprovalMatch, request: PolicyRequest): boolean {
   if (match.kind !== undefined && match.kind !== request.kind) return false;
   if (match.chainIds !== undefined) {
-    const chainId = request.kind === 'transaction' ? BigInt(request.chainId) : request.kind === 'typedData' && request.domain.chainId !== undefined ? BigInt(request.domain.chainId) : undefined;
-    if (chainId === undefined || !match.chainIds.some((id) => BigInt(id) === chainId)) return false;
+    if (request.kind === 'message') return false;
+    // Typed data whose domain names no chain is valid on every chain, so on the rule's too.
+    const chainId = request.kind === 'transaction' ? BigInt(request.chainId) : request.domain.chainId !== undefined ? BigInt(request.domain.chainId) : undefined;
+    if (chainId !== undefined && !match.chainIds.some((id) => BigInt(id) === chainId)) return false;
   }
   if (match.valueAboveWei !== undefined) {
     if (request.kind !== 'transaction' || request.value <= BigInt(match.valueAboveWei)) return false;

@@ -584,3 +584,56 @@ describe('persistence', () => {
     expect(taken.deviceMessages).toEqual(deviceMessages);
   });
 });
+
+describe('removed approvers and revoked devices', () => {
+  it("a removed approver's earlier approval stops counting, and its later decisions are refused", () => {
+    const wallet = enrollActiveWallet(store);
+    const [alice, bob, carol] = [enrollApprover('alice'), enrollApprover('bob'), enrollApprover('carol')];
+    const { view } = hold(wallet, [quorum('two', 2, [alice, bob, carol])]);
+    expect(decide(view, alice, 'approve').request.state).toBe('pending-approval');
+    approvals().removeApprover(alice.approverId, 'test');
+    // With alice's vote gone, bob's approval alone is one of two.
+    expect(decide(view, bob, 'approve').request.state).toBe('pending-approval');
+    expect(decide(view, carol, 'approve').request.state).toBe('approved');
+    const other = hold(wallet, [quorum('two', 2, [alice, bob, carol])]).view;
+    expect(refusal(() => decide(other, alice, 'approve'))).toBe('NOT_AN_APPROVER');
+  });
+
+  it('removing an approver rejects the pending requests whose quorum it makes unreachable, and only those', () => {
+    const wallet = enrollActiveWallet(store);
+    const [alice, bob, carol] = [enrollApprover('alice'), enrollApprover('bob'), enrollApprover('carol')];
+    const unreachable = hold(wallet, [quorum('both', 2, [alice, bob])]).view;
+    const stillPossible = hold(wallet, [quorum('any', 1, [alice, carol])]).view;
+    approvals().removeApprover(alice.approverId, 'test');
+    expect(getRequest(unreachable.requestId)).toMatchObject({ state: 'rejected' });
+    expect(getRequest(unreachable.requestId)!.result?.error).toContain('alice was removed');
+    expect(rawRequestRow(unreachable.requestId).sealed).toBeNull();
+    expect(getRequest(stillPossible.requestId)!.state).toBe('pending-approval');
+  });
+
+  it("revoking a device fails its held requests, pending or approved, so they are never signed", () => {
+    const wallet = enrollActiveWallet(store);
+    const alice = enrollApprover('alice');
+    const pending = hold(wallet, [quorum('solo', 1, [alice])]).view;
+    const approved = hold(wallet, [quorum('solo', 1, [alice])]).view;
+    expect(decide(approved, alice, 'approve').request.state).toBe('approved');
+    store.revokeDevice(wallet.deviceId, 'stolen');
+    for (const request of [pending, approved]) {
+      expect(getRequest(request.requestId)!.state).toBe('failed');
+      expect(rawRequestRow(request.requestId).sealed).toBeNull();
+    }
+    expect(refusal(() => store.takeApprovedRequest(approved.requestId, {}))).toBe('NOT_PENDING');
+  });
+
+  it('counts held transactions toward the daily limit, per chain, until they leave the held states', () => {
+    const wallet = enrollActiveWallet(store);
+    const alice = enrollApprover('alice');
+    const first = hold(wallet, [quorum('solo', 1, [alice])]).view;
+    hold(wallet, [quorum('solo', 1, [alice])]);
+    expect(store.heldValue(wallet.walletId, 1)).toBe(2n * transaction.value!);
+    expect(store.heldValue(wallet.walletId, 1, first.requestId)).toBe(transaction.value);
+    expect(store.heldValue(wallet.walletId, 8453)).toBe(0n);
+    decide(first, alice, 'reject');
+    expect(store.heldValue(wallet.walletId, 1)).toBe(transaction.value);
+  });
+});

@@ -48,6 +48,9 @@ interface ApproverRow {
   removed_at: number | null;
 }
 
+/** A request whose quorums name the approver bound to the one parameter. */
+const NAMES_APPROVER = "EXISTS (SELECT 1 FROM json_each(r.quorums) q, json_each(q.value, '$.approvers') a WHERE json_extract(a.value, '$.approverId') = ?)";
+
 const REQUEST_SELECT = `
   SELECT r.request_id, r.wallet_id, r.device_id, r.state, r.payload_json, r.digest, r.payload_hash, r.decoded, r.quorums,
          r.generation, r.sealed, r.result, r.created_at, r.expires_at, r.updated_at, w.address
@@ -117,6 +120,11 @@ export class SqliteApprovalStore {
     if (row.status === 'active') {
       this.#run("UPDATE approvers SET status = 'removed', removed_at = ? WHERE approver_id = ?", now, approverId);
       this.audit.append({ kind: 'revoke', at: now, summary: { approverId, name: row.name, actor } });
+      // Its decisions stop counting: a request that can no longer reach its quorum ends now, not at its expiry.
+      for (const pending of this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.state = 'pending-approval' AND ${NAMES_APPROVER}`, approverId)) {
+        const tally = this.#tally(pending);
+        if (tally.outcome === 'rejected') this.#move(pending, 'rejected', now, { error: `Rejected under rule ${tally.rule}: approver ${row.name} was removed and its quorum can no longer be met.` });
+      }
     }
     return toApprover({ ...row, status: 'removed', removed_at: row.removed_at ?? now });
   }
@@ -170,7 +178,7 @@ export class SqliteApprovalStore {
     if (filter.states?.length) (where.push(`r.state IN (${filter.states.map(() => '?').join(', ')})`), params.push(...filter.states));
     // Exactly an approver of one of its quorums: a rule id or an approver's name may look like an approver id.
     if (filter.approverId) {
-      where.push("EXISTS (SELECT 1 FROM json_each(r.quorums) q, json_each(q.value, '$.approvers') a WHERE json_extract(a.value, '$.approverId') = ?)");
+      where.push(NAMES_APPROVER);
       params.push(filter.approverId);
     }
     const sql = `${REQUEST_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY r.created_at DESC, r.request_id LIMIT ?`;
@@ -189,6 +197,7 @@ export class SqliteApprovalStore {
     if (!quorums.some((quorum) => quorum.approvers.some((approver) => approver.approverId === input.approverId))) {
       throw new DecisionRefusedError('NOT_AN_APPROVER', `This approver is not one of the approvers of request ${input.requestId}.`);
     }
+    if (!this.#isActive(input.approverId)) throw new DecisionRefusedError('NOT_AN_APPROVER', 'This approver was removed by the operator; its decisions no longer count.');
     const earlier = this.#get<{ verdict: string }>('SELECT verdict FROM approval_decisions WHERE request_id = ? AND approver_id = ?', input.requestId, input.approverId);
     if (earlier) {
       if (earlier.verdict !== input.verdict) throw new DecisionRefusedError('CONFLICTING_DECISION', `You already decided to ${earlier.verdict} request ${input.requestId}; a decision cannot be changed.`);
@@ -200,11 +209,7 @@ export class SqliteApprovalStore {
       'INSERT INTO approval_decisions (request_id, approver_id, verdict, decided_at, received_at, signature) VALUES (?, ?, ?, ?, ?, ?)',
       input.requestId, input.approverId, input.verdict, input.decidedAt, now, input.signature,
     );
-    const decisions = this.#decisions(input.requestId);
-    const tally = tallyDecisions(
-      quorums.map((quorum) => ({ rule: quorum.rule, quorum: quorum.quorum, approvers: quorum.approvers.map((approver) => approver.approverId) })),
-      decisions.map((decision) => ({ approverId: decision.approverId, verdict: decision.verdict })),
-    );
+    const tally = this.#tally(row);
     this.audit.append({
       kind: 'decision',
       walletId: row.wallet_id,
@@ -267,6 +272,38 @@ export class SqliteApprovalStore {
 
   countPending(filter: { walletId?: string; approverId?: string }): number {
     return this.listRequests({ ...filter, states: ['pending-approval'], limit: 500 }).filter((request) => !filter.approverId || !request.decisions.some((decision) => decision.approverId === filter.approverId)).length;
+  }
+
+  /** Where the decisions leave a request, counting only approvers that are still enrolled. */
+  #tally(row: RequestRow): ReturnType<typeof tallyDecisions> {
+    const quorums = JSON.parse(row.quorums) as RequestQuorum[];
+    return tallyDecisions(
+      quorums.map((quorum) => ({ rule: quorum.rule, quorum: quorum.quorum, approvers: quorum.approvers.map((approver) => approver.approverId).filter((id) => this.#isActive(id)) })),
+      this.#decisions(row.request_id).map((decision) => ({ approverId: decision.approverId, verdict: decision.verdict })),
+    );
+  }
+
+  #isActive(approverId: string): boolean {
+    return this.#get("SELECT 1 FROM approvers WHERE approver_id = ? AND status = 'active'", approverId) !== undefined;
+  }
+
+  /** Native value (wei) of this wallet's transactions on a chain that are held and may still be signed: they count toward the daily limit. */
+  heldValue(walletId: string, chainId: number, exceptRequestId?: string): bigint {
+    const rows = this.#all<{ request_id: string; decoded: string }>("SELECT request_id, decoded FROM approval_requests WHERE wallet_id = ? AND state IN ('pending-approval', 'approved')", walletId);
+    let total = 0n;
+    for (const row of rows) {
+      if (row.request_id === exceptRequestId) continue;
+      const decoded = JSON.parse(row.decoded) as DecodedRequest;
+      if (decoded.kind === 'transaction' && decoded.chainId === chainId) total += BigInt(decoded.valueWei);
+    }
+    return total;
+  }
+
+  /** A revoked device's held requests are never signed. */
+  failHeldForDevice(deviceId: string, now: number): number {
+    const rows = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.device_id = ? AND r.state IN ('pending-approval', 'approved')`, deviceId);
+    for (const row of rows) this.#move(row, 'failed', now, { error: 'The device that sent this request was revoked before it was signed.' });
+    return rows.length;
   }
 
   #move(row: RequestRow, to: RequestState, now: number, result?: RequestResult): void {

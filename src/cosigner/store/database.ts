@@ -9,6 +9,7 @@ import type { WalletPolicy } from '../policy/types.js';
 import { EnvelopeCipher, type EnvelopeContext } from './envelope.js';
 import {
   ConflictError,
+  DecisionRefusedError,
   InvalidRecordError,
   MasterKeyMismatchError,
   NotFoundError,
@@ -267,6 +268,7 @@ export class SqliteCosignerStore implements CosignerStore {
   #revoke(row: DeviceRow, reason: string, now: number, actor: string): void {
     this.#run("UPDATE devices SET status = 'revoked', revoked_at = ?, revoked_reason = ? WHERE device_id = ?", now, reason, row.device_id);
     this.#run('DELETE FROM pending_shares WHERE device_id = ?', row.device_id);
+    this.#approvals.failHeldForDevice(row.device_id, now);
     this.audit.append({ kind: 'revoke', walletId: row.wallet_id, deviceId: row.device_id, at: now, summary: { reason, actor, previousStatus: row.status } });
   }
 
@@ -526,6 +528,10 @@ export class SqliteCosignerStore implements CosignerStore {
     });
   }
 
+  heldValue(walletId: string, chainId: number, exceptRequestId?: string): bigint {
+    return this.#approvals.heldValue(check.walletId(walletId), check.chainId(chainId), exceptRequestId);
+  }
+
   holdSignRequest(input: HeldRequestInput, deviceMessages: string[]): RequestView {
     const id = check.walletId(input.walletId);
     const presigId = check.presignatureId(input.presignatureId);
@@ -540,6 +546,9 @@ export class SqliteCosignerStore implements CosignerStore {
       const request = this.#approvals.getRequest(requestId);
       if (!request) throw new NotFoundError('request', requestId);
       this.#requireSignable(request.walletId);
+      if (this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, request.deviceId)?.status !== 'active') {
+        throw new DecisionRefusedError('NOT_PENDING', `The device that sent request ${requestId} is no longer active; it will not be signed.`);
+      }
       const { view, held } = this.#approvals.takeApproved(requestId);
       this.#recordSigning(request.walletId, signing, this.#now(), { requestId });
       return { view, presignature: held.presignature, deviceMessages: held.deviceMessages };

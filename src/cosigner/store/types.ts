@@ -299,6 +299,8 @@ export interface CosignerStore {
   takeRateLimit(request: RateLimitRequest): MaybePromise<RateLimitDecision>;
 
   readonly approvals: ApprovalStore;
+  /** Native value of the wallet's held transactions on a chain (pending or approved): the daily limit counts them as spent. */
+  heldValue(walletId: string, chainId: number, exceptRequestId?: string): MaybePromise<bigint>;
   /**
    * Holds a sign request for approvers: takes the presignature (as consumePresignature does) and
    * keeps its state sealed with the device's online message, in one transaction. Audited as 'hold'.
