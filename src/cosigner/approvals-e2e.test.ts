@@ -22,6 +22,7 @@ import { postJson } from '../client/http.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { HARDHAT_MNEMONIC, startHardhatNode, type HardhatNode } from '../client/testing/hardhat-node.js';
 import { startCosigner, type CosignerConfig, type RunningCosigner } from './service.js';
+import { databasePath, loadMasterKey, openSqliteStore } from './store/index.js';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
@@ -223,6 +224,27 @@ describe('approvals on the embedded broker', () => {
       expect(failed.state).toBe('failed');
       expect(failed.result?.error).toMatch(/policy now refuses it \(rule daily-limit\)/);
       expect(failed.result?.signature).toBeUndefined();
+    } finally {
+      await device.close();
+    }
+  }, 60_000);
+
+  it("tells the device when the operator's removal of an approver (another process's write) rejects its request", async () => {
+    const dave = await invite('dave');
+    await cosigner.store.setPolicy(walletId, { approvals: [{ id: 'dave-only', when: [{ kind: 'message' }], approvers: [dave.approverId], quorum: 1 }] });
+    const updates: RequestView[] = [];
+    const device = TandemDevice.open(deviceFile, { onRequestUpdate: (request) => updates.push(request) });
+    try {
+      const requestId = await heldRequestId(device.signMessage('needs dave'));
+      // The operator's CLI writes to the database directly; the co-signer learns of it from the store.
+      const operator = openSqliteStore({ path: databasePath(config.dataDir), masterKey: loadMasterKey({ dataDir: config.dataDir, env: config.env! }) });
+      try {
+        operator.approvals.removeApprover(dave.approverId, 'test');
+      } finally {
+        operator.close();
+      }
+      const rejected = await until('the rejection to reach the device', () => updates.find((request) => request.requestId === requestId && request.state === 'rejected'));
+      expect(rejected.result?.error).toContain('dave was removed');
     } finally {
       await device.close();
     }

@@ -593,7 +593,7 @@ describe('approvers and requests', () => {
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain(`removed approver bob (${bob.approverId})`);
     expect(removed.stdout).toContain(`Still named in: wallet ${walletId} rule large.`);
-    expect(removed.stdout).toContain('1 pending request(s) named them');
+    expect(removed.stdout).toContain('1 pending request(s) named them; their decisions there no longer count. 1 of them can no longer reach their quorum and were rejected now.');
     const listed = await runHere(['approvers', 'list', '--data-dir', dataDir, '--json'], WITH_KEY);
     expect((JSON.parse(listed.stdout) as { name: string; status: string }[]).map((a) => [a.name, a.status])).toEqual([
       ['alice', 'active'],

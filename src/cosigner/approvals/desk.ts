@@ -44,6 +44,9 @@ export class MailDesk implements ApprovalDesk {
   #unsubscribe: Unsubscribe | undefined;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Where the sweep for requests ended by another process has got to, and which it told about. */
+  #endedCursor: number;
+  readonly #announcedEnded = new Set<string>();
   /** Requests being finished here: never two finishes of one request at once. */
   readonly #finishing = new Set<string>();
   /** Work in flight (mail being answered, signatures being finished), awaited by stop(). */
@@ -51,6 +54,7 @@ export class MailDesk implements ApprovalDesk {
 
   private constructor(options: MailDeskOptions) {
     this.#options = options;
+    this.#endedCursor = options.now();
   }
 
   /** Subscribes the mail filter; call before the transport connects, so mail queued while the co-signer was away is read. */
@@ -85,6 +89,7 @@ export class MailDesk implements ApprovalDesk {
 
   /** Mails the request as it stands to its device and to every approver it names. */
   async announce(request: RequestView): Promise<void> {
+    if (request.state === 'rejected' || request.state === 'failed') this.#announcedEnded.add(request.requestId);
     const recipients = new Map<string, Holder>();
     const device = await this.#holder(request.deviceId);
     if (device) recipients.set(device.id, device);
@@ -282,5 +287,14 @@ export class MailDesk implements ApprovalDesk {
       this.#options.log(`request ${expired.requestId}: expired unapproved; its presignature was destroyed`);
       await this.announce(expired);
     }
+    // Ended elsewhere (the operator's CLI removing an approver or revoking a device): tell their parties too.
+    const since = this.#endedCursor;
+    for (const ended of await this.#options.store.approvals.listEndedSince(since)) {
+      this.#endedCursor = Math.max(this.#endedCursor, ended.updatedAt + 1);
+      if (this.#announcedEnded.has(ended.requestId)) continue;
+      this.#announcedEnded.add(ended.requestId);
+      await this.announce(ended);
+    }
+    if (this.#announcedEnded.size > 10_000) this.#announcedEnded.clear();
   }
 }

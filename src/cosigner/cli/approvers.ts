@@ -135,12 +135,15 @@ async function runRemove(values: Values, positionals: string[], io: CliIo): Prom
   const actor = stringValue(values.actor)?.trim() || DEFAULT_ACTOR;
   const { removed, wasActive, rules, pending } = await withStore(values, io, async (store) => {
     const approver = await resolveApprover(store.approvals, positionals[0]!);
+    const before = await store.approvals.listRequests({ approverId: approver.approverId, states: ['pending-approval'], limit: 500 });
     const removedRecord = await store.approvals.removeApprover(approver.approverId, actor);
+    let rejected = 0;
+    for (const request of before) if ((await store.approvals.getRequest(request.requestId))?.state === 'rejected') rejected += 1;
     return {
       removed: removedRecord,
       wasActive: approver.status === 'active',
       rules: await rulesNaming(store, approver.approverId),
-      pending: (await store.approvals.listRequests({ approverId: approver.approverId, states: ['pending-approval'], limit: 500 })).length,
+      pending: { named: before.length, rejected },
     };
   });
   io.stdout(wasActive ? `removed approver ${removed.name} (${removed.approverId})` : `approver ${removed.name} (${removed.approverId}) was already removed`);
@@ -148,7 +151,9 @@ async function runRemove(values: Values, positionals: string[], io: CliIo): Prom
     io.stdout(`Still named in: ${rules.map((rule) => `wallet ${rule.walletId} rule ${rule.rule}`).join('; ')}.`);
     io.stdout(`Requests under a rule whose other approvers cannot reach its quorum are refused until its policy changes (${PROGRAM} policy set <walletId> --approvals ...).`);
   }
-  if (pending > 0) io.stdout(`${pending} pending request(s) named them; their decisions there no longer count.`);
+  if (pending.named > 0) {
+    io.stdout(`${pending.named} pending request(s) named them; their decisions there no longer count. ${pending.rejected} of them can no longer reach their quorum and were rejected now.`);
+  }
   return 0;
 }
 

@@ -251,6 +251,14 @@ export class SqliteApprovalStore {
     return due.map((row) => this.getRequest(row.request_id)!);
   }
 
+  /**
+   * Held requests ended at or after `sinceMs` (rejected or failed: by an approver's removal or a
+   * device's revocation, possibly in another process such as the operator's CLI), oldest first.
+   */
+  listEndedSince(sinceMs: number): RequestView[] {
+    return this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.updated_at >= ? AND r.state IN ('rejected', 'failed') AND r.quorums != '[]' ORDER BY r.updated_at LIMIT 500`, sinceMs).map((row) => this.#toView(row));
+  }
+
   /** Approved requests whose signing state is still there: a co-signer stopped between approval and signing. */
   listApprovedUnsigned(): string[] {
     return this.#all<{ request_id: string }>("SELECT request_id FROM approval_requests WHERE state = 'approved' AND sealed IS NOT NULL").map((row) => row.request_id);

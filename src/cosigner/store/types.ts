@@ -212,6 +212,8 @@ export interface ApprovalStore {
   finish(requestId: string, state: 'signed' | 'broadcast' | 'failed', result: RequestResult): MaybePromise<RequestView>;
   expireDue(): MaybePromise<RequestView[]>;
   listApprovedUnsigned(): MaybePromise<string[]>;
+  /** Held requests that ended (rejected, failed) at or after `sinceMs`, whoever ended them. */
+  listEndedSince(sinceMs: number): MaybePromise<RequestView[]>;
   failInterrupted(): MaybePromise<RequestView[]>;
   /** Pending requests of a wallet, or awaiting this approver's decision. */
   countPending(filter: { walletId?: string; approverId?: string }): MaybePromise<number>;
