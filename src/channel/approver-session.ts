@@ -11,14 +11,12 @@ import type { PostJson } from './device-session.js';
 import {
   APPROVER_ENROLL_PATH,
   CHALLENGE_PATH,
-  TOKEN_PATH,
   approverEnrollProofMessage,
-  tokenProofMessage,
+  brokerFieldsOf,
+  renewBrokerToken,
   type ApproverEnrollRequest,
   type ApproverEnrollResponse,
   type ChallengeResponse,
-  type TokenRequest,
-  type TokenResponse,
 } from './enrollment.js';
 import { ChannelError } from './errors.js';
 import { Identity } from './identity.js';
@@ -57,11 +55,7 @@ export async function enrollApprover(options: { cosignerUrl: string; enrollmentC
     const enrolled = await options.postJson<ApproverEnrollResponse>(options.cosignerUrl, APPROVER_ENROLL_PATH, request);
     if (enrolled.approverId !== identity.deviceId) throw new ChannelError('CHANNEL_ENROLL_FAILED', 'The co-signer assigned an approver id that does not match this identity key.');
     return {
-      cosignerUrl: options.cosignerUrl,
-      brokerUrl: enrolled.brokerUrl,
-      ...(options.caPem ? { caPem: options.caPem } : {}),
-      ...(enrolled.brokerCaPem ? { brokerCaPem: enrolled.brokerCaPem } : {}),
-      cosignerIdentity: enrolled.cosignerIdentity,
+      ...brokerFieldsOf(options, enrolled),
       identitySecret: identity.exportSecretKeyHex(),
       approverId: enrolled.approverId,
       name: enrolled.name,
@@ -171,10 +165,7 @@ export class ApproverSession {
 
   async #renewTokenIfNeeded(): Promise<void> {
     if (this.#record.tokenExpiresAt - Date.now() > RENEW_BEFORE_MS) return;
-    const { cosignerUrl, approverId } = this.#record;
-    const { challenge } = await this.#options.postJson<ChallengeResponse>(cosignerUrl, CHALLENGE_PATH, {});
-    const request: TokenRequest = { deviceId: approverId, challenge, signature: bytesToHex(this.#identity.sign('token', tokenProofMessage(challenge, approverId))) };
-    const renewed = await this.#options.postJson<TokenResponse>(cosignerUrl, TOKEN_PATH, request);
+    const renewed = await renewBrokerToken(this.#options.postJson, this.#record.cosignerUrl, this.#record.approverId, this.#identity);
     this.#record = { ...this.#record, token: renewed.token, tokenExpiresAt: renewed.tokenExpiresAt };
     await this.#options.onRecordChange?.(this.#record);
   }

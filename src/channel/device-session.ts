@@ -28,14 +28,13 @@ import {
 import {
   CHALLENGE_PATH,
   ENROLL_PATH,
-  TOKEN_PATH,
+  brokerFieldsOf,
   enrollProofMessage,
-  tokenProofMessage,
+  renewBrokerToken,
   type ChallengeResponse,
   restoreEnrollContext,
   type EnrollRequest,
   type EnrollResponse,
-  type TokenResponse,
 } from './enrollment.js';
 import { ChannelError } from './errors.js';
 import { Identity } from './identity.js';
@@ -160,11 +159,7 @@ export async function enrollDevice(options: {
       throw new ChannelError('CHANNEL_ENROLL_FAILED', 'The co-signer assigned a device id that does not match this identity key.');
     }
     return {
-      cosignerUrl: options.cosignerUrl,
-      brokerUrl: enrolled.brokerUrl,
-      ...(options.caPem ? { caPem: options.caPem } : {}),
-      ...(enrolled.brokerCaPem ? { brokerCaPem: enrolled.brokerCaPem } : {}),
-      cosignerIdentity: enrolled.cosignerIdentity,
+      ...brokerFieldsOf(options, enrolled),
       identitySecret: identity.exportSecretKeyHex(),
       deviceId: enrolled.deviceId,
       walletId: enrolled.walletId,
@@ -710,12 +705,7 @@ export class DeviceSession {
     if (this.#closed) return;
     const contents = this.#store.contents;
     if (!options.force && contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS > Date.now()) return;
-    const { challenge } = await this.#postJson<ChallengeResponse>(contents.cosignerUrl, CHALLENGE_PATH, {});
-    const renewed = await this.#postJson<TokenResponse>(contents.cosignerUrl, TOKEN_PATH, {
-      deviceId: contents.deviceId,
-      challenge,
-      signature: bytesToHex(this.#identity.sign('token', tokenProofMessage(challenge, contents.deviceId))),
-    });
+    const renewed = await renewBrokerToken(this.#postJson, contents.cosignerUrl, contents.deviceId, this.#identity);
     if (this.#closed) return;
     await this.#store.update({ token: renewed.token, tokenExpiresAt: renewed.tokenExpiresAt });
   }

@@ -3,7 +3,8 @@
  * exact bytes a device signs to prove it holds its identity key. A proof answers a fresh,
  * single-use challenge from the co-signer, so a recorded proof cannot be replayed.
  */
-import { concatBytes, hexToBytes } from '../mpc/bytes.js';
+import { bytesToHex, concatBytes, hexToBytes } from '../mpc/bytes.js';
+import type { Identity } from './identity.js';
 import { taggedHash } from '../mpc/hash.js';
 import { sharePossessionContext } from '../mpc/share-proof.js';
 
@@ -111,4 +112,33 @@ export function restoreEnrollContext(challenge: string, identityPublicKey: strin
 
 export function tokenProofMessage(challenge: string, deviceId: string): Uint8Array {
   return taggedHash('tandem/token/v1', hexToBytes(challenge), deviceId);
+}
+
+/** Where a holder's broker connection goes and whom it trusts, from its enrollment answer. */
+export function brokerFieldsOf(options: { cosignerUrl: string; caPem?: string }, enrolled: { brokerUrl: string; brokerCaPem?: string; cosignerIdentity: string }): {
+  cosignerUrl: string;
+  brokerUrl: string;
+  caPem?: string;
+  brokerCaPem?: string;
+  cosignerIdentity: string;
+} {
+  return {
+    cosignerUrl: options.cosignerUrl,
+    brokerUrl: enrolled.brokerUrl,
+    ...(options.caPem ? { caPem: options.caPem } : {}),
+    ...(enrolled.brokerCaPem ? { brokerCaPem: enrolled.brokerCaPem } : {}),
+    cosignerIdentity: enrolled.cosignerIdentity,
+  };
+}
+
+/** New broker credentials for an enrolled device or approver: a fresh challenge, answered with its identity key. */
+export async function renewBrokerToken(
+  postJson: <T>(baseUrl: string, path: string, body: unknown) => Promise<T>,
+  cosignerUrl: string,
+  holderId: string,
+  identity: Identity,
+): Promise<TokenResponse> {
+  const { challenge } = await postJson<ChallengeResponse>(cosignerUrl, CHALLENGE_PATH, {});
+  const request: TokenRequest = { deviceId: holderId, challenge, signature: bytesToHex(identity.sign('token', tokenProofMessage(challenge, holderId))) };
+  return postJson<TokenResponse>(cosignerUrl, TOKEN_PATH, request);
 }

@@ -61,6 +61,14 @@ const CHALLENGE_TTL_MS = 120_000;
 const MAX_CHALLENGES = 10_000;
 const MAX_BODY_BYTES = 16 * 1024;
 
+function identityKeyOf(value: unknown): Uint8Array {
+  try {
+    return parsePublicKey(String(value));
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', 'identityPublicKey must be a compressed secp256k1 key in hex.');
+  }
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -121,12 +129,7 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
         if (!timingSafeEqual(given, codeDigest)) throw new HttpError(403, 'BAD_ENROLLMENT_CODE', 'The enrollment code is wrong.');
       }
       takeChallenge(input.challenge);
-      let publicKey: Uint8Array;
-      try {
-        publicKey = parsePublicKey(String(input.identityPublicKey));
-      } catch {
-        throw new HttpError(400, 'BAD_REQUEST', 'identityPublicKey must be a compressed secp256k1 key in hex.');
-      }
+      const publicKey = identityKeyOf(input.identityPublicKey);
       const parties = input.parties;
       const is2of2 = Array.isArray(parties) && parties.length === 2 && parties[0] === 1 && parties[1] === 2;
       const is2of3 = Array.isArray(parties) && parties.length === 3 && parties[0] === 1 && parties[1] === 2 && parties[2] === 3;
@@ -171,12 +174,7 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
         throw new HttpError(400, 'BAD_REQUEST', 'enrollmentCode must be the one-time code the operator gave you (npm run cosigner -- approvers invite <name>).');
       }
       takeChallenge(input.challenge);
-      let publicKey: Uint8Array;
-      try {
-        publicKey = parsePublicKey(String(input.identityPublicKey));
-      } catch {
-        throw new HttpError(400, 'BAD_REQUEST', 'identityPublicKey must be a compressed secp256k1 key in hex.');
-      }
+      const publicKey = identityKeyOf(input.identityPublicKey);
       const identityPublicKey = String(input.identityPublicKey).toLowerCase();
       // checked before the code is taken, so a bad proof never uses a code up
       if (!verifySignature(publicKey, 'enroll', approverEnrollProofMessage(input.challenge!, identityPublicKey), input.signature)) {

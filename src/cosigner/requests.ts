@@ -24,7 +24,7 @@ import type { RequestResult } from '../channel/approval-protocol.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
 import type { ApprovalRule, PolicyRequest } from './policy/types.js';
 import { PresignatureUnavailableError, WalletLockedError, WalletStateError } from './store/errors.js';
-import type { CosignerStore, DeviceRecord, SigningRecord, WalletRecord } from './store/types.js';
+import type { CosignerStore, DeviceRecord, WalletRecord } from './store/types.js';
 
 export interface RequestContext {
   store: CosignerStore;

@@ -9,6 +9,7 @@
  * produce the same signature over the same digest: the device's message is bound to it.
  */
 import type Database from 'better-sqlite3';
+import { Statements, type Param } from './statements.js';
 import type { DecodedRequest, RequestDecision, RequestQuorum, RequestResult, RequestState, RequestView } from '../../channel/approval-protocol.js';
 import type { Hex } from 'viem';
 import { tallyDecisions } from '../approvals/quorum.js';
@@ -17,8 +18,6 @@ import type { SqliteAuditLog } from '../audit/audit-log.js';
 import type { EnvelopeCipher } from './envelope.js';
 import { ConflictError, DecisionRefusedError, NotFoundError } from './errors.js';
 import type { ApproverRecord, HeldRequestInput, RequestFilter, SettledRequestInput } from './types.js';
-
-type Param = string | number | bigint | Uint8Array | null;
 
 interface RequestRow {
   request_id: string;
@@ -65,14 +64,16 @@ export interface HeldSigningState {
 }
 
 export class SqliteApprovalStore {
-  readonly #statements = new Map<string, Database.Statement<Param[], unknown>>();
+  readonly #sql: Statements;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: SqliteAuditLog,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.#sql = new Statements(db);
+  }
 
   // ---- approvers
 
@@ -354,25 +355,16 @@ export class SqliteApprovalStore {
     };
   }
 
-  #statement(sql: string): Database.Statement<Param[], unknown> {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare<Param[], unknown>(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-
   #run(sql: string, ...params: Param[]): Database.RunResult {
-    return this.#statement(sql).run(...params);
+    return this.#sql.run(sql, ...params);
   }
 
   #get<T>(sql: string, ...params: Param[]): T | undefined {
-    return this.#statement(sql).get(...params) as T | undefined;
+    return this.#sql.get<T>(sql, ...params);
   }
 
   #all<T>(sql: string, ...params: Param[]): T[] {
-    return this.#statement(sql).all(...params) as T[];
+    return this.#sql.all<T>(sql, ...params);
   }
 }
 

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { Statements, type Param } from './statements.js';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Address, Hex } from 'viem';
@@ -128,8 +129,6 @@ interface PresignatureRow {
   sealed_state: Uint8Array | null;
 }
 
-type Param = string | number | bigint | Uint8Array | null;
-
 const WALLET_SELECT = `
   SELECT w.wallet_id, w.threshold, w.parties, w.status, w.address, w.public_key, s.generation,
          w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at, s.updated_at AS share_updated_at
@@ -145,10 +144,11 @@ export class SqliteCosignerStore implements CosignerStore {
   readonly #db: Database.Database;
   readonly #cipher: EnvelopeCipher;
   readonly #now: () => number;
-  readonly #statements = new Map<string, Database.Statement<Param[], unknown>>();
+  readonly #sql: Statements;
 
   constructor(options: SqliteStoreOptions) {
     this.#db = openDatabase(options.path, options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs });
+    this.#sql = new Statements(this.#db);
     try {
       this.#now = options.now ?? Date.now;
       this.#cipher = new EnvelopeCipher(options.masterKey);
@@ -739,25 +739,16 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#db.transaction(body).deferred();
   }
 
-  #statement(sql: string): Database.Statement<Param[], unknown> {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare<Param[], unknown>(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-
   #run(sql: string, ...params: Param[]): Database.RunResult {
-    return this.#statement(sql).run(...params);
+    return this.#sql.run(sql, ...params);
   }
 
   #get<T>(sql: string, ...params: Param[]): T | undefined {
-    return this.#statement(sql).get(...params) as T | undefined;
+    return this.#sql.get<T>(sql, ...params);
   }
 
   #all<T>(sql: string, ...params: Param[]): T[] {
-    return this.#statement(sql).all(...params) as T[];
+    return this.#sql.all<T>(sql, ...params);
   }
 }
 
