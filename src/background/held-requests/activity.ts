@@ -20,7 +20,7 @@ import { describeContext } from './describe-context.js';
 import { describePayload, heldRequestView, type DescribeContext, type DescribedPayload } from './describe-held.js';
 import { LIST_LIMIT, mergeUpdate, type HeldList } from './held-list.js';
 import { heldNote, heldNotes, writeHeldNote } from './held-notes.js';
-import { checkSignedTransaction, sendSigned } from './send-signed.js';
+import { checkSignedTransaction, leftToThisBrowser, sendSigned } from './send-signed.js';
 
 /** A list older than this is asked for again when a page wants it. */
 const STALE_MS = 15_000;
@@ -141,7 +141,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
 
 /** A signed transaction the co-signer did not send: after the grace period, if it still did not, this browser sends it. */
 function considerSending(request: RequestView): void {
-  if (request.state !== 'signed' || request.decoded.kind !== 'transaction' || !request.result?.rawTransaction) return;
+  if (!leftToThisBrowser(request)) return;
   if (sendAttempts.has(request.requestId)) return;
   sendAttempts.add(request.requestId);
   const wait = Math.max(0, request.updatedAt + SEND_GRACE_MS - Date.now());
@@ -153,7 +153,7 @@ async function sendIfStillSigned(requestId: string): Promise<void> {
   const latest = await session.request(requestId);
   if (list) list = mergeUpdate(list, latest, isWaiting);
   const raw = latest.result?.rawTransaction;
-  if (latest.state !== 'signed' || latest.decoded.kind !== 'transaction' || !raw) return;
+  if (!leftToThisBrowser(latest) || !raw || latest.decoded.kind !== 'transaction') return;
   const note = await heldNote(requestId);
   if (note?.sentHere && 'transactionHash' in note.sentHere) return;
   const address = await walletAddress();

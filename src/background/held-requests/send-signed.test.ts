@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { payloadHash, type RequestView } from '../../channel/approval-protocol.js';
 import { payloadToWire } from '../../channel/cosigner-protocol.js';
 import { WalletError } from '../errors.js';
-import { checkSignedTransaction } from './send-signed.js';
+import { checkSignedTransaction, leftToThisBrowser } from './send-signed.js';
 
 const wallet = privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
 const other = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
@@ -58,5 +58,26 @@ describe('a signed transaction from the co-signer, before this browser sends it'
     expect(await refusal(checkSignedTransaction(request, (await wallet.signTransaction({ ...transaction, value: 3n })) as Hex, wallet.address))).toMatch(/not the transaction/);
     expect(await refusal(checkSignedTransaction(request, (await other.signTransaction(transaction)) as Hex, wallet.address))).toMatch(/not signed by this wallet/);
     expect(await refusal(checkSignedTransaction(request, '0x02c0', wallet.address))).toMatch(/parse|not the transaction/);
+  });
+});
+
+describe('leftToThisBrowser', () => {
+  const signed = (request: RequestView): RequestView => ({ ...request, result: { rawTransaction: '0x02f8', transactionHash: '0xab' } });
+  const quorum = [{ rule: 'large', quorum: 1, approvers: [{ approverId: 'ab'.repeat(16), name: 'alice' }] }];
+
+  it('is a held transaction the co-signer signed and nobody sent', () => {
+    expect(leftToThisBrowser(signed({ ...held(transaction), quorums: quorum }))).toBe(true);
+  });
+
+  it('is never a transaction signed at once: the dapp sent it, or only asked for a signature', () => {
+    expect(leftToThisBrowser(signed(held(transaction)))).toBe(false);
+  });
+
+  it('is not a held one that is broadcast, failed, or not yet signed, nor a message', () => {
+    for (const state of ['broadcast', 'failed', 'approved', 'pending-approval'] as const) {
+      expect(leftToThisBrowser(signed({ ...held(transaction), quorums: quorum, state }))).toBe(false);
+    }
+    expect(leftToThisBrowser({ ...held(transaction), quorums: quorum })).toBe(false);
+    expect(leftToThisBrowser(signed({ ...held(transaction), quorums: quorum, decoded: { kind: 'message', text: 'hi', bytes: 2 } }))).toBe(false);
   });
 });

@@ -48,3 +48,12 @@ export async function sendSigned(raw: Hex, chainId: number, chains: readonly Cha
     throw error;
   }
 }
+
+/**
+ * Whether a request is a signed transaction that waits for someone to send it: one that was held
+ * for approvers and signed by the co-signer. A transaction signed at once was sent by the dapp's own
+ * request, or was only to be signed: never sent from here.
+ */
+export function leftToThisBrowser(request: RequestView): boolean {
+  return request.quorums.length > 0 && request.state === 'signed' && request.decoded.kind === 'transaction' && request.result?.rawTransaction !== undefined;
+}
