@@ -21,6 +21,7 @@ import {
 import { ChannelError } from './errors.js';
 import { Identity } from './identity.js';
 import { Mailbox } from './mailbox.js';
+import { TOKEN_RENEW_MARGIN_MS, TokenRenewal } from './token-renewal.js';
 import { approverClientId } from './topics.js';
 import { MqttTransport, type TlsOptions } from './transport.js';
 
@@ -39,8 +40,6 @@ export interface ApproverRecord {
   tokenExpiresAt: number;
 }
 
-/** Renew broker credentials this long before they expire. */
-const RENEW_BEFORE_MS = 5 * 60_000;
 
 export async function enrollApprover(options: { cosignerUrl: string; enrollmentCode: string; postJson: PostJson; caPem?: string }): Promise<ApproverRecord> {
   const identity = Identity.generate();
@@ -80,6 +79,7 @@ export class ApproverSession {
   readonly #identity: Identity;
   readonly #options: ApproverSessionOptions;
   #connection: Promise<{ transport: MqttTransport; mailbox: Mailbox }> | undefined;
+  #renewal: TokenRenewal | undefined;
 
   constructor(record: ApproverRecord, options: ApproverSessionOptions) {
     this.#record = { ...record };
@@ -126,6 +126,7 @@ export class ApproverSession {
   }
 
   async close(): Promise<void> {
+    this.#renewal?.stop();
     const connection = this.#connection;
     this.#connection = undefined;
     if (connection) {
@@ -155,6 +156,15 @@ export class ApproverSession {
         if (isGenuine(request)) this.#options.onUpdate?.(request);
       });
       await transport.connect();
+      // An approver's session (the extension's) may stay connected for days: its token must not lapse under it.
+      this.#renewal?.stop();
+      this.#renewal = new TokenRenewal(
+        () => this.#record.tokenExpiresAt,
+        async () => {
+          await this.#renewTokenIfNeeded();
+          transport.setCredentials(this.#record.approverId, this.#record.token);
+        },
+      ).start();
       return { transport, mailbox };
     })();
     this.#connection.catch(() => {
@@ -164,7 +174,7 @@ export class ApproverSession {
   }
 
   async #renewTokenIfNeeded(): Promise<void> {
-    if (this.#record.tokenExpiresAt - Date.now() > RENEW_BEFORE_MS) return;
+    if (this.#record.tokenExpiresAt - Date.now() > TOKEN_RENEW_MARGIN_MS) return;
     const renewed = await renewBrokerToken(this.#options.postJson, this.#record.cosignerUrl, this.#record.approverId, this.#identity);
     this.#record = { ...this.#record, token: renewed.token, tokenExpiresAt: renewed.tokenExpiresAt };
     await this.#options.onRecordChange?.(this.#record);

@@ -8,6 +8,7 @@
 import { bytesToHex, hexToBytes } from '../mpc/bytes.js';
 import type { RequestView } from './approval-protocol.js';
 import { Mailbox } from './mailbox.js';
+import { TOKEN_RENEW_MARGIN_MS, TokenRenewal } from './token-renewal.js';
 import type { RecoverableSignature } from '../mpc/ecdsa.js';
 import type { SignablePayload } from '../mpc/ethereum.js';
 import { exportKeyShare, importKeyShare, keyShareAddress, type KeyShare } from '../mpc/keyshare.js';
@@ -106,9 +107,6 @@ export interface DeviceSessionOptions {
 /** How long one conversation with the co-signer is reused for successive requests. */
 const CONVERSATION_LIFETIME_MS = 10 * 60_000;
 
-/** Renew the broker token when less than this is left. */
-const TOKEN_RENEW_MARGIN_MS = 60_000;
-
 /** A restore held for the operator's approval (RESTORE_NEEDS_APPROVAL) asks again this often... */
 export const RESTORE_APPROVAL_POLL_MS = 5_000;
 /** ...and gives up (with that refusal) after this long: nothing has changed, the restore can be run again. */
@@ -192,7 +190,7 @@ export class DeviceSession {
   readonly #onRestart = new Set<(error: ChannelError) => void>();
   #presence: PresenceStatus = { state: 'unknown', reason: 'none' };
   #requests: Promise<unknown> = Promise.resolve();
-  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #renewal: TokenRenewal | undefined;
   #closed = false;
   /** Waits (a restore's delay or approval) that close() cuts short. */
   readonly #onClose = new Set<() => void>();
@@ -453,7 +451,7 @@ export class DeviceSession {
       await current.send({ type: 'bye' }).catch(() => undefined);
       current.conversation.close();
     }
-    clearTimeout(this.#renewTimer);
+    this.#renewal?.stop();
     const connection = this.#connection;
     this.#connection = undefined;
     if (!connection) return;
@@ -657,7 +655,7 @@ export class DeviceSession {
 
   #forgetConnection(transport: MqttTransport): void {
     const connection = this.#connection;
-    clearTimeout(this.#renewTimer);
+    this.#renewal?.stop();
     this.#current = undefined;
     if (connection) {
       void connection.then(
@@ -671,17 +669,14 @@ export class DeviceSession {
 
   /** Renews the broker token before it expires, so a long-lived device is not dropped by the broker. */
   #scheduleRenewal(transport: MqttTransport): void {
-    clearTimeout(this.#renewTimer);
-    const delay = Math.max(1_000, this.#store.contents.tokenExpiresAt - TOKEN_RENEW_MARGIN_MS - Date.now());
-    this.#renewTimer = setTimeout(() => {
-      this.#renewTokenIfNeeded()
-        .then(() => {
-          transport.setCredentials(this.#store.contents.deviceId, this.#store.contents.token);
-          this.#scheduleRenewal(transport);
-        })
-        .catch(() => this.#scheduleRenewal(transport));
-    }, Math.min(delay, 0x7fff_ffff));
-    (this.#renewTimer as { unref?: () => void }).unref?.();
+    this.#renewal?.stop();
+    this.#renewal = new TokenRenewal(
+      () => this.#store.contents.tokenExpiresAt,
+      async () => {
+        await this.#renewTokenIfNeeded();
+        transport.setCredentials(this.#store.contents.deviceId, this.#store.contents.token);
+      },
+    ).start();
   }
 
   /**
