@@ -126,7 +126,7 @@ export interface OnboardingProgress {
 }
 
 export interface Warning {
-  code: 'UNLIMITED_APPROVAL' | 'CHAIN_MISMATCH' | 'EMPTY_CALLDATA_TO_CONTRACT' | 'SIMULATION_FAILED' | 'NOT_TEXT';
+  code: 'UNLIMITED_APPROVAL' | 'CHAIN_MISMATCH' | 'EMPTY_CALLDATA_TO_CONTRACT' | 'SIMULATION_FAILED' | 'NOT_TEXT' | 'INSUFFICIENT_FUNDS' | 'SYMBOL_MISMATCH';
   message: string;
 }
 
@@ -170,7 +170,63 @@ export type ApprovalDetails =
       maxFeeFormatted: string;
       simulation: { ok: true; gasUsed: string } | { ok: false; error: string };
     }
-  | { kind: 'addChain'; chain: ChainConfig };
+  | { kind: 'addChain'; chain: ChainConfig }
+  /** EIP-5792 wallet_sendCalls: every call decoded as a transaction, sent one after the other (nonces in order). */
+  | {
+      kind: 'calls';
+      from: `0x${string}`;
+      chain: { id: number; name: string; symbol: string };
+      /** The bundle id the dapp will use with wallet_getCallsStatus. */
+      bundleId: string;
+      calls: TransactionApprovalDetails[];
+      /** The calls' values together, and their maximum fees together, formatted in the native currency. */
+      totalValueFormatted: string;
+      totalMaxFeeFormatted: string;
+    }
+  /** EIP-747 wallet_watchAsset for an ERC-20. */
+  | { kind: 'watchAsset'; chain: { id: number; name: string }; token: WatchedToken };
+
+export type TransactionApprovalDetails = Extract<ApprovalDetails, { kind: 'transaction' }>;
+
+/** An ERC-20 the user watches on one chain (wallet_watchAsset). */
+export interface WatchedToken {
+  chainId: number;
+  address: `0x${string}`;
+  symbol: string;
+  decimals: number;
+  /** The dapp's image URL, kept but not loaded by the popup. */
+  image?: string;
+}
+
+/** A watched token with its balance, for the overview. */
+export interface TokenBalance extends WatchedToken {
+  /** In the token's smallest unit, decimal; absent when the chain did not answer. */
+  balance?: string;
+  balanceFormatted?: string;
+}
+
+/** One call of an EIP-5792 bundle, as the popup shows it. */
+export type BundleCallState = 'queued' | 'signing' | 'signed' | 'sent' | 'held' | 'failed' | 'skipped';
+
+export interface CallsBundleView {
+  ref: string;
+  id: string;
+  origin: string;
+  chainId: number;
+  createdAt: number;
+  /** EIP-5792 status: 100 pending, 200 confirmed, 400 offchain failure, 500 reverted, 600 partially reverted. */
+  status: number;
+  calls: {
+    details: TransactionApprovalDetails;
+    state: BundleCallState;
+    transactionHash?: `0x${string}`;
+    /** 'success' / 'reverted' once mined. */
+    receiptStatus?: 'success' | 'reverted';
+    /** The co-signer's request id while held for approvers. */
+    heldRequestId?: string;
+    error?: string;
+  }[];
+}
 
 /**
  * 'held': the co-signer keeps the request for the wallet's approvers (APPROVAL_PENDING). Final for
@@ -193,6 +249,8 @@ export interface ApprovalView {
   error?: RpcErrorBody;
   /** The signature or transaction hash once done. */
   result?: string;
+  /** wallet_sendCalls once approved: the bundle and each call's state. */
+  bundle?: CallsBundleView;
   /** Position among the approvals waiting, 1-based, and how many wait. */
   queue: { position: number; total: number };
 }
@@ -231,7 +289,11 @@ export type PopupRequest =
   /** Enrolls this browser as an approver with the operator's one-time code, at the configured co-signer. */
   | { kind: 'popup'; action: 'enrollApprover'; enrollmentCode: string }
   /** An approver's decision over the request exactly as shown: `payloadHash` must be the one on the page. */
-  | { kind: 'popup'; action: 'decideHeld'; requestId: string; verdict: HeldVerdict; payloadHash: `0x${string}` };
+  | { kind: 'popup'; action: 'decideHeld'; requestId: string; verdict: HeldVerdict; payloadHash: `0x${string}` }
+  /** An EIP-5792 bundle by its wallet-side ref (wallet_showCallsStatus opens `#/calls/<ref>`), its status computed from the chain. */
+  | { kind: 'popup'; action: 'callsBundle'; ref: string }
+  /** The watched ERC-20s of the current chain with their balances. */
+  | { kind: 'popup'; action: 'tokens' };
 
 // ---------------------------------------------------------------------------------------------
 // Requests held by the co-signer for approvers (policy `approvals`), as the Activity and approver pages show them.
@@ -345,6 +407,8 @@ export interface PopupReplies {
   approver: ApproverView;
   enrollApprover: ApproverView;
   decideHeld: ApproverView;
+  callsBundle: CallsBundleView;
+  tokens: TokenBalance[];
 }
 
 export type PopupReply<A extends PopupRequest['action']> = { ok: true; value: PopupReplies[A] } | { ok: false; error: RpcErrorBody & { reason?: string } };

@@ -11,6 +11,7 @@ import { deliver } from './ports.js';
 import { sessionGet, sessionRemove, sessionSet } from './session-storage.js';
 import { emergencyBackup } from './emergency.js';
 import { currentCosignerStatus } from './wallet.js';
+import { bundleView } from './calls/run-bundle.js';
 
 /** What approving does, in a form that survives storage (bigints as decimal strings). */
 export type ApprovalAction =
@@ -18,7 +19,10 @@ export type ApprovalAction =
   | { kind: 'message'; data: `0x${string}` }
   | { kind: 'typedData'; typedData: unknown }
   | { kind: 'transaction'; transaction: Record<string, unknown>; chainId: number }
-  | { kind: 'addChain' };
+  | { kind: 'addChain' }
+  /** wallet_sendCalls: the exact transactions (nonces in order); `ref` is the bundle's key in IndexedDB once approved. */
+  | { kind: 'calls'; ref: string; bundleId: string; chainId: number; transactions: Record<string, unknown>[] }
+  | { kind: 'watchAsset' };
 
 export interface ApprovalRecord {
   id: string;
@@ -124,7 +128,7 @@ const POPUP_HEIGHT = 640;
  * Top right of the focused window. The screen can be smaller than that window (headless), and
  * Chrome refuses bounds off the screen: then it places the window itself, at the size it allows.
  */
-async function openPopupWindow(url: string): Promise<browser.Windows.Window | undefined> {
+export async function openPopupWindow(url: string): Promise<browser.Windows.Window | undefined> {
   try {
     return await browser.windows.create({ url, type: 'popup', focused: true, ...(await popupBounds()) });
   } catch {
@@ -187,6 +191,7 @@ export async function approvalView(record: ApprovalRecord): Promise<ApprovalView
     cosignerStatus,
     ...(record.error ? { error: record.error } : {}),
     ...(typeof record.result === 'string' ? { result: record.result } : {}),
+    ...(record.action.kind === 'calls' && record.stage !== 'pending' && record.stage !== 'rejected' ? await bundleView(record.action.ref, { readChain: false }).then((bundle) => ({ bundle }), () => ({})) : {}),
     queue: { position: Math.max(position, 1), total: Math.max(waiting.length, 1) },
   };
 }

@@ -1,12 +1,14 @@
 /**
  * The extension's IndexedDB (through idb): the sealed vault, per-origin permissions and settings;
- * since version 2 also the sealed approver record and this browser's notes on held requests.
+ * since version 2 also the sealed approver record and this browser's notes on held requests; since
+ * version 3 the EIP-5792 call bundles (wallet_sendCalls) and the watched tokens (wallet_watchAsset).
  * Everything here survives a service-worker restart and a browser restart.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { SealedVault } from './vault.js';
 import type { SealedBox } from './sealed-box.js';
-import type { ChainConfig } from './api.js';
+import type { ChainConfig, WatchedToken } from './api.js';
+import type { CallBundleRecord } from './calls/bundle-record.js';
 
 export interface OriginPermission {
   origin: string;
@@ -56,10 +58,14 @@ interface TandemSchema extends DBSchema {
   settings: { key: 'settings'; value: Settings };
   approver: { key: 'approver'; value: SealedApprover };
   heldRequests: { key: string; value: HeldRequestNote };
+  /** Keyed by the wallet-side `ref`; looked up by the dapp's [origin, id]. */
+  callBundles: { key: string; value: CallBundleRecord; indexes: { byOriginId: [string, string] } };
+  /** Keyed by `${chainId}:${lowercase address}`. */
+  watchedTokens: { key: string; value: WatchedToken & { key: string; addedAt: number } };
 }
 
 const DB_NAME = 'tandem';
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 let database: Promise<IDBPDatabase<TandemSchema>> | undefined;
 
 export function db(): Promise<IDBPDatabase<TandemSchema>> {
@@ -73,6 +79,12 @@ export function db(): Promise<IDBPDatabase<TandemSchema>> {
       if (oldVersion < 2) {
         upgrading.createObjectStore('approver');
         upgrading.createObjectStore('heldRequests', { keyPath: 'requestId' });
+      }
+      if (oldVersion < 3) {
+        // New stores only: nothing older is touched, so a version-2 profile keeps its vault and settings.
+        const bundles = upgrading.createObjectStore('callBundles', { keyPath: 'ref' });
+        bundles.createIndex('byOriginId', ['origin', 'id'], { unique: true });
+        upgrading.createObjectStore('watchedTokens', { keyPath: 'key' });
       }
     },
   });

@@ -4,7 +4,7 @@
  * becomes of them: a transaction signed but not yet sent is sent; anything caught mid-signature
  * fails cleanly (the presignature it took is gone for good; nothing was signed).
  */
-import { keccak256, type TransactionSerializable } from 'viem';
+import { keccak256 } from 'viem';
 import { reviveTypedData } from './requests/typed-data-params.js';
 import type { ApprovalView } from './api.js';
 import { approvalView, finish, getApproval, saveApproval, allApprovals, type ApprovalRecord } from './approvals.js';
@@ -15,6 +15,9 @@ import { grant } from './permissions.js';
 import { readSettings, writeSettings } from './settings.js';
 import { signPayload, touch, walletAddress, walletStatus } from './wallet.js';
 import { toViemSignature } from '../mpc/ethereum.js';
+import { sendRawTransaction, signTransaction, transactionKnown as knownOnChain } from './send-transaction.js';
+import { executeBundle, recoverBundle } from './calls/run-bundle.js';
+import { addWatchedToken } from './watch-asset/watched-tokens.js';
 import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import { heldForApproval } from './held-requests/activity.js';
 
@@ -86,9 +89,7 @@ async function execute(record: ApprovalRecord): Promise<unknown> {
       return toViemSignature(payload, signature);
     }
     case 'transaction': {
-      const transaction = reviveTransaction(action.transaction);
-      const { signature, payload } = await signPayload({ kind: 'transaction', transaction });
-      const rawTransaction = toViemSignature(payload, signature);
+      const rawTransaction = await signTransaction(action.transaction);
       // Kept before sending: a worker restarted from here on sends this same transaction, never a new one.
       const sending: ApprovalRecord = { ...record, stage: 'broadcasting', rawTransaction };
       await saveApproval(sending);
@@ -106,46 +107,36 @@ async function execute(record: ApprovalRecord): Promise<unknown> {
       await emitChainChanged(chain.id);
       return null;
     }
+    case 'calls':
+      return executeBundle(record, action);
+    case 'watchAsset': {
+      if (record.details.kind !== 'watchAsset') throw new WalletError('UNKNOWN_REQUEST', 'Malformed approval.');
+      await addWatchedToken(record.details.token);
+      return true;
+    }
   }
 }
 
-/** The client of the chain a transaction approval was made on. */
-async function transactionChain(record: ApprovalRecord) {
+/** The chain a transaction approval was made on. */
+function transactionChainId(record: ApprovalRecord): number {
   if (record.action.kind !== 'transaction') throw new WalletError('UNKNOWN_REQUEST', 'Not a transaction.');
-  const chainId = record.action.chainId;
-  const chain = (await readSettings()).chains.find((known) => known.id === chainId);
-  if (!chain) throw new WalletError('BAD_SETTING', `Chain ${chainId} was removed before the transaction could be sent.`);
-  return chainClient(chain);
+  return record.action.chainId;
 }
 
 async function broadcast(record: ApprovalRecord): Promise<`0x${string}`> {
   if (!record.rawTransaction) throw new WalletError('UNKNOWN_REQUEST', 'Nothing to send.');
-  return (await transactionChain(record)).sendRawTransaction({ serializedTransaction: record.rawTransaction });
+  return sendRawTransaction(transactionChainId(record), record.rawTransaction);
 }
 
 async function transactionKnown(record: ApprovalRecord, hash: `0x${string}`): Promise<boolean> {
-  return transactionChain(record)
-    .then((client) => client.getTransaction({ hash }))
-    .then(() => true)
-    .catch(() => false);
+  return knownOnChain(transactionChainId(record), hash);
 }
 
 export function accountsPermission(origin: string, address: `0x${string}`) {
   return { parentCapability: 'eth_accounts', invoker: origin, date: Date.now(), caveats: [{ type: 'restrictReturnedAccounts', value: [address] }] };
 }
 
-const BIGINT_FIELDS = ['value', 'gas', 'maxFeePerGas', 'maxPriorityFeePerGas'] as const;
-
-/** A value as storage.session can keep it: bigints as decimal strings. */
-export function toStorable(value: object): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(value, (_, field: unknown) => (typeof field === 'bigint' ? field.toString() : field))) as Record<string, unknown>;
-}
-
-function reviveTransaction(stored: Record<string, unknown>): TransactionSerializable {
-  const transaction: Record<string, unknown> = { ...stored };
-  for (const field of BIGINT_FIELDS) if (typeof transaction[field] === 'string') transaction[field] = BigInt(transaction[field]);
-  return transaction as unknown as TransactionSerializable;
-}
+export { toStorable } from './send-transaction.js';
 
 /**
  * Runs once when the worker starts. Approvals caught while signing fail cleanly; a signed
@@ -153,7 +144,14 @@ function reviveTransaction(stored: Record<string, unknown>): TransactionSerializ
  */
 export async function recoverInterruptedApprovals(): Promise<void> {
   for (const record of await allApprovals()) {
-    if (record.stage === 'broadcasting' && record.rawTransaction) {
+    if (record.action.kind === 'calls' && (record.stage === 'signing' || record.stage === 'broadcasting')) {
+      // The bundle's calls are in IndexedDB: a signed one is sent again, one caught mid-signature fails, the rest are not sent.
+      const action = record.action;
+      await recoverBundle(action.ref).then(
+        () => finish(record, { result: { id: action.bundleId } }, 'done'),
+        (error: unknown) => finish(record, { error: toRpcError(error) }, 'failed'),
+      );
+    } else if (record.stage === 'broadcasting' && record.rawTransaction) {
       await broadcast(record).then(
         (hash) => finish(record, { result: hash }, 'done'),
         async (error: unknown) => {

@@ -10,6 +10,7 @@ import { toRpcError } from './errors.js';
 import { emitAccountsChanged } from './events.js';
 import { decide, recoverInterruptedApprovals } from './execute.js';
 import { handlePopupRequest } from './popup-api.js';
+import { recoverAllBundles } from './calls/run-bundle.js';
 import { acceptProviderPort } from './provider-port.js';
 import { restrictSessionStorage } from './session-storage.js';
 import { AUTO_LOCK_ALARM, autoLockAlarm, onLockChange, walletStatus } from './wallet.js';
@@ -51,7 +52,10 @@ browser.runtime.onInstalled.addListener((details) => {
 onLockChange(() => void emitAccountsChanged());
 
 void restrictSessionStorage().catch(() => undefined);
-void recoverInterruptedApprovals().catch(() => undefined);
+void recoverInterruptedApprovals()
+  .catch(() => undefined)
+  .then(() => recoverAllBundles())
+  .catch(() => undefined);
 // Reopens an unlocked wallet (and its broker connection) after a restart, once the request that woke
 // the worker was answered: a dapp's first answer must not wait for a TLS handshake. A request that
 // needs the wallet before then reopens it itself.

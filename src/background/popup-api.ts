@@ -12,6 +12,8 @@ import { emergencyBackup, enterEmergency, leaveEmergency } from './emergency.js'
 import { exportPrivateKey } from './key-export.js';
 import { readSealedVault } from './vault.js';
 import { activity, walletPendingCount } from './held-requests/activity.js';
+import { bundleView } from './calls/run-bundle.js';
+import { tokenBalances } from './watch-asset/watched-tokens.js';
 import { approverPendingCount, approverView, decide as decideAsApprover, enroll as enrollAsApprover } from './approver/approver.js';
 
 export async function overview(): Promise<WalletOverview> {
@@ -103,6 +105,8 @@ const HANDLERS: Handlers = {
   approver: (request) => approverView(request.refresh === true),
   enrollApprover: (request) => enrollAsApprover(String(request.enrollmentCode ?? '')),
   decideHeld: (request) => decideAsApprover(String(request.requestId), request.verdict, request.payloadHash),
+  callsBundle: (request) => bundleView(String(request.ref)),
+  tokens: async () => tokenBalances((await walletStatus()) === 'unlocked' ? await walletAddress() : undefined),
 };
 
 export function handlePopupRequest(request: PopupRequest): Promise<unknown> {

@@ -7,8 +7,9 @@ import { OnboardingPage } from './Onboarding.js';
 import { OverviewPage } from './Overview.js';
 import { parseRoute } from './routes.js';
 import { UnlockPage } from './Unlock.js';
+import { CallsStatusPage } from './CallsStatusPage.js';
 
-const titles = { overview: 'Tandem', onboarding: 'Set up Tandem', 'new-kit': 'Refresh key shares', unlock: 'Unlock Tandem', approve: 'Tandem request', activity: 'Tandem activity', approver: 'Tandem: approvals to give', 'not-found': 'Tandem' } as const;
+const titles = { overview: 'Tandem', onboarding: 'Set up Tandem', 'new-kit': 'Refresh key shares', unlock: 'Unlock Tandem', approve: 'Tandem request', activity: 'Tandem activity', approver: 'Tandem: approvals to give', calls: 'Tandem: calls', 'not-found': 'Tandem' } as const;
 
 /** One page for every view: the worker and the toolbar open it with the view in `location.hash`. */
 export function App() {
@@ -39,6 +40,8 @@ export function App() {
       return <ActivityPage />;
     case 'approver':
       return <ApproverPage />;
+    case 'calls':
+      return <CallsStatusPage key={route.ref} bundleRef={route.ref} />;
     case 'not-found':
       return (
         <main class="page page-narrow">

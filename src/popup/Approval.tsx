@@ -88,6 +88,8 @@ export function ApprovalPage({ id }: { id: string }) {
   useEffect(() => {
     if (stage === 'rejected') window.close();
     if (stage !== 'done') return;
+    // A bundle where a call failed or waits for approvers stays open: the user should see which.
+    if (view?.bundle?.calls.some((call) => call.state === 'failed' || call.state === 'held' || call.state === 'skipped')) return;
     const timer = setTimeout(() => window.close(), CLOSE_AFTER_DONE_MS);
     return () => clearTimeout(timer);
   }, [stage]);

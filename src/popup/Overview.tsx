@@ -8,6 +8,7 @@ import { KeyExport } from './KeyExport.js';
 import { KeyShares } from './KeyShares.js';
 import { errorText } from './errors.js';
 import { UnlockForm } from './Unlock.js';
+import { WatchedTokens } from './WatchedTokens.js';
 import { call } from './worker-client.js';
 
 /** `#/`: the toolbar popup. */
@@ -113,6 +114,8 @@ function Wallet({ overview, onChange }: { overview: WalletOverview; onChange: (o
           ))}
         </select>
       </label>
+
+      <WatchedTokens chainId={overview.chainId} />
 
       <ConnectedSites origins={overview.connectedOrigins} busy={busy} onRevoke={(origin) => run(() => call({ kind: 'popup', action: 'revokeOrigin', origin }))} />
 

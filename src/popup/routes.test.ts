@@ -32,6 +32,11 @@ describe('parseRoute', () => {
     expect(parseRoute('#/unlock?next=//evil.example')).toEqual({ name: 'unlock', next: '/' });
   });
 
+  it('reads an EIP-5792 bundle page', () => {
+    expect(parseRoute('#/calls/4f1c2d3e-aaaa-bbbb-cccc-0123456789ab')).toEqual({ name: 'calls', ref: '4f1c2d3e-aaaa-bbbb-cccc-0123456789ab' });
+    expect(parseRoute('#/calls/')).toEqual({ name: 'not-found', hash: '/calls/' });
+  });
+
   it('reports anything else as not found', () => {
     expect(parseRoute('#/approve/')).toEqual({ name: 'not-found', hash: '/approve/' });
     expect(parseRoute('#/approve/%E0%A4%A')).toEqual({ name: 'not-found', hash: '/approve/%E0%A4%A' });

@@ -9,6 +9,8 @@ export type Route =
   | { name: 'activity' }
   /** This browser as an approver for other wallets: enrollment, then the approvals to give. */
   | { name: 'approver' }
+  /** An EIP-5792 bundle (wallet_showCallsStatus), by its wallet-side ref. */
+  | { name: 'calls'; ref: string }
   | { name: 'not-found'; hash: string };
 
 /** Where to go after unlocking: only a path inside this page, never another URL. */
@@ -30,6 +32,14 @@ export function parseRoute(hash: string): Route {
   if (path === '/activity') return { name: 'activity' };
   if (path === '/approver') return { name: 'approver' };
   if (path === '/unlock') return { name: 'unlock', next: safeNext(query.get('next')) };
+  const calls = /^\/calls\/([^/]+)$/.exec(path);
+  if (calls?.[1]) {
+    try {
+      return { name: 'calls', ref: decodeURIComponent(calls[1]) };
+    } catch {
+      return { name: 'not-found', hash: raw };
+    }
+  }
   const approve = /^\/approve\/([^/]+)$/.exec(path);
   if (approve?.[1]) {
     try {

@@ -7,6 +7,8 @@ import type { RpcContext, RpcHandler, RpcOutcome } from './context.js';
 import { READ_ONLY_METHODS, passThrough } from './passthrough.js';
 import { providerState } from './provider-state.js';
 import { personalSign, sendTransaction, signTypedDataV4 } from './signing.js';
+import { walletGetCallsStatus, walletGetCapabilities, walletSendCalls, walletShowCallsStatus } from './calls.js';
+import { walletWatchAsset } from './assets.js';
 
 const HANDLERS: Record<string, RpcHandler> = {
   [PROVIDER_STATE_METHOD]: providerState,
@@ -22,6 +24,11 @@ const HANDLERS: Record<string, RpcHandler> = {
   wallet_requestPermissions: walletRequestPermissions,
   wallet_getPermissions: walletGetPermissions,
   wallet_revokePermissions: walletRevokePermissions,
+  wallet_getCapabilities: walletGetCapabilities,
+  wallet_sendCalls: walletSendCalls,
+  wallet_getCallsStatus: walletGetCallsStatus,
+  wallet_showCallsStatus: walletShowCallsStatus,
+  wallet_watchAsset: walletWatchAsset,
 };
 
 const REFUSED: Record<string, string> = {

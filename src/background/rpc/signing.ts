@@ -13,7 +13,7 @@ import { currentChain, readSettings } from '../settings.js';
 import { DEFERRED, type RpcContext, type RpcHandler } from './context.js';
 
 /** The origin must be connected, and may only ask for the account it was given. */
-async function authorisedAccount(origin: string, requested: Address): Promise<Address> {
+export async function authorisedAccount(origin: string, requested: Address): Promise<Address> {
   const accounts = await accountsFor(origin);
   const account = accounts.find((known) => known.toLowerCase() === requested.toLowerCase());
   if (!accounts.length) throw unauthorized();

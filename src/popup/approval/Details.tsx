@@ -4,6 +4,8 @@ import { ConnectDetails } from './ConnectDetails.js';
 import { MessageDetails } from './MessageDetails.js';
 import { TransactionDetails } from './TransactionDetails.js';
 import { TypedDataDetails } from './TypedDataDetails.js';
+import { CallsDetails } from './CallsDetails.js';
+import { WatchAssetDetails } from './WatchAssetDetails.js';
 
 const titles: Record<ApprovalView['details']['kind'], string> = {
   connect: 'Connect',
@@ -11,6 +13,8 @@ const titles: Record<ApprovalView['details']['kind'], string> = {
   typedData: 'Sign typed data',
   transaction: 'Send a transaction',
   addChain: 'Add a network',
+  calls: 'Send calls',
+  watchAsset: 'Add a token',
 };
 
 export function detailsTitle(view: ApprovalView): string {
@@ -30,5 +34,9 @@ export function Details({ view }: { view: ApprovalView }) {
       return <TransactionDetails {...details} />;
     case 'addChain':
       return <AddChainDetails chain={details.chain} />;
+    case 'calls':
+      return <CallsDetails {...details} />;
+    case 'watchAsset':
+      return <WatchAssetDetails {...details} />;
   }
 }

@@ -1,5 +1,6 @@
 import type { ApprovalView } from '../../background/api.js';
 import { approvalStageLabel } from '../format.js';
+import { BundleCalls } from '../BundleCalls.js';
 
 /** What happens after the user approved: the stage while it runs, then the outcome. */
 export function Progress({ view }: { view: ApprovalView }) {
@@ -18,6 +19,7 @@ export function Progress({ view }: { view: ApprovalView }) {
           </a>
         </p>
       )}
+      {view.bundle && <BundleCalls bundle={view.bundle} />}
       {view.stage === 'done' && view.result && (
         <p class="result">
           {view.details.kind === 'transaction' ? 'Transaction hash' : 'Signature'}:{' '}

@@ -4,8 +4,8 @@ export function Warnings({ warnings }: { warnings: Warning[] }) {
   if (warnings.length === 0) return null;
   return (
     <section class="warnings" aria-label="Warnings">
-      {warnings.map((warning) => (
-        <div key={warning.code} class="warning" role="alert" data-testid={`warning-${warning.code}`}>
+      {warnings.map((warning, index) => (
+        <div key={index} class="warning" role="alert" data-testid={`warning-${warning.code}`}>
           <span aria-hidden="true">⚠ </span>
           {warning.message}
         </div>
