@@ -128,14 +128,55 @@ describe('start', () => {
     expect(stdout).toMatch(/master key +id [0-9a-f]{16} \(\$TANDEM_MASTER_KEY\)/);
 
     // The printed certificate is enough to trust the server: no other CA, no verification switched off.
-    await expect(httpsJson(`${url}/v1/health`, 'GET', certPem)).resolves.toEqual({ status: 200, body: { ok: true } });
-    await expect(httpsJson(`${url}/v1/health`, 'POST', certPem)).resolves.toEqual({ status: 200, body: { ok: true } });
+    await expect(httpsJson(`${url}/v1/health`, 'GET', certPem)).resolves.toMatchObject({ status: 200, body: { ok: true, status: 'ok', broker: 'connected', store: 'ok' } });
+    await expect(httpsJson(`${url}/v1/health`, 'POST', certPem)).resolves.toMatchObject({ status: 200, body: { ok: true, status: 'ok' } });
 
     child.kill('SIGTERM');
     await expect(exited).resolves.toEqual({ code: 0, signal: null });
     expect(stderr).toContain('co-signer stopped.');
     // Closed cleanly: SQLite folds the WAL back into the database and removes it on the last close.
     expect(existsSync(`${databasePath(dataDir)}-wal`)).toBe(false);
+  });
+
+  it('with --log-format json and --metrics-port: JSON log lines, /metrics and /v1/health on plain HTTP, and SIGTERM drains, then exits 0', async () => {
+    const dataDir = tempDataDir();
+    child = spawnCli(['start', '--data-dir', dataDir, '--port', '0', '--log-format', 'json', '--metrics-port', '0', '--drain-timeout', '5s'], WITH_KEY);
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child!.once('exit', (code, signal) => resolveExit({ code, signal })));
+    await new Promise<void>((resolveBanner, reject) => {
+      child!.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('Stop it with')) resolveBanner();
+      });
+      void exited.then(({ code }) => reject(new Error(`start exited (${code}) before printing its banner:\n${stdout}\n${stderr}`)));
+    });
+    const metricsUrl = /^ {2}metrics +(http:\/\/127\.0\.0\.1:\d+)\/metrics/m.exec(stdout)?.[1];
+    expect(metricsUrl, stdout).toBeDefined();
+    const metrics = await fetch(`${metricsUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await metrics.text()).toMatch(/^process_resident_memory_bytes \d+$/m);
+    const health = await fetch(`${metricsUrl}/v1/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', broker: 'connected', store: 'ok' });
+
+    child.kill('SIGTERM');
+    await expect(exited).resolves.toEqual({ code: 0, signal: null });
+    const lines = stderr.split('\n').filter((line) => line.length > 0);
+    expect(lines.length).toBeGreaterThan(0);
+    // Every stderr line is one JSON object with time, level and msg.
+    const parsed = lines.map((line) => JSON.parse(line) as { time: string; level: string; msg: string });
+    for (const line of parsed) {
+      expect(new Date(line.time).toISOString()).toBe(line.time);
+      expect(['debug', 'info', 'warn', 'error']).toContain(line.level);
+      expect(typeof line.msg).toBe('string');
+    }
+    const messages = parsed.map((line) => line.msg);
+    expect(messages.some((msg) => msg.startsWith('SIGTERM: draining'))).toBe(true);
+    expect(messages).toContain('drained: no request in progress');
+    expect(messages.at(-1)).toBe('co-signer stopped.');
   });
 
   it('refuses an incomplete external-broker configuration with a usage error', async () => {

@@ -33,6 +33,7 @@ import { importKeyShare } from '../mpc/keyshare.js';
 import { verifySharePossession } from '../mpc/share-proof.js';
 import { ConflictError } from './store/errors.js';
 import type { ApproverRecord, CosignerStore } from './store/types.js';
+import type { CosignerLog } from './ops/log.js';
 
 /** Who broker credentials are for: a device of a wallet, or an approver (no wallet). */
 export type CredentialHolder = { deviceId: string; walletId: string } | { approverId: string };
@@ -54,7 +55,9 @@ export interface HttpApiOptions {
   /** Enrollments allowed per client address per window. Default 20 per 10 minutes. */
   enrollLimit?: { limit: number; windowMs: number };
   now?: () => number;
-  log?: (line: string) => void;
+  log?: CosignerLog;
+  /** What GET /v1/health answers (status and body); without it, 200 { ok: true }. */
+  health?: () => Promise<{ httpStatus: number; body: unknown }>;
 }
 
 const CHALLENGE_TTL_MS = 120_000;
@@ -238,6 +241,13 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
     };
+    if (url.pathname === HEALTH_PATH && options.health) {
+      options.health().then(
+        ({ httpStatus, body }) => reply(httpStatus, body),
+        () => reply(503, { status: 'degraded', ok: false }),
+      );
+      return;
+    }
     if (!route) return reply(404, { error: { code: 'NOT_FOUND', message: `No ${url.pathname} here.` } });
     if (request.method !== 'POST' && url.pathname !== HEALTH_PATH) return reply(405, { error: { code: 'METHOD', message: 'Use POST.' } });
     readJson(request)

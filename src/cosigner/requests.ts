@@ -24,6 +24,8 @@ import type { RequestResult } from '../channel/approval-protocol.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
 import type { ApprovalRule, PolicyRequest } from './policy/types.js';
 import { PresignatureUnavailableError, WalletLockedError, WalletStateError } from './store/errors.js';
+import type { CosignerLog } from './ops/log.js';
+import type { RequestMetrics } from './ops/metrics.js';
 import type { CosignerStore, DeviceRecord, WalletRecord } from './store/types.js';
 
 export interface RequestContext {
@@ -31,13 +33,25 @@ export interface RequestContext {
   /** Ready presignatures a wallet may hold here; more are refused. */
   maxPresignatures: number;
   now: () => number;
-  /** Operational log: never given secrets. */
-  log: (line: string) => void;
+  /** Operational log: never given secrets. Fields (walletId, code...) are for JSON logs. */
+  log: CosignerLog;
   /** How long after its enrollment a restoring device may run its restore. */
   restoreDelayMs: number;
   /** Tells approvers of held requests; without it, requests that need approval are refused. */
   desk?: ApprovalDesk;
+  /** Counters and latencies for /metrics: a few Map updates per request. */
+  metrics?: RequestMetrics;
+  /** Admission of requests: enter() is false while the co-signer drains (the request is refused); each admitted request leaves once. */
+  gate?: RequestGate;
 }
+
+export interface RequestGate {
+  enter(): boolean;
+  leave(): void;
+}
+
+/** What a device hears when it asks while the co-signer drains before stopping. */
+export const DRAINING_REASON = 'The co-signer is shutting down (draining) and takes no new requests; try again in a moment (another instance, or this one after its restart, will answer).';
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 const SESSION_PATTERN = /^0x[0-9a-f]{64}$/;
@@ -62,6 +76,15 @@ export async function serveConversation(context: RequestContext, conversation: C
     for (;;) {
       const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'sign-now', 'refresh', 'restore', 'new-backup', 'reshare-commit', 'mpc', 'bye']);
       if (header.type === 'bye') return;
+      if (context.gate && !context.gate.enter()) {
+        // Checked before anything is read or spent: a drained request changed nothing. (INTERNAL, for
+        // devices that know no more specific code; the reason says what it is.)
+        context.metrics?.refused('INTERNAL');
+        context.log(`wallet ${walletId}: refused ${header.type}: draining`, { walletId, request: header.type, code: 'INTERNAL', reason: 'draining' });
+        await link.refuse('INTERNAL', DRAINING_REASON);
+        continue;
+      }
+      const started = performance.now();
       try {
         const wallet = await context.store.getWallet(walletId);
         if (!wallet) throw new Refusal('UNKNOWN_WALLET', 'This wallet is not known to the co-signer.');
@@ -85,30 +108,37 @@ export async function serveConversation(context: RequestContext, conversation: C
         else throw new Refusal('BAD_REQUEST', 'Protocol messages arrived with no request in progress.');
       } catch (error) {
         if (error instanceof Refusal) {
+          refused(context, walletId, header.type, error.code, error.rule);
           await link.refuse(error.code, error.reason, error.rule);
           continue;
         }
         if (error instanceof ProtocolBodyError || error instanceof PolicyRequestError) {
+          refused(context, walletId, header.type, 'BAD_REQUEST');
           await link.refuse('BAD_REQUEST', error.message);
           continue;
         }
         // Whatever else ended the request, the device hears it now rather than at its deadline.
         if (error instanceof ProtocolAbortError) {
           const wallet = await context.store.getWallet(walletId);
-          if (wallet?.status === 'locked') await link.refuse('WALLET_LOCKED', lockedReason(wallet)).catch(() => undefined);
-          else await link.refuse('PROTOCOL_ABORT', error.shortMessage).catch(() => undefined);
+          const code = wallet?.status === 'locked' ? 'WALLET_LOCKED' : 'PROTOCOL_ABORT';
+          refused(context, walletId, header.type, code);
+          await link.refuse(code, wallet?.status === 'locked' ? lockedReason(wallet) : error.shortMessage).catch(() => undefined);
         } else if (!(error instanceof CosignerRefusedError) && !(error instanceof ChannelError)) {
-          context.log(`wallet ${walletId}: request failed: ${(error as Error).message.split('\n')[0]}`);
+          context.log(`wallet ${walletId}: request failed: ${(error as Error).message.split('\n')[0]}`, { level: 'error', walletId, request: header.type });
+          refused(context, walletId, header.type, 'INTERNAL');
           await link.refuse('INTERNAL', 'The co-signer failed while serving this request; try again later.').catch(() => undefined);
         }
         throw error;
+      } finally {
+        context.metrics?.requestDone(header.type, (performance.now() - started) / 1000);
+        context.gate?.leave();
       }
     }
   } catch (error) {
     if (error instanceof ProtocolAbortError) {
-      context.log(`wallet ${walletId}: ${error.shortMessage}`);
+      context.log(`wallet ${walletId}: ${error.shortMessage}`, { level: 'warn', walletId, code: 'PROTOCOL_ABORT' });
     } else if (!(error instanceof CosignerRefusedError) && !(error instanceof ChannelError)) {
-      context.log(`wallet ${walletId}: conversation ended: ${(error as Error).message.split('\n')[0]}`);
+      context.log(`wallet ${walletId}: conversation ended: ${(error as Error).message.split('\n')[0]}`, { level: 'warn', walletId });
     }
   } finally {
     conversation.close();
@@ -133,7 +163,7 @@ async function keygen(
   const publicKey = `0x${bytesToHex(share.publicKey)}` as Hex;
   const address = keyShareAddress(share);
   await context.store.activateWallet({ walletId: wallet.walletId, address, publicKey, share: exportKeyShare(share), generation: share.generation });
-  context.log(`wallet ${wallet.walletId}: key generated, address ${address}`);
+  context.log(`wallet ${wallet.walletId}: key generated, address ${address}`, { walletId: wallet.walletId, address });
   await link.send({ type: 'keygen-done', address, publicKey, generation: share.generation });
 }
 
@@ -195,7 +225,7 @@ async function refresh(
   const party = DkgParty.refresh({ session: hexToBytes(request.session.slice(2)), share });
   const refreshed = await guarded(context, wallet, 'refresh', () => relayParty(link, party, messages, (result) => result !== undefined));
   await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(refreshed), sharesDigest: publicSharesDigest(refreshed), generation: refreshed.generation, kind: 'refresh' });
-  context.log(`wallet ${wallet.walletId}: refresh to generation ${refreshed.generation} ready, waiting for the device's confirmation`);
+  context.log(`wallet ${wallet.walletId}: refresh to generation ${refreshed.generation} ready, waiting for the device's confirmation`, { walletId: wallet.walletId });
   await link.send({ type: 'reshare-ready', address: keyShareAddress(refreshed), generation: refreshed.generation, sharesDigest: publicSharesDigest(refreshed) });
 }
 
@@ -252,14 +282,14 @@ async function restore(
     );
     // Revoked after the answer left: revocation closes the device's connection at once.
     await context.store.revokeDevice(device.deviceId, reason, { actor: 'restore' });
-    context.log(`wallet ${wallet.walletId}: restoring device ${device.deviceId} revoked: ${reason}`);
+    context.log(`wallet ${wallet.walletId}: restoring device ${device.deviceId} revoked: ${reason}`, { walletId: wallet.walletId, deviceId: device.deviceId });
     link.conversation.close();
     return;
   }
   const party = DkgParty.reshare({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties: [...share.parties], dealers: [COSIGNER_PARTY, BACKUP_PARTY], key: keyPublicInfo(share), share });
   const restored = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
   await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(restored), sharesDigest: publicSharesDigest(restored), generation: restored.generation });
-  context.log(`wallet ${wallet.walletId}: restore to device ${device.deviceId} ready, generation ${restored.generation}, waiting for its confirmation`);
+  context.log(`wallet ${wallet.walletId}: restore to device ${device.deviceId} ready, generation ${restored.generation}, waiting for its confirmation`, { walletId: wallet.walletId, deviceId: device.deviceId });
   await link.send({ type: 'reshare-ready', address: keyShareAddress(restored), generation: restored.generation, sharesDigest: publicSharesDigest(restored) });
 }
 
@@ -289,7 +319,7 @@ async function newBackup(
   const party = DkgParty.reshare({ session: hexToBytes(request.session.slice(2)), partyId: COSIGNER_PARTY, parties, dealers: [DEVICE_PARTY, COSIGNER_PARTY], key: keyPublicInfo(share), share });
   const reshared = await guarded(context, wallet, 'reshare', () => relayParty(link, party, messages, (result) => result !== undefined));
   await context.store.putPendingShare({ walletId: wallet.walletId, deviceId: device.deviceId, share: exportKeyShare(reshared), sharesDigest: publicSharesDigest(reshared), generation: reshared.generation, kind: 'new-backup', parties: [1, 2, 3] });
-  context.log(`wallet ${wallet.walletId}: new backup for device ${device.deviceId} ready, generation ${reshared.generation}, waiting for its confirmation`);
+  context.log(`wallet ${wallet.walletId}: new backup for device ${device.deviceId} ready, generation ${reshared.generation}, waiting for its confirmation`, { walletId: wallet.walletId, deviceId: device.deviceId });
   await link.send({ type: 'reshare-ready', address: keyShareAddress(reshared), generation: reshared.generation, sharesDigest: publicSharesDigest(reshared) });
 }
 
@@ -312,7 +342,7 @@ async function reshareCommit(
     if (error instanceof WalletStateError) throw new Refusal('BAD_REQUEST', error.shortMessage);
     throw error;
   }
-  context.log(`wallet ${wallet.walletId}: ${kind} committed at generation ${committed.generation} by device ${device.deviceId}${revoked.length ? `; revoked ${revoked.join(', ')}` : ''}`);
+  context.log(`wallet ${wallet.walletId}: ${kind} committed at generation ${committed.generation} by device ${device.deviceId}${revoked.length ? `; revoked ${revoked.join(', ')}` : ''}`, { walletId: wallet.walletId, deviceId: device.deviceId });
   await link.send({ type: 'reshare-done', address: committed.address!, generation: committed.generation! });
 }
 
@@ -394,6 +424,7 @@ async function sign(
     return { result: result.signature, outgoing: own.outgoing };
   });
   await link.send({ type: 'signed', presignatureId: request.presignatureId }, signature.outgoing);
+  context.metrics?.signed('pooled');
   await recordSettled(context, wallet, device, request.payload, checked.digest, 'signed', signatureResult(payload, signature.result), request.presignatureId);
 }
 
@@ -427,6 +458,7 @@ async function signNow(
   });
   await context.store.recordSignature(wallet.walletId, signingRecord(summary, policyRequest));
   await link.send({ type: 'signed' }, signature.outgoing);
+  context.metrics?.signed('full');
   await recordSettled(context, wallet, device, request.payload, digest, 'signed', signatureResult(payload, signature.result));
 }
 
@@ -447,7 +479,7 @@ async function recordSettled(context: RequestContext, wallet: WalletRecord, devi
       ...(presignatureId ? { presignatureId } : {}),
     });
   } catch (error) {
-    context.log(`wallet ${wallet.walletId}: the request record was not written: ${(error as Error).message.split('\n')[0]}`);
+    context.log(`wallet ${wallet.walletId}: the request record was not written: ${(error as Error).message.split('\n')[0]}`, { walletId: wallet.walletId });
   }
 }
 
@@ -479,12 +511,13 @@ async function guarded<T>(context: RequestContext, wallet: WalletRecord, protoco
   } catch (error) {
     const deviceAborted = error instanceof CosignerRefusedError && error.code === 'PROTOCOL_ABORT';
     if (!(error instanceof ProtocolAbortError) && !deviceAborted) throw error;
+    context.metrics?.aborted(protocol);
     if (protocol === 'dkg' || protocol === 'refresh' || protocol === 'reshare') {
       await audit(context, 'abort', wallet, error instanceof ProtocolAbortError ? { protocol, round: error.round, reason: error.reason } : { protocol, reason: 'aborted by the device' });
     } else {
       const reason = error instanceof ProtocolAbortError ? `${protocol} aborted in round ${error.round}: ${error.reason}` : `the device aborted ${protocol}`;
       await context.store.lockWallet(wallet.walletId, reason);
-      context.log(`wallet ${wallet.walletId}: locked: ${reason}`);
+      context.log(`wallet ${wallet.walletId}: locked: ${reason}`, { level: 'warn', walletId: wallet.walletId, code: 'WALLET_LOCKED', protocol });
     }
     throw error;
   }
@@ -533,6 +566,12 @@ async function assertRefreshedRecently(context: RequestContext, wallet: WalletRe
   throw new Refusal('REFRESH_REQUIRED', reason, 'refresh-every');
 }
 
+
+/** A refusal, counted and logged (the code and rule, not the reason: the device has that). */
+function refused(context: RequestContext, walletId: string, request: string, code: RefusalCode, rule?: string): void {
+  context.metrics?.refused(code);
+  context.log(`wallet ${walletId}: refused ${request}: ${code}${rule === undefined ? '' : ` (${rule})`}`, { walletId, request, code, ...(rule === undefined ? {} : { rule }) });
+}
 
 function lockedReason(wallet: WalletRecord): string {
   return `This wallet is locked after a failed protocol check (${wallet.lockedReason ?? 'unknown'}); refresh it before signing again.`;

@@ -7,6 +7,8 @@
 import { equalBytes } from '../mpc/bytes.js';
 import { mkdirSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Channel } from '../channel/channel.js';
@@ -27,6 +29,9 @@ import { openSqliteStore, databasePath, loadMasterKey, type SqliteCosignerStore 
 import { ensureServerCertificate } from './tls.js';
 import { DEFAULT_RESTORE_DELAY_MS } from './restore-policy.js';
 import { TokenIssuer } from './tokens.js';
+import { createLog, errorLine, type CosignerLog, type LogFormat } from './ops/log.js';
+import { CosignerMetrics, METRICS_CONTENT_TYPE } from './ops/metrics.js';
+import { HEALTH_PATH } from '../channel/enrollment.js';
 
 export interface ExternalBrokerConfig {
   /** Where this co-signer connects, with its client certificate: mqtts://host:8883. */
@@ -65,7 +70,21 @@ export interface CosignerConfig {
    * Default DEFAULT_RESTORE_DELAY_MS.
    */
   restoreDelayMs?: number;
-  log?: (line: string) => void;
+  /**
+   * The operational log. A plain `(line: string) => void` works; call sites also pass fields
+   * (walletId, requestId, code...) as a second argument. Default: stderr, in `logFormat`.
+   */
+  log?: CosignerLog;
+  /** Format of the default log: 'text' (human lines, the default) or 'json' (one object per line). Ignored with `log`. */
+  logFormat?: LogFormat;
+  /**
+   * A plain-HTTP listener for GET /metrics (Prometheus text format) and GET /v1/health, for the
+   * operator's scraper on an internal network. Off by default; 0 picks a free port. Metrics are
+   * never served on the device-facing HTTPS port: they tell anyone how busy the co-signer is.
+   */
+  metricsPort?: number;
+  /** Interface of the metrics listener. Default 127.0.0.1. */
+  metricsHost?: string;
   /** Chain id → JSON-RPC URL through which approved transactions are broadcast. Without one, the device sends them. */
   chainRpcUrls?: Record<number, string>;
   /**
@@ -89,10 +108,48 @@ export interface RunningCosigner {
   identityPublicKey: string;
   store: SqliteCosignerStore;
   embedded: EmbeddedBroker | undefined;
+  /** http://host:port of the metrics listener (serving /metrics and /v1/health), when metricsPort was given. */
+  metricsUrl: string | undefined;
+  metrics: CosignerMetrics;
+  /** What GET /v1/health answers: 200 when status is 'ok', 503 otherwise. */
+  health(): Promise<{ httpStatus: number; body: HealthReport }>;
+  /**
+   * Graceful drain before a stop: announces 'offline' presence, refuses every new request (and so
+   * every new conversation's first one) with a draining reason, and waits up to `timeoutMs` for
+   * requests in progress to finish. Health says 'draining' from then on. Call stop() after it.
+   */
+  drain(timeoutMs: number): Promise<{ drained: boolean; inFlight: number }>;
   /** Stops serving conversations but keeps the broker up: what "the co-signer is offline" looks like to a device. */
   pauseWorker(): Promise<void>;
   resumeWorker(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** GET /v1/health. No secrets: ids, states and times only. */
+export interface HealthReport {
+  status: 'ok' | 'draining' | 'degraded';
+  /** True when status is 'ok' (the field older clients read). */
+  ok: boolean;
+  /** This instance's presence id (changes per start and per resume). */
+  instance: string;
+  /** ISO 8601. */
+  startedAt: string;
+  uptimeS: number;
+  /** 'connected', or the co-signer's broker transport state (connecting, reconnecting, offline, paused, closed). */
+  broker: 'connected' | 'idle' | 'connecting' | 'reconnecting' | 'offline' | 'paused' | 'closed';
+  store: 'ok' | 'error';
+  /** Requests being served now. */
+  inFlight: number;
+  version: string;
+}
+
+/** The package version, for health: read once. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Conversations a device may keep open at once, and how long one may last. */
@@ -100,7 +157,8 @@ const MAX_CONVERSATIONS_PER_DEVICE = 4;
 const MAX_CONVERSATION_LIFETIME_MS = 60 * 60_000;
 
 export async function startCosigner(config: CosignerConfig): Promise<RunningCosigner> {
-  const log = config.log ?? ((line: string) => process.stderr.write(`tandem-cosigner: ${line}\n`));
+  const log: CosignerLog = config.log ?? createLog({ format: config.logFormat ?? 'text', write: (line) => process.stderr.write(`${line}\n`), prefix: 'tandem-cosigner: ' });
+  const processStartedAt = Date.now();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const masterKey = loadMasterKey({ dataDir: config.dataDir, ...(config.masterKeyFile ? { keyFile: config.masterKeyFile } : {}), ...(config.env ? { env: config.env } : {}) });
   const clock = config.now ?? Date.now;
@@ -206,8 +264,20 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     resolvePeer: (walletId, _role, offered) => deviceKey(walletId, offered),
     maxLifetimeMs: MAX_CONVERSATION_LIFETIME_MS,
   });
+  const liveConversations = new Map<string, Conversation[]>();
+  const metrics = new CosignerMetrics({
+    pendingApprovals: async () => store.approvals.countPending({}),
+    liveConversations: () => {
+      let count = 0;
+      for (const live of liveConversations.values()) count += live.length;
+      return count;
+    },
+    // The embedded broker knows its clients; an external one is asked directly (Mosquitto $SYS, EMQX metrics).
+    connectedDevices: () => (embedded ? Object.keys((embedded.broker as unknown as { clients: Record<string, unknown> }).clients).filter((id) => id.startsWith('d-')).length : undefined),
+    draining: () => draining,
+  });
   // Before connecting: the persistent session hands over mail queued while the co-signer was away.
-  const desk = await MailDesk.open({ store, identity, transport, now: clock, log, ...(config.chainRpcUrls ? { chainRpcUrls: config.chainRpcUrls } : {}) });
+  const desk = await MailDesk.open({ store, identity, transport, now: clock, log, metrics, ...(config.chainRpcUrls ? { chainRpcUrls: config.chainRpcUrls } : {}) });
   await transport.connect();
   if (external) {
     dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
@@ -215,7 +285,20 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     // too, or it would hold each answer back for a while as an unclaimed message.
     await transport.subscribe(DYNSEC_RESPONSE_TOPIC, () => undefined);
   }
-  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: clock, log, restoreDelayMs: config.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS, desk };
+  // Drain: requests are admitted through this gate; once draining, none are.
+  let draining = false;
+  let inFlight = 0;
+  const gate = {
+    enter: () => {
+      if (draining) return false;
+      inFlight++;
+      return true;
+    },
+    leave: () => {
+      inFlight--;
+    },
+  };
+  const context = { store, maxPresignatures: config.maxPresignatures ?? 64, now: clock, log, restoreDelayMs: config.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS, desk, metrics, gate };
   await desk.start();
   // Checklist: a revoked device's credentials stop working at once, not at token expiry. The broker
   // refuses its next connect; this closes the one it has, whichever process did the revoking.
@@ -253,7 +336,6 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
   // (an extension's service worker killed) cannot close the conversation it had: beyond the limit its
   // own oldest one gives way, so it is never locked out until its old ones expire. Counted per
   // device, so another device of the wallet (one enrolled to restore it) can never push it out.
-  const liveConversations = new Map<string, Conversation[]>();
   channel.onConversation(async (conversation) => {
     const live = liveConversations.get(conversation.walletId) ?? [];
     liveConversations.set(conversation.walletId, live);
@@ -282,7 +364,65 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     ...(config.enrollmentCode ? { enrollmentCode: config.enrollmentCode } : {}),
     ...(config.enrollLimit ? { enrollLimit: config.enrollLimit } : {}),
     log,
+    health: () => health(),
   });
+
+  const version = packageVersion();
+  let lastStoreState: HealthReport['store'] = 'ok';
+  const health = async (): Promise<{ httpStatus: number; body: HealthReport }> => {
+    let storeState: HealthReport['store'] = 'ok';
+    try {
+      // A read that touches the database (an id no wallet has).
+      await store.getWallet('0'.repeat(32));
+    } catch (error) {
+      storeState = 'error';
+      // Once per failure, not per probe: a load balancer asks every few seconds.
+      if (lastStoreState === 'ok') log(`health: the store failed: ${errorLine(error)}`, { level: 'error' });
+    }
+    if (storeState === 'ok' && lastStoreState === 'error') log('health: the store answers again');
+    lastStoreState = storeState;
+    const broker: HealthReport['broker'] = transport.state === 'online' ? 'connected' : transport.state;
+    const status: HealthReport['status'] = draining ? 'draining' : storeState === 'ok' && broker === 'connected' ? 'ok' : 'degraded';
+    const body: HealthReport = {
+      status,
+      ok: status === 'ok',
+      instance: instance.instanceId,
+      startedAt: new Date(processStartedAt).toISOString(),
+      uptimeS: Math.round((Date.now() - processStartedAt) / 1000),
+      broker,
+      store: storeState,
+      inFlight,
+      version,
+    };
+    return { httpStatus: status === 'ok' ? 200 : 503, body };
+  };
+
+  let metricsServer: HttpServer | undefined;
+  let metricsUrl: string | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsHost = config.metricsHost ?? '127.0.0.1';
+    metricsServer = createHttpServer((request, response) => {
+      const path = new URL(request.url ?? '/', 'http://metrics').pathname;
+      const fail = (error: unknown) => {
+        log(`metrics listener: ${errorLine(error)}`, { level: 'error' });
+        if (!response.headersSent) response.writeHead(500).end();
+      };
+      if (request.method !== 'GET' && request.method !== 'HEAD') return void response.writeHead(405, { allow: 'GET' }).end();
+      if (path === '/metrics') {
+        metrics.render().then((text) => response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' }).end(text), fail);
+      } else if (path === HEALTH_PATH) {
+        health().then(({ httpStatus, body }) => response.writeHead(httpStatus, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body)), fail);
+      } else {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('Only /metrics and /v1/health here.\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once('error', reject);
+      metricsServer!.listen(config.metricsPort, metricsHost, () => resolve());
+    });
+    const address = metricsServer.address();
+    metricsUrl = `http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${typeof address === 'object' && address ? address.port : config.metricsPort}`;
+  }
 
   let paused = false;
   return {
@@ -293,6 +433,23 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     identityPublicKey: identity.publicKeyHex,
     store,
     embedded,
+    metricsUrl,
+    metrics,
+    health,
+    async drain(timeoutMs: number) {
+      if (!draining) {
+        draining = true;
+        log(`draining: no new requests; waiting up to ${Math.round(timeoutMs / 1000)} s for ${inFlight} in progress`, { level: 'warn', inFlight, timeoutMs });
+        // Devices see the co-signer go offline (and open a new conversation for their next request, which is refused).
+        await presence?.stop().catch(() => undefined);
+        presence = undefined;
+      }
+      const deadline = Date.now() + timeoutMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (inFlight > 0) log(`draining: ${inFlight} requests still in progress after ${Math.round(timeoutMs / 1000)} s; they end with the stop`, { level: 'warn', inFlight });
+      else log('drained: no request in progress', { level: 'info' });
+      return { drained: inFlight === 0, inFlight };
+    },
     async pauseWorker() {
       if (paused) return;
       paused = true;
@@ -302,7 +459,7 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
       await transport.pause();
     },
     async resumeWorker() {
-      if (!paused) return;
+      if (!paused || draining) return;
       paused = false;
       instance = newInstance();
       transport.setWill(presenceWill(identity, instance, { retain: retainStatus }));
@@ -311,6 +468,11 @@ export async function startCosigner(config: CosignerConfig): Promise<RunningCosi
     },
     async stop() {
       clearInterval(revocationTimer);
+      draining = true;
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+      }
       await desk.stop().catch(() => undefined);
       await presence?.stop().catch(() => undefined);
       await channel.close().catch(() => undefined);

@@ -16,6 +16,8 @@ import { ProtocolAbortError } from '../../mpc/errors.js';
 import { payloadDigest } from '../../mpc/ethereum.js';
 import { decodeMessage } from '../../mpc/message.js';
 import { SignParty } from '../../mpc/sign.js';
+import type { CosignerLog } from '../ops/log.js';
+import type { RequestMetrics } from '../ops/metrics.js';
 import { describePayload, signatureResult, signingRecord, toPolicyRequest } from '../payload-summary.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { oneAtATime, spentToday } from '../wallet-queue.js';
@@ -28,7 +30,9 @@ export interface MailDeskOptions {
   identity: Identity;
   transport: MqttTransport;
   now: () => number;
-  log: (line: string) => void;
+  log: CosignerLog;
+  /** Counts approved signatures and their aborts for /metrics. */
+  metrics?: Pick<RequestMetrics, 'signed' | 'aborted'>;
   /** Chain id → JSON-RPC URL the co-signer broadcasts approved transactions through. */
   chainRpcUrls?: Record<number, string>;
   /** How often expiry is checked. Default 1 s. */
@@ -231,7 +235,7 @@ export class MailDesk implements ApprovalDesk {
       const decision = evaluatePolicy(await store.getPolicy(request.walletId), policyRequest, { spentTodayWei: await spentToday(store, request.walletId, policyRequest, now(), requestId) });
       if (!decision.allowed) {
         const refused = await store.approvals.finish(requestId, 'failed', { error: `Approved, but the wallet's policy now refuses it (rule ${decision.rule}): ${decision.reason}` });
-        log(`request ${requestId}: approved but refused by the policy now (${decision.rule})`);
+        log(`request ${requestId}: approved but refused by the policy now (${decision.rule})`, { requestId, walletId: request.walletId, code: 'POLICY', rule: decision.rule });
         await this.announce(refused);
         return undefined;
       }
@@ -243,7 +247,8 @@ export class MailDesk implements ApprovalDesk {
       for (const message of held.deviceMessages) result = party.receive(decodeMessage(hexToBytes(message))).result ?? result;
       if (!result || result.kind !== 'signature') throw new Error("the device's online message is missing");
       const signed = await store.approvals.finish(requestId, 'signed', signatureResult(payload, result.signature));
-      log(`request ${requestId}: approved and signed`);
+      this.#options.metrics?.signed('approved');
+      log(`request ${requestId}: approved and signed`, { requestId, walletId: request.walletId });
       return signed;
     } catch (error) {
       // Refused before anything was taken (finished already, its device revoked meanwhile): whoever moved it on has said so.
@@ -252,10 +257,11 @@ export class MailDesk implements ApprovalDesk {
         return undefined;
       }
       const reason = error instanceof ProtocolAbortError ? `signing aborted: ${error.shortMessage}` : `signing failed: ${(error as Error).message.split('\n')[0]}`;
+      if (error instanceof ProtocolAbortError) this.#options.metrics?.aborted('sign');
       if (error instanceof ProtocolAbortError) await Promise.resolve().then(() => store.lockWallet(request.walletId, `held request ${requestId}: ${error.shortMessage}`)).catch(() => undefined);
       const current = await store.approvals.getRequest(requestId);
       const failed = current && (current.state === 'approved' || current.state === 'signed') ? await store.approvals.finish(requestId, 'failed', { error: reason }) : current;
-      log(`request ${requestId}: ${reason}`);
+      log(`request ${requestId}: ${reason}`, { level: 'warn', requestId, walletId: request.walletId });
       if (failed) await this.announce(failed);
       return undefined;
     }

@@ -3,6 +3,7 @@
  * this exact digest, over a presignature it has now spent), so the co-signer keeps both sealed
  * until the quorum is met and tells the approvers by mail.
  */
+import type { CosignerLog } from '../ops/log.js';
 import type { Hex } from 'viem';
 import { payloadHash, type DecodedRequest, type RequestQuorum, type RequestView } from '../../channel/approval-protocol.js';
 import type { WirePayload } from '../../channel/cosigner-protocol.js';
@@ -48,7 +49,7 @@ export function requestFields(wire: WirePayload, digest: Uint8Array): { payloadJ
 }
 
 export async function holdForApproval(
-  context: { store: CosignerStore; now: () => number; log: (line: string) => void; desk?: ApprovalDesk },
+  context: { store: CosignerStore; now: () => number; log: CosignerLog; desk?: ApprovalDesk },
   input: HoldInput,
 ): Promise<{ requestId: string; reason: string; request: RequestView }> {
   const quorums: RequestQuorum[] = [];
@@ -78,7 +79,7 @@ export async function holdForApproval(
     },
     input.deviceMessages.map((message) => bytesToHex(encodeMessage(message))),
   );
-  context.log(`wallet ${input.wallet.walletId}: request ${requestId} held for approval (${quorums.map((quorum) => `${quorum.rule}: ${quorum.quorum} of ${quorum.approvers.length}`).join('; ')})`);
+  context.log(`wallet ${input.wallet.walletId}: request ${requestId} held for approval (${quorums.map((quorum) => `${quorum.rule}: ${quorum.quorum} of ${quorum.approvers.length}`).join('; ')})`, { walletId: input.wallet.walletId, requestId });
   await context.desk.announce(request).catch((error: Error) => context.log(`request ${requestId}: announcing failed: ${error.message}`));
   const who = quorums.map((quorum) => `${quorum.quorum} of ${quorum.approvers.map((approver) => approver.name).join(', ')} (rule ${quorum.rule})`).join(' and ');
   const reason = `This request waits for approval by ${who}; request id ${requestId}, until ${new Date(expiresAt).toISOString()}. It will be signed${request.decoded.kind === 'transaction' ? ' and sent' : ''} once approved.`;

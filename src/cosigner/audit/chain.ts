@@ -13,6 +13,11 @@ const SECRET_KEYS = new Set([
   'password', 'state', 'presignaturestate', 'jwt', 'accesstoken', 'credentials',
 ]);
 
+/** Whether a field name names a secret (share, state, password...): audit summaries refuse it, log lines redact it. */
+export function isSecretFieldName(key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase().replace(/[^a-z]/g, ''));
+}
+
 export interface ChainedFields {
   prevHash: string;
   seq: number;
@@ -70,7 +75,7 @@ function refuseSecretKeys(value: unknown, path: string, depth = 0): void {
     return;
   }
   for (const [key, item] of Object.entries(value)) {
-    if (SECRET_KEYS.has(key.toLowerCase().replace(/[^a-z]/g, ''))) {
+    if (isSecretFieldName(key)) {
       throw new AuditError('AUDIT_SECRET_FIELD', `Audit summaries never hold secrets, but ${path}.${key} names one. Remove it from the summary.`);
     }
     refuseSecretKeys(item, `${path}.${key}`, depth + 1);

@@ -10,6 +10,7 @@ import { dataDirFrom } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { formatRows } from './format.js';
 import type { CliIo } from './io.js';
+import { createLog, LOG_FORMATS, type LogFormat } from '../ops/log.js';
 
 const DEFAULT_PORT = 8884;
 export const ENROLLMENT_CODE_ENV = 'TANDEM_ENROLLMENT_CODE';
@@ -17,6 +18,8 @@ export const ENROLLMENT_CODE_ENV = 'TANDEM_ENROLLMENT_CODE';
 const SERVER_CERT_FILE = join('tls', 'server-cert.pem');
 /** A stop that takes longer than this is stuck; the process exits anyway, with an error. */
 const STOP_TIMEOUT_MS = 15_000;
+/** How long a SIGTERM waits for requests in progress before stopping anyway. */
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 export const startCommand: Command = {
   name: 'start',
@@ -37,6 +40,10 @@ export const startCommand: Command = {
     'broker-key': { type: 'string' },
     'device-broker-url': { type: 'string' },
     'chain-rpc': { type: 'string', multiple: true },
+    'log-format': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
+    'drain-timeout': { type: 'string' },
   },
   help: [
     DATA_DIR_HELP,
@@ -48,6 +55,10 @@ export const startCommand: Command = {
     ['--max-presignatures <n>', 'Unused presignatures one wallet may hold here (default 64).'],
     ['--restore-delay <seconds>', `How long a restore from a recovery kit waits before it runs, so an unexpected one can be revoked (default ${DEFAULT_RESTORE_DELAY_MS / 1000}).`],
     ['--chain-rpc <chainId>=<url>', 'JSON-RPC endpoint (http:// or https://) through which transactions approvers approved on that chain are broadcast; repeatable, one per chain. Without one, the device sends them.'],
+    ['--log-format <text|json>', 'Log lines on stderr: human text (default) or one JSON object per line ({ time, level, msg, ...fields }).'],
+    ['--metrics-port <n>', 'Serve GET /metrics (Prometheus text) and GET /v1/health over plain HTTP on this port (default: off; 0 picks a free one).'],
+    ['--metrics-host <address>', 'Interface of the metrics listener (default 127.0.0.1: keep it off the public network).'],
+    ['--drain-timeout <duration>', `On SIGTERM or SIGINT, how long requests in progress may take to finish before the stop: 30s, 500ms, 2m (default ${DEFAULT_DRAIN_TIMEOUT_MS / 1000}s).`],
     ['', 'External broker (Mosquitto, EMQX) instead of the embedded one; all five together:'],
     ['--broker-url <mqtts://host:port>', 'Where the co-signer connects, with mutual TLS.'],
     ['--broker-ca <file>', 'PEM of the CA that signed the broker certificate.'],
@@ -69,6 +80,13 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
   const external = externalBrokerFrom(values);
   const chainRpcUrls = chainRpcUrlsFrom(stringList(values['chain-rpc']));
   const masterKeyFile = stringValue(values['master-key-file']);
+  const logFormat = logFormatFrom(stringValue(values['log-format']));
+  const metricsPort = values['metrics-port'] === undefined ? undefined : integerFlag('--metrics-port', stringValue(values['metrics-port'])!, 0, 65_535);
+  const metricsHost = stringValue(values['metrics-host']);
+  const drainTimeoutMs = values['drain-timeout'] === undefined ? DEFAULT_DRAIN_TIMEOUT_MS : durationFlag('--drain-timeout', stringValue(values['drain-timeout'])!);
+  // In JSON mode the CLI's own progress lines are log lines too; the banner (stdout) stays text.
+  const log = createLog({ format: logFormat, write: (line) => io.stderr(line), prefix: 'tandem-cosigner: ' });
+  const say = (text: string, fields?: Parameters<typeof log>[1]) => (logFormat === 'json' ? log(text, fields) : io.stderr(text));
 
   // Loaded here first so a bad or missing key fails before anything listens, and so the banner can
   // name the key. The service loads it again (a generated key is then found in its file).
@@ -88,6 +106,9 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
     ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay * 1000 } : {}),
     ...(external ? { external } : {}),
     ...(chainRpcUrls ? { chainRpcUrls } : {}),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
+    ...(metricsHost ? { metricsHost } : {}),
+    log,
   };
   const [{ startCosigner }, { HEALTH_PATH }] = await Promise.all([import('../service.js'), import('../../channel/enrollment.js')]);
   const signal = waitForSignal();
@@ -105,11 +126,15 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
   io.stdout(startBanner(running, { dataDir, keyDescription, enrollmentCode: Boolean(enrollmentCode), external, healthPath: HEALTH_PATH, chainRpcUrls }));
 
   const received = await signal.promise;
-  io.stderr(`${received}: stopping the co-signer...`);
+  // Drain first: no new requests, those in progress finish (bounded); a second signal ends the process at once.
+  say(`${received}: draining the co-signer (up to ${drainTimeoutMs / 1000} s; a second signal stops at once)...`, { signal: received, drainTimeoutMs });
+  const drained = await running.drain(drainTimeoutMs);
+  if (!drained.drained) say(`${drained.inFlight} requests did not finish within ${drainTimeoutMs / 1000} s; stopping anyway.`, { level: 'warn', inFlight: drained.inFlight });
+  say(`${received}: stopping the co-signer...`, { signal: received });
   const timeout = new Promise<'timeout'>((resolveTimeout) => setTimeout(() => resolveTimeout('timeout'), STOP_TIMEOUT_MS).unref());
   const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), timeout]);
   if (outcome === 'timeout') throw new CosignerCliError('CLI_STOP_TIMEOUT', `The co-signer did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting anyway.`);
-  io.stderr('co-signer stopped.');
+  say('co-signer stopped.');
   return 0;
 }
 
@@ -129,6 +154,20 @@ function waitForSignal(): { promise: Promise<NodeJS.Signals>; cancel(): void } {
     process.on('SIGTERM', handler);
   });
   return { promise, cancel };
+}
+
+function logFormatFrom(text: string | undefined): LogFormat {
+  if (text === undefined) return 'text';
+  if (!(LOG_FORMATS as readonly string[]).includes(text)) throw new CliUsageError(`--log-format is ${LOG_FORMATS.join(' or ')}; got ${JSON.stringify(text)}.`, 'start');
+  return text as LogFormat;
+}
+
+/** `30s`, `500ms`, `2m`, or a bare number of seconds, as milliseconds (at most an hour). */
+export function durationFlag(flag: string, text: string): number {
+  const match = /^([0-9]{1,7})(ms|s|m)?$/.exec(text.trim());
+  const ms = match ? Number(match[1]) * (match[2] === 'ms' ? 1 : match[2] === 'm' ? 60_000 : 1000) : NaN;
+  if (!match || ms > 3_600_000) throw new CliUsageError(`${flag} is a duration such as 30s, 500ms or 2m (at most 1 h); got ${JSON.stringify(text)}.`, 'start');
+  return ms;
 }
 
 function defaultTlsHosts(host: string): string[] {
@@ -208,6 +247,7 @@ function startBanner(
   const rows: [string, string][] = [
     ['HTTPS API', running.url],
     ['health check', `${running.url}${facts.healthPath}`],
+    ['metrics', running.metricsUrl ? `${running.metricsUrl}/metrics  (plain HTTP)` : 'off (--metrics-port)'],
     ['device broker URL', running.brokerUrl + (facts.external ? '' : '  (embedded Aedes)')],
     ...(facts.external ? ([['co-signer joins', `${facts.external.url}  (mutual TLS)`]] as [string, string][]) : []),
     ['co-signer identity', running.identityPublicKey],
