@@ -107,6 +107,8 @@ export type RefusalCode =
   | 'APPROVAL_PENDING'
   /** A request that needs approval came without a presignature (sign-now): presign, then sign. */
   | 'APPROVAL_NEEDS_PRESIGNATURE'
+  /** The co-signer is draining (shutting down): it read and spent nothing for this request. Send it again in a moment. */
+  | 'UNAVAILABLE'
   | 'PROTOCOL_ABORT'
   | 'INTERNAL';
 

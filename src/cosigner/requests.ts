@@ -77,11 +77,10 @@ export async function serveConversation(context: RequestContext, conversation: C
       const { header, messages } = await link.receive<DeviceRequest>(['keygen', 'presign', 'sign', 'sign-now', 'refresh', 'restore', 'new-backup', 'reshare-commit', 'mpc', 'bye']);
       if (header.type === 'bye') return;
       if (context.gate && !context.gate.enter()) {
-        // Checked before anything is read or spent: a drained request changed nothing. (INTERNAL, for
-        // devices that know no more specific code; the reason says what it is.)
-        context.metrics?.refused('INTERNAL');
-        context.log(`wallet ${walletId}: refused ${header.type}: draining`, { walletId, request: header.type, code: 'INTERNAL', reason: 'draining' });
-        await link.refuse('INTERNAL', DRAINING_REASON);
+        // Checked before anything is read or spent: a drained request changed nothing.
+        context.metrics?.refused('UNAVAILABLE');
+        context.log(`wallet ${walletId}: refused ${header.type}: draining`, { walletId, request: header.type, code: 'UNAVAILABLE', reason: 'draining' });
+        await link.refuse('UNAVAILABLE', DRAINING_REASON);
         continue;
       }
       const started = performance.now();

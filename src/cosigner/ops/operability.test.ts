@@ -302,10 +302,10 @@ describe('drain', () => {
     expect(await first).toBe(device.address);
     await expect(drained).resolves.toEqual({ drained: true, inFlight: 0 });
     const refused = await second;
-    expect(refused.code).toBe('INTERNAL');
+    expect(refused.code).toBe('UNAVAILABLE');
     expect(refused.message).toMatch(/draining/);
     delete (store as { consumePresignature?: unknown }).consumePresignature;
-    expect((await scrape()).value('tandem_cosigner_requests_refused_total', { code: 'INTERNAL' })).toBeGreaterThanOrEqual(1);
+    expect((await scrape()).value('tandem_cosigner_requests_refused_total', { code: 'UNAVAILABLE' })).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('answers at once when nothing is in flight, and may be asked again', async () => {
