@@ -6,18 +6,23 @@
  * co-signer restart while a request is pending.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, http, parseEther, recoverTransactionAddress, type Hex, type TransactionSerializable } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { hardhat } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestView } from '../channel/approval-protocol.js';
+import { signDecision, type RequestView } from '../channel/approval-protocol.js';
+import { Identity } from '../channel/identity.js';
 import { ApproverSession, enrollApprover, type ApproverRecord } from '../channel/approver-session.js';
 import type { PostJson } from '../channel/device-session.js';
 import { MailRefusedError } from '../channel/mailbox.js';
-import { CosignerRefusedError } from '../channel/protocol-conversation.js';
+import { signWithCosigner } from '../channel/device-protocol.js';
+import { CosignerRefusedError, ProtocolConversation } from '../channel/protocol-conversation.js';
+import type { DeviceFileContents } from '../client/device-file.js';
+import type { ProtocolMessage } from '../mpc/message.js';
+import { rawDevice } from './testing/raw-device.js';
 import { postJson } from '../client/http.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { HARDHAT_MNEMONIC, startHardhatNode, type HardhatNode } from '../client/testing/hardhat-node.js';
@@ -288,5 +293,81 @@ describe('approvals on the embedded broker', () => {
     });
     const { recoverMessageAddress } = await import('viem');
     expect(await recoverMessageAddress({ message: 'survives a restart', signature: signed.result!.signature! })).toBe(address);
+  }, 60_000);
+});
+
+describe('an approval the co-signer could not act on in time', () => {
+  it('is not signed when the co-signer comes back long after the approval window', async () => {
+    await cosigner.store.setPolicy(walletId, { approvals: [{ id: 'messages', when: [{ kind: 'message' }], approvers: [alice.approverId], quorum: 1, expiresAfterMinutes: 10 }] });
+    const device = TandemDevice.open(deviceFile);
+    const requestId = await heldRequestId(device.signMessage('approved during an outage'));
+    await device.close();
+    const port = Number(new URL(cosigner.url).port);
+    await cosigner.stop();
+    // Approved while the co-signer was down (its store written by another process), seen only when it is back, a day later.
+    const operator = openSqliteStore({ path: databasePath(config.dataDir), masterKey: loadMasterKey({ dataDir: config.dataDir, env: config.env! }) });
+    try {
+      const view = (await operator.approvals.getRequest(requestId))!;
+      const decision = signDecision(Identity.fromSecretKey(alice.identitySecret), { requestId, walletId, digest: view.digest, payloadHash: view.payloadHash, verdict: 'approve', decidedAt: Date.now() });
+      expect((await operator.approvals.recordDecision({ requestId, approverId: alice.approverId, verdict: 'approve', decidedAt: decision.decidedAt, signature: decision.signature })).request.state).toBe('approved');
+    } finally {
+      operator.close();
+    }
+    clockOffsetMs += 24 * 60 * 60_000;
+    cosigner = await startCosigner({ ...config, port });
+    const failed = await until('the stale approval to fail', async () => {
+      const request = await cosigner.store.approvals.getRequest(requestId);
+      return request?.state === 'failed' || request?.state === 'signed' ? request : undefined;
+    });
+    expect(failed.state).toBe('failed');
+    expect(failed.result?.error).toMatch(/not signed before/);
+    expect(failed.result?.signature).toBeUndefined();
+  }, 60_000);
+});
+
+describe('a bad online message from the device', () => {
+  it('is caught when the request is held, not after the approvers acted: the wallet locks at once and nothing waits', async () => {
+    await cosigner.store.setPolicy(walletId, { approvals: [{ id: 'messages', when: [{ kind: 'message' }], approvers: [alice.approverId], quorum: 1 }] });
+    const device = TandemDevice.open(deviceFile);
+    await device.presign(1);
+    await device.close();
+    const contents = JSON.parse(readFileSync(deviceFile, 'utf8')) as DeviceFileContents;
+    const presignature = contents.presignatures[0]!;
+    const { channel, transport } = await rawDevice(contents);
+    // A device that flips one bit of its online message, inside a correctly encrypted channel.
+    class Corrupting extends ProtocolConversation {
+      override send(header: Parameters<ProtocolConversation['send']>[0], messages: ProtocolMessage[] = []): Promise<void> {
+        if (header.type !== 'sign') return super.send(header, messages);
+        return super.send(header, messages.map((message) => {
+          const payload = message.payload.slice();
+          payload[payload.length - 1]! ^= 0x01;
+          return { ...message, payload };
+        }));
+      }
+    }
+    try {
+      const conversation = await channel.open({ walletId, peerRole: 'cosigner', peerIdentity: contents.cosignerIdentity, expiresAt: Date.now() + 30_000 });
+      const link = new Corrupting(conversation);
+      link.deadline = Date.now() + 20_000;
+      const failed = await signWithCosigner(link, presignature, { kind: 'message', message: 'tampered online message' }, async () => undefined).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(CosignerRefusedError);
+      expect(['WALLET_LOCKED', 'PROTOCOL_ABORT']).toContain((failed as CosignerRefusedError).code);
+    } finally {
+      await channel.close();
+      await transport.close();
+    }
+    expect((await cosigner.store.getWallet(walletId))!.status).toBe('locked');
+    // Nothing was held for the approvers (and the lock failed whatever else was waiting).
+    const requests = await cosigner.store.approvals.listRequests({ walletId, limit: 500 });
+    expect(requests.some((request) => request.payloadJson.includes('tampered online message'))).toBe(false);
+    expect(await cosigner.store.approvals.countPending({ walletId })).toBe(0);
+    // The way out, as after any failed check: a refresh.
+    const owner = TandemDevice.open(deviceFile);
+    try {
+      await owner.refresh();
+      expect((await cosigner.store.getWallet(walletId))!.status).toBe('active');
+    } finally {
+      await owner.close();
+    }
   }, 60_000);
 });

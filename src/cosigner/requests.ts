@@ -394,7 +394,18 @@ async function sign(
   }
   const { payload, summary, policyRequest } = checked;
   if (checked.approvalRules.length > 0) {
-    const held = await holdForApproval(context, { wallet, deviceId: device.deviceId, presignatureId: request.presignatureId, wire: request.payload, digest: checked.digest, rules: checked.approvalRules, deviceMessages: messages }).catch(async (error: unknown) => {
+    // The device's message is checked now, as for an immediate signature: a bad one locks the wallet
+    // at once instead of after the approvers acted. The signature this computes is thrown away; the
+    // same presignature over the same digest gives the same one again when approved.
+    const verify = (state: string) => {
+      const party = SignParty.fromState(state);
+      let result = party.signPayload(payload).result;
+      for (const message of messages) result = party.receive(message).result ?? result;
+      if (!result || result.kind !== 'signature') throw new Refusal('BAD_REQUEST', "The device's online message for this presignature is missing.");
+    };
+    const held = await guarded(context, wallet, 'sign', () =>
+      holdForApproval(context, { wallet, deviceId: device.deviceId, presignatureId: request.presignatureId, wire: request.payload, digest: checked.digest, rules: checked.approvalRules, deviceMessages: messages, verify }),
+    ).catch(async (error: unknown) => {
       if (error instanceof PresignatureUnavailableError) throw new Refusal('UNKNOWN_PRESIGNATURE', `${error.shortMessage} Presign again.`);
       if (error instanceof WalletLockedError) throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
       await burn();

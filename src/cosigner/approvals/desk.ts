@@ -42,6 +42,8 @@ export interface MailDeskOptions {
 type Holder = { kind: 'device'; id: string; key: Uint8Array; walletId: string } | { kind: 'approver'; id: string; key: Uint8Array };
 
 const MAX_LIST = 200;
+/** How long after its approval window an approved request may still be signed (a co-signer back from an outage). */
+export const APPROVED_SIGN_GRACE_MS = 60 * 60_000;
 
 export class MailDesk implements ApprovalDesk {
   readonly #options: MailDeskOptions;
@@ -132,7 +134,7 @@ export class MailDesk implements ApprovalDesk {
     const parsed = parseMailTopic(topic);
     if (!parsed || parsed.direction !== 'out') return;
     const holder = await this.#holder(parsed.holderId);
-    if (!holder) return this.#options.log(`mail from ${parsed.holderId}, who is no enrolled device or approver: dropped`);
+    if (!holder) return this.#answerRemoved(parsed.holderId, payload);
     let body: MailToCosigner;
     try {
       body = await openLetter<MailToCosigner>(this.#options.identity, holder.key, payload);
@@ -148,6 +150,16 @@ export class MailDesk implements ApprovalDesk {
       if (!(error instanceof DecisionRefusedError)) throw error;
       await this.#send(holder, { type: 'refused', replyTo: body.mailId, code: error.code, message: error.shortMessage });
     }
+  }
+
+  /** Mail from a removed approver (sent before its removal reached the broker) gets a clear answer rather than silence. */
+  async #answerRemoved(holderId: string, payload: Uint8Array): Promise<void> {
+    const approver = await this.#options.store.approvals.getApprover(holderId);
+    if (approver?.status !== 'removed') return this.#options.log(`mail from ${holderId}, who is no enrolled device or approver: dropped`);
+    const former: Holder = { kind: 'approver', id: approver.approverId, key: hexToBytes(approver.identityPublicKey) };
+    const body = await openLetter<Partial<MailToCosigner>>(this.#options.identity, former.key, payload).catch(() => undefined);
+    if (typeof body?.mailId !== 'string' || body.mailId.length > 64) return;
+    await this.#send(former, { type: 'refused', replyTo: body.mailId, code: 'NOT_AN_APPROVER', message: 'The operator removed you as an approver; your decisions no longer count.' });
   }
 
   /** A holder sees its own wallet's requests (a device) or the ones it is an approver of. */
@@ -229,6 +241,14 @@ export class MailDesk implements ApprovalDesk {
     const policyRequest = toPolicyRequest(payload);
     let taken = false;
     try {
+      // An approval is for now, not for whenever the co-signer comes back: past its window and a grace
+      // period (a co-signer that was down meanwhile), an approved request fails instead of being signed.
+      if (now() > request.expiresAt + APPROVED_SIGN_GRACE_MS) {
+        const stale = await store.approvals.finish(requestId, 'failed', { error: `Approved, but not signed before ${new Date(request.expiresAt + APPROVED_SIGN_GRACE_MS).toISOString()} (the co-signer was unavailable); send it again.` });
+        log(`request ${requestId}: approved too long ago to be signed now`, { requestId });
+        await this.announce(stale);
+        return undefined;
+      }
       // Checklist item 6, once more at the last moment: what is signed is the digest the approvers saw.
       if (`0x${bytesToHex(payloadDigest(payload))}` !== request.digest) throw new Error('the stored payload no longer hashes to the digest the approvers approved');
       // The policy as it is now: the operator may have changed it, and other signatures may have used the daily limit meanwhile.

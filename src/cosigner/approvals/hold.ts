@@ -40,6 +40,12 @@ export interface HoldInput {
   digest: Uint8Array;
   rules: ApprovalRule[];
   deviceMessages: ProtocolMessage[];
+  /**
+   * Checks the device's online message against the presignature (in the same transaction that
+   * takes it), so a bad one aborts now, as it would for an immediate signature, and never waits for
+   * approvers. Throws ProtocolAbortError when it does not combine into a valid signature.
+   */
+  verify?: (presignatureState: string) => void;
 }
 
 /** What every recorded request carries about its payload: the exact text, its hashes, the co-signer's decoding. */
@@ -78,6 +84,7 @@ export async function holdForApproval(
       expiresAt,
     },
     input.deviceMessages.map((message) => bytesToHex(encodeMessage(message))),
+    input.verify,
   );
   context.log(`wallet ${input.wallet.walletId}: request ${requestId} held for approval (${quorums.map((quorum) => `${quorum.rule}: ${quorum.quorum} of ${quorum.approvers.length}`).join('; ')})`, { walletId: input.wallet.walletId, requestId });
   await context.desk.announce(request).catch((error: Error) => context.log(`request ${requestId}: announcing failed: ${error.message}`));

@@ -532,11 +532,12 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#approvals.heldValue(check.walletId(walletId), check.chainId(chainId), exceptRequestId);
   }
 
-  holdSignRequest(input: HeldRequestInput, deviceMessages: string[]): RequestView {
+  holdSignRequest(input: HeldRequestInput, deviceMessages: string[], verify?: (presignatureState: string) => void): RequestView {
     const id = check.walletId(input.walletId);
     const presigId = check.presignatureId(input.presignatureId);
     return this.#tx(() => {
       const { state, generation } = this.#claimPresignature(id, presigId, this.#now());
+      verify?.(state);
       return this.#approvals.insertHeld({ ...input, walletId: id, presignatureId: presigId }, { presignature: state, deviceMessages }, generation);
     });
   }

@@ -306,8 +306,9 @@ export interface CosignerStore {
   /**
    * Holds a sign request for approvers: takes the presignature (as consumePresignature does) and
    * keeps its state sealed with the device's online message, in one transaction. Audited as 'hold'.
+   * `verify` runs on the taken state inside that transaction: if it throws, nothing is taken or held.
    */
-  holdSignRequest(input: HeldRequestInput, deviceMessages: string[]): MaybePromise<RequestView>;
+  holdSignRequest(input: HeldRequestInput, deviceMessages: string[], verify?: (presignatureState: string) => void): MaybePromise<RequestView>;
   /**
    * Takes an approved request's signing state, once, and records the signing (audit and spend) in
    * the same transaction. A locked wallet gets WalletLockedError.
