@@ -70,9 +70,10 @@ describe('wallet_getCallsStatus / wallet_showCallsStatus / wallet_getCapabilitie
     expectInvalidParams(() => parseGetCapabilities(['nope']), /address is not a valid address/);
   });
 
-  it('makes ids of 32 random bytes', () => {
+  it('makes ids of 32 random bytes that read as a hex number too (no leading zero)', () => {
     const id = newBundleId();
     expect(id).toMatch(/^0x[0-9a-f]{64}$/);
     expect(newBundleId()).not.toBe(id);
+    for (let i = 0; i < 64; i++) expect(newBundleId()).toMatch(/^0x[1-9a-f]/);
   });
 });

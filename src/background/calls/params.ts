@@ -105,5 +105,7 @@ export function parseGetCapabilities(params: unknown): { address: Address; chain
 /** A fresh bundle id: 0x and 32 random bytes. */
 export function newBundleId(): Hex {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
+  // EIP-5792 allows any string; MetaMask's api-specs types the id as a hex number, which has no leading zero.
+  bytes[0] = bytes[0]! | 0x10;
   return `0x${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
