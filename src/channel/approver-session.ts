@@ -13,6 +13,7 @@ import {
   CHALLENGE_PATH,
   approverEnrollProofMessage,
   brokerFieldsOf,
+  type BrokerConnection,
   renewBrokerToken,
   type ApproverEnrollRequest,
   type ApproverEnrollResponse,
@@ -26,13 +27,7 @@ import { approverClientId } from './topics.js';
 import { MqttTransport, type TlsOptions } from './transport.js';
 
 /** What an approver keeps. `identitySecret` is secret: store it encrypted. */
-export interface ApproverRecord {
-  cosignerUrl: string;
-  brokerUrl: string;
-  caPem?: string;
-  brokerCaPem?: string;
-  /** The co-signer's identity key (hex), pinned at enrollment. */
-  cosignerIdentity: string;
+export interface ApproverRecord extends BrokerConnection {
   identitySecret: string;
   approverId: string;
   name: string;

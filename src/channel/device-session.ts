@@ -30,6 +30,7 @@ import {
   CHALLENGE_PATH,
   ENROLL_PATH,
   brokerFieldsOf,
+  type BrokerConnection,
   enrollProofMessage,
   renewBrokerToken,
   type ChallengeResponse,
@@ -47,17 +48,7 @@ import { MqttTransport, type TlsOptions, type TransportState } from './transport
 export type WalletKind = '2of2' | '2of3';
 
 /** Everything a device keeps. Fields marked secret must be stored encrypted or owner-only. */
-export interface DeviceRecord {
-  /** https://host:port of the co-signer's enrollment API. */
-  cosignerUrl: string;
-  /** wss://host:port/path of the broker. */
-  brokerUrl: string;
-  /** PEM to trust for the co-signer's HTTPS and broker, when it is not a public CA (Node only). */
-  caPem?: string;
-  /** PEM to trust for the broker, when the co-signer named one at enrollment. */
-  brokerCaPem?: string;
-  /** The co-signer's identity key, pinned at enrollment (33 bytes hex). */
-  cosignerIdentity: string;
+export interface DeviceRecord extends BrokerConnection {
   /** This device's identity secret key (32 bytes hex). Secret. */
   identitySecret: string;
   deviceId: string;

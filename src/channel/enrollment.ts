@@ -114,14 +114,21 @@ export function tokenProofMessage(challenge: string, deviceId: string): Uint8Arr
   return taggedHash('tandem/token/v1', hexToBytes(challenge), deviceId);
 }
 
-/** Where a holder's broker connection goes and whom it trusts, from its enrollment answer. */
-export function brokerFieldsOf(options: { cosignerUrl: string; caPem?: string }, enrolled: { brokerUrl: string; brokerCaPem?: string; cosignerIdentity: string }): {
+/** Where a device's or an approver's broker connection goes and whom it trusts, kept from its enrollment. */
+export interface BrokerConnection {
+  /** https://host:port of the co-signer's enrollment API. */
   cosignerUrl: string;
+  /** wss://host:port/path of the broker. */
   brokerUrl: string;
+  /** PEM to trust for the co-signer's HTTPS and broker, when it is not a public CA (Node only). */
   caPem?: string;
+  /** PEM to trust for the broker, when the co-signer named one at enrollment. */
   brokerCaPem?: string;
+  /** The co-signer's identity key, pinned at enrollment (33 bytes hex). */
   cosignerIdentity: string;
-} {
+}
+
+export function brokerFieldsOf(options: { cosignerUrl: string; caPem?: string }, enrolled: { brokerUrl: string; brokerCaPem?: string; cosignerIdentity: string }): BrokerConnection {
   return {
     cosignerUrl: options.cosignerUrl,
     brokerUrl: enrolled.brokerUrl,

@@ -4,11 +4,12 @@
  * decisions. Created exclusively, replaced atomically (write, fsync, rename; writeBackupFile) when
  * the broker token is renewed, under the same lock files as the wallet file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApproverRecord } from '../channel/approver-session.js';
 import { writeBackupFile } from './backup-file.js';
 import { ClientError } from './errors.js';
+import { readOwnerOnlyFile } from './owner-only-file.js';
 import { acquireLock } from './lock-file.js';
 
 export const APPROVER_FORMAT = 'tandem-approver';
@@ -58,15 +59,7 @@ export class ApproverFile {
   }
 
   static open(path: string): ApproverFile {
-    let text: string;
-    try {
-      const mode = statSync(path).mode & 0o777;
-      if (mode & 0o077) throw new ClientError('CLIENT_FILE_PERMISSIONS', `The approver file ${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`);
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if (error instanceof ClientError) throw error;
-      throw new ClientError('CLIENT_FILE_MISSING', `No approver file at ${path}. Enroll with "tandem-client approver enroll --cosigner <url> --code <code> --file ${path}".`, { cause: error });
-    }
+    const text = readOwnerOnlyFile(path, 'approver file', `Enroll with "tandem-client approver enroll --cosigner <url> --code <code> --file ${path}".`);
     return new ApproverFile(path, parseContents(text, path));
   }
 

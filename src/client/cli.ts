@@ -171,13 +171,18 @@ function walletPathOf(args: Arguments): string {
 /** Opens the wallet, runs `work`, and always closes the connection so the process can exit. */
 async function withDevice(args: Arguments, work: (device: TandemDevice) => Promise<void>, extra: DeviceOptions = {}): Promise<void> {
   const walletPath = walletPathOf(args);
-  const unlock = await lockWallet(walletPath);
+  await withLockedFile(walletPath, async () => (await loadDevice()).open(walletPath, { ...args.deviceOptions(), ...extra }), work);
+}
+
+/** Locks the file (one process per MQTT client id), opens what it holds, runs `work`, and always closes it so the process can exit. */
+async function withLockedFile<Opened extends { close(): Promise<void> }>(path: string, open: () => Promise<Opened>, work: (opened: Opened) => Promise<void>): Promise<void> {
+  const unlock = await lockWallet(path);
   try {
-    const device = (await loadDevice()).open(walletPath, { ...args.deviceOptions(), ...extra });
+    const opened = await open();
     try {
-      await work(device);
+      await work(opened);
     } finally {
-      await device.close();
+      await opened.close();
     }
   } finally {
     unlock();
@@ -972,17 +977,7 @@ const loadApprover = async () => (await import('./tandem-approver.js')).TandemAp
 /** Opens the approver file (one process at a time, as for a wallet: one MQTT client id), runs `work`, closes. */
 async function withApprover(args: Arguments, work: (approver: TandemApprover) => Promise<void>): Promise<void> {
   const path = resolve(args.required('file'));
-  const unlock = await lockWallet(path);
-  try {
-    const approver = (await loadApprover()).open(path);
-    try {
-      await work(approver);
-    } finally {
-      await approver.close();
-    }
-  } finally {
-    unlock();
-  }
+  await withLockedFile(path, async () => (await loadApprover()).open(path), work);
 }
 
 const FILE_HELP = '  --file <file>            the approver file written by "approver enroll"';

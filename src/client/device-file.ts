@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { DevicePresignature } from '../channel/device-protocol.js';
 import type { DeviceRecord } from '../channel/device-session.js';
 import { ClientError } from './errors.js';
+import { readOwnerOnlyFile } from './owner-only-file.js';
 import { acquireLock } from './lock-file.js';
 
 export interface DeviceFileContents extends DeviceRecord {
@@ -51,15 +52,7 @@ export class DeviceFile {
   }
 
   static open(path: string): DeviceFile {
-    let text: string;
-    try {
-      const mode = statSync(path).mode & 0o777;
-      if (mode & 0o077) throw new ClientError('CLIENT_FILE_PERMISSIONS', `The wallet file ${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 on it.`);
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if (error instanceof ClientError) throw error;
-      throw new ClientError('CLIENT_FILE_MISSING', `No wallet file at ${path}. Create one with "tandem-client create".`, { cause: error });
-    }
+    const text = readOwnerOnlyFile(path, 'wallet file', 'Create one with "tandem-client create".');
     let contents: DeviceFileContents;
     try {
       contents = JSON.parse(text) as DeviceFileContents;

@@ -9,17 +9,16 @@ import { ApproverSession, enrollApprover } from '../../channel/approver-session.
 import { ChannelError } from '../../channel/errors.js';
 import { MailRefusedError } from '../../channel/mailbox.js';
 import type { ApproverView, HeldRequestView, HeldVerdict } from '../api.js';
-import { toRpcError, WalletError } from '../errors.js';
+import { WalletError } from '../errors.js';
 import { describeContext } from '../held-requests/describe-context.js';
 import { describePayload, heldRequestView, type DescribedPayload } from '../held-requests/describe-held.js';
-import { LIST_LIMIT, mergeUpdate, type HeldList } from '../held-requests/held-list.js';
+import { isStale, LIST_LIMIT, mergeUpdate, refreshWhenAsked, type HeldList } from '../held-requests/held-list.js';
 import { postJson } from '../post-json.js';
 import { readSettings } from '../settings.js';
 import type { VaultStore } from '../vault.js';
 import { onLockChange, onWalletOpened, unlockedVault } from '../wallet.js';
 import { openApprover, readSealedApprover, sealApprover } from './approver-vault.js';
 
-const STALE_MS = 15_000;
 
 interface Open {
   store: VaultStore;
@@ -129,14 +128,7 @@ export async function approverView(fresh: boolean): Promise<ApproverView> {
   await requireVault();
   const sealed = await readSealedApprover();
   if (!sealed) return { enrolled: false, cosignerUrl: (await readSettings()).cosignerUrl };
-  let failure: Extract<ApproverView, { enrolled: true }>['error'];
-  if (fresh || !list || Date.now() - list.listedAt > STALE_MS) {
-    try {
-      await refresh();
-    } catch (error) {
-      failure = toRpcError(error);
-    }
-  }
+  const failure = await refreshWhenAsked(list, fresh, refresh);
   const known = list;
   return {
     enrolled: true,
@@ -153,7 +145,7 @@ export async function approverView(fresh: boolean): Promise<ApproverView> {
 /** The header's count while this browser is an approver and unlocked; an old one is asked for again in the background. */
 export async function approverPendingCount(): Promise<number | undefined> {
   if (!(await unlockedVault()) || !(await readSealedApprover())) return undefined;
-  if (!list || Date.now() - list.listedAt > STALE_MS) void refresh().catch(() => undefined);
+  if (isStale(list)) void refresh().catch(() => undefined);
   return list?.pendingForYou;
 }
 

@@ -12,18 +12,16 @@ import type { RequestView } from '../../channel/approval-protocol.js';
 import type { CosignerRefusedError } from '../../channel/protocol-conversation.js';
 import type { ActivityView, HeldCounts, HeldRequestView } from '../api.js';
 import { chainClient } from '../chain-client.js';
-import { toRpcError, WalletError, type ApprovalPendingError } from '../errors.js';
+import { WalletError, type ApprovalPendingError } from '../errors.js';
 import { readSettings } from '../settings.js';
 import { onLockChange, onRequestUpdate, onWalletOpened, requireSession, walletAddress } from '../wallet.js';
 import { approvalPendingError } from './approval-pending.js';
 import { describeContext } from './describe-context.js';
 import { describePayload, heldRequestView, type DescribeContext, type DescribedPayload } from './describe-held.js';
-import { LIST_LIMIT, mergeUpdate, type HeldList } from './held-list.js';
+import { isStale, LIST_LIMIT, mergeUpdate, refreshWhenAsked, type HeldList } from './held-list.js';
 import { heldNote, heldNotes, writeHeldNote } from './held-notes.js';
 import { checkSignedTransaction, leftToThisBrowser, sendSigned } from './send-signed.js';
 
-/** A list older than this is asked for again when a page wants it. */
-const STALE_MS = 15_000;
 /** How long a transaction may stay 'signed' before this browser sends it: the co-signer, when it has an RPC, sends first. */
 export const SEND_GRACE_MS = 8_000;
 /** How long the dapp's error waits for the co-signer to name the approvers. */
@@ -71,14 +69,7 @@ function refresh(): Promise<HeldList> {
 /** The Activity page: the last known list, asked for again when `fresh` or when it is old. */
 export async function activity(fresh: boolean): Promise<ActivityView> {
   await requireSession();
-  let failure: ActivityView['error'];
-  if (fresh || !list || Date.now() - list.listedAt > STALE_MS) {
-    try {
-      await refresh();
-    } catch (error) {
-      failure = toRpcError(error);
-    }
-  }
+  const failure = await refreshWhenAsked(list, fresh, refresh);
   const known = list;
   const requests = known ? await views(known.requests) : [];
   return { requests, pendingForYou: known?.pendingForYou ?? 0, updatedAt: known?.listedAt ?? 0, ...(failure ? { error: failure } : {}) };
@@ -86,7 +77,7 @@ export async function activity(fresh: boolean): Promise<ActivityView> {
 
 /** The header's count; an old one is asked for again in the background. */
 export function walletPendingCount(): HeldCounts['walletPending'] {
-  if (!list || Date.now() - list.listedAt > STALE_MS) void refresh().catch(() => undefined);
+  if (isStale(list)) void refresh().catch(() => undefined);
   return list?.pendingForYou;
 }
 

@@ -4,12 +4,32 @@
  * and the approver page; `isPendingForYou` says which requests the count covers.
  */
 import type { RequestView } from '../../channel/approval-protocol.js';
+import type { RpcErrorBody } from '../api.js';
+import { toRpcError } from '../errors.js';
 
 export interface HeldList {
   requests: RequestView[];
   pendingForYou: number;
   /** When the co-signer last sent the whole list (unix ms). */
   listedAt: number;
+}
+
+/** A list older than this is asked for again when a page wants it. */
+export const STALE_MS = 15_000;
+
+export function isStale(list: HeldList | undefined): boolean {
+  return !list || Date.now() - list.listedAt > STALE_MS;
+}
+
+/** Asks the co-signer again when `fresh` or when the list is old; a failure is returned for the page, which shows what it has. */
+export async function refreshWhenAsked(list: HeldList | undefined, fresh: boolean, refresh: () => Promise<unknown>): Promise<RpcErrorBody | undefined> {
+  if (!fresh && !isStale(list)) return undefined;
+  try {
+    await refresh();
+    return undefined;
+  } catch (error) {
+    return toRpcError(error);
+  }
 }
 
 /** Requests kept per list: the co-signer lists at most this many too. */
