@@ -6,6 +6,7 @@
  *   approve_to_signature_ms  personal_sign: click on Approve -> the dapp holds the signature
  *   unlock_ms                the password KDF plus opening the vault, in the worker
  *   bundle_kb                gzipped size per entry point
+ *   kit_onboard_ms, kit_test_overhead_ms   the dapp-test kit (see kit-session.ts)
  *
  *   npm run bench:extension             human table
  *   npm run bench:extension -- --json   one JSON line of medians (progress on stderr)
@@ -19,11 +20,13 @@ import type { Page } from '@playwright/test';
 import { buildExtension } from '../scripts/build-extension.js';
 import { startStack } from '../e2e/stack/stack.js';
 import { answerApproval, launchWithTandem, nextApproval, onboard, stopServiceWorker } from '../e2e/tandem.js';
+import { buildKit, measureKitSession } from './kit-session.js';
 
 const json = process.argv.includes('--json');
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 15);
 const ROUNDTRIPS = 60;
 const SIGNATURES = Number(process.env.BENCH_SIGNATURES ?? 12);
+const KIT_SESSIONS = Number(process.env.BENCH_KIT_SESSIONS ?? 3);
 
 const progress = (line: string) => process.stderr.write(`bench:extension: ${line}\n`);
 const median = (values: number[]) => {
@@ -130,6 +133,18 @@ try {
     }
     await extensionPage.close();
 
+    progress(`the dapp-test kit: launch, connect, one signature x${KIT_SESSIONS}`);
+    buildKit();
+    const kitOnboards: number[] = [];
+    const kitTests: number[] = [];
+    let kitVerified = 0;
+    for (let i = 0; i < KIT_SESSIONS; i++) {
+      const kit = await measureKitSession({ rpcUrl: stack.chain.url, dappUrl: stack.dapp.url });
+      kitOnboards.push(kit.onboardMs);
+      kitTests.push(kit.testMs);
+      if (kit.verified) kitVerified++;
+    }
+
     const bundle: Record<string, number> = {};
     const gzipKb = (path: string) => round(gzipSync(readFileSync(path)).length / 1024);
     bundle.background = gzipKb(join(chromeDir, 'background.js'));
@@ -149,6 +164,10 @@ try {
       unlock_ms: round(median(unlocks)),
       signatures_verified: verified,
       cold_start_samples: coldStarts.length,
+      kit_onboard_ms: round(median(kitOnboards)),
+      kit_test_overhead_ms: round(median(kitTests)),
+      kit_samples: kitOnboards.length,
+      kit_signatures_verified: kitVerified,
       bundle_kb: bundle,
     };
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -158,6 +177,8 @@ try {
         'eth_chainId round trip (ms)': { median: result.rpc_roundtrip_ms, floor: '' },
         'Approve click -> signature in the dapp (ms)': { median: result.approve_to_signature_ms, floor: '<= 150' },
         'unlock: scrypt N=2^17 r=8 + vault open (ms)': { median: result.unlock_ms, floor: '' },
+        'kit: launchTandem -> connected dapp (ms)': { median: result.kit_onboard_ms, floor: '<= 5000' },
+        'kit: one-signature dapp test, end to end (ms)': { median: result.kit_test_overhead_ms, floor: '' },
       });
       console.table(Object.fromEntries(Object.entries(bundle).map(([entry, kb]) => [entry, { 'gzipped KB': kb }])));
       console.log(`${verified}/${SIGNATURES} signatures verified with viem against ${wallet.address}`);

@@ -18,6 +18,8 @@ test('onboarding produces a real recovery kit, and the vault locks and unlocks',
     expect(existsSync(wallet.kitPath)).toBe(true);
     const kit = JSON.parse(readFileSync(wallet.kitPath, 'utf8')) as RecoveryKit;
     expect(kit.format).toBe('tandem-recovery-kit');
+    // The user build has the full KDF cost; only the dapp-test kit's build lowers it (WEAK_TEST_KDF).
+    expect(kit.kdf.N).toBe(2 ** 15);
     expect(getAddress(kit.address)).toBe(wallet.address);
     expect(readFileSync(wallet.kitPath, 'utf8')).not.toContain('secretShare');
     const backupShare = importKeyShare(await openRecoveryKit(kit, wallet.recoverySecret));
@@ -37,6 +39,7 @@ test('onboarding produces a real recovery kit, and the vault locks and unlocks',
     const toolbar = await tandem.context.newPage();
     await toolbar.goto(tandem.popupUrl('/'));
     await expect(toolbar.getByTestId('overview-address')).toHaveText(wallet.address);
+    await expect(toolbar.getByTestId('test-build-banner')).toHaveCount(0);
     await toolbar.getByTestId('lock').click();
     await expect(toolbar.getByTestId('unlock-password')).toBeVisible();
     await expect(toolbar.getByTestId('overview-address')).toHaveCount(0);

@@ -27,13 +27,14 @@ function defaultsFromEnv(): BuildDefaults {
 }
 
 let defaults: BuildDefaults = {};
+let testKdf = false;
 
 function common(outDir: string): InlineConfig {
   return {
     configFile: false,
     root,
     logLevel: 'error',
-    define: { __TANDEM_BUILD_DEFAULTS__: JSON.stringify(defaults) },
+    define: { __TANDEM_BUILD_DEFAULTS__: JSON.stringify(defaults), __TANDEM_TEST_KDF__: JSON.stringify(testKdf) },
     oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
     build: { outDir, emptyOutDir: false, minify: true, sourcemap: false, target: 'chrome116', reportCompressedSize: false, chunkSizeWarningLimit: 4096 },
   };
@@ -81,6 +82,11 @@ export interface BuildOptions {
   /** Default: from TANDEM_COSIGNER_URL and TANDEM_CHAINS, else the local stack. */
   defaults?: BuildDefaults;
   dapp?: boolean;
+  /**
+   * The dapp-test kit's build only: a cheap vault and recovery-kit KDF (see WEAK_TEST_KDF), so a
+   * throwaway wallet onboards fast. Its popup says so on every page. Never for a build users install.
+   */
+  testKdf?: boolean;
 }
 
 export async function buildExtension(options: BuildOptions = {}): Promise<{ chromeDir: string; firefoxDir: string; dappDir: string }> {
@@ -89,6 +95,7 @@ export async function buildExtension(options: BuildOptions = {}): Promise<{ chro
   const firefoxDir = join(dist, 'firefox');
   const dappDir = join(dist, 'dapp');
   defaults = options.defaults ?? defaultsFromEnv();
+  testKdf = options.testKdf === true;
   rmSync(chromeDir, { recursive: true, force: true });
   mkdirSync(chromeDir, { recursive: true });
   await buildScript(chromeDir, 'src/background/index.ts', 'background.js', 'es');

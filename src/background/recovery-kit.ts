@@ -6,12 +6,10 @@
 import { base32crockford } from '@scure/base';
 import { randomBytes } from '../mpc/bytes.js';
 import { WalletError } from './errors.js';
-import { deriveKey, newKdfParams, openJson, sealJson, type KdfParams, type SealedBox } from './sealed-box.js';
+import { deriveKey, newKdfParams, openJson, RECOVERY_KDF, sealJson, type KdfParams, type SealedBox } from './sealed-box.js';
 
 export const RECOVERY_KIT_FORMAT = 'tandem-recovery-kit';
 
-/** The secret has 160 random bits, so a moderate KDF cost suffices; it is still memory-hard. */
-const RECOVERY_KDF = { name: 'scrypt', N: 2 ** 15, r: 8, p: 1 } as const;
 
 export interface RecoveryKit {
   format: typeof RECOVERY_KIT_FORMAT;

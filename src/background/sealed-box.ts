@@ -5,13 +5,19 @@
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { bytesToHex, hexToBytes, randomBytes } from '../mpc/bytes.js';
 import { WalletError } from './errors.js';
+import { WEAK_TEST_KDF } from './test-build.js';
+
+const TEST_KDF_COST = { name: 'scrypt', N: 2 ** 12, r: 8, p: 1 } as const;
 
 /**
  * scrypt, memory-hard so a stolen vault costs an attacker memory as well as time per guess.
  * N = 2^17, r = 8 (128 MiB, about 0.6 s in V8 on this machine kind): the cost is paid once per
  * unlock, while the derived key then sits in storage.session.
  */
-export const VAULT_KDF = { name: 'scrypt', N: 2 ** 17, r: 8, p: 1 } as const;
+export const VAULT_KDF: { readonly name: 'scrypt'; readonly N: number; readonly r: 8; readonly p: 1 } = WEAK_TEST_KDF ? TEST_KDF_COST : { name: 'scrypt', N: 2 ** 17, r: 8, p: 1 };
+
+/** The recovery secret has 160 random bits, so a moderate cost suffices; it is still memory-hard. */
+export const RECOVERY_KDF: typeof VAULT_KDF = WEAK_TEST_KDF ? TEST_KDF_COST : { name: 'scrypt', N: 2 ** 15, r: 8, p: 1 };
 
 export interface KdfParams {
   name: 'scrypt';

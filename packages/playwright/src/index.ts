@@ -11,6 +11,7 @@
  */
 import { test as base, expect, chromium, type BrowserContext, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ const DIST = dirname(fileURLToPath(import.meta.url));
 /** The built Chrome extension shipped in this package. */
 export const EXTENSION_DIR = join(DIST, 'extension');
 const COSIGNER_ENTRY = join(DIST, 'cosigner.js');
+/** This repository's hardhat-node helper (src/client/testing), bundled: it runs the project's own hardhat. */
+const HARDHAT_NODE_ENTRY = join(DIST, 'hardhat-node.js');
 /** The RPC URL the shipped extension was built with; replaced in a per-run copy when `rpcUrl` is set. */
 const RPC_PLACEHOLDER = 'http://127.0.0.1:8545/__tandem_kit_rpc__';
 
@@ -31,14 +34,20 @@ export interface TandemOptions {
   executablePath?: string;
   /** Default true. */
   headless?: boolean;
-  /** The wallet's chain (its only one). Default http://127.0.0.1:8545, chain id 31337 (a local hardhat/anvil node you run). */
+  /** The wallet's chain (its only one). Default http://127.0.0.1:8545, chain id 31337 (a local hardhat/anvil node you run). Ignored with `hardhat`. */
   rpcUrl?: string;
   chainId?: number;
   chainName?: string;
+  /**
+   * Start hardhat 2 nodes per worker (your project's own `hardhat` package: `npm i -D hardhat@2`), one per chain id
+   * (default [31337]) on free ports, make them the wallet's chains (the first current) and fund the wallet on each with
+   * `balanceEth` (default 1000) by hardhat_setBalance.
+   */
+  hardhat?: boolean | { chainIds?: number[]; balanceEth?: number };
   /** Password of the test wallet. */
   password?: string;
-  /** How long each part may take to start. Defaults: co-signer 20 s, browser 30 s, onboarding 60 s. */
-  timeouts?: { cosignerMs?: number; browserMs?: number; onboardMs?: number };
+  /** How long each part may take to start. Defaults: co-signer 20 s, hardhat node 60 s, browser 30 s, onboarding 60 s. */
+  timeouts?: { cosignerMs?: number; chainMs?: number; browserMs?: number; onboardMs?: number };
   /** How long approve()/reject()/waitForApproval() wait for the approval window. Default 15 s. */
   approvalTimeoutMs?: number;
   /** Keep the throwaway directory (logs, profile, co-signer data) after the worker. Default false; kept anyway when the start failed. */
@@ -62,6 +71,11 @@ export interface Tandem {
   /** The onboarded wallet's address (checksummed as the extension shows it). */
   readonly address: `0x${string}`;
   readonly extensionId: string;
+  /** The wallet's first chain: its RPC URL (the kit's hardhat node, with the `hardhat` option) and id. */
+  readonly rpcUrl: string;
+  readonly chainId: number;
+  /** Every chain the wallet was set up with. */
+  readonly chains: readonly TandemChain[];
   readonly context: BrowserContext;
   /** The co-signer's HTTPS URL and its log. */
   readonly cosigner: { url: string; logPath: string };
@@ -82,7 +96,7 @@ export interface Tandem {
 export class TandemStartError extends Error {
   override name = 'TandemStartError';
   constructor(
-    readonly part: 'browser' | 'extension' | 'co-signer' | 'onboarding',
+    readonly part: 'browser' | 'extension' | 'co-signer' | 'onboarding' | 'hardhat node',
     reason: string,
     readonly logPath: string | undefined,
     options?: { cause?: unknown },
@@ -160,6 +174,73 @@ async function startCosignerProcess(workDir: string, timeoutMs: number): Promise
   }
 }
 
+// ---- The chain.
+
+/** One chain of the wallet. */
+export interface TandemChain {
+  chainId: number;
+  rpcUrl: string;
+  name: string;
+}
+
+/** The wallet's chains (the first is current at start), and how to stop the nodes the kit started. */
+interface WalletChains {
+  chains: TandemChain[];
+  stop(): Promise<void>;
+}
+
+interface HardhatNodeModule {
+  startHardhatNode(options: { cwd: string; config: string; readyTimeoutMs?: number; chainId?: number }): Promise<{ url: string; stop(): Promise<void> }>;
+}
+
+function hardhatOptions(options: TandemOptions): { chainIds: number[]; balanceEth: number } | undefined {
+  if (!options.hardhat) return undefined;
+  const given = typeof options.hardhat === 'object' ? options.hardhat : {};
+  const chainIds = given.chainIds ?? [31337];
+  if (chainIds.length === 0 || new Set(chainIds).size !== chainIds.length || !chainIds.every((id) => Number.isSafeInteger(id) && id > 0)) {
+    throw new TandemStartError('hardhat node', `hardhat.chainIds must be distinct positive chain ids, not ${JSON.stringify(chainIds)}`, undefined);
+  }
+  return { chainIds, balanceEth: given.balanceEth ?? 1000 };
+}
+
+async function startChains(workDir: string, options: TandemOptions): Promise<WalletChains> {
+  const hardhat = hardhatOptions(options);
+  if (!hardhat) {
+    return { chains: [{ chainId: options.chainId ?? 31337, rpcUrl: options.rpcUrl ?? 'http://127.0.0.1:8545', name: options.chainName ?? (options.rpcUrl ? 'Dapp test chain' : 'Hardhat (local)') }], stop: async () => undefined };
+  }
+  // The project's own hardhat, as `npx hardhat` would find it; hardhat refuses to run from anywhere else.
+  try {
+    createRequire(join(process.cwd(), 'package.json')).resolve('hardhat/package.json');
+  } catch (error) {
+    throw new TandemStartError('hardhat node', `the hardhat option needs hardhat 2 in this project (npm i -D hardhat@2), and ${process.cwd()} has none`, undefined, { cause: error });
+  }
+  const { startHardhatNode } = (await import(HARDHAT_NODE_ENTRY)) as HardhatNodeModule;
+  const started = await Promise.allSettled(
+    hardhat.chainIds.map(async (chainId) => {
+      const config = join(workDir, `hardhat-${chainId}.config.cjs`);
+      writeFileSync(config, `module.exports = { networks: { hardhat: { chainId: ${chainId} } } };\n`);
+      const node = await startHardhatNode({ cwd: process.cwd(), config, chainId, readyTimeoutMs: options.timeouts?.chainMs ?? 60_000 });
+      return { chain: { chainId, rpcUrl: node.url, name: `Hardhat ${chainId} (Tandem kit)` }, stop: node.stop };
+    }),
+  );
+  const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const stop = async () => void (await Promise.all(nodes.map((node) => node.stop())));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await stop();
+    const error = failed.reason as unknown;
+    throw new TandemStartError('hardhat node', error instanceof Error ? error.message.split('\n').slice(0, 8).join(' ') : String(error), undefined, { cause: error });
+  }
+  return { chains: nodes.map((node) => node.chain), stop };
+}
+
+async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal: AbortSignal.timeout(10_000) });
+  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
 // ---- The browser with the extension.
 
 function chromiumPath(options: TandemOptions): string | undefined {
@@ -175,23 +256,18 @@ function chromiumPath(options: TandemOptions): string | undefined {
 }
 
 /** A copy of the shipped extension with this run's chain: the extension reads its defaults from its build. */
-function prepareExtension(workDir: string, options: TandemOptions): string {
+function prepareExtension(workDir: string, walletChains: WalletChains): string {
   const dir = join(workDir, 'extension');
   cpSync(EXTENSION_DIR, dir, { recursive: true });
   const background = join(dir, 'background.js');
   const code = readFileSync(background, 'utf8');
   if (!code.includes(RPC_PLACEHOLDER)) throw new TandemStartError('extension', `${background} has no chain placeholder: the package's extension was not built by its build step`, undefined);
-  const chain = JSON.stringify({
-    id: options.chainId ?? 31337,
-    name: options.chainName ?? (options.rpcUrl ? 'Dapp test chain' : 'Hardhat (local)'),
-    rpcUrl: options.rpcUrl ?? 'http://127.0.0.1:8545',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-  });
+  const chains = walletChains.chains.map((chain) => JSON.stringify({ id: chain.chainId, name: chain.name, rpcUrl: chain.rpcUrl, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 } })).join(',');
   // The build's chain literal (see scripts/build.ts), as the minifier wrote it.
   let replaced = 0;
   const patched = code.replace(/\{id:31337,name:[`"']Tandem kit chain[`"'],rpcUrl:[`"'][^`"']*__tandem_kit_rpc__[`"'],nativeCurrency:\{[^{}]*\}\}/g, () => {
     replaced++;
-    return chain;
+    return chains;
   });
   if (replaced !== 1) throw new TandemStartError('extension', `could not set the chain in ${background} (found ${replaced} chain literals)`, undefined);
   writeFileSync(background, patched);
@@ -235,29 +311,41 @@ async function launchBrowser(workDir: string, extensionDir: string, spkiHash: st
   }
 }
 
+/**
+ * Creates the wallet through the worker's own onboarding messages, as the onboarding page sends them, minus the page:
+ * the kit needs no recovery-kit download (the backup is thrown away with the worker's profile), and its UI is tested in
+ * this repository's end-to-end specs.
+ */
 async function onboard(browser: LaunchedBrowser, cosignerUrl: string, password: string, timeoutMs: number, logPath: string): Promise<`0x${string}`> {
   const page = await browser.context.newPage();
   try {
-    page.setDefaultTimeout(timeoutMs);
     await page.goto(`chrome-extension://${browser.extensionId}/popup.html#/onboarding`);
-    await page.getByTestId('onboarding-password').fill(password);
-    await page.getByTestId('onboarding-password-confirm').fill(password);
-    await page.getByTestId('onboarding-cosigner-url').fill(cosignerUrl);
-    await page.getByTestId('onboarding-submit').click();
-    const secretBox = page.getByTestId('recovery-secret');
-    const failed = page.getByTestId('onboarding-error');
-    await secretBox.or(failed).first().waitFor();
-    if (await failed.isVisible()) throw new Error(`the extension says: ${(await failed.innerText()).trim()}`);
-    const secret = (await secretBox.innerText()).trim();
-    await page.getByTestId('recovery-written-down').check();
-    await page.getByTestId('recovery-confirm-input').fill(secret);
-    const download = page.waitForEvent('download');
-    await page.getByTestId('recovery-confirm').click();
-    await (await download).delete();
-    await page.getByTestId('onboarding-finish').click();
-    return (await page.getByTestId('onboarding-address').innerText()).trim() as `0x${string}`;
+    const address = await withTimeout(
+      page.evaluate(
+        async ({ password, cosignerUrl }) => {
+          const runtime = (globalThis as unknown as { chrome: { runtime: { sendMessage(message: unknown): Promise<unknown> } } }).chrome.runtime;
+          const send = async (message: Record<string, unknown>): Promise<Record<string, unknown>> => {
+            const reply = (await runtime.sendMessage({ kind: 'popup', ...message })) as { ok: boolean; value?: Record<string, unknown>; error?: { message?: string } } | undefined;
+            if (!reply?.ok) throw new Error(reply?.error?.message ?? `no answer to ${String(message.action)}`);
+            return reply.value!;
+          };
+          const made = await send({ action: 'onboard', password, cosignerUrl });
+          if (made.stage === 'failed') throw new Error((made.error as { message?: string } | undefined)?.message ?? 'setup failed');
+          const progress = await send({ action: 'onboardingProgress' });
+          if (typeof progress.recoverySecret !== 'string') throw new Error('the key was made but no recovery secret arrived');
+          await send({ action: 'confirmRecovery', recoverySecret: progress.recoverySecret });
+          const overview = await send({ action: 'finishOnboarding' });
+          return overview.address as `0x${string}`;
+        },
+        { password, cosignerUrl },
+      ),
+      timeoutMs,
+      () => new Error(`no wallet within ${timeoutMs} ms`),
+    );
+    if (!/^0x[0-9a-fA-F]{40}$/.test(address ?? '')) throw new Error(`the wallet reports no address (${String(address)})`);
+    return address;
   } catch (error) {
-    throw new TandemStartError('onboarding', error instanceof Error ? error.message.split('\n')[0]! : String(error), logPath, { cause: error });
+    throw new TandemStartError('onboarding', `the extension says: ${error instanceof Error ? error.message.split('\n')[0]! : String(error)}`, logPath, { cause: error });
   } finally {
     await page.close().catch(() => undefined);
   }
@@ -319,7 +407,7 @@ async function readApproval(page: Page, timeoutMs: number): Promise<ApprovalView
   return { kind, origin: fields['approval-origin'] ?? '', title: fields['approval-kind'] ?? '', fields, page };
 }
 
-function createTandem(browser: LaunchedBrowser, address: `0x${string}`, cosigner: CosignerProcess, workDir: string, options: TandemOptions): Tandem {
+function createTandem(browser: LaunchedBrowser, address: `0x${string}`, cosigner: CosignerProcess, walletChains: WalletChains, workDir: string, options: TandemOptions): Tandem {
   const queue = new ApprovalQueue(browser.context);
   const defaultTimeout = options.approvalTimeoutMs ?? 15_000;
   const next = async (kind: ApprovalKind | undefined, timeoutMs: number): Promise<ApprovalView> => {
@@ -339,6 +427,9 @@ function createTandem(browser: LaunchedBrowser, address: `0x${string}`, cosigner
   return {
     address,
     extensionId: browser.extensionId,
+    rpcUrl: walletChains.chains[0]!.rpcUrl,
+    chainId: walletChains.chains[0]!.chainId,
+    chains: walletChains.chains,
     context: browser.context,
     cosigner: { url: cosigner.url, logPath: cosigner.logPath },
     workDir,
@@ -368,6 +459,60 @@ function createTandem(browser: LaunchedBrowser, address: `0x${string}`, cosigner
   };
 }
 
+// ---- Starting and stopping it all.
+
+/** A running Tandem: what the fixture gives a test, and close(), which stops everything it started. */
+export interface TandemSession extends Tandem {
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the co-signer, the chain(s) if asked, the browser with the extension, and onboards a wallet:
+ * the fixture's work, for runners other than Playwright Test's (and for benchmarks). Whatever fails,
+ * everything started so far is stopped and the error says which part, why, and where the logs are.
+ */
+export async function launchTandem(options: TandemOptions = {}): Promise<TandemSession> {
+  const workDir = mkdtempSync(join(tmpdir(), 'tandem-kit-'));
+  let cosigner: CosignerProcess | undefined;
+  let walletChains: WalletChains | undefined;
+  let browser: LaunchedBrowser | undefined;
+  const stopAll = async () => {
+    await browser?.context.close().catch(() => undefined);
+    await cosigner?.stop().catch(() => undefined);
+    await walletChains?.stop().catch(() => undefined);
+  };
+  try {
+    // The chain and the co-signer start at once; whichever failed, the other is stopped.
+    const [chainResult, cosignerResult] = await Promise.allSettled([startChains(workDir, options), startCosignerProcess(workDir, options.timeouts?.cosignerMs ?? 20_000)]);
+    if (chainResult.status === 'fulfilled') walletChains = chainResult.value;
+    if (cosignerResult.status === 'fulfilled') cosigner = cosignerResult.value;
+    if (chainResult.status === 'rejected') throw chainResult.reason;
+    if (cosignerResult.status === 'rejected') throw cosignerResult.reason;
+    const extensionDir = prepareExtension(workDir, walletChains!);
+    browser = await launchBrowser(workDir, extensionDir, cosigner!.spkiHash, options);
+    const address = await onboard(browser, cosigner!.url, options.password ?? 'tandem kit password', options.timeouts?.onboardMs ?? 60_000, cosigner!.logPath);
+    const hardhat = hardhatOptions(options);
+    if (hardhat) {
+      const balance = `0x${(BigInt(Math.round(hardhat.balanceEth * 1e6)) * 10n ** 12n).toString(16)}`;
+      await Promise.all(walletChains!.chains.map((chain) => rpc(chain.rpcUrl, 'hardhat_setBalance', [address, balance])));
+    }
+    const tandem = createTandem(browser, address, cosigner!, walletChains!, workDir, options);
+    let closed: Promise<void> | undefined;
+    return {
+      ...tandem,
+      close: () =>
+        (closed ??= stopAll().then(() => {
+          if (!options.keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+        })),
+    };
+  } catch (error) {
+    await stopAll();
+    // The work directory stays: its logs say why.
+    if (error instanceof TandemStartError) error.message += ` Work directory kept: ${workDir}`;
+    throw error;
+  }
+}
+
 // ---- The fixtures.
 
 interface TandemWorkerFixtures {
@@ -388,24 +533,11 @@ export const test = base.extend<{ context: BrowserContext; page: Page }, TandemW
   tandemOptions: [{}, { scope: 'worker', option: true }],
   tandem: [
     async ({ tandemOptions }, use) => {
-      const workDir = mkdtempSync(join(tmpdir(), 'tandem-kit-'));
-      let cosigner: CosignerProcess | undefined;
-      let browser: LaunchedBrowser | undefined;
-      let keep = tandemOptions.keepWorkDir ?? false;
+      const session = await launchTandem(tandemOptions);
       try {
-        const extensionDir = prepareExtension(workDir, tandemOptions);
-        cosigner = await startCosignerProcess(workDir, tandemOptions.timeouts?.cosignerMs ?? 20_000);
-        browser = await launchBrowser(workDir, extensionDir, cosigner.spkiHash, tandemOptions);
-        const address = await onboard(browser, cosigner.url, tandemOptions.password ?? 'tandem kit password', tandemOptions.timeouts?.onboardMs ?? 60_000, cosigner.logPath);
-        await use(createTandem(browser, address, cosigner, workDir, tandemOptions));
-      } catch (error) {
-        keep = true; // the logs say why
-        if (error instanceof TandemStartError) error.message += ` Work directory kept: ${workDir}`;
-        throw error;
+        await use(session);
       } finally {
-        await browser?.context.close().catch(() => undefined);
-        await cosigner?.stop().catch(() => undefined);
-        if (!keep) rmSync(workDir, { recursive: true, force: true });
+        await session.close();
       }
     },
     { scope: 'worker', timeout: 150_000 },

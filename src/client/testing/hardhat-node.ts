@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface HardhatNode {
@@ -16,8 +17,10 @@ export interface HardhatNode {
 }
 
 export interface HardhatNodeOptions {
-  /** Where hardhat.config.cjs is. Default: the repository root. */
+  /** Where hardhat.config.cjs is, and where hardhat is installed. Default: the repository root. */
   cwd?: string;
+  /** Another config file (hardhat --config); hardhat itself must still be installed in `cwd`. */
+  config?: string;
   readyTimeoutMs?: number;
   /** A fixed port (npm start uses 8545, the extension's default); otherwise a free one. */
   port?: number;
@@ -44,8 +47,9 @@ export async function startHardhatNode(options: HardhatNodeOptions = {}): Promis
 }
 
 async function launch(port: number, options: HardhatNodeOptions): Promise<HardhatNode> {
-  const bootstrap = createRequire(import.meta.url).resolve('hardhat/internal/cli/bootstrap.js');
-  const child = spawn(process.execPath, [bootstrap, 'node', '--hostname', '127.0.0.1', '--port', String(port)], {
+  // Hardhat runs only as the copy installed where it runs (HH12 otherwise).
+  const bootstrap = createRequire(options.cwd ? join(options.cwd, 'package.json') : import.meta.url).resolve('hardhat/internal/cli/bootstrap.js');
+  const child = spawn(process.execPath, [bootstrap, ...(options.config ? ['--config', options.config] : []), 'node', '--hostname', '127.0.0.1', '--port', String(port)], {
     cwd: options.cwd ?? REPO_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
