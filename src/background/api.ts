@@ -164,6 +164,8 @@ export type ApprovalDetails =
       decoded?: DecodedCall;
       nonce: number;
       gas: string;
+      /** Set for a legacy (type 0) transaction, whose two fee fields below then both carry it. */
+      gasPrice?: string;
       maxFeePerGas: string;
       maxPriorityFeePerGas: string;
       /** gas * maxFeePerGas, formatted in the native currency. */

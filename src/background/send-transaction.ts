@@ -10,7 +10,7 @@ import { WalletError } from './errors.js';
 import { readSettings } from './settings.js';
 import { signPayload } from './wallet.js';
 
-const BIGINT_FIELDS = ['value', 'gas', 'maxFeePerGas', 'maxPriorityFeePerGas'] as const;
+const BIGINT_FIELDS = ['value', 'gas', 'gasPrice', 'maxFeePerGas', 'maxPriorityFeePerGas'] as const;
 
 /** A value as storage.session (or IndexedDB as plain JSON) can keep it: bigints as decimal strings. */
 export function toStorable(value: object): Record<string, unknown> {

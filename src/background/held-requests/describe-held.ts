@@ -116,6 +116,7 @@ async function describeTransaction(from: Address, transaction: TransactionSerial
     ...(erc20 ? { decoded: erc20.decoded } : {}),
     nonce: transaction.nonce ?? 0,
     gas: gas.toString(),
+    ...(transaction.type === 'legacy' ? { gasPrice: maxFeePerGas.toString() } : {}),
     maxFeePerGas: maxFeePerGas.toString(),
     maxPriorityFeePerGas: maxPriorityFeePerGas.toString(),
     maxFeeFormatted: formatNative(gas * maxFeePerGas),

@@ -113,10 +113,12 @@ describe('parseTransactionRequest', () => {
     expectInvalidParams(() => parseTransactionRequest([{ from: ALICE, data: '0x' }]), /needs the init code/);
   });
 
-  it('refuses transaction types other than EIP-1559, saying so', () => {
-    expectInvalidParams(() => parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x0' }]), /type 0x0 is not supported: Tandem signs EIP-1559 \(type 0x2\) transactions only/);
-    expectInvalidParams(() => parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x1' }]), /EIP-1559 \(type 0x2\) transactions only/);
-    expectInvalidParams(() => parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x4' }]), /EIP-1559 \(type 0x2\) transactions only/);
+  it('takes a legacy (type 0x0) transaction with or without its gas price, and refuses other types, saying so', () => {
+    expect(parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x0', gasPrice: '0x3b9aca00' }])).toEqual({ from: ALICE, to: BOB, legacy: true, gasPrice: 1_000_000_000n });
+    expect(parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x0' }])).toEqual({ from: ALICE, to: BOB, legacy: true });
+    expectInvalidParams(() => parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x0', maxFeePerGas: '0x2' }]), /type 0x0 \(legacy\) takes gasPrice, not EIP-1559 fees/);
+    expectInvalidParams(() => parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x1' }]), /type 0x1 is not supported: Tandem signs legacy \(0x0\) and EIP-1559 \(0x2\) transactions/);
+    expectInvalidParams(() => parseTransactionRequest([{ from: ALICE, to: BOB, type: '0x4' }]), /type 0x4 is not supported/);
   });
 
   it('refuses mixing gasPrice with EIP-1559 fees, and a tip above the fee cap', () => {

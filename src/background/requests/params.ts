@@ -47,8 +47,19 @@ export function parsePersonalSign(params: unknown): { data: Hex; address: Addres
   };
 }
 
-function parseMessage(value: unknown): Hex {
-  const what = 'personal_sign message';
+/**
+ * personal_ecRecover params: [message, signature], the message read as personal_sign reads it (0x-hex bytes, or
+ * plain text as UTF-8), the signature 65 bytes (r, s, v). Nothing is signed: it only recovers an address.
+ */
+export function parsePersonalEcRecover(params: unknown): { data: Hex; signature: Hex } {
+  const [message, signature] = expectParamsArray('personal_ecRecover', params, 2, 2, '[message, signature]');
+  const data = parseMessage(message, 'personal_ecRecover message');
+  const bytes = parseHexData(signature, 'personal_ecRecover signature', 65);
+  if (bytes.length !== 2 + 130) throw invalidParams(`personal_ecRecover signature must be 65 bytes (r, s, v), got ${(bytes.length - 2) / 2}.`);
+  return { data, signature: bytes };
+}
+
+function parseMessage(value: unknown, what = 'personal_sign message'): Hex {
   if (typeof value !== 'string') throw invalidParams(`${what} must be a 0x-hex string or text, got ${describeKind(value)}.`);
   if (HEX_ONLY.test(value)) return parseHexData(value, what, MAX_MESSAGE_BYTES);
   const data = stringToHex(value);
@@ -65,6 +76,10 @@ export interface TransactionRequestInput {
   value?: bigint;
   data?: Hex;
   gas?: bigint;
+  /** A legacy (type 0) transaction was asked for: signed as one, with `gasPrice` (or the node's). */
+  legacy?: true;
+  /** Legacy only. */
+  gasPrice?: bigint;
   maxFeePerGas?: bigint;
   maxPriorityFeePerGas?: bigint;
   nonce?: number;
@@ -101,9 +116,11 @@ export function parseTransactionRequest(params: unknown): TransactionRequestInpu
   const field = (name: string) => `eth_sendTransaction ${name}`;
   const present = (name: (typeof TRANSACTION_FIELDS)[number]) => tx[name] !== undefined && tx[name] !== null;
 
+  let legacy = false;
   if (present('type')) {
     const type = parseQuantity(tx.type, field('type'));
-    if (type !== 2n) throw invalidParams(`eth_sendTransaction type ${String(tx.type)} is not supported: Tandem signs EIP-1559 (type 0x2) transactions only; leave type out or send 0x2.`);
+    if (type !== 0n && type !== 2n) throw invalidParams(`eth_sendTransaction type ${String(tx.type)} is not supported: Tandem signs legacy (0x0) and EIP-1559 (0x2) transactions; leave type out or send one of those.`);
+    legacy = type === 0n;
   }
   if (present('accessList') && (!Array.isArray(tx.accessList) || tx.accessList.length > 0)) {
     throw invalidParams('eth_sendTransaction accessList is not supported: Tandem does not sign access lists; leave it out or send [].');
@@ -132,7 +149,13 @@ export function parseTransactionRequest(params: unknown): TransactionRequestInpu
     request.gas = gasValue;
   }
 
-  if (present('gasPrice')) {
+  if (legacy) {
+    if (present('maxFeePerGas') || present('maxPriorityFeePerGas')) {
+      throw invalidParams('eth_sendTransaction type 0x0 (legacy) takes gasPrice, not EIP-1559 fees (maxFeePerGas / maxPriorityFeePerGas).');
+    }
+    request.legacy = true;
+    if (present('gasPrice')) request.gasPrice = parseQuantity(tx.gasPrice, field('gasPrice'));
+  } else if (present('gasPrice')) {
     if (present('maxFeePerGas') || present('maxPriorityFeePerGas')) {
       throw invalidParams('eth_sendTransaction has both gasPrice and EIP-1559 fees (maxFeePerGas / maxPriorityFeePerGas); send one kind.');
     }

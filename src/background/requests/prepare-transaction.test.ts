@@ -48,6 +48,7 @@ describe('prepareTransaction', () => {
     const { transaction, details, warnings } = await prepareTransaction({ client, chain, from: FROM, request: { from: FROM, to: BOB, value: parseEther('1.5') } });
 
     expect(transaction).toMatchObject({ type: 'eip1559', chainId: 31337, nonce: pendingNonce, to: BOB, value: parseEther('1.5'), data: '0x', gas: estimate });
+    if (transaction.type !== 'eip1559') throw new Error('not EIP-1559');
     expect(transaction.maxFeePerGas).toBeGreaterThan(0n);
     expect(transaction.maxPriorityFeePerGas).toBeLessThanOrEqual(transaction.maxFeePerGas);
     expect(details).toEqual({
@@ -167,6 +168,27 @@ describe('prepareTransaction', () => {
     expect(transaction.gas).toBe(21_000n);
     expect(details.simulation).toMatchObject({ ok: false, error: expect.stringMatching(/^out of gas: the site set a gas limit of 21000 but this needs about \d+\.$/) });
     expect(warnings.map((w) => w.code)).toEqual(['SIMULATION_FAILED']);
+  });
+
+  it('takes a site gas limit below the estimate when the call runs within it (a plain transfer at 21000)', async () => {
+    const estimate = await client.estimateGas({ account: FROM, to: BOB, value: 1n });
+    expect(estimate).toBeGreaterThan(21_000n); // hardhat answers 21001: the case this covers
+    const { details, warnings } = await prepareTransaction({ client, chain, from: FROM, request: { from: FROM, to: BOB, value: 1n, gas: 21_000n } });
+    expect(details.simulation).toEqual({ ok: true, gasUsed: estimate.toString() });
+    expect(warnings).toEqual([]);
+  });
+
+  it('prepares a legacy (type 0) transaction with the gas price given or the node\'s, which signs and is mined', async () => {
+    const given = await prepareTransaction({ client, chain, from: FROM, request: { from: FROM, to: BOB, value: 5n, legacy: true, gasPrice: 3_000_000_000n } });
+    expect(given.transaction).toMatchObject({ type: 'legacy', chainId: 31337, gasPrice: 3_000_000_000n, value: 5n });
+    expect(given.transaction).not.toHaveProperty('maxFeePerGas');
+    expect(given.details).toMatchObject({ gasPrice: '3000000000', maxFeePerGas: '3000000000', maxFeeFormatted: `${formatUnits(given.transaction.gas * 3_000_000_000n, 18)} ETH` });
+
+    const fromNode = await prepareTransaction({ client, chain, from: FROM, request: { from: FROM, to: BOB, value: 7n, legacy: true } });
+    expect(fromNode.transaction).toMatchObject({ type: 'legacy', gasPrice: await client.getGasPrice() });
+    const hash = await client.sendRawTransaction({ serializedTransaction: await wallet.signTransaction(fromNode.transaction) });
+    const receipt = await client.waitForTransactionReceipt({ hash });
+    expect(receipt).toMatchObject({ status: 'success', type: 'legacy' });
   });
 
   it('reports a value above the balance as a failed simulation, even where the node does not check', async () => {

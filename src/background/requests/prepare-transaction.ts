@@ -1,6 +1,7 @@
 /**
- * Turns an eth_sendTransaction request into the exact EIP-1559 transaction to sign (nonce, gas and fees
- * filled in from the chain) and into what the approval popup shows: decoded call, fees, simulation, warnings.
+ * Turns an eth_sendTransaction request into the exact transaction to sign (nonce, gas and fees filled in
+ * from the chain) and into what the approval popup shows: decoded call, fees, simulation, warnings.
+ * EIP-1559 unless the dapp asked for a legacy transaction (type 0x0) or the chain has no EIP-1559 fees.
  */
 import {
   BaseError,
@@ -16,6 +17,7 @@ import {
   type Hex,
   type PublicClient,
   type TransactionSerializableEIP1559,
+  type TransactionSerializableLegacy,
 } from 'viem';
 import type { ApprovalDetails, ChainConfig, Warning } from '../api.js';
 import { invalidParams } from '../errors.js';
@@ -25,16 +27,22 @@ import type { TransactionRequestInput } from './params.js';
 
 type TransactionDetails = Extract<ApprovalDetails, { kind: 'transaction' }>;
 
-export type PreparedTransactionRequest = TransactionSerializableEIP1559 & {
+interface PreparedFields {
   chainId: number;
   nonce: number;
   value: bigint;
   data: Hex;
   gas: bigint;
-  maxFeePerGas: bigint;
-  maxPriorityFeePerGas: bigint;
-  type: 'eip1559';
-};
+}
+
+export type PreparedTransactionRequest =
+  | (TransactionSerializableEIP1559 & PreparedFields & { type: 'eip1559'; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint })
+  | (TransactionSerializableLegacy & PreparedFields & { type: 'legacy'; gasPrice: bigint });
+
+/** The most a prepared transaction pays per gas: its fee cap, or a legacy one's gas price. */
+export function feeCapOf(transaction: PreparedTransactionRequest): bigint {
+  return transaction.type === 'legacy' ? transaction.gasPrice : transaction.maxFeePerGas;
+}
 
 export interface PreparedTransaction {
   transaction: PreparedTransactionRequest;
@@ -73,31 +81,29 @@ export async function prepareTransaction(options: {
   ]);
   const erc20 = to === undefined ? undefined : await describeErc20Call({ client, to, data, toIsContract });
   const gas = request.gas ?? (execution.ok ? execution.gasUsed : FALLBACK_GAS);
+  // An estimate is an upper bound (hardhat answers 21001 for a plain transfer): a lower limit the site set
+  // is only a problem if the call fails with it.
+  const fitsSiteLimit = execution.ok && gas < execution.gasUsed ? await runsWithin(client, { from, to, value, data }, gas) : true;
   const native = chain.nativeCurrency;
   const formatNative = (wei: bigint) => `${formatUnits(wei, native.decimals)} ${native.symbol}`;
 
   // Not every node checks the balance when it simulates (hardhat does not), yet every node refuses a
   // transaction whose value plus maximum fee exceeds it: say so before the user signs.
-  const worstCost = value + gas * fees.maxFeePerGas;
+  const feeCap = fees.kind === 'legacy' ? fees.gasPrice : fees.maxFeePerGas;
+  const worstCost = value + gas * feeCap;
   const simulation: Simulation = !execution.ok
     ? execution
-    : gas < execution.gasUsed
+    : !fitsSiteLimit
       ? { ok: false, error: `out of gas: the site set a gas limit of ${gas} but this needs about ${execution.gasUsed}.` }
       : balance < worstCost
         ? { ok: false, error: `insufficient funds: this needs up to ${formatNative(worstCost)} (value plus maximum fee) but the account holds ${formatNative(balance)}.` }
         : execution;
 
-  const transaction: PreparedTransactionRequest = {
-    type: 'eip1559',
-    chainId: chain.id,
-    nonce,
-    ...(to === undefined ? {} : { to }),
-    value,
-    data,
-    gas,
-    maxFeePerGas: fees.maxFeePerGas,
-    maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-  };
+  const common = { chainId: chain.id, nonce, ...(to === undefined ? {} : { to }), value, data, gas };
+  const transaction: PreparedTransactionRequest =
+    fees.kind === 'legacy'
+      ? { ...common, type: 'legacy', gasPrice: fees.gasPrice }
+      : { ...common, type: 'eip1559', maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
 
   const warnings: Warning[] = [];
   if (!simulation.ok) warnings.push({ code: 'SIMULATION_FAILED', message: `This transaction is expected to fail: ${simulation.error}` });
@@ -118,9 +124,10 @@ export async function prepareTransaction(options: {
     ...(erc20 ? { decoded: erc20.decoded } : {}),
     nonce,
     gas: gas.toString(),
-    maxFeePerGas: fees.maxFeePerGas.toString(),
-    maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
-    maxFeeFormatted: formatNative(gas * fees.maxFeePerGas),
+    ...(fees.kind === 'legacy' ? { gasPrice: fees.gasPrice.toString() } : {}),
+    maxFeePerGas: feeCap.toString(),
+    maxPriorityFeePerGas: (fees.kind === 'legacy' ? fees.gasPrice : fees.maxPriorityFeePerGas).toString(),
+    maxFeeFormatted: formatNative(gas * feeCap),
     simulation: simulation.ok ? { ok: true, gasUsed: simulation.gasUsed.toString() } : { ok: false, error: simulation.error },
   };
   return { transaction, details, warnings };
@@ -135,18 +142,29 @@ function hasContractCode(code: Hex | undefined): boolean {
   return !(code.length === 2 + 46 && code.toLowerCase().startsWith('0xef0100'));
 }
 
-async function resolveFees(client: PublicClient, chain: ChainConfig, request: TransactionRequestInput): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+type Fees = { kind: 'eip1559'; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { kind: 'legacy'; gasPrice: bigint };
+
+async function resolveFees(client: PublicClient, chain: ChainConfig, request: TransactionRequestInput): Promise<Fees> {
+  const legacy = async (): Promise<Fees> => ({ kind: 'legacy', gasPrice: request.gasPrice ?? (await readChain(chain, () => client.getGasPrice())) });
+  if (request.legacy) return legacy();
   const { maxFeePerGas, maxPriorityFeePerGas } = request;
-  if (maxFeePerGas !== undefined && maxPriorityFeePerGas !== undefined) return { maxFeePerGas, maxPriorityFeePerGas };
-  const estimated = await readChain(chain, () => client.estimateFeesPerGas({ type: 'eip1559', chain: undefined }));
+  if (maxFeePerGas !== undefined && maxPriorityFeePerGas !== undefined) return { kind: 'eip1559', maxFeePerGas, maxPriorityFeePerGas };
+  let estimated: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+  try {
+    estimated = await readChain(chain, () => client.estimateFeesPerGas({ type: 'eip1559', chain: undefined }));
+  } catch (error) {
+    // A chain without EIP-1559 (no base fee) takes legacy transactions: sign one, as the dapp gave no EIP-1559 fee to keep.
+    if (error instanceof RequestError && error.code === 'FEES_UNSUPPORTED' && maxFeePerGas === undefined && maxPriorityFeePerGas === undefined) return legacy();
+    throw error;
+  }
   if (maxFeePerGas !== undefined) {
-    return { maxFeePerGas, maxPriorityFeePerGas: estimated.maxPriorityFeePerGas < maxFeePerGas ? estimated.maxPriorityFeePerGas : maxFeePerGas };
+    return { kind: 'eip1559', maxFeePerGas, maxPriorityFeePerGas: estimated.maxPriorityFeePerGas < maxFeePerGas ? estimated.maxPriorityFeePerGas : maxFeePerGas };
   }
   if (maxPriorityFeePerGas !== undefined) {
     // Keep the estimated headroom over the base fee, with the dapp's tip in place of the estimated one.
-    return { maxFeePerGas: estimated.maxFeePerGas - estimated.maxPriorityFeePerGas + maxPriorityFeePerGas, maxPriorityFeePerGas };
+    return { kind: 'eip1559', maxFeePerGas: estimated.maxFeePerGas - estimated.maxPriorityFeePerGas + maxPriorityFeePerGas, maxPriorityFeePerGas };
   }
-  return { maxFeePerGas: estimated.maxFeePerGas, maxPriorityFeePerGas: estimated.maxPriorityFeePerGas };
+  return { kind: 'eip1559', maxFeePerGas: estimated.maxFeePerGas, maxPriorityFeePerGas: estimated.maxPriorityFeePerGas };
 }
 
 type Simulation = { ok: true; gasUsed: bigint } | { ok: false; error: string };
@@ -156,14 +174,29 @@ type Simulation = { ok: true; gasUsed: bigint } | { ok: false; error: string };
  * Sent without retries: nodes answer a revert with -32603, which the transport would otherwise retry
  * with back-off, keeping the popup waiting for an answer that will not change.
  */
-async function simulate(client: PublicClient, tx: { from: Address; to: Address | undefined; value: bigint; data: Hex }): Promise<Simulation> {
-  const call = {
+type CallInput = { from: Address; to: Address | undefined; value: bigint; data: Hex };
+
+function callParams(tx: CallInput) {
+  return {
     from: tx.from,
     ...(tx.to === undefined ? {} : { to: tx.to }),
     value: numberToHex(tx.value),
     ...(tx.data === '0x' ? {} : { data: tx.data }),
   };
-  const once = { retryCount: 0 };
+}
+
+const once = { retryCount: 0 };
+
+/** Whether eth_call succeeds with this gas limit. */
+async function runsWithin(client: PublicClient, tx: CallInput, gas: bigint): Promise<boolean> {
+  return client.request({ method: 'eth_call', params: [{ ...callParams(tx), gas: numberToHex(gas) }, 'latest'] }, once).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function simulate(client: PublicClient, tx: CallInput): Promise<Simulation> {
+  const call = callParams(tx);
   try {
     const [gasUsed] = await Promise.all([
       client.request({ method: 'eth_estimateGas', params: [call] }, once),
@@ -220,7 +253,7 @@ async function readChain<T>(chain: ChainConfig, read: () => Promise<T>): Promise
     return await read();
   } catch (error) {
     if (error instanceof BaseError && error.walk((e) => e instanceof Eip1559FeesNotSupportedError)) {
-      throw new RequestError('FEES_UNSUPPORTED', `${chain.name} does not support EIP-1559 fees, and Tandem sends EIP-1559 transactions only.`, { cause: error });
+      throw new RequestError('FEES_UNSUPPORTED', `${chain.name} does not support EIP-1559 fees: send a legacy transaction (type 0x0) or leave the fees out.`, { cause: error });
     }
     const details = error instanceof BaseError ? error.shortMessage : error instanceof Error ? error.message : String(error);
     throw new RequestError('CHAIN_UNAVAILABLE', `Could not read from ${chain.name} (${chain.rpcUrl}). Check the network and try again.`, { details, cause: error });

@@ -15,7 +15,7 @@ import { findBundle } from '../calls/bundle-record.js';
 import { atomicityNotSupported, bundleTooLarge, duplicateId, unknownBundle, unsupportedCapability, unsupportedChain } from '../calls/errors.js';
 import { MAX_CALLS, newBundleId, parseCallsId, parseGetCapabilities, parseSendCalls } from '../calls/params.js';
 import { callsStatus } from '../calls/run-bundle.js';
-import { prepareTransaction } from '../requests/prepare-transaction.js';
+import { feeCapOf, prepareTransaction } from '../requests/prepare-transaction.js';
 import { readSettings } from '../settings.js';
 import { toStorable } from '../send-transaction.js';
 import { DEFERRED, type RpcHandler } from './context.js';
@@ -56,7 +56,7 @@ export const walletSendCalls: RpcHandler = async (context) => {
   );
   const warnings: Warning[] = prepared.flatMap(({ warnings }, index) => warnings.map((warning) => ({ ...warning, message: `Call ${index + 1}: ${warning.message}` })));
   const totalValue = prepared.reduce((sum, { transaction }) => sum + transaction.value, 0n);
-  const totalFee = prepared.reduce((sum, { transaction }) => sum + transaction.gas * transaction.maxFeePerGas, 0n);
+  const totalFee = prepared.reduce((sum, { transaction }) => sum + transaction.gas * feeCapOf(transaction), 0n);
   const native = chain.nativeCurrency;
   const format = (wei: bigint) => `${formatUnits(wei, native.decimals)} ${native.symbol}`;
   if (balance < totalValue + totalFee) {

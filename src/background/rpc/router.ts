@@ -7,6 +7,7 @@ import type { RpcContext, RpcHandler, RpcOutcome } from './context.js';
 import { READ_ONLY_METHODS, passThrough } from './passthrough.js';
 import { providerState } from './provider-state.js';
 import { personalSign, sendTransaction, signTypedDataV4 } from './signing.js';
+import { personalEcRecover } from './recover.js';
 import { walletGetCallsStatus, walletGetCapabilities, walletSendCalls, walletShowCallsStatus } from './calls.js';
 import { walletWatchAsset } from './assets.js';
 
@@ -17,6 +18,7 @@ const HANDLERS: Record<string, RpcHandler> = {
   eth_chainId: ethChainId,
   net_version: netVersion,
   personal_sign: personalSign,
+  personal_ecRecover: personalEcRecover,
   eth_signTypedData_v4: signTypedDataV4,
   eth_sendTransaction: sendTransaction,
   wallet_switchEthereumChain: walletSwitchEthereumChain,

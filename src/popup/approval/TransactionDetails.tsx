@@ -41,10 +41,19 @@ export function TransactionDetails(tx: TransactionDetailsProps) {
         <dd data-testid="tx-nonce">{tx.nonce}</dd>
         <dt>Gas limit</dt>
         <dd data-testid="tx-gas">{tx.gas}</dd>
-        <dt>Max fee</dt>
-        <dd data-testid="tx-max-fee-per-gas">{weiToGwei(tx.maxFeePerGas)}</dd>
-        <dt>Priority fee</dt>
-        <dd data-testid="tx-max-priority-fee-per-gas">{weiToGwei(tx.maxPriorityFeePerGas)}</dd>
+        {tx.gasPrice !== undefined ? (
+          <>
+            <dt>Gas price (legacy transaction)</dt>
+            <dd data-testid="tx-gas-price">{weiToGwei(tx.gasPrice)}</dd>
+          </>
+        ) : (
+          <>
+            <dt>Max fee</dt>
+            <dd data-testid="tx-max-fee-per-gas">{weiToGwei(tx.maxFeePerGas)}</dd>
+            <dt>Priority fee</dt>
+            <dd data-testid="tx-max-priority-fee-per-gas">{weiToGwei(tx.maxPriorityFeePerGas)}</dd>
+          </>
+        )}
         <dt>Max network fee</dt>
         <dd data-testid="tx-max-network-fee">{withSymbol(tx.maxFeeFormatted, tx.chain.symbol)}</dd>
       </dl>

@@ -1,26 +1,16 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test, expect } from '@tandem-wallet/playwright';
+import { servePage } from './serve-dapp.js';
 
 // Two hardhat nodes, chain ids 31337 and 1337: a dapp that works on two chains.
 test.use({ tandemOptions: { hardhat: { chainIds: [31337, 1337], balanceEth: 50 } } });
 
-let server: Server;
-let url: string;
 // A bare page: the test calls the provider itself, as a dapp's chain switcher would.
-test.beforeAll(async () => {
-  server = createServer((_, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>chains</title>'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-});
-test.afterAll(async () => {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
-});
+let dapp: Awaited<ReturnType<typeof servePage>>;
+test.beforeAll(async () => (dapp = await servePage('<!doctype html><title>chains</title>')));
+test.afterAll(async () => dapp.close());
 
 test('two kit chains, funded; the dapp and the user (switchChain) move between them', async ({ page, tandem }) => {
-  await page.goto(url);
+  await page.goto(dapp.url);
   const request = (method: string, params: unknown[] = []) => page.evaluate(([m, p]) => (window as unknown as { ethereum: { request(a: unknown): Promise<unknown> } }).ethereum.request({ method: m, params: p }), [method, params] as const);
   const connecting = request('eth_requestAccounts');
   await tandem.connect();

@@ -36,4 +36,10 @@ test('connect, personal_sign, reject', async ({ page, tandem }) => {
   await page.click('#sign');
   await tandem.reject({ kind: 'message' });
   await expect(page.locator('#error')).toHaveText('4001');
+
+  // The kit's extension is a test build (cheap vault KDF), and its popup says so.
+  const popup = await tandem.context.newPage();
+  await popup.goto(`chrome-extension://${tandem.extensionId}/popup.html#/`);
+  await expect(popup.getByTestId('test-build-banner')).toContainText('Never use it for real funds');
+  await popup.close();
 });
