@@ -132,6 +132,14 @@ describe('@tandem-wallet/playwright from its tarball', () => {
     expect(leftoversOf(minimal)).toEqual([]);
   });
 
+  it('fails fast and clearly when the hardhat option is used in a project without hardhat', () => {
+    const run = playwright(minimal, {}, ['tests/needs-hardhat.spec.ts']);
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('Tandem: the hardhat node did not start: the hardhat option needs hardhat 2 in this project (npm i -D hardhat@2)');
+    expect(run.ms).toBeLessThan(30_000);
+    expect(leftoversOf(minimal)).toEqual([]);
+  });
+
   it('cleans up every process after a failing test', () => {
     const run = playwright(minimal, { KIT_EXPECT_FAIL: '1' }, ['tests/fails.spec.ts']);
     expect(run.status).not.toBe(0);

@@ -309,7 +309,7 @@ test('ERC-721 deploy, mint, transfer', async ({ tandem }) => {
 test('malformed transactions: a clear error, no window', async ({ tandem }) => {
   const cases: [string, RegExp][] = [
     ['#sendWithInvalidValue', /^Error: Invalid params: eth_sendTransaction value must be a 0x-prefixed hex quantity like "0x1a", got "invalid"\.$/],
-    ['#sendWithInvalidTxType', /^Error: Invalid params: eth_sendTransaction type 0x5 is not supported: Tandem signs EIP-1559 \(type 0x2\) transactions only/],
+    ['#sendWithInvalidTxType', /^Error: Invalid params: eth_sendTransaction type 0x5 is not supported: Tandem signs legacy \(0x0\) and EIP-1559 \(0x2\) transactions; leave type out or send one of those\.$/],
     ['#sendWithInvalidRecipient', /^Error: Invalid params: eth_sendTransaction to is not a valid address: expected 0x followed by 40 hex digits, got "invalid"\.$/],
     ['#sendWithInvalidGasLimit', /^Error: Invalid params: eth_sendTransaction gasLimit must be a 0x-prefixed hex quantity like "0x1a", got "invalid"\.$/],
     ['#sendWithInvalidMaxFeePerGas', /^Error: Invalid params: eth_sendTransaction maxFeePerGas must be a 0x-prefixed hex quantity like "0x1a", got "invalid"\.$/],
