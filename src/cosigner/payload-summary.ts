@@ -10,13 +10,18 @@ import { bytesToHex } from '../mpc/bytes.js';
 import type { SignablePayload } from '../mpc/ethereum.js';
 import type { AuditSummaryInput } from './audit/types.js';
 import { decodeTokenCall } from './policy/token-calls.js';
-import type { PolicyRequest } from './policy/types.js';
+import { DAILY_LIMIT_WINDOW_MS, type PolicyRequest, type WalletPolicy } from './policy/types.js';
 import type { SigningRecord } from './store/types.js';
 
-/** What a signature leaves in the store: its audit summary and, for a transaction, the native value spent. */
-export function signingRecord(summary: AuditSummaryInput, policyRequest: PolicyRequest): SigningRecord {
+/**
+ * What the store records with a signing: the audit summary and, for a transaction, its spend. With the
+ * wallet's policy, the daily limit is checked again inside the transaction that records the spend:
+ * the check before it (evaluatePolicy) cannot see what another co-signer process records meanwhile.
+ */
+export function signingRecord(summary: AuditSummaryInput, policyRequest: PolicyRequest, daily?: { policy: WalletPolicy; now: number }): SigningRecord {
   if (policyRequest.kind !== 'transaction') return { summary };
-  return { summary, spend: { chainId: policyRequest.chainId, valueWei: policyRequest.value } };
+  const limit = daily?.policy.dailyLimitWei === undefined ? undefined : { limitWei: BigInt(daily.policy.dailyLimitWei), sinceMs: daily.now - DAILY_LIMIT_WINDOW_MS };
+  return { summary, spend: { chainId: policyRequest.chainId, valueWei: policyRequest.value, ...(limit ? { limit } : {}) } };
 }
 
 export function toPolicyRequest(payload: SignablePayload): PolicyRequest {

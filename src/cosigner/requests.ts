@@ -22,8 +22,8 @@ import { describePayload, signatureResult, signingRecord, toPolicyRequest } from
 import { oneAtATime, spentToday } from './wallet-queue.js';
 import type { RequestResult } from '../channel/approval-protocol.js';
 import { evaluatePolicy, PolicyRequestError } from './policy/policy.js';
-import type { ApprovalRule, PolicyRequest } from './policy/types.js';
-import { PresignatureUnavailableError, WalletLockedError, WalletStateError } from './store/errors.js';
+import type { ApprovalRule, PolicyRequest, WalletPolicy } from './policy/types.js';
+import { PresignatureUnavailableError, SpendLimitError, WalletLockedError, WalletStateError } from './store/errors.js';
 import type { CosignerLog } from './ops/log.js';
 import type { RequestMetrics } from './ops/metrics.js';
 import type { CosignerStore, DeviceRecord, WalletRecord } from './store/types.js';
@@ -192,16 +192,28 @@ async function checkSignRequest(
     throw new Refusal('POLICY', decision.reason, decision.rule);
   }
 
-  return { payload, digest, summary, policyRequest, approvalRules: matchingApprovalRules(policy, policyRequest) };
+  return { payload, digest, summary, policyRequest, policy, approvalRules: matchingApprovalRules(policy, policyRequest) };
 }
 
 interface CheckedSignRequest {
   payload: SignablePayload;
+  /** The wallet's policy as it was checked: the store checks its daily limit again when it records the spend. */
+  policy: WalletPolicy;
   digest: Uint8Array;
   summary: AuditSummaryInput;
   policyRequest: PolicyRequest;
   /** The policy's approval rules this request falls under: when any, it is held for approvers. */
   approvalRules: ApprovalRule[];
+}
+
+/**
+ * The daily limit, found passed when the spend was to be recorded: another co-signer process sharing the
+ * database recorded a spend after this one's policy check. Refused and recorded like any policy refusal.
+ */
+async function refusedBySpendLimit(context: RequestContext, wallet: WalletRecord, device: DeviceRecord, wire: Extract<DeviceRequest, { type: 'sign' | 'sign-now' }>['payload'], checked: CheckedSignRequest, error: SpendLimitError): Promise<Refusal> {
+  await audit(context, 'refuse', wallet, { ...checked.summary, rule: 'dailyLimitWei', reason: error.shortMessage });
+  await recordSettled(context, wallet, device, wire, checked.digest, 'failed', { error: `Refused by the policy (rule dailyLimitWei): ${error.shortMessage}` });
+  return new Refusal('POLICY', error.shortMessage, 'dailyLimitWei');
 }
 
 /**
@@ -419,8 +431,12 @@ async function sign(
   // spend) before the co-signer's share exists. A signature that then fails to verify locks the wallet.
   let state: string;
   try {
-    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId, signingRecord({ ...summary, presignatureId: request.presignatureId }, policyRequest));
+    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId, signingRecord({ ...summary, presignatureId: request.presignatureId }, policyRequest, { policy: checked.policy, now: context.now() }));
   } catch (error) {
+    if (error instanceof SpendLimitError) {
+      await burn();
+      throw await refusedBySpendLimit(context, wallet, device, request.payload, checked, error);
+    }
     if (error instanceof WalletLockedError) throw new Refusal('WALLET_LOCKED', lockedReason(wallet));
     if (error instanceof PresignatureUnavailableError) throw new Refusal('UNKNOWN_PRESIGNATURE', `${error.shortMessage} Presign again.`);
     throw error;
@@ -453,7 +469,8 @@ async function signNow(
 ): Promise<void> {
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The signing session must be 32 bytes of hex.');
   const share = await loadSigningShare(context, wallet, request.generation);
-  const { payload, digest, summary, policyRequest, approvalRules } = await checkSignRequest(context, wallet, device, request);
+  const checked = await checkSignRequest(context, wallet, device, request);
+  const { payload, digest, summary, policyRequest, approvalRules } = checked;
   // A held request is finished later from a stored presignature, which this path never makes.
   if (approvalRules.length > 0) {
     throw new Refusal('APPROVAL_NEEDS_PRESIGNATURE', `This request needs approval (rule ${approvalRules.map((rule) => rule.id).join(', ')}); send it with a presignature so it can wait for the approvers.`, approvalRules[0]!.id);
@@ -466,7 +483,12 @@ async function signNow(
     if (!own.result || own.result.kind !== 'signature') throw new Refusal('BAD_REQUEST', "The device's online message is missing.");
     return { outgoing: own.outgoing, result: own.result.signature };
   });
-  await context.store.recordSignature(wallet.walletId, signingRecord(summary, policyRequest));
+  try {
+    await context.store.recordSignature(wallet.walletId, signingRecord(summary, policyRequest, { policy: checked.policy, now: context.now() }));
+  } catch (error) {
+    if (error instanceof SpendLimitError) throw await refusedBySpendLimit(context, wallet, device, request.payload, checked, error);
+    throw error;
+  }
   await link.send({ type: 'signed' }, signature.outgoing);
   context.metrics?.signed('full');
   await recordSettled(context, wallet, device, request.payload, digest, 'signed', signatureResult(payload, signature.result));

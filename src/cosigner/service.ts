@@ -25,7 +25,7 @@ import { loadOrCreateSealed } from './sealed-file.js';
 import { serveConversation } from './requests.js';
 import { MailDesk } from './approvals/desk.js';
 import type { Conversation } from '../channel/conversation.js';
-import { openSqliteStore, databasePath, loadMasterKey, type SqliteCosignerStore } from './store/index.js';
+import { loadMasterKey, openStore, type CosignerStore, type SqliteCosignerStore } from './store/index.js';
 import { ensureServerCertificate } from './tls.js';
 import { DEFAULT_RESTORE_DELAY_MS } from './restore-policy.js';
 import { TokenIssuer } from './tokens.js';
@@ -45,6 +45,12 @@ export interface ExternalBrokerConfig {
   deviceCaPem?: string;
   /** MQTT client id of this co-signer; stable, so its persistent session (and queued requests) survive restarts. */
   clientId?: string;
+}
+
+/** A co-signer on a shared PostgreSQL database instead of SQLite in dataDir; the master key and identity stay in dataDir. */
+export interface PostgresCosignerConfig extends CosignerConfig {
+  /** postgres:// or postgresql:// URL. */
+  database: string;
 }
 
 export interface CosignerConfig {
@@ -96,7 +102,8 @@ export interface CosignerConfig {
 /** How often revocations written by another process (the admin CLI) are picked up and their connections closed. */
 const REVOCATION_SWEEP_MS = 1_000;
 
-export interface RunningCosigner {
+/** `S` is the store's type: SqliteCosignerStore (synchronous answers) unless `database` named PostgreSQL. */
+export interface RunningCosigner<S extends CosignerStore = SqliteCosignerStore> {
   /** https://host:port: enrollment and token renewal. */
   url: string;
   /** What devices connect to. */
@@ -106,7 +113,7 @@ export interface RunningCosigner {
   /** For Chromium's --ignore-certificate-errors-spki-list. */
   spkiHash: string;
   identityPublicKey: string;
-  store: SqliteCosignerStore;
+  store: S;
   embedded: EmbeddedBroker | undefined;
   /** http://host:port of the metrics listener (serving /metrics and /v1/health), when metricsPort was given. */
   metricsUrl: string | undefined;
@@ -156,14 +163,16 @@ function packageVersion(): string {
 const MAX_CONVERSATIONS_PER_DEVICE = 4;
 const MAX_CONVERSATION_LIFETIME_MS = 60 * 60_000;
 
-export async function startCosigner(config: CosignerConfig): Promise<RunningCosigner> {
+export async function startCosigner(config: PostgresCosignerConfig): Promise<RunningCosigner<CosignerStore>>;
+export async function startCosigner(config: CosignerConfig): Promise<RunningCosigner<SqliteCosignerStore>>;
+export async function startCosigner(config: CosignerConfig & { database?: string }): Promise<RunningCosigner<CosignerStore>> {
   const log: CosignerLog = config.log ?? createLog({ format: config.logFormat ?? 'text', write: (line) => process.stderr.write(`${line}\n`), prefix: 'tandem-cosigner: ' });
   const processStartedAt = Date.now();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const masterKey = loadMasterKey({ dataDir: config.dataDir, ...(config.masterKeyFile ? { keyFile: config.masterKeyFile } : {}), ...(config.env ? { env: config.env } : {}) });
   const clock = config.now ?? Date.now;
-  const store = openSqliteStore({ path: databasePath(config.dataDir), masterKey, now: clock });
-  const dropped = store.dropReadyPresignatures();
+  const store = await openStore({ dataDir: config.dataDir, ...(config.database ? { database: config.database } : {}), masterKey, now: clock });
+  const dropped = await store.dropReadyPresignatures();
   if (dropped > 0) log(`dropped ${dropped} unused presignatures from before this start (a restored one could have been used already); devices presign again`);
   const identity = loadOrCreateIdentity(config.dataDir, masterKey);
   const tls = await ensureServerCertificate(join(config.dataDir, 'tls'), config.tlsHosts ?? ['127.0.0.1', 'localhost']);

@@ -21,7 +21,7 @@ import type { RequestMetrics } from '../ops/metrics.js';
 import { describePayload, signatureResult, signingRecord, toPolicyRequest } from '../payload-summary.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { oneAtATime, spentToday } from '../wallet-queue.js';
-import { DecisionRefusedError } from '../store/errors.js';
+import { DecisionRefusedError, SpendLimitError } from '../store/errors.js';
 import type { CosignerStore } from '../store/types.js';
 import type { ApprovalDesk } from './hold.js';
 
@@ -252,14 +252,15 @@ export class MailDesk implements ApprovalDesk {
       // Checklist item 6, once more at the last moment: what is signed is the digest the approvers saw.
       if (`0x${bytesToHex(payloadDigest(payload))}` !== request.digest) throw new Error('the stored payload no longer hashes to the digest the approvers approved');
       // The policy as it is now: the operator may have changed it, and other signatures may have used the daily limit meanwhile.
-      const decision = evaluatePolicy(await store.getPolicy(request.walletId), policyRequest, { spentTodayWei: await spentToday(store, request.walletId, policyRequest, now(), requestId) });
+      const policy = await store.getPolicy(request.walletId);
+      const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei: await spentToday(store, request.walletId, policyRequest, now(), requestId) });
       if (!decision.allowed) {
         const refused = await store.approvals.finish(requestId, 'failed', { error: `Approved, but the wallet's policy now refuses it (rule ${decision.rule}): ${decision.reason}` });
         log(`request ${requestId}: approved but refused by the policy now (${decision.rule})`, { requestId, walletId: request.walletId, code: 'POLICY', rule: decision.rule });
         await this.announce(refused);
         return undefined;
       }
-      const held = await store.takeApprovedRequest(requestId, signingRecord({ ...describePayload(payload, hexToBytes(request.digest.slice(2))), requestId }, policyRequest));
+      const held = await store.takeApprovedRequest(requestId, signingRecord({ ...describePayload(payload, hexToBytes(request.digest.slice(2))), requestId }, policyRequest, { policy, now: now() }));
       taken = true;
       const party = SignParty.fromState(held.presignature);
       const own = party.signPayload(payload);
@@ -276,7 +277,13 @@ export class MailDesk implements ApprovalDesk {
         log(`request ${requestId}: not signed: ${error.shortMessage}`);
         return undefined;
       }
-      const reason = error instanceof ProtocolAbortError ? `signing aborted: ${error.shortMessage}` : `signing failed: ${(error as Error).message.split('\n')[0]}`;
+      // Another co-signer process recorded a spend between the policy check above and the take.
+      const reason =
+        error instanceof SpendLimitError
+          ? `Approved, but the wallet's policy now refuses it (rule dailyLimitWei): ${error.shortMessage}`
+          : error instanceof ProtocolAbortError
+            ? `signing aborted: ${error.shortMessage}`
+            : `signing failed: ${(error as Error).message.split('\n')[0]}`;
       if (error instanceof ProtocolAbortError) this.#options.metrics?.aborted('sign');
       if (error instanceof ProtocolAbortError) await Promise.resolve().then(() => store.lockWallet(request.walletId, `held request ${requestId}: ${error.shortMessage}`)).catch(() => undefined);
       const current = await store.approvals.getRequest(requestId);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { iso } from '../../channel/request-text.js';
 import type { ApprovalStore, ApproverRecord } from '../store/types.js';
-import type { SqliteCosignerStore } from '../store/database.js';
+import type { CosignerStore } from '../store/types.js';
 import { stringValue } from './args.js';
-import { DATA_DIR_HELP, MASTER_KEY_HELP, PROGRAM, STORE_OPTIONS, type Command, type Values } from './command.js';
+import { DATA_DIR_HELP, DATABASE_HELP, MASTER_KEY_HELP, PROGRAM, STORE_OPTIONS, type Command, type Values } from './command.js';
 import { withStore } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { table } from './format.js';
@@ -40,7 +40,7 @@ export const approversListCommand: Command = {
   summary: 'List enrolled approvers: id, name, status (active or removed), when enrolled, requests waiting for them.',
   positionals: [],
   options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
-  help: [['--json', 'Print a JSON array instead of a table.'], DATA_DIR_HELP, MASTER_KEY_HELP],
+  help: [['--json', 'Print a JSON array instead of a table.'], DATA_DIR_HELP, MASTER_KEY_HELP, DATABASE_HELP],
   run: runList,
 };
 
@@ -50,7 +50,7 @@ export const approversRemoveCommand: Command = {
   summary: 'Remove an approver: their decisions no longer count, and rules that can no longer reach their quorum refuse new requests.',
   positionals: ['id|name'],
   options: { ...STORE_OPTIONS, actor: { type: 'string' } },
-  help: [['--actor <name>', `Who removed them (kept in the audit log). Default "${DEFAULT_ACTOR}".`], DATA_DIR_HELP, MASTER_KEY_HELP],
+  help: [['--actor <name>', `Who removed them (kept in the audit log). Default "${DEFAULT_ACTOR}".`], DATA_DIR_HELP, MASTER_KEY_HELP, DATABASE_HELP],
   run: runRemove,
 };
 
@@ -170,7 +170,7 @@ export async function resolveApprover(approvals: ApprovalStore, text: string): P
 }
 
 /** The approval rules of every wallet that name this approver. */
-async function rulesNaming(store: SqliteCosignerStore, approverId: string): Promise<{ walletId: string; rule: string }[]> {
+async function rulesNaming(store: CosignerStore, approverId: string): Promise<{ walletId: string; rule: string }[]> {
   const found: { walletId: string; rule: string }[] = [];
   for (const wallet of await store.listWallets()) {
     for (const rule of (await store.getPolicy(wallet.walletId)).approvals ?? []) {

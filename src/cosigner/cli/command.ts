@@ -25,4 +25,8 @@ export const MASTER_KEY_HELP: [string, string] = [
   '--master-key-file <file>',
   `File holding the 32-byte master key (0600). Otherwise $${MASTER_KEY_ENV}, else <data-dir>/master.key.`,
 ];
-export const STORE_OPTIONS: Record<string, OptionSpec> = { 'data-dir': { type: 'string' }, 'master-key-file': { type: 'string' } };
+export const DATABASE_HELP: [string, string] = [
+  '--database <postgres://...>',
+  'A PostgreSQL database (postgres:// or postgresql:// URL) instead of SQLite in the data directory; the master key still comes from the data directory or $TANDEM_MASTER_KEY.',
+];
+export const STORE_OPTIONS: Record<string, OptionSpec> = { 'data-dir': { type: 'string' }, 'master-key-file': { type: 'string' }, database: { type: 'string' } };

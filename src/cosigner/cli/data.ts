@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SqliteAuditLog } from '../audit/audit-log.js';
-import type { SqliteCosignerStore } from '../store/database.js';
+import type { CosignerStore } from '../store/types.js';
 import { loadMasterKey } from '../store/master-key.js';
 import { databasePath } from '../store/paths.js';
 import { stringValue } from './args.js';
@@ -26,17 +26,26 @@ function existingDatabase(dataDir: string): string {
   return path;
 }
 
-export async function withStore<T>(values: Values, io: CliIo, work: (store: SqliteCosignerStore) => Promise<T> | T): Promise<T> {
+/** The --database URL (PostgreSQL), or undefined for SQLite in the data directory. */
+export function databaseFrom(values: Values): string | undefined {
+  const database = stringValue(values.database);
+  if (database === undefined || database === '') return undefined;
+  if (!/^postgres(ql)?:\/\//i.test(database)) throw new CosignerCliError('CLI_BAD_DATABASE', '--database takes a postgres:// or postgresql:// URL; leave it out to use SQLite in the data directory.');
+  return database;
+}
+
+export async function withStore<T>(values: Values, io: CliIo, work: (store: CosignerStore) => Promise<T> | T): Promise<T> {
   const dataDir = dataDirFrom(values, io);
-  const path = existingDatabase(dataDir);
+  const database = databaseFrom(values);
+  if (!database) existingDatabase(dataDir);
   const keyFile = stringValue(values['master-key-file']);
   const masterKey = loadMasterKey({ dataDir, ...(keyFile ? { keyFile } : {}), env: io.env });
-  const { openSqliteStore } = await import('../store/database.js');
-  const store = openSqliteStore({ path, masterKey });
+  const { openStore } = await import('../store/open-store.js');
+  const store = await openStore({ dataDir, ...(database ? { database } : {}), masterKey });
   try {
     return await work(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ApprovalRule, WalletPolicy } from '../policy/types.js';
-import type { SqliteCosignerStore } from '../store/database.js';
+import type { CosignerStore } from '../store/types.js';
 import type { WalletRecord } from '../store/types.js';
 import { stringList, stringValue, walletIdArgument } from './args.js';
-import { DATA_DIR_HELP, MASTER_KEY_HELP, PROGRAM, STORE_OPTIONS, type Command, type Values } from './command.js';
+import { DATA_DIR_HELP, DATABASE_HELP, MASTER_KEY_HELP, PROGRAM, STORE_OPTIONS, type Command, type Values } from './command.js';
 import { withStore } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { formatRows } from './format.js';
@@ -18,7 +18,7 @@ export const policyShowCommand: Command = {
   summary: "Print a wallet's signing policy.",
   positionals: ['walletId'],
   options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
-  help: [['--json', 'Print the stored policy as JSON.'], DATA_DIR_HELP, MASTER_KEY_HELP],
+  help: [['--json', 'Print the stored policy as JSON.'], DATA_DIR_HELP, MASTER_KEY_HELP, DATABASE_HELP],
   run: runPolicyShow,
 };
 
@@ -191,7 +191,7 @@ async function describePolicy(walletId: string, policy: WalletPolicy, names: Map
   return [`Policy of wallet ${walletId}:`, ...formatRows(rows.map(([label, value]) => [`  ${label}`, value]))].join('\n');
 }
 
-async function requireWallet(store: SqliteCosignerStore, walletId: string): Promise<WalletRecord> {
+async function requireWallet(store: CosignerStore, walletId: string): Promise<WalletRecord> {
   const wallet = await store.getWallet(walletId);
   if (!wallet) throw new CosignerCliError('CLI_UNKNOWN_WALLET', `No wallet ${walletId} here. List them with \`${PROGRAM} wallets\`.`);
   return wallet;

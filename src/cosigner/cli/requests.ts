@@ -3,7 +3,7 @@ import { iso, quorumProgress, relative, REQUEST_STATES, requestSummary } from '.
 import type { RequestFilter } from '../store/types.js';
 import { resolveApprover } from './approvers.js';
 import { integerFlag, stringList, stringValue, walletIdArgument } from './args.js';
-import { DATA_DIR_HELP, MASTER_KEY_HELP, PROGRAM, STORE_OPTIONS, type Command, type Values } from './command.js';
+import { DATA_DIR_HELP, DATABASE_HELP, MASTER_KEY_HELP, PROGRAM, STORE_OPTIONS, type Command, type Values } from './command.js';
 import { withStore } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { table } from './format.js';
@@ -44,7 +44,7 @@ export const requestsShowCommand: Command = {
   summary: 'Show one request: its state, what it signs (decoded), the quorums it needs, the decisions so far and its result.',
   positionals: ['requestId'],
   options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
-  help: [['--json', 'Print the request as JSON, as devices and approvers receive it.'], DATA_DIR_HELP, MASTER_KEY_HELP],
+  help: [['--json', 'Print the request as JSON, as devices and approvers receive it.'], DATA_DIR_HELP, MASTER_KEY_HELP, DATABASE_HELP],
   run: runShow,
 };
 

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CosignerConfig, ExternalBrokerConfig, RunningCosigner } from '../service.js';
+import type { CosignerStore } from '../store/types.js';
 import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from '../store/master-key.js';
 import { DEFAULT_RESTORE_DELAY_MS } from '../restore-policy.js';
 import { DEFAULT_SERVER_HOSTS } from '../tls.js';
 import { integerFlag, stringList, stringValue } from './args.js';
-import { DATA_DIR_HELP, MASTER_KEY_HELP, STORE_OPTIONS, type Command, type Values } from './command.js';
-import { dataDirFrom } from './data.js';
+import { DATA_DIR_HELP, DATABASE_HELP, MASTER_KEY_HELP, STORE_OPTIONS, type Command, type Values } from './command.js';
+import { databaseFrom, dataDirFrom } from './data.js';
 import { CliUsageError, CosignerCliError } from './errors.js';
 import { formatRows } from './format.js';
 import type { CliIo } from './io.js';
@@ -48,6 +49,7 @@ export const startCommand: Command = {
   help: [
     DATA_DIR_HELP,
     MASTER_KEY_HELP,
+    DATABASE_HELP,
     ['--host <address>', 'Interface to listen on (default 127.0.0.1).'],
     ['--port <n>', `Port of the HTTPS API and the embedded broker (default ${DEFAULT_PORT}; 0 picks a free one).`],
     ['--tls-host <name>', `Host name or IP the generated certificate covers; repeatable (default ${DEFAULT_SERVER_HOSTS.join(', ')}, plus --host).`],
@@ -71,6 +73,7 @@ export const startCommand: Command = {
 
 async function runStart(values: Values, _positionals: string[], io: CliIo): Promise<number> {
   const dataDir = dataDirFrom(values, io);
+  const database = databaseFrom(values);
   const host = stringValue(values.host) ?? '127.0.0.1';
   const port = integerFlag('--port', stringValue(values.port) ?? String(DEFAULT_PORT), 0, 65_535);
   const tlsHosts = stringList(values['tls-host']) ?? defaultTlsHosts(host);
@@ -112,9 +115,9 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
   };
   const [{ startCosigner }, { HEALTH_PATH }] = await Promise.all([import('../service.js'), import('../../channel/enrollment.js')]);
   const signal = waitForSignal();
-  let running: RunningCosigner;
+  let running: RunningCosigner<CosignerStore>;
   try {
-    running = await startCosigner(config);
+    running = database ? await startCosigner({ ...config, database }) : await startCosigner(config);
   } catch (error) {
     signal.cancel();
     const inUse = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
@@ -241,7 +244,7 @@ function describeMasterKey(key: MasterKey): string {
 }
 
 function startBanner(
-  running: RunningCosigner,
+  running: RunningCosigner<CosignerStore>,
   facts: { dataDir: string; keyDescription: string; enrollmentCode: boolean; external: ExternalBrokerConfig | undefined; healthPath: string; chainRpcUrls: Record<number, string> | undefined },
 ): string {
   const rows: [string, string][] = [

@@ -10,58 +10,40 @@
  */
 import type Database from 'better-sqlite3';
 import { Statements, type Param } from './statements.js';
-import type { DecodedRequest, RequestDecision, RequestQuorum, RequestResult, RequestState, RequestView } from '../../channel/approval-protocol.js';
+import type { RequestDecision, RequestResult, RequestState, RequestView } from '../../channel/approval-protocol.js';
 import type { Hex } from 'viem';
-import { tallyDecisions } from '../approvals/quorum.js';
 import { assertMove } from '../approvals/state.js';
 import type { SqliteAuditLog } from '../audit/audit-log.js';
 import type { EnvelopeCipher } from './envelope.js';
 import { ConflictError, DecisionRefusedError, NotFoundError } from './errors.js';
 import type { ApproverRecord, HeldRequestInput, RequestFilter, SettledRequestInput } from './types.js';
+import {
+  BAD_CODE_MESSAGE,
+  DECISIONS_SELECT,
+  DEVICE_REVOKED_ERROR,
+  EXPIRED_ERROR,
+  HELD_DROPPED_ERROR,
+  heldContext,
+  heldValueOf,
+  holdAuditEntry,
+  INTERRUPTED_ERROR,
+  moveAuditEntry,
+  namedApprovers,
+  REQUEST_SELECT,
+  tally,
+  toApprover,
+  toDecision,
+  toView,
+  type ApproverRow,
+  type DecisionRow,
+  type HeldSigningState,
+  type RequestRow,
+} from './approval-records.js';
 
-interface RequestRow {
-  request_id: string;
-  wallet_id: string;
-  device_id: string;
-  state: RequestState;
-  payload_json: string;
-  digest: string;
-  payload_hash: string;
-  decoded: string;
-  quorums: string;
-  generation: number;
-  sealed: Uint8Array | null;
-  result: string | null;
-  created_at: number;
-  expires_at: number;
-  updated_at: number;
-  address: string | null;
-}
-
-interface ApproverRow {
-  approver_id: string;
-  name: string;
-  identity_public_key: string;
-  status: 'active' | 'removed';
-  created_at: number;
-  removed_at: number | null;
-}
+export type { HeldSigningState } from './approval-records.js';
 
 /** A request whose quorums name the approver bound to the one parameter. */
 const NAMES_APPROVER = "EXISTS (SELECT 1 FROM json_each(r.quorums) q, json_each(q.value, '$.approvers') a WHERE json_extract(a.value, '$.approverId') = ?)";
-
-const REQUEST_SELECT = `
-  SELECT r.request_id, r.wallet_id, r.device_id, r.state, r.payload_json, r.digest, r.payload_hash, r.decoded, r.quorums,
-         r.generation, r.sealed, r.result, r.created_at, r.expires_at, r.updated_at, w.address
-  FROM approval_requests r JOIN wallets w ON w.wallet_id = r.wallet_id`;
-
-/** What is kept sealed with a held request: enough to finish the signature, nothing more. */
-export interface HeldSigningState {
-  /** SignParty.exportState() of the co-signer's presignature. */
-  presignature: string;
-  /** The device's online message(s) for this digest, as encoded ProtocolMessages in hex. */
-  deviceMessages: string[];
-}
 
 export class SqliteApprovalStore {
   readonly #sql: Statements;
@@ -90,7 +72,7 @@ export class SqliteApprovalStore {
     const now = this.now();
     const invitation = this.#get<{ name: string; expires_at: number; used_at: number | null }>('SELECT name, expires_at, used_at FROM approver_invitations WHERE code_digest = ?', input.codeDigest);
     if (!invitation || invitation.used_at !== null || invitation.expires_at <= now) {
-      throw new ConflictError('This approver enrollment code is unknown, used or expired; ask the operator for a new one (npm run cosigner -- approvers invite <name>).');
+      throw new ConflictError(BAD_CODE_MESSAGE);
     }
     if (this.#get('SELECT 1 FROM approvers WHERE approver_id = ? OR identity_public_key = ?', input.approverId, input.identityPublicKey)) {
       throw new ConflictError('This identity key is already enrolled as an approver.');
@@ -143,13 +125,7 @@ export class SqliteApprovalStore {
       input.requestId, input.walletId, input.deviceId, input.payloadJson, input.digest, input.payloadHash, JSON.stringify(input.decoded), JSON.stringify(input.quorums),
       input.presignatureId, generation, sealed, now, input.expiresAt, now,
     );
-    this.audit.append({
-      kind: 'hold',
-      walletId: input.walletId,
-      deviceId: input.deviceId,
-      at: now,
-      summary: { requestId: input.requestId, digest: input.digest, payloadHash: input.payloadHash, rules: input.quorums.map((quorum) => quorum.rule), expiresAt: new Date(input.expiresAt).toISOString() },
-    });
+    this.audit.append(holdAuditEntry(input, now));
     return this.getRequest(input.requestId)!;
   }
 
@@ -194,8 +170,7 @@ export class SqliteApprovalStore {
     const now = this.now();
     const row = this.#get<RequestRow>(`${REQUEST_SELECT} WHERE r.request_id = ?`, input.requestId);
     if (!row) throw new DecisionRefusedError('UNKNOWN_REQUEST', `There is no request ${input.requestId}.`);
-    const quorums = JSON.parse(row.quorums) as RequestQuorum[];
-    if (!quorums.some((quorum) => quorum.approvers.some((approver) => approver.approverId === input.approverId))) {
+    if (!namedApprovers(row).includes(input.approverId)) {
       throw new DecisionRefusedError('NOT_AN_APPROVER', `This approver is not one of the approvers of request ${input.requestId}.`);
     }
     if (!this.#isActive(input.approverId)) throw new DecisionRefusedError('NOT_AN_APPROVER', 'This approver was removed by the operator; its decisions no longer count.');
@@ -248,7 +223,7 @@ export class SqliteApprovalStore {
   expireDue(): RequestView[] {
     const now = this.now();
     const due = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.state = 'pending-approval' AND r.expires_at <= ?`, now);
-    for (const row of due) this.#move(row, 'expired', now, { error: `Not approved before ${new Date(row.expires_at).toISOString()}; its presignature was destroyed unused.` });
+    for (const row of due) this.#move(row, 'expired', now, { error: EXPIRED_ERROR(row.expires_at) });
     return due.map((row) => this.getRequest(row.request_id)!);
   }
 
@@ -268,14 +243,14 @@ export class SqliteApprovalStore {
   /** Approved requests whose signing state was taken but never finished: the co-signer stopped mid-signature. */
   failInterrupted(): RequestView[] {
     const rows = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.state = 'approved' AND r.sealed IS NULL`);
-    for (const row of rows) this.#move(row, 'failed', this.now(), { error: 'The co-signer stopped while signing this request; send it again.' });
+    for (const row of rows) this.#move(row, 'failed', this.now(), { error: INTERRUPTED_ERROR });
     return rows.map((row) => this.getRequest(row.request_id)!);
   }
 
   /** A refresh, restore or lock replaced the shares the held presignatures were made with: those requests fail. */
   failHeldForWallet(walletId: string, now: number): number {
     const rows = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.wallet_id = ? AND r.state IN ('pending-approval', 'approved') AND r.sealed IS NOT NULL`, walletId);
-    for (const row of rows) this.#move(row, 'failed', now, { error: "The wallet's key shares were refreshed, restored or locked before this request was signed; its presignature went with them. Send it again." });
+    for (const row of rows) this.#move(row, 'failed', now, { error: HELD_DROPPED_ERROR });
     return rows.length;
   }
 
@@ -284,12 +259,9 @@ export class SqliteApprovalStore {
   }
 
   /** Where the decisions leave a request, counting only approvers that are still enrolled. */
-  #tally(row: RequestRow): ReturnType<typeof tallyDecisions> {
-    const quorums = JSON.parse(row.quorums) as RequestQuorum[];
-    return tallyDecisions(
-      quorums.map((quorum) => ({ rule: quorum.rule, quorum: quorum.quorum, approvers: quorum.approvers.map((approver) => approver.approverId).filter((id) => this.#isActive(id)) })),
-      this.#decisions(row.request_id).map((decision) => ({ approverId: decision.approverId, verdict: decision.verdict })),
-    );
+  #tally(row: RequestRow): ReturnType<typeof tally> {
+    const active = new Set(this.#all<{ approver_id: string }>("SELECT approver_id FROM approvers WHERE status = 'active'").map((r) => r.approver_id));
+    return tally(row, this.#decisions(row.request_id), active);
   }
 
   #isActive(approverId: string): boolean {
@@ -298,20 +270,13 @@ export class SqliteApprovalStore {
 
   /** Native value (wei) of this wallet's transactions on a chain that are held and may still be signed: they count toward the daily limit. */
   heldValue(walletId: string, chainId: number, exceptRequestId?: string): bigint {
-    const rows = this.#all<{ request_id: string; decoded: string }>("SELECT request_id, decoded FROM approval_requests WHERE wallet_id = ? AND state IN ('pending-approval', 'approved')", walletId);
-    let total = 0n;
-    for (const row of rows) {
-      if (row.request_id === exceptRequestId) continue;
-      const decoded = JSON.parse(row.decoded) as DecodedRequest;
-      if (decoded.kind === 'transaction' && decoded.chainId === chainId) total += BigInt(decoded.valueWei);
-    }
-    return total;
+    return heldValueOf(this.#all<{ request_id: string; decoded: string }>("SELECT request_id, decoded FROM approval_requests WHERE wallet_id = ? AND state IN ('pending-approval', 'approved')", walletId), chainId, exceptRequestId);
   }
 
   /** A revoked device's held requests are never signed. */
   failHeldForDevice(deviceId: string, now: number): number {
     const rows = this.#all<RequestRow>(`${REQUEST_SELECT} WHERE r.device_id = ? AND r.state IN ('pending-approval', 'approved')`, deviceId);
-    for (const row of rows) this.#move(row, 'failed', now, { error: 'The device that sent this request was revoked before it was signed.' });
+    for (const row of rows) this.#move(row, 'failed', now, { error: DEVICE_REVOKED_ERROR });
     return rows.length;
   }
 
@@ -322,37 +287,16 @@ export class SqliteApprovalStore {
       `UPDATE approval_requests SET state = ?, updated_at = ?, result = coalesce(?, result)${keepSealed ? '' : ', sealed = NULL'} WHERE request_id = ?`,
       to, now, result ? JSON.stringify(result) : null, row.request_id,
     );
-    if (to !== 'approved') {
-      // Not `state`: the audit log refuses that key as a secret (presignature states).
-      this.audit.append({ kind: to === 'signed' || to === 'broadcast' ? 'sign' : 'refuse', walletId: row.wallet_id, at: now, summary: { requestId: row.request_id, requestState: to, digest: row.digest, ...(result?.transactionHash ? { transactionHash: result.transactionHash } : {}), ...(result?.error ? { reason: result.error } : {}) } });
-    }
+    const entry = moveAuditEntry(row, to, now, result);
+    if (entry) this.audit.append(entry);
   }
 
   #decisions(requestId: string): RequestDecision[] {
-    return this.#all<{ approver_id: string; name: string | null; verdict: 'approve' | 'reject'; decided_at: number; signature: string }>(
-      'SELECT d.approver_id, a.name, d.verdict, d.decided_at, d.signature FROM approval_decisions d LEFT JOIN approvers a ON a.approver_id = d.approver_id WHERE d.request_id = ? ORDER BY d.received_at',
-      requestId,
-    ).map((row) => ({ approverId: row.approver_id, name: row.name ?? row.approver_id, verdict: row.verdict, decidedAt: row.decided_at, signature: row.signature as Hex }));
+    return this.#all<DecisionRow>(DECISIONS_SELECT, requestId).map(toDecision);
   }
 
   #toView(row: RequestRow): RequestView {
-    return {
-      requestId: row.request_id,
-      walletId: row.wallet_id,
-      address: (row.address ?? null) as Hex | null,
-      deviceId: row.device_id,
-      state: row.state,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      updatedAt: row.updated_at,
-      payloadJson: row.payload_json,
-      digest: row.digest as Hex,
-      payloadHash: row.payload_hash as Hex,
-      decoded: JSON.parse(row.decoded) as DecodedRequest,
-      quorums: JSON.parse(row.quorums) as RequestQuorum[],
-      decisions: this.#decisions(row.request_id),
-      ...(row.result ? { result: JSON.parse(row.result) as RequestResult } : {}),
-    };
+    return toView(row, this.#decisions(row.request_id));
   }
 
   #run(sql: string, ...params: Param[]): Database.RunResult {
@@ -366,19 +310,4 @@ export class SqliteApprovalStore {
   #all<T>(sql: string, ...params: Param[]): T[] {
     return this.#sql.all<T>(sql, ...params);
   }
-}
-
-function heldContext(requestId: string, walletId: string, generation: number): ['approval-requests', string, string, number] {
-  return ['approval-requests', requestId, walletId, generation];
-}
-
-function toApprover(row: ApproverRow): ApproverRecord {
-  return {
-    approverId: row.approver_id,
-    name: row.name,
-    identityPublicKey: row.identity_public_key,
-    status: row.status,
-    createdAt: row.created_at,
-    ...(row.removed_at === null ? {} : { removedAt: row.removed_at }),
-  };
 }

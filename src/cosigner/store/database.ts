@@ -2,16 +2,14 @@ import Database from 'better-sqlite3';
 import { Statements, type Param } from './statements.js';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Address, Hex } from 'viem';
 import { SqliteAuditLog } from '../audit/audit-log.js';
 import type { AuditSummaryInput } from '../audit/types.js';
 import { validatePolicy } from '../policy/validate.js';
 import type { WalletPolicy } from '../policy/types.js';
-import { EnvelopeCipher, type EnvelopeContext } from './envelope.js';
+import { EnvelopeCipher } from './envelope.js';
 import {
   ConflictError,
   DecisionRefusedError,
-  InvalidRecordError,
   MasterKeyMismatchError,
   NotFoundError,
   PresignatureUnavailableError,
@@ -27,7 +25,6 @@ import type {
   CosignerStore,
   HeldRequestInput,
   DeviceRecord,
-  DeviceStatus,
   NewDevice,
   PendingShare,
   NewPresignature,
@@ -40,11 +37,33 @@ import type {
   SigningRecord,
   SpendInput,
   WalletActivation,
-  WalletParties,
   WalletRecord,
   WalletStatus,
 } from './types.js';
 import * as check from './validate.js';
+import {
+  checkCommit,
+  checkPendingShare,
+  checkRateLimit,
+  checkSpendLimit,
+  commitAuditEntry,
+  DEVICE_SELECT,
+  deviceNotRestoring,
+  generationMismatch,
+  notActive,
+  pendingShareContext,
+  presignatureContext,
+  rateLimitDecision,
+  RESHARE_REVOKE_REASON,
+  shareContext,
+  toDevice,
+  toWallet,
+  WALLET_SELECT,
+  type DeviceRow,
+  type PendingShareRow,
+  type PresignatureRow,
+  type WalletRow,
+} from './records.js';
 
 export { DATABASE_FILE, databasePath } from './paths.js';
 
@@ -95,46 +114,6 @@ export interface SqliteStoreOptions {
 export function openSqliteStore(options: SqliteStoreOptions): SqliteCosignerStore {
   return new SqliteCosignerStore(options);
 }
-
-interface WalletRow {
-  wallet_id: string;
-  threshold: number;
-  parties: string;
-  status: WalletStatus;
-  address: string | null;
-  public_key: string | null;
-  generation: number | null;
-  locked_reason: string | null;
-  locked_at: number | null;
-  created_at: number;
-  activated_at: number | null;
-  updated_at: number;
-  share_updated_at: number | null;
-}
-
-interface DeviceRow {
-  device_id: string;
-  identity_public_key: string;
-  wallet_id: string;
-  status: DeviceStatus;
-  created_at: number;
-  revoked_at: number | null;
-  revoked_reason: string | null;
-  restore_approved_at: number | null;
-}
-
-interface PresignatureRow {
-  status: 'ready' | 'used';
-  generation: number;
-  sealed_state: Uint8Array | null;
-}
-
-const WALLET_SELECT = `
-  SELECT w.wallet_id, w.threshold, w.parties, w.status, w.address, w.public_key, s.generation,
-         w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at, s.updated_at AS share_updated_at
-  FROM wallets w LEFT JOIN shares s ON s.wallet_id = w.wallet_id`;
-
-const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, status, created_at, revoked_at, revoked_reason, restore_approved_at FROM devices';
 
 /** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous. */
 export class SqliteCosignerStore implements CosignerStore {
@@ -249,14 +228,7 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#tx(() => {
       const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ?`, id);
       if (!row) throw new NotFoundError('device', id);
-      if (row.status !== 'restoring') {
-        const what = row.status === 'revoked' ? `is revoked${row.revoked_reason ? ` (${row.revoked_reason})` : ''}` : 'is active: it already holds its share';
-        throw new WalletStateError(
-          'DEVICE_NOT_RESTORING',
-          row.wallet_id,
-          `Device ${id} ${what}, so there is no restore of it to approve. Only a device enrolled from the recovery kit and still restoring can be approved (see devices list ${row.wallet_id}).`,
-        );
-      }
+      if (row.status !== 'restoring') throw deviceNotRestoring(row);
       if (row.restore_approved_at !== null) return toDevice(row);
       const now = this.#now();
       this.#run('UPDATE devices SET restore_approved_at = ? WHERE device_id = ?', now, id);
@@ -279,24 +251,14 @@ export class SqliteCosignerStore implements CosignerStore {
   }
 
   putPendingShare(pending: PendingShare): void {
-    const id = check.walletId(pending.walletId);
-    const device = check.deviceId(pending.deviceId);
-    const generation = check.generation(pending.generation);
-    const share = check.secretText(pending.share, 'key share');
-    const kind = pending.kind ?? 'restore';
-    if (kind !== 'refresh' && kind !== 'restore' && kind !== 'new-backup') {
-      throw new InvalidRecordError(`A pending share comes from a refresh, a restore or a new backup, not ${JSON.stringify(kind)}.`);
-    }
-    const parties = pending.parties === undefined ? null : check.parties(2, pending.parties).text;
+    const { walletId: id, deviceId: device, generation, share, kind, parties } = checkPendingShare(pending);
     this.#tx(() => {
       const wallet = this.#requireWallet(id);
       if (wallet.status === 'pending' || wallet.generation === undefined) throw notActive(id);
       const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ? AND wallet_id = ?`, device, id);
       if (!row) throw new NotFoundError('device', device);
       if (row.status === 'revoked') throw new WalletStateError('DEVICE_REVOKED', id, `Device ${device} is revoked.`);
-      if (generation !== wallet.generation + 1) {
-        throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `Wallet ${id} holds generation ${wallet.generation}; a restore must produce ${wallet.generation + 1}, not ${generation}.`);
-      }
+      if (generation !== wallet.generation + 1) throw generationMismatch(id, wallet.generation, generation, 'restore');
       const sealed = this.#cipher.seal(share, pendingShareContext(id, device, generation));
       this.#run('DELETE FROM pending_shares WHERE wallet_id = ?', id);
       this.#run(
@@ -315,7 +277,7 @@ export class SqliteCosignerStore implements CosignerStore {
       const row = this.#get<DeviceRow>(`${DEVICE_SELECT} WHERE device_id = ? AND wallet_id = ?`, device, id);
       if (!row) throw new NotFoundError('device', device);
       if (row.status === 'revoked') throw new WalletStateError('DEVICE_REVOKED', id, `Device ${device} is revoked.`);
-      const pending = this.#get<{ generation: number; sealed: Uint8Array; kind: ReshareKind; parties: string | null; shares_digest: string | null }>(
+      const pending = this.#get<PendingShareRow>(
         'SELECT generation, sealed, kind, parties, shares_digest FROM pending_shares WHERE wallet_id = ? AND device_id = ?',
         id, device,
       );
@@ -324,12 +286,7 @@ export class SqliteCosignerStore implements CosignerStore {
         if (row.status === 'active' && wallet.generation === generation) return { wallet, revoked: [], kind: 'restore' };
         throw new WalletStateError('NO_PENDING_RESTORE', id, `Wallet ${id} has no restore waiting for device ${device}; run the restore again.`);
       }
-      if (pending.generation !== generation || wallet.generation === undefined || generation !== wallet.generation + 1) {
-        throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `The pending restore of wallet ${id} is generation ${pending.generation}, not ${generation}.`);
-      }
-      if (pending.shares_digest !== null && pending.shares_digest !== input.sharesDigest) {
-        throw new WalletStateError('WALLET_GENERATION_MISMATCH', id, `The pending share of wallet ${id} is of another run than the one device ${device} commits; run it again.`);
-      }
+      checkCommit(id, device, wallet, pending, generation, input.sharesDigest);
       const now = this.#now();
       const share = this.#cipher.openString(pending.sealed, pendingShareContext(id, device, generation));
       this.#run('UPDATE shares SET generation = ?, sealed = ?, updated_at = ? WHERE wallet_id = ?', generation, this.#cipher.seal(share, shareContext(id, generation)), now, id);
@@ -340,19 +297,9 @@ export class SqliteCosignerStore implements CosignerStore {
       this.#run("UPDATE devices SET status = 'active' WHERE device_id = ?", device);
       // Whatever else was enrolled holds a share (or a kit) that no longer combines with the new ones.
       const others = this.#all<DeviceRow>(`${DEVICE_SELECT} WHERE wallet_id = ? AND device_id != ? AND status != 'revoked'`, id, device);
-      const why = { restore: 'replaced by a restore from the recovery kit', refresh: 'its shares were replaced by a refresh', 'new-backup': 'its shares were replaced when the wallet made a new backup' }[pending.kind];
-      for (const other of others) this.#revoke(other, why, now, pending.kind);
+      for (const other of others) this.#revoke(other, RESHARE_REVOKE_REASON[pending.kind], now, pending.kind);
       const revokedDevices = others.map((other) => other.device_id);
-      const summary = {
-        generation,
-        previousGeneration: wallet.generation,
-        presignaturesDropped: dropped,
-        revokedDevices,
-        unlocked: wallet.status === 'locked',
-        ...(wallet.status === 'locked' ? { lockedReason: wallet.lockedReason } : {}),
-      };
-      const newBackup = pending.kind === 'new-backup' ? { newBackup: true, parties: JSON.parse(parties) as number[], previousParties: [...wallet.parties] } : {};
-      this.audit.append({ kind: pending.kind === 'restore' ? 'restore' : 'refresh', walletId: id, deviceId: device, at: now, summary: { ...summary, ...newBackup } });
+      this.audit.append(commitAuditEntry({ walletId: id, deviceId: device, generation, wallet, pending, parties, dropped, revokedDevices, at: now }));
       return { wallet: this.#requireWallet(id), revoked: revokedDevices, kind: pending.kind };
     });
   }
@@ -444,13 +391,7 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#tx(() => {
       const wallet = this.#requireWallet(id);
       if (wallet.status === 'pending' || wallet.generation === undefined) throw notActive(id);
-      if (generation !== wallet.generation + 1) {
-        throw new WalletStateError(
-          'WALLET_GENERATION_MISMATCH',
-          id,
-          `Wallet ${id} holds share generation ${wallet.generation}; a refresh must store generation ${wallet.generation + 1}, not ${generation}.`,
-        );
-      }
+      if (generation !== wallet.generation + 1) throw generationMismatch(id, wallet.generation, generation, 'refresh');
       const now = this.#now();
       const sealed = this.#cipher.seal(share, shareContext(id, generation));
       this.#run('UPDATE shares SET generation = ?, sealed = ?, updated_at = ? WHERE wallet_id = ?', generation, sealed, now, id);
@@ -657,22 +598,13 @@ export class SqliteCosignerStore implements CosignerStore {
   // ---- rate limits
 
   takeRateLimit(request: RateLimitRequest): RateLimitDecision {
-    const bucket = check.shortText(request.bucket, 'rate-limit bucket', 64);
-    const key = check.shortText(request.key, 'rate-limit key', 256);
-    if (!Number.isSafeInteger(request.limit) || request.limit < 1) throw new TypeError('A rate limit is a positive integer.');
-    if (!Number.isSafeInteger(request.windowMs) || request.windowMs < 1) throw new TypeError('A rate-limit window is a positive number of milliseconds.');
-    const at = request.at === undefined ? this.#now() : check.timestamp(request.at);
+    const { bucket, key, limit, windowMs, at } = checkRateLimit(request, this.#now);
     return this.#tx(() => {
-      this.#run('DELETE FROM rate_limit_events WHERE bucket = ? AND at <= ?', bucket, at - request.windowMs);
-      const window = this.#get<{ n: number; oldest: number | null }>(
-        'SELECT count(*) AS n, min(at) AS oldest FROM rate_limit_events WHERE bucket = ? AND key = ?',
-        bucket, key,
-      )!;
-      if (window.n >= request.limit) {
-        return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, (window.oldest ?? at) + request.windowMs - at) };
-      }
-      this.#run('INSERT INTO rate_limit_events (bucket, key, at) VALUES (?, ?, ?)', bucket, key, at);
-      return { allowed: true, remaining: request.limit - window.n - 1, retryAfterMs: 0 };
+      this.#run('DELETE FROM rate_limit_events WHERE bucket = ? AND at <= ?', bucket, at - windowMs);
+      const window = this.#get<{ n: number; oldest: number | null }>('SELECT count(*) AS n, min(at) AS oldest FROM rate_limit_events WHERE bucket = ? AND key = ?', bucket, key)!;
+      const decision = rateLimitDecision(window.n, window.oldest, limit, windowMs, at);
+      if (decision.allowed) this.#run('INSERT INTO rate_limit_events (bucket, key, at) VALUES (?, ?, ?)', bucket, key, at);
+      return decision;
     });
   }
 
@@ -692,7 +624,14 @@ export class SqliteCosignerStore implements CosignerStore {
 
   #recordSigning(walletId: string, signing: SigningRecord, at: number, extra: AuditSummaryInput): void {
     if (signing.spend) {
-      this.#insertSpend(walletId, check.chainId(signing.spend.chainId), check.weiValue(signing.spend.valueWei), at);
+      const chainId = check.chainId(signing.spend.chainId);
+      const value = check.weiValue(signing.spend.valueWei);
+      const limit = signing.spend.limit;
+      if (limit) {
+        const committed = this.spentSince(walletId, chainId, limit.sinceMs) + this.#approvals.heldValue(walletId, chainId, typeof extra.requestId === 'string' ? extra.requestId : undefined);
+        checkSpendLimit(walletId, chainId, committed, value, check.weiValue(limit.limitWei));
+      }
+      this.#insertSpend(walletId, chainId, value, at);
     }
     this.audit.append({
       kind: 'sign',
@@ -762,51 +701,4 @@ function inTransactions<T extends object>(target: T, tx: <R>(body: () => R) => R
       return (...args: unknown[]) => tx(() => (value as (...a: unknown[]) => unknown).apply(object, args));
     },
   });
-}
-
-function shareContext(walletId: string, generation: number): EnvelopeContext {
-  return ['shares', walletId, generation];
-}
-
-function pendingShareContext(walletId: string, deviceId: string, generation: number): EnvelopeContext {
-  return ['pending-shares', walletId, deviceId, generation];
-}
-
-function presignatureContext(walletId: string, presignatureId: string, generation: number): EnvelopeContext {
-  return ['presignatures', walletId, presignatureId, generation];
-}
-
-function notActive(walletId: string): WalletStateError {
-  return new WalletStateError('WALLET_NOT_ACTIVE', walletId, `Wallet ${walletId} has not finished key generation. Run DKG first.`);
-}
-
-function toWallet(row: WalletRow): WalletRecord {
-  return {
-    walletId: row.wallet_id,
-    threshold: 2,
-    parties: (row.parties === '[1,2,3]' ? [1, 2, 3] : [1, 2]) as WalletParties,
-    status: row.status,
-    address: (row.address ?? undefined) as Address | undefined,
-    publicKey: (row.public_key ?? undefined) as Hex | undefined,
-    generation: row.generation ?? undefined,
-    lockedReason: row.locked_reason ?? undefined,
-    lockedAt: row.locked_at ?? undefined,
-    createdAt: row.created_at,
-    activatedAt: row.activated_at ?? undefined,
-    updatedAt: row.updated_at,
-    ...(row.share_updated_at === null ? {} : { shareUpdatedAt: row.share_updated_at }),
-  };
-}
-
-function toDevice(row: DeviceRow): DeviceRecord {
-  return {
-    deviceId: row.device_id,
-    identityPublicKey: row.identity_public_key,
-    walletId: row.wallet_id,
-    status: row.status,
-    createdAt: row.created_at,
-    ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
-    ...(row.revoked_reason === null ? {} : { revokedReason: row.revoked_reason }),
-    ...(row.restore_approved_at === null ? {} : { restoreApprovedAt: row.restore_approved_at }),
-  };
 }

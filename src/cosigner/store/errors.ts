@@ -143,3 +143,22 @@ export class DecisionRefusedError extends StoreError<MailRefusalCode> {
     super(code, shortMessage);
   }
 }
+
+/** The signing would send more than the wallet's limit allows in its window (checked in the transaction that records it). */
+export class SpendLimitError extends StoreError {
+  override name = 'SpendLimitError';
+  readonly walletId: string;
+  readonly chainId: number;
+  readonly leftWei: bigint;
+  readonly limitWei: bigint;
+  constructor(walletId: string, chainId: number, valueWei: bigint, leftWei: bigint, limitWei: bigint) {
+    super(
+      'SPEND_LIMIT_EXCEEDED',
+      `Wallet ${walletId} may send ${leftWei} more wei on chain ${chainId} in this window (limit ${limitWei}); this signature sends ${valueWei}. Send less, wait, or ask the operator to raise the limit.`,
+    );
+    this.walletId = walletId;
+    this.chainId = chainId;
+    this.leftWei = leftWei;
+    this.limitWei = limitWei;
+  }
+}

@@ -15,3 +15,5 @@ export { EnvelopeCipher, type EnvelopeContext } from './envelope.js';
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 export * from './errors.js';
 export * from './types.js';
+export { openStore, isPostgresUrl, describeDatabase, type OpenStoreOptions } from './open-store.js';
+export { openPostgresStore, PostgresCosignerStore, type PostgresStoreOptions } from './postgres/pg-store.js';

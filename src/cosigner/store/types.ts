@@ -112,7 +112,16 @@ export interface SigningRecord {
   /** Audit summary of what was signed (kind 'sign'). No secrets. */
   summary?: AuditSummaryInput;
   /** Native value the signed transaction sends, for the daily limit. */
-  spend?: { chainId: number; valueWei: bigint };
+  spend?: {
+    chainId: number;
+    valueWei: bigint;
+    /**
+     * Refuse (SpendLimitError, nothing recorded) when what the window already holds (spent since
+     * `sinceMs` plus held requests of that chain, but not the one being finished) plus this value
+     * passes `limitWei`. Checked under the wallet's write lock, so concurrent co-signers cannot overspend.
+     */
+    limit?: { limitWei: bigint; sinceMs: number };
+  };
   /** Milliseconds since the epoch; defaults to the store's clock. */
   at?: number;
 }
@@ -286,6 +295,14 @@ export interface CosignerStore {
   consumePresignature(walletId: string, presignatureId: string, signing?: SigningRecord): MaybePromise<string>;
   countReadyPresignatures(walletId: string): MaybePromise<number>;
   deleteAllPresignatures(walletId: string): MaybePromise<number>;
+  /**
+   * Drops every ready presignature of every wallet. The co-signer does this at each start: it cannot
+   * tell a restart from a restored backup, and a restored presignature may already have been used
+   * (checklist item 5). Devices presign again. Returns how many were dropped.
+   */
+  dropReadyPresignatures(): MaybePromise<number>;
+  /** Removes tombstones of presignatures used before `usedBeforeMs`. Returns how many. */
+  pruneUsedPresignatures(usedBeforeMs: number): MaybePromise<number>;
   /** For a signature made without a presignature: audit row ('sign') and spend, in one transaction. */
   recordSignature(walletId: string, signing: SigningRecord): MaybePromise<void>;
 
