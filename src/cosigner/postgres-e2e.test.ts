@@ -4,9 +4,12 @@
  * state lives in the database (a second connection, as another process, sees it), survives a
  * co-signer restart, and the daily limit counts what was spent there.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { recoverMessageAddress, recoverTransactionAddress, type TransactionSerializable } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CosignerRefusedError } from '../channel/protocol-conversation.js';
@@ -16,6 +19,7 @@ import { masterKeyFromBytes, openStore, type CosignerStore } from './store/index
 import { startPostgresServer, type PostgresServer } from './testing/postgres-server.js';
 
 const MASTER_KEY_HEX = '5a'.repeat(32);
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
 let dir: string;
@@ -84,5 +88,14 @@ describe('the co-signer on PostgreSQL', () => {
     expect(refused).toBeInstanceOf(CosignerRefusedError);
     expect((refused as CosignerRefusedError).code).toBe('POLICY');
     expect(await cosigner.store.spentSince(device.walletId, 31337, 0)).toBe(1934n);
+  });
+
+  it("the operator's audit commands read the chain from the database, read-only, with no master key", async () => {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TANDEM_')));
+    const cli = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args, '--database', database, '--data-dir', join(dir, 'no-such-dir')], { cwd: resolve(dirname(CLI), '../..'), env: inherited });
+    const verified = await cli(['audit', 'verify']);
+    expect(verified.stdout).toMatch(/^audit chain OK: \d+ rows, head [0-9a-f]{64} \(seq \d+\)/);
+    const listed = JSON.parse((await cli(['audit', 'list', '--wallet', device.walletId, '--kind', 'refuse', '--json'])).stdout) as { kind: string; summary: { rule?: string } }[];
+    expect(listed.map((row) => [row.kind, row.summary.rule])).toEqual([['refuse', 'daily-limit']]);
   });
 });

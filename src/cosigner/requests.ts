@@ -211,9 +211,9 @@ interface CheckedSignRequest {
  * database recorded a spend after this one's policy check. Refused and recorded like any policy refusal.
  */
 async function refusedBySpendLimit(context: RequestContext, wallet: WalletRecord, device: DeviceRecord, wire: Extract<DeviceRequest, { type: 'sign' | 'sign-now' }>['payload'], checked: CheckedSignRequest, error: SpendLimitError): Promise<Refusal> {
-  await audit(context, 'refuse', wallet, { ...checked.summary, rule: 'dailyLimitWei', reason: error.shortMessage });
-  await recordSettled(context, wallet, device, wire, checked.digest, 'failed', { error: `Refused by the policy (rule dailyLimitWei): ${error.shortMessage}` });
-  return new Refusal('POLICY', error.shortMessage, 'dailyLimitWei');
+  await audit(context, 'refuse', wallet, { ...checked.summary, rule: 'daily-limit', reason: error.shortMessage });
+  await recordSettled(context, wallet, device, wire, checked.digest, 'failed', { error: `Refused by the policy (rule daily-limit): ${error.shortMessage}` });
+  return new Refusal('POLICY', error.shortMessage, 'daily-limit');
 }
 
 /**

@@ -280,7 +280,7 @@ export class MailDesk implements ApprovalDesk {
       // Another co-signer process recorded a spend between the policy check above and the take.
       const reason =
         error instanceof SpendLimitError
-          ? `Approved, but the wallet's policy now refuses it (rule dailyLimitWei): ${error.shortMessage}`
+          ? `Approved, but the wallet's policy now refuses it (rule daily-limit): ${error.shortMessage}`
           : error instanceof ProtocolAbortError
             ? `signing aborted: ${error.shortMessage}`
             : `signing failed: ${(error as Error).message.split('\n')[0]}`;

@@ -2,7 +2,7 @@ import { DEVICE_ID_PATTERN } from '../../channel/topics.js';
 import { canonicalJson, type JsonValue } from '../audit/canonical-json.js';
 import { AUDIT_KINDS, type AuditEntry, type AuditHead, type AuditKind, type AuditQuery } from '../audit/types.js';
 import { integerFlag, stringValue, walletIdArgument } from './args.js';
-import { DATA_DIR_HELP, type Command, type Values } from './command.js';
+import { DATA_DIR_HELP, DATABASE_HELP, type Command, type Values } from './command.js';
 import { withReadOnlyAudit } from './data.js';
 import { CliUsageError } from './errors.js';
 import { table } from './format.js';
@@ -15,10 +15,11 @@ export const auditVerifyCommand: Command = {
   usage: 'audit verify [--expected-head <seq>:<hash>]',
   summary: 'Check the audit hash chain. Opens the database read-only; needs no master key.',
   positionals: [],
-  options: { 'data-dir': { type: 'string' }, 'expected-head': { type: 'string' } },
+  options: { 'data-dir': { type: 'string' }, database: { type: 'string' }, 'expected-head': { type: 'string' } },
   help: [
     ['--expected-head <seq>:<hash>', 'A head printed by an earlier verify and kept elsewhere: also catches a cut-off or rewritten tail.'],
     DATA_DIR_HELP,
+    DATABASE_HELP,
   ],
   run: runAuditVerify,
 };
@@ -30,6 +31,7 @@ export const auditListCommand: Command = {
   positionals: [],
   options: {
     'data-dir': { type: 'string' },
+    database: { type: 'string' },
     wallet: { type: 'string' },
     device: { type: 'string' },
     kind: { type: 'string' },
@@ -43,13 +45,14 @@ export const auditListCommand: Command = {
     ['--limit <n>', `How many of the newest rows (default 100, at most ${MAX_AUDIT_LIMIT}).`],
     ['--json', 'Print a JSON array of the rows, with their hashes.'],
     DATA_DIR_HELP,
+    DATABASE_HELP,
   ],
   run: runAuditList,
 };
 
 async function runAuditVerify(values: Values, _positionals: string[], io: CliIo): Promise<number> {
   const expectedHead = headFlag(stringValue(values['expected-head']));
-  const result = withReadOnlyAudit(values, io, (audit) => audit.verify(expectedHead ? { expectedHead } : {}));
+  const result = await withReadOnlyAudit(values, io, (audit) => audit.verify(expectedHead ? { expectedHead } : {}));
   if (!result.ok) {
     io.stderr(`error: audit chain broken at seq ${result.brokenAt}: ${result.reason}`);
     return 1;
@@ -81,7 +84,7 @@ async function runAuditList(values: Values, _positionals: string[], io: CliIo): 
   }
   const limit = stringValue(values.limit);
   if (limit !== undefined) query.limit = integerFlag('--limit', limit, 1, MAX_AUDIT_LIMIT);
-  const rows = withReadOnlyAudit(values, io, (audit) => audit.list(query));
+  const rows = await withReadOnlyAudit(values, io, (audit) => audit.list(query));
   if (values.json) {
     io.stdout(JSON.stringify(rows, null, 2));
     return 0;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SqliteAuditLog } from '../audit/audit-log.js';
+import type { AuditLogStore } from '../audit/types.js';
 import type { CosignerStore } from '../store/types.js';
 import { loadMasterKey } from '../store/master-key.js';
 import { databasePath } from '../store/paths.js';
@@ -50,13 +51,24 @@ export async function withStore<T>(values: Values, io: CliIo, work: (store: Cosi
 }
 
 /**
- * Opened with better-sqlite3 itself rather than the store's openDatabase: the store module pulls in
- * viem (policy validation), and a read-only connection needs none of its settings but the timeout.
+ * The audit log alone, read-only, with no master key: SQLite opened with better-sqlite3 itself rather
+ * than the store's openDatabase (the store module pulls in viem for policy validation, and a read-only
+ * connection needs none of its settings but the timeout); PostgreSQL in read-only transactions.
  */
-export function withReadOnlyAudit<T>(values: Values, io: CliIo, work: (audit: SqliteAuditLog) => T): T {
+export async function withReadOnlyAudit<T>(values: Values, io: CliIo, work: (audit: AuditLogStore) => T | Promise<T>): Promise<T> {
+  const database = databaseFrom(values);
+  if (database) {
+    const [{ createPool }, { PgAuditLog }] = await Promise.all([import('../store/postgres/pg-sql.js'), import('../store/postgres/pg-audit.js')]);
+    const pool = createPool(database, { max: 1, readOnly: true });
+    try {
+      return await work(new PgAuditLog(pool));
+    } finally {
+      await pool.end();
+    }
+  }
   const db = new Database(existingDatabase(dataDirFrom(values, io)), { readonly: true, fileMustExist: true, timeout: 5000 });
   try {
-    return work(new SqliteAuditLog(db));
+    return await work(new SqliteAuditLog(db));
   } finally {
     db.close();
   }

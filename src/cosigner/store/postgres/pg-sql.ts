@@ -20,8 +20,15 @@ const types = {
   }) as typeof pg.types.getTypeParser,
 };
 
-export function createPool(connectionString: string, options: { max?: number } = {}): pg.Pool {
-  return new pg.Pool({ connectionString, max: options.max ?? 10, types, application_name: 'tandem-cosigner' });
+export function createPool(connectionString: string, options: { max?: number; readOnly?: boolean } = {}): pg.Pool {
+  return new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    types,
+    application_name: 'tandem-cosigner',
+    // The operator's read-only commands (audit) cannot write, whatever their SQL.
+    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+  });
 }
 
 /** `?` → `$n`. The store's SQL never holds a literal question mark. */
