@@ -1,0 +1,30 @@
+/**
+ * The fault campaign in its short form (the full one: `npm run test:faults`): devices cut off at every
+ * write of a signing, Mosquitto restarted while devices sign, and a hundred signing sessions at once.
+ * Nothing may be lost, every error must be a typed one, every signature must verify and no nonce
+ * point may appear twice.
+ */
+import { describe, expect, it } from 'vitest';
+import { runFaultCampaign } from './testing/fault-campaign.js';
+
+describe('the fault campaign (short form)', () => {
+  it('loses no request, reuses no presignature, and every signature verifies', async () => {
+    const report = await runFaultCampaign({ disconnects: 12, brokerRestarts: 2, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5 });
+    console.log(JSON.stringify(report));
+    for (const scenario of [report.device_disconnects, report.broker_restarts, report.concurrent_sessions]) {
+      expect(scenario.lost).toBe(0);
+      expect(scenario.failed_unclear).toBe(0);
+      expect(scenario.completed + scenario.failed_clear).toBe(scenario.runs);
+    }
+    expect(report.unclear_errors).toEqual([]);
+    expect(report.signatures_bad).toBe(0);
+    expect(report.presignatures_reused).toBe(0);
+    // The faults were really injected, and the campaign really signed.
+    expect(report.device_disconnects.writes_per_signing).toBeGreaterThan(1);
+    expect(report.device_disconnects.cuts).toBeGreaterThanOrEqual(report.device_disconnects.writes_per_signing);
+    expect(report.broker_restarts.restarts).toBe(2);
+    expect(report.broker_restarts.completed).toBeGreaterThan(0);
+    expect(report.concurrent_sessions.runs).toBe(100);
+    expect(report.signatures).toBeGreaterThan(100);
+  }, 300_000);
+});
