@@ -1,8 +1,9 @@
 /**
  * The fault campaign: real devices signing through a real Mosquitto 2 (with persistence) and the
  * co-signer, while faults are injected, and a count of what happened to every request:
- *   - device disconnects: the device's connection is cut after its k-th write of a full signing
- *     (k over every write a clean signing makes, so every protocol round is hit), by a TCP proxy;
+ *   - device disconnects: the device's connection is cut after its k-th write of a signing (k over
+ *     every write a clean signing makes, so every protocol round is hit), by a TCP proxy; half over
+ *     the full protocol, half with a pooled presignature;
  *   - broker restarts: Mosquitto is restarted while devices sign;
  *   - concurrency: many signing sessions at once across many devices.
  * Each request ends as completed (its signature recovers to the wallet), failed with a clear error
@@ -43,7 +44,7 @@ export interface Outcomes {
 }
 
 export interface CampaignReport {
-  device_disconnects: Outcomes & { writes_per_signing: number; cuts: number };
+  device_disconnects: Outcomes & { writes_per_signing: number; writes_per_pooled_signing: number; cuts: number };
   broker_restarts: Outcomes & { restarts: number };
   concurrent_sessions: Outcomes & { devices: number; sessions: number; seconds: number };
   /** Not run: killing co-signer instances needs a pool of them (not built yet). */
@@ -170,20 +171,28 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
   const stack = await startStack();
   const devices: TandemDevice[] = [];
   try {
-    // ---- Device disconnects at every write of a full signing.
+    // ---- Device disconnects at every write of a signing: half over the full protocol (presign and
+    // sign in one conversation), half with a presignature from the pool (one round trip).
     const cut = await newDevice(stack, 'cut', requestTimeoutMs);
     devices.push(cut);
     await ledger.sign(cut, 'warm-up: the connection is up', newOutcomes(), lostAfterMs);
-    stack.proxy.resetCount();
-    const reference = newOutcomes();
-    await ledger.sign(cut, 'reference: how many writes a clean signing makes', reference, lostAfterMs);
-    const writesPerSigning = Math.max(1, stack.proxy.writes);
-    log(`device disconnects: a clean signing makes ${writesPerSigning} writes; cutting after each in turn, ${options.disconnects} times`);
-    const disconnects = { ...newOutcomes(), writes_per_signing: writesPerSigning, cuts: 0 };
+    const writesOf = async (pooled: boolean, label: string) => {
+      if (pooled) await cut.presign(1);
+      stack.proxy.resetCount();
+      await ledger.sign(cut, `reference ${label}: how many writes a clean signing makes`, newOutcomes(), lostAfterMs);
+      return Math.max(1, stack.proxy.writes);
+    };
+    const fullWrites = await writesOf(false, 'full');
+    const pooledWrites = await writesOf(true, 'pooled');
+    log(`device disconnects: a clean signing makes ${fullWrites} writes (full protocol), ${pooledWrites} (pooled); cutting after each in turn, ${options.disconnects} times`);
+    const disconnects = { ...newOutcomes(), writes_per_signing: fullWrites, writes_per_pooled_signing: pooledWrites, cuts: 0 };
     const cutsBefore = stack.proxy.cuts;
     for (let i = 0; i < options.disconnects; i++) {
-      stack.proxy.armCut((i % writesPerSigning) + 1);
-      await ledger.sign(cut, `disconnect ${i}`, disconnects, lostAfterMs);
+      const pooled = i >= Math.ceil(options.disconnects / 2);
+      // The presignature is made before the fault is armed: the cut falls on the signing itself.
+      if (pooled) await cut.presign(1).catch(() => undefined);
+      stack.proxy.armCut((i % (pooled ? pooledWrites : fullWrites)) + 1);
+      await ledger.sign(cut, `disconnect ${i}${pooled ? ' (pooled)' : ''}`, disconnects, lostAfterMs);
       // The cut may not have come (a shorter run, or it came after the answer): disarm before the next.
       stack.proxy.resetCount();
     }
