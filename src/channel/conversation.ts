@@ -86,6 +86,11 @@ export class Conversation {
   }
 
   /** True once the conversation ended, by close() or by an error. */
+  /** The pooled responder instance that took this conversation ('' before its accept, or for a responder not in a pool). */
+  get peerInstance(): string {
+    return this.#session.peerInstance;
+  }
+
   get closed(): boolean {
     return this.#error !== undefined;
   }

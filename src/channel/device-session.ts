@@ -617,12 +617,15 @@ export class DeviceSession {
     const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
       this.#presence = status;
       this.#stale = this.#current;
-      // A new co-signer instance online: if it is not the one our conversation was opened with, that
-      // conversation may be gone with its process (a restart), and a request waiting on it would wait
-      // for its whole deadline. A paused and resumed co-signer also shows a new instance; ending the
-      // wait then costs one more round, never a reused presignature.
-      if (status.state === 'online' && this.#currentInstance !== undefined && status.instanceId !== this.#currentInstance) {
-        const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer restarted while this request was in flight.');
+      // The co-signer instance serving our conversation is no longer online (it stopped, died, or
+      // restarted as a new instance; in a pool, others may be online): the conversation is gone with
+      // that process, and a request waiting on it would wait for its whole deadline. sign() then runs
+      // once more on a new conversation, which any instance online takes. A paused and resumed
+      // co-signer also shows a new instance; ending the wait then costs one more round, never a
+      // reused presignature.
+      const serving = this.#current?.conversation.peerInstance || this.#currentInstance;
+      if (serving !== undefined && status.state !== 'unknown' && !(status.onlineInstances ?? []).includes(serving)) {
+        const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer instance serving this request stopped while it was in flight.');
         for (const reject of this.#onRestart) reject(error);
       }
       this.#onPresence?.({ ...status });

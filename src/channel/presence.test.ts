@@ -163,4 +163,27 @@ describe('co-signer presence over a real broker', () => {
     expect(changes.at(-1)).toMatchObject({ state: 'offline', reason: 'heartbeat-missed', instanceId: 'cs-4' });
     expect(states()).toEqual(['online', 'offline']);
   });
+
+  it('follows a pool of instances: online while any is, with each one listed, offline once the last one goes', async () => {
+    const cosigner = Identity.generate();
+    const first = { instanceId: 'pool-a', startedAt: Date.now() - 5_000 };
+    const second = { instanceId: 'pool-b', startedAt: Date.now() };
+    const a = await connect({ will: presenceWill(cosigner, first), reconnectPeriodMs: 60_000 });
+    await startPresence(a, cosigner, first, { heartbeatMs: 200 });
+    const b = await connect({ will: presenceWill(cosigner, second), reconnectPeriodMs: 60_000 });
+    await startPresence(b, cosigner, second, { heartbeatMs: 200 });
+    const { watcher, changes } = await watch(cosigner);
+    // The older instance keeps beating, so it counts beside the newer one.
+    await waitFor(() => watcher.status.onlineInstances?.length === 2, 5000, 'both instances');
+    expect(watcher.status).toMatchObject({ state: 'online', instanceId: 'pool-b', onlineInstances: ['pool-b', 'pool-a'] });
+
+    b.mqttClient!.stream.destroy();
+    await waitFor(() => watcher.status.onlineInstances?.length === 1, 5000, 'the newer one gone');
+    expect(watcher.status).toMatchObject({ state: 'online', instanceId: 'pool-a', onlineInstances: ['pool-a'] });
+
+    a.mqttClient!.stream.destroy();
+    await waitFor(() => watcher.status.state === 'offline', 5000, 'the last one gone');
+    expect(watcher.status.onlineInstances).toEqual([]);
+    expect(changes.some((change) => change.state === 'offline' && change.onlineInstances?.length)).toBe(false);
+  });
 });

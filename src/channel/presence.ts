@@ -30,6 +30,8 @@ export interface PresenceStatus {
   heartbeatMs?: number;
   /** Local clock when the last accepted status arrived. */
   seenAt?: number;
+  /** Every instance online, newest first (a pool of co-signers has several). */
+  onlineInstances?: string[];
 }
 
 export interface PresenceIdentity {
@@ -142,9 +144,31 @@ export interface PresenceWatch {
   stop(): Promise<void>;
 }
 
+/** What a watcher knows of one co-signer instance. */
+interface InstanceView {
+  instanceId: string;
+  startedAt: number;
+  state: PresenceState;
+  reason: 'status' | 'heartbeat-missed';
+  connection: number;
+  issuedAt: number;
+  heartbeatMs: number;
+  seenAt: number;
+  /** Its current connection said 'offline' (or its will did): nothing older from it counts. */
+  ended: boolean;
+  silenceTimer?: ReturnType<typeof setTimeout>;
+}
+
 /**
- * Follows the co-signer's presence: `onChange` gets every change of state (or of instance).
+ * Follows the co-signer's presence: `onChange` gets every change of state, and of the instances online.
  * Frames that are not validly signed by `cosignerKey` are ignored (and passed to onRejected).
+ *
+ * A pool of co-signer instances shares one status topic, so each instance is followed on its own and
+ * the co-signer is 'online' while any instance is. `instanceId` names the newest instance online (or,
+ * when none is, the one heard from last); `onlineInstances` lists them all. Without heartbeats (one
+ * instance, embedded broker) an older instance than the newest seen is a replay or a dead process and
+ * is ignored; with heartbeats, every instance that keeps beating counts, and one that stops is
+ * offline after `missedBeats`.
  */
 export async function watchPresence(
   transport: MqttTransport,
@@ -162,22 +186,47 @@ export async function watchPresence(
   const pinned = parsePublicKey(cosignerKey);
   const now = options.now ?? Date.now;
   const missedBeats = options.missedBeats ?? 3;
+  const instances = new Map<string, InstanceView>();
   let status: PresenceStatus = { state: 'unknown', reason: 'none' };
-  let ended = false;
-  let silenceTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastHeard: InstanceView | undefined;
 
-  const set = (next: PresenceStatus) => {
-    const changed = next.state !== status.state || next.instanceId !== status.instanceId || next.startedAt !== status.startedAt;
+  const keyOf = (instanceId: string, startedAt: number) => `${instanceId}@${startedAt}`;
+  const newest = (): InstanceView | undefined => [...instances.values()].reduce<InstanceView | undefined>((best, view) => (!best || view.startedAt > best.startedAt ? view : best), undefined);
+
+  const publish = () => {
+    const online = [...instances.values()].filter((view) => view.state === 'online').sort((a, b) => b.startedAt - a.startedAt);
+    const shown = online[0] ?? lastHeard;
+    const next: PresenceStatus = shown
+      ? {
+          state: online.length > 0 ? 'online' : 'offline',
+          reason: shown.reason,
+          instanceId: shown.instanceId,
+          startedAt: shown.startedAt,
+          connection: shown.connection,
+          issuedAt: shown.issuedAt,
+          heartbeatMs: shown.heartbeatMs,
+          seenAt: shown.seenAt,
+          onlineInstances: online.map((view) => view.instanceId),
+        }
+      : { state: 'unknown', reason: 'none' };
+    const changed =
+      next.state !== status.state ||
+      next.instanceId !== status.instanceId ||
+      next.startedAt !== status.startedAt ||
+      (next.onlineInstances ?? []).join() !== (status.onlineInstances ?? []).join();
     status = next;
-    if (changed) onChange({ ...status });
+    if (changed) onChange({ ...status, ...(status.onlineInstances ? { onlineInstances: [...status.onlineInstances] } : {}) });
   };
 
-  const isNewer = (frame: StatusFrame): boolean => {
-    if (status.startedAt === undefined) return true;
-    if (frame.startedAt !== status.startedAt || frame.instance !== status.instanceId) return frame.startedAt > status.startedAt;
-    if (frame.connection !== status.connection) return frame.connection > (status.connection ?? 0);
-    if (ended) return false;
-    return frame.state === 'offline' || frame.issuedAt >= (status.issuedAt ?? 0);
+  const accepts = (frame: StatusFrame, known: InstanceView | undefined): boolean => {
+    if (!known) {
+      const latest = newest();
+      // Without heartbeats nothing would ever end a replayed or dead older instance: only newer ones count.
+      return !latest || frame.startedAt > latest.startedAt || frame.heartbeatMs > 0;
+    }
+    if (frame.connection !== known.connection) return frame.connection > known.connection;
+    if (known.ended) return false;
+    return frame.state === 'offline' || frame.issuedAt >= known.issuedAt;
   };
 
   const onStatus = (_topic: string, payload: Uint8Array) => {
@@ -188,23 +237,37 @@ export async function watchPresence(
       options.onRejected?.(error as ChannelError);
       return;
     }
-    if (!isNewer(frame)) return;
-    clearTimeout(silenceTimer);
-    ended = frame.state === 'offline';
+    const key = keyOf(frame.instance, frame.startedAt);
+    const known = instances.get(key);
+    if (!accepts(frame, known)) return;
+    clearTimeout(known?.silenceTimer);
     const heartbeatMs = options.heartbeatMs ?? frame.heartbeatMs;
-    set({
-      state: frame.state,
-      reason: 'status',
+    const view: InstanceView = {
       instanceId: frame.instance,
       startedAt: frame.startedAt,
+      state: frame.state,
+      reason: 'status',
       connection: frame.connection,
       issuedAt: frame.issuedAt,
       heartbeatMs,
       seenAt: now(),
-    });
+      ended: frame.state === 'offline',
+    };
     if (frame.state === 'online' && heartbeatMs > 0) {
-      silenceTimer = setTimeout(() => set({ ...status, state: 'offline', reason: 'heartbeat-missed' }), heartbeatMs * missedBeats);
+      view.silenceTimer = setTimeout(() => {
+        view.state = 'offline';
+        view.reason = 'heartbeat-missed';
+        lastHeard = view;
+        publish();
+      }, heartbeatMs * missedBeats);
     }
+    instances.set(key, view);
+    // Without heartbeats an instance is followed only until a newer one appears (a restart).
+    if (heartbeatMs === 0) {
+      for (const [otherKey, other] of instances) if (other.startedAt < view.startedAt && other.heartbeatMs === 0) instances.delete(otherKey);
+    }
+    lastHeard = view;
+    publish();
   };
 
   const unsubscribe = await transport.subscribe(COSIGNER_STATUS_TOPIC, onStatus);
@@ -213,7 +276,7 @@ export async function watchPresence(
       return { ...status };
     },
     async stop() {
-      clearTimeout(silenceTimer);
+      for (const view of instances.values()) clearTimeout(view.silenceTimer);
       await unsubscribe();
     },
   };
