@@ -19,6 +19,7 @@ import { MqttTransport } from '../channel/transport.js';
 import { createCosignerClient, startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { MosquittoDynsec } from './broker/mosquitto-dynsec.js';
 import { DYNSEC_RESPONSE_TOPIC } from './broker/mosquitto-acls.js';
+import { COSIGNER_CLIENT_ID, COSIGNER_SHARED_INBOX_FILTER, COSIGNER_SHARED_MAIL_FILTER } from './broker/access-rules.js';
 import { createHttpApi, type CredentialIssuer } from './http-api.js';
 import { loadOrCreateIdentity } from './identity-file.js';
 import { loadOrCreateSealed } from './sealed-file.js';
@@ -53,8 +54,23 @@ export interface PostgresCosignerConfig extends CosignerConfig {
   database: string;
 }
 
+/** This instance's place in a pool of co-signers sharing one store (PostgreSQL) and one external broker. */
+export interface PoolMembership {
+  /**
+   * A name unique in the pool and stable across restarts (lowercase letters, digits, '-'): the
+   * instance's MQTT client id is derived from it, so its persistent session survives a restart.
+   */
+  member: string;
+}
+
 export interface CosignerConfig {
   dataDir: string;
+  /**
+   * Join a pool: the co-signer inboxes and mail are shared subscriptions (one instance takes each new
+   * conversation and each letter), and a conversation, once taken, goes on in this instance's own
+   * inbox. Needs an external broker (Aedes has no shared subscriptions).
+   */
+  pool?: PoolMembership;
   /** Interface for the HTTPS API (and, embedded, the broker). Default 127.0.0.1. */
   host?: string;
   /** Default 8884; 0 picks a free port. */
@@ -161,6 +177,7 @@ function packageVersion(): string {
 
 /** Conversations a device may keep open at once, and how long one may last. */
 const MAX_CONVERSATIONS_PER_DEVICE = 4;
+const POOL_MEMBER_PATTERN = /^[0-9a-z][0-9a-z-]{0,23}$/;
 const MAX_CONVERSATION_LIFETIME_MS = 60 * 60_000;
 
 export async function startCosigner(config: PostgresCosignerConfig): Promise<RunningCosigner<CosignerStore>>;
@@ -248,13 +265,21 @@ export async function startCosigner(config: CosignerConfig & { database?: string
     };
   }
 
+  const pool = config.pool;
+  if (pool) {
+    if (!external) throw new TypeError('A pool of co-signers needs an external broker (Mosquitto or EMQX, with --broker-url ...): the embedded one has no shared subscriptions.');
+    if (!POOL_MEMBER_PATTERN.test(pool.member)) throw new TypeError(`A pool member name is 1-24 lowercase letters, digits or '-', starting with a letter or digit; got ${JSON.stringify(pool.member)}.`);
+  }
   const will = presenceWill(identity, instance, { retain: retainStatus });
   const transport = new MqttTransport(
     external
       ? {
           url: external.url,
-          clientId: external.clientId ?? 'tandem-cosigner',
-          clean: false,
+          clientId: pool ? `${external.clientId ?? COSIGNER_CLIENT_ID}-${pool.member}` : (external.clientId ?? COSIGNER_CLIENT_ID),
+          // A pool member's session is not kept: the broker would go on queueing its share of new
+          // conversations and letters for a member that died, while the others are up. With every
+          // member down, devices and approvers ask again once one is back.
+          clean: Boolean(pool),
           will,
           tls: { ca: external.caPem, cert: external.certPem, key: external.keyPem },
         }
@@ -269,7 +294,9 @@ export async function startCosigner(config: CosignerConfig & { database?: string
     transport,
     identity,
     role: 'cosigner',
-    inboxes: [COSIGNER_INBOX_FILTER],
+    inboxes: [pool ? COSIGNER_SHARED_INBOX_FILTER : COSIGNER_INBOX_FILTER],
+    // In a pool, a conversation goes on in the inbox of the instance that took it.
+    ...(pool ? { instanceId: instance.instanceId } : {}),
     resolvePeer: (walletId, _role, offered) => deviceKey(walletId, offered),
     maxLifetimeMs: MAX_CONVERSATION_LIFETIME_MS,
   });
@@ -286,7 +313,7 @@ export async function startCosigner(config: CosignerConfig & { database?: string
     draining: () => draining,
   });
   // Before connecting: the persistent session hands over mail queued while the co-signer was away.
-  const desk = await MailDesk.open({ store, identity, transport, now: clock, log, metrics, ...(config.chainRpcUrls ? { chainRpcUrls: config.chainRpcUrls } : {}) });
+  const desk = await MailDesk.open({ store, identity, transport, now: clock, log, metrics, ...(pool ? { mailFilter: COSIGNER_SHARED_MAIL_FILTER } : {}), ...(config.chainRpcUrls ? { chainRpcUrls: config.chainRpcUrls } : {}) });
   await transport.connect();
   if (external) {
     dynsec = await MosquittoDynsec.attach(transport.mqttClient!);
@@ -470,7 +497,8 @@ export async function startCosigner(config: CosignerConfig & { database?: string
     async resumeWorker() {
       if (!paused || draining) return;
       paused = false;
-      instance = newInstance();
+      // A pool member keeps its instance: its conversations live in that instance's inbox.
+      if (!pool) instance = newInstance();
       transport.setWill(presenceWill(identity, instance, { retain: retainStatus }));
       await transport.resume();
       presence = await startPresence(transport, identity, instance, { heartbeatMs, retain: retainStatus, onError: () => undefined });

@@ -37,6 +37,8 @@ export interface MailDeskOptions {
   chainRpcUrls?: Record<number, string>;
   /** How often expiry is checked. Default 1 s. */
   sweepMs?: number;
+  /** The mail filter: a pool member subscribes the shared one, so one instance takes each letter. Default COSIGNER_MAIL_FILTER. */
+  mailFilter?: string;
 }
 
 type Holder = { kind: 'device'; id: string; key: Uint8Array; walletId: string } | { kind: 'approver'; id: string; key: Uint8Array };
@@ -66,7 +68,7 @@ export class MailDesk implements ApprovalDesk {
   /** Subscribes the mail filter; call before the transport connects, so mail queued while the co-signer was away is read. */
   static async open(options: MailDeskOptions): Promise<MailDesk> {
     const desk = new MailDesk(options);
-    desk.#unsubscribe = await options.transport.subscribe(COSIGNER_MAIL_FILTER, (topic, payload) => {
+    desk.#unsubscribe = await options.transport.subscribe(options.mailFilter ?? COSIGNER_MAIL_FILTER, (topic, payload) => {
       // Not returned: the transport awaits a handler, and answering publishes, which must not wait inside one.
       void desk.#track(desk.#onMail(topic, payload));
     });

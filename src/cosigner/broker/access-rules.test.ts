@@ -127,6 +127,7 @@ describe('access rules', () => {
     expect(acl.at(-1)).toEqual({ permission: 'deny', action: 'all', topic: '#' });
     expect(acl.filter((rule) => rule.permission === 'allow').map((rule) => `${rule.action} ${rule.topic}`)).toEqual([
       `publish eq ${inboxTopic(wallet, 'cosigner')}`,
+      `publish ${inboxTopic(wallet, 'cosigner')}/+`,
       `publish eq ${mailOutTopic(deviceId)}`,
       `subscribe eq ${inboxTopic(wallet, 'device')}`,
       `subscribe eq ${mailInTopic(deviceId)}`,

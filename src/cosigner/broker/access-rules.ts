@@ -120,6 +120,8 @@ export function emqxDeviceAcl(device: { deviceId: string; walletId: string }): E
   return [
     { permission: 'deny', action: 'publish', topic: '#', retain: true },
     { permission: 'allow', action: 'publish', topic: `eq ${inboxTopic(device.walletId, 'cosigner')}` },
+    // The inbox of the pool instance that took its conversation (a wildcard in a topic filter, not in the name published).
+    { permission: 'allow', action: 'publish', topic: `${inboxTopic(device.walletId, 'cosigner')}/+` },
     { permission: 'allow', action: 'publish', topic: `eq ${mailOutTopic(device.deviceId)}` },
     { permission: 'allow', action: 'subscribe', topic: `eq ${inboxTopic(device.walletId, 'device')}` },
     { permission: 'allow', action: 'subscribe', topic: `eq ${mailInTopic(device.deviceId)}` },

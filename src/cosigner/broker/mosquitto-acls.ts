@@ -69,6 +69,9 @@ export function cosignerRoleAcls(): DynsecAcl[] {
     allow('subscribePattern', COSIGNER_SHARED_INBOX_FILTER),
     allow('subscribePattern', COSIGNER_MAIL_FILTER),
     allow('subscribePattern', COSIGNER_SHARED_MAIL_FILTER),
+    // A pool member's own inboxes (.../to/cosigner/<instance>), where the conversations it took go on.
+    allow('subscribePattern', `${COSIGNER_INBOX_FILTER}/+`),
+    allow('publishClientReceive', `${COSIGNER_INBOX_FILTER}/+`),
     allow('subscribeLiteral', COSIGNER_STATUS_TOPIC),
     allow('publishClientReceive', COSIGNER_INBOX_FILTER),
     allow('publishClientReceive', COSIGNER_MAIL_FILTER),
@@ -96,6 +99,8 @@ export function walletRoleAcls(walletId: string): DynsecAcl[] {
   const ownInbox = inboxTopic(walletId, 'device');
   return [
     allow('publishClientSend', inboxTopic(walletId, 'cosigner')),
+    // ...and the inbox of the pool instance that took its conversation.
+    allow('publishClientSend', `${inboxTopic(walletId, 'cosigner')}/+`),
     allow('subscribeLiteral', ownInbox),
     allow('subscribeLiteral', COSIGNER_STATUS_TOPIC),
     allow('publishClientReceive', ownInbox),

@@ -23,11 +23,12 @@ describe('shipped Mosquitto configuration', () => {
     expect(initialDynsecConfig().defaultACLAccess).toEqual({ publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: true });
   });
 
-  it('gives a wallet role exactly its two inboxes and the status topic', () => {
+  it("gives a wallet role exactly its two inboxes (the co-signer's with its pool instances) and the status topic", () => {
     const wallet = '0123456789abcdef0123456789abcdef';
     expect(walletRoleName(wallet)).toBe(`wallet-${wallet}`);
     expect(walletRoleAcls(wallet)).toEqual([
       { acltype: 'publishClientSend', topic: `tandem/v1/w/${wallet}/to/cosigner`, allow: true },
+      { acltype: 'publishClientSend', topic: `tandem/v1/w/${wallet}/to/cosigner/+`, allow: true },
       { acltype: 'subscribeLiteral', topic: `tandem/v1/w/${wallet}/to/device`, allow: true },
       { acltype: 'subscribeLiteral', topic: 'tandem/v1/status/cosigner', allow: true },
       { acltype: 'publishClientReceive', topic: `tandem/v1/w/${wallet}/to/device`, allow: true },

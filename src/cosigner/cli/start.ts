@@ -40,6 +40,8 @@ export const startCommand: Command = {
     'broker-cert': { type: 'string' },
     'broker-key': { type: 'string' },
     'device-broker-url': { type: 'string' },
+    'device-broker-ca': { type: 'string' },
+    'pool-member': { type: 'string' },
     'chain-rpc': { type: 'string', multiple: true },
     'log-format': { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -67,6 +69,8 @@ export const startCommand: Command = {
     ['--broker-cert <file>', "PEM of the co-signer's client certificate."],
     ['--broker-key <file>', "PEM of the co-signer's client key."],
     ['--device-broker-url <wss://host:port>', 'What devices are told to connect to.'],
+    ['--device-broker-ca <file>', "Optional: a CA devices are told to trust for that URL, when the broker's WSS certificate is not publicly trusted (a private CA)."],
+    ['--pool-member <name>', 'Run as one member of a pool of co-signers on one --database and one external broker: new conversations and mail are shared among the members, each conversation stays with the member that took it. A name unique in the pool, kept across restarts (e.g. a, b).'],
   ],
   run: runStart,
 };
@@ -81,6 +85,10 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
   const enrollmentCode = stringValue(values['enrollment-code']) || io.env[ENROLLMENT_CODE_ENV] || undefined;
   const restoreDelay = values['restore-delay'] === undefined ? undefined : integerFlag('--restore-delay', stringValue(values['restore-delay'])!, 0, 30 * 86_400);
   const external = externalBrokerFrom(values);
+  const poolMember = stringValue(values['pool-member']);
+  if (poolMember !== undefined && (!external || !database)) {
+    throw new CliUsageError('--pool-member needs an external broker (--broker-url and the rest) and a shared --database postgres://...: the members share both.', 'start');
+  }
   const chainRpcUrls = chainRpcUrlsFrom(stringList(values['chain-rpc']));
   const masterKeyFile = stringValue(values['master-key-file']);
   const logFormat = logFormatFrom(stringValue(values['log-format']));
@@ -108,6 +116,7 @@ async function runStart(values: Values, _positionals: string[], io: CliIo): Prom
     ...(maxPresignatures !== undefined ? { maxPresignatures } : {}),
     ...(restoreDelay !== undefined ? { restoreDelayMs: restoreDelay * 1000 } : {}),
     ...(external ? { external } : {}),
+    ...(poolMember !== undefined ? { pool: { member: poolMember } } : {}),
     ...(chainRpcUrls ? { chainRpcUrls } : {}),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     ...(metricsHost ? { metricsHost } : {}),
@@ -196,6 +205,7 @@ function externalBrokerFrom(values: Values): ExternalBrokerConfig | undefined {
     caPem: readPem('--broker-ca', stringValue(values['broker-ca'])!),
     certPem: readPem('--broker-cert', stringValue(values['broker-cert'])!),
     keyPem: readPem('--broker-key', stringValue(values['broker-key'])!),
+    ...(values['device-broker-ca'] !== undefined ? { deviceCaPem: readPem('--device-broker-ca', stringValue(values['device-broker-ca'])!) } : {}),
   };
 }
 

@@ -1,0 +1,183 @@
+/**
+ * A pool of two co-signers, each its own process started with the operator's CLI, on one PostgreSQL
+ * database and one Mosquitto 2: new conversations are shared between them (MQTT shared
+ * subscription), presence is online while either is, and when one is killed (SIGKILL) under load,
+ * every request in flight completes on the other or fails with a typed error; none is lost, every
+ * signature verifies and no nonce point appears twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { recoverMessageAddress, type Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TandemDevice } from '../client/tandem-device.js';
+import { startMosquittoHarness, type MosquittoHarness } from './broker/mosquitto-harness.js';
+import { startPostgresServer, type PostgresServer } from './testing/postgres-server.js';
+
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+const REPO = resolve(dirname(CLI), '../..');
+const MASTER_KEY_HEX = '6b'.repeat(32);
+
+interface Member {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  metricsUrl: string;
+  output: () => string;
+}
+
+let dir: string;
+let dataDir: string;
+let harness: MosquittoHarness;
+let server: PostgresServer;
+let database: string;
+const members: Member[] = [];
+const devices: TandemDevice[] = [];
+
+async function startMember(name: string): Promise<Member> {
+  const files = (kind: string, pem: string) => {
+    const path = join(dir, `${kind}.pem`);
+    writeFileSync(path, pem, { mode: 0o600 });
+    return path;
+  };
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TANDEM_')));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import', 'tsx', CLI, 'start',
+      '--data-dir', dataDir,
+      '--database', database,
+      '--port', '0',
+      '--metrics-port', '0',
+      '--broker-url', harness.mtlsUrl,
+      '--broker-ca', files('ca', harness.caPem),
+      '--broker-cert', files('cert', harness.cosigner.certPem),
+      '--broker-key', files('key', harness.cosigner.keyPem),
+      '--device-broker-url', harness.wssUrl,
+      '--device-broker-ca', files('ca', harness.caPem),
+      '--pool-member', name,
+    ],
+    { cwd: REPO, env: { ...inherited, TANDEM_MASTER_KEY: MASTER_KEY_HEX }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const url = /HTTPS API\s+(https:\/\/\S+)/.exec(out)?.[1];
+    const metrics = /metrics\s+(http:\/\/\S+)\/metrics/.exec(out)?.[1];
+    if (url && metrics) {
+      const member = { name, child, url, metricsUrl: metrics, output: () => out };
+      members.push(member);
+      return member;
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`pool member ${name} did not start:\n${out}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+/** Signatures this member made, from its own /metrics. */
+async function signaturesOf(member: Member): Promise<number> {
+  const text = await (await fetch(`${member.metricsUrl}/metrics`)).text();
+  return [...text.matchAll(/^tandem_cosigner_signatures_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tandem-pool-'));
+  dataDir = join(dir, 'cosigner');
+  [harness, server] = await Promise.all([startMosquittoHarness(), startPostgresServer()]);
+  database = await server.createDatabase('pool');
+  // The first member makes the identity and certificate in the shared data directory; the second reads them.
+  await startMember('a');
+  await startMember('b');
+}, 180_000);
+
+afterAll(async () => {
+  for (const device of devices) await device.close().catch(() => undefined);
+  for (const member of members) if (member.child.exitCode === null) member.child.kill('SIGKILL');
+  await harness?.stop();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a pool of two co-signers', () => {
+  it('shares the signing between both members, and presence lists both', async () => {
+    const caPem = readFileSync(join(dataDir, 'tls', 'server-cert.pem'), 'utf8');
+    for (let i = 0; i < 6; i++) {
+      const device = await TandemDevice.enroll({ cosignerUrl: members[i % 2]!.url, caPem, file: join(dir, `device-${i}.json`), kind: '2of2' }, { requestTimeoutMs: 8_000 });
+      await device.createKey();
+      devices.push(device);
+    }
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(
+        devices.map(async (device, index) => {
+          const message = `pool round ${round} device ${index}`;
+          expect(await recoverMessageAddress({ message, signature: await device.signMessage(message) })).toBe(device.address);
+        }),
+      );
+    }
+    const [a, b] = await Promise.all(members.map(signaturesOf));
+    expect(a! + b!).toBeGreaterThanOrEqual(24);
+    // A shared subscription hands conversations to both.
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBeGreaterThan(0);
+    // Mosquitto keeps no retained status here: a device learns each member from its heartbeats (10 s).
+    await expect.poll(() => devices[0]!.cosignerStatus.onlineInstances?.length, { timeout: 30_000 }).toBe(2);
+  }, 180_000);
+
+  it('when one member is killed under load, every request completes on the other or fails with a typed error; none is lost or reuses a nonce', async () => {
+    const nonces = new Set<string>();
+    const outcome = { completed: 0, failedClear: 0, unclear: [] as string[], lost: 0, bad: 0, reused: 0 };
+    let signing = true;
+    const loops = devices.map(async (device, index) => {
+      for (let n = 0; signing; n++) {
+        const message = `under load device ${index} signature ${n}`;
+        let timer: NodeJS.Timeout | undefined;
+        const result = await Promise.race([
+          device.signMessage(message).then(
+            (signature) => ({ signature: signature as Hex }),
+            (error: unknown) => ({ error }),
+          ),
+          new Promise<'lost'>((done) => (timer = setTimeout(() => done('lost'), 30_000))),
+        ]).finally(() => clearTimeout(timer));
+        if (result === 'lost') outcome.lost++;
+        else if ('error' in result) {
+          const code = (result.error as { code?: unknown }).code;
+          if (typeof code === 'string') outcome.failedClear++;
+          else outcome.unclear.push(String(result.error));
+        } else {
+          outcome.completed++;
+          if ((await recoverMessageAddress({ message, signature: result.signature })) !== device.address) outcome.bad++;
+          const r = result.signature.slice(2, 66);
+          if (nonces.has(r)) outcome.reused++;
+          nonces.add(r);
+        }
+      }
+    });
+    await new Promise((done) => setTimeout(done, 1_500));
+    const killed = members[0]!;
+    killed.child.kill('SIGKILL');
+    await new Promise((done) => killed.child.once('exit', done));
+    // The survivor carries on alone; presence stays online with it.
+    await new Promise((done) => setTimeout(done, 4_000));
+    signing = false;
+    await Promise.all(loops);
+    expect(outcome.lost).toBe(0);
+    expect(outcome.unclear).toEqual([]);
+    expect(outcome.bad).toBe(0);
+    expect(outcome.reused).toBe(0);
+    expect(outcome.completed).toBeGreaterThan(devices.length);
+    const survivorBefore = await signaturesOf(members[1]!);
+    // After the kill, every device still signs, on the survivor.
+    for (const [index, device] of devices.entries()) {
+      const message = `after the kill, device ${index}`;
+      expect(await recoverMessageAddress({ message, signature: await device.signMessage(message) })).toBe(device.address);
+    }
+    expect(await signaturesOf(members[1]!)).toBeGreaterThanOrEqual(survivorBefore + devices.length);
+    expect(devices[0]!.cosignerStatus.state).toBe('online');
+    await expect.poll(() => devices[0]!.cosignerStatus.onlineInstances?.length, { timeout: 30_000 }).toBe(1);
+    console.log(JSON.stringify({ pool_kill: outcome }));
+  }, 180_000);
+});
