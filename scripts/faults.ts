@@ -1,7 +1,8 @@
 /**
  * The fault campaign (see src/cosigner/testing/fault-campaign.ts), full size, printing one JSON line:
  *
- *   npm run test:faults            100 device disconnects, 20 broker restarts, 1000 sessions over 200 devices
+ *   npm run test:faults            100 device disconnects, 20 broker restarts, 1000 sessions over 200 devices,
+ *                                  100 kills of a member of a pool of two co-signers
  *   npm run test:faults -- --quick the size `npm test` runs (fault-campaign.test.ts)
  *
  * Exits 1 if a request was lost, a signature did not verify, a nonce was used twice or an error was unclear.
@@ -12,11 +13,12 @@ const quick = process.argv.includes('--quick');
 const report = await runFaultCampaign({
   disconnects: quick ? 12 : 100,
   brokerRestarts: quick ? 2 : 20,
+  instanceKills: quick ? 2 : 100,
   restartDevices: quick ? 2 : 4,
   concurrentDevices: quick ? 20 : 200,
   sessionsPerDevice: 5,
   log: (line) => process.stderr.write(`faults: ${line}\n`),
 });
 process.stdout.write(`${JSON.stringify({ quick, ...report })}\n`);
-const lost = report.device_disconnects.lost + report.broker_restarts.lost + report.concurrent_sessions.lost;
+const lost = report.device_disconnects.lost + report.broker_restarts.lost + report.concurrent_sessions.lost + report.instance_kills.lost;
 process.exitCode = lost === 0 && report.signatures_bad === 0 && report.presignatures_reused === 0 && report.unclear_errors.length === 0 ? 0 : 1;

@@ -1,6 +1,7 @@
 /**
  * The fault campaign in its short form (the full one: `npm run test:faults`): devices cut off at every
- * write of a signing, Mosquitto restarted while devices sign, and a hundred signing sessions at once.
+ * write of a signing, Mosquitto restarted while devices sign, a hundred signing sessions at once, and
+ * members of a pool of two co-signers killed while devices sign.
  * Nothing may be lost, every error must be a typed one, every signature must verify and no nonce
  * point may appear twice.
  */
@@ -9,9 +10,9 @@ import { runFaultCampaign } from './testing/fault-campaign.js';
 
 describe('the fault campaign (short form)', () => {
   it('loses no request, reuses no presignature, and every signature verifies', async () => {
-    const report = await runFaultCampaign({ disconnects: 12, brokerRestarts: 2, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5 });
+    const report = await runFaultCampaign({ disconnects: 12, brokerRestarts: 2, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5, instanceKills: 2 });
     console.log(JSON.stringify(report));
-    for (const scenario of [report.device_disconnects, report.broker_restarts, report.concurrent_sessions]) {
+    for (const scenario of [report.device_disconnects, report.broker_restarts, report.concurrent_sessions, report.instance_kills]) {
       expect(scenario.lost).toBe(0);
       expect(scenario.failed_unclear).toBe(0);
       expect(scenario.completed + scenario.failed_clear).toBe(scenario.runs);
@@ -25,6 +26,8 @@ describe('the fault campaign (short form)', () => {
     expect(report.broker_restarts.restarts).toBe(2);
     expect(report.broker_restarts.completed).toBeGreaterThan(0);
     expect(report.concurrent_sessions.runs).toBe(100);
+    expect(report.instance_kills.kills).toBe(2);
+    expect(report.instance_kills.completed).toBeGreaterThan(0);
     expect(report.signatures).toBeGreaterThan(100);
   }, 300_000);
 });

@@ -5,83 +5,29 @@
  * every request in flight completes on the other or fails with a typed error; none is lost, every
  * signature verifies and no nonce point appears twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { recoverMessageAddress, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemDevice } from '../client/tandem-device.js';
 import { startMosquittoHarness, type MosquittoHarness } from './broker/mosquitto-harness.js';
+import { startPoolMember, type PoolMember } from './testing/pool-member.js';
 import { startPostgresServer, type PostgresServer } from './testing/postgres-server.js';
-
-const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
-const REPO = resolve(dirname(CLI), '../..');
 const MASTER_KEY_HEX = '6b'.repeat(32);
-
-interface Member {
-  name: string;
-  child: ChildProcess;
-  url: string;
-  metricsUrl: string;
-  output: () => string;
-}
 
 let dir: string;
 let dataDir: string;
 let harness: MosquittoHarness;
 let server: PostgresServer;
 let database: string;
-const members: Member[] = [];
+const members: PoolMember[] = [];
 const devices: TandemDevice[] = [];
 
-async function startMember(name: string): Promise<Member> {
-  const files = (kind: string, pem: string) => {
-    const path = join(dir, `${kind}.pem`);
-    writeFileSync(path, pem, { mode: 0o600 });
-    return path;
-  };
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TANDEM_')));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import', 'tsx', CLI, 'start',
-      '--data-dir', dataDir,
-      '--database', database,
-      '--port', '0',
-      '--metrics-port', '0',
-      '--broker-url', harness.mtlsUrl,
-      '--broker-ca', files('ca', harness.caPem),
-      '--broker-cert', files('cert', harness.cosigner.certPem),
-      '--broker-key', files('key', harness.cosigner.keyPem),
-      '--device-broker-url', harness.wssUrl,
-      '--device-broker-ca', files('ca', harness.caPem),
-      '--pool-member', name,
-    ],
-    { cwd: REPO, env: { ...inherited, TANDEM_MASTER_KEY: MASTER_KEY_HEX }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const url = /HTTPS API\s+(https:\/\/\S+)/.exec(out)?.[1];
-    const metrics = /metrics\s+(http:\/\/\S+)\/metrics/.exec(out)?.[1];
-    if (url && metrics) {
-      const member = { name, child, url, metricsUrl: metrics, output: () => out };
-      members.push(member);
-      return member;
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`pool member ${name} did not start:\n${out}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
-
-/** Signatures this member made, from its own /metrics. */
-async function signaturesOf(member: Member): Promise<number> {
-  const text = await (await fetch(`${member.metricsUrl}/metrics`)).text();
-  return [...text.matchAll(/^tandem_cosigner_signatures_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+async function startMember(name: string): Promise<PoolMember> {
+  const member = await startPoolMember({ name, dataDir, database, harness, masterKeyHex: MASTER_KEY_HEX, workDir: dir });
+  members.push(member);
+  return member;
 }
 
 beforeAll(async () => {
@@ -96,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const device of devices) await device.close().catch(() => undefined);
-  for (const member of members) if (member.child.exitCode === null) member.child.kill('SIGKILL');
+  for (const member of members) await member.kill();
   await harness?.stop();
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -118,7 +64,7 @@ describe('a pool of two co-signers', () => {
         }),
       );
     }
-    const [a, b] = await Promise.all(members.map(signaturesOf));
+    const [a, b] = await Promise.all(members.map((member) => member.signatures()));
     expect(a! + b!).toBeGreaterThanOrEqual(24);
     // A shared subscription hands conversations to both.
     expect(a).toBeGreaterThan(0);
@@ -157,9 +103,7 @@ describe('a pool of two co-signers', () => {
       }
     });
     await new Promise((done) => setTimeout(done, 1_500));
-    const killed = members[0]!;
-    killed.child.kill('SIGKILL');
-    await new Promise((done) => killed.child.once('exit', done));
+    await members[0]!.kill();
     // The survivor carries on alone; presence stays online with it.
     await new Promise((done) => setTimeout(done, 4_000));
     signing = false;
@@ -169,13 +113,13 @@ describe('a pool of two co-signers', () => {
     expect(outcome.bad).toBe(0);
     expect(outcome.reused).toBe(0);
     expect(outcome.completed).toBeGreaterThan(devices.length);
-    const survivorBefore = await signaturesOf(members[1]!);
+    const survivorBefore = await members[1]!.signatures();
     // After the kill, every device still signs, on the survivor.
     for (const [index, device] of devices.entries()) {
       const message = `after the kill, device ${index}`;
       expect(await recoverMessageAddress({ message, signature: await device.signMessage(message) })).toBe(device.address);
     }
-    expect(await signaturesOf(members[1]!)).toBeGreaterThanOrEqual(survivorBefore + devices.length);
+    expect(await members[1]!.signatures()).toBeGreaterThanOrEqual(survivorBefore + devices.length);
     expect(devices[0]!.cosignerStatus.state).toBe('online');
     await expect.poll(() => devices[0]!.cosignerStatus.onlineInstances?.length, { timeout: 30_000 }).toBe(1);
     console.log(JSON.stringify({ pool_kill: outcome }));

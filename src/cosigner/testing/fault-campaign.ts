@@ -5,13 +5,15 @@
  *     every write a clean signing makes, so every protocol round is hit), by a TCP proxy; half over
  *     the full protocol, half with a pooled presignature;
  *   - broker restarts: Mosquitto is restarted while devices sign;
- *   - concurrency: many signing sessions at once across many devices.
+ *   - concurrency: many signing sessions at once across many devices;
+ *   - instance kills: a pool of two co-signers (CLI processes on PostgreSQL), one killed with
+ *     SIGKILL while devices sign, and started again.
  * Each request ends as completed (its signature recovers to the wallet), failed with a clear error
  * (a typed error with a code and a message), failed unclearly, or lost (no answer within three
  * times the device's own request timeout). Across all of it, no two signatures may share a nonce
  * point R (a reused presignature would) and every signature must verify.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recoverMessageAddress, type Hex } from 'viem';
@@ -19,11 +21,15 @@ import { TandemDevice } from '../../client/tandem-device.js';
 import { startMosquittoHarness, type MosquittoHarness } from '../broker/mosquitto-harness.js';
 import { startCosigner, type RunningCosigner } from '../service.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { startPoolMember, type PoolMember } from './pool-member.js';
+import { startPostgresServer } from './postgres-server.js';
 
 export interface CampaignOptions {
   /** Device disconnects, spread over every write of a full signing. */
   disconnects: number;
   brokerRestarts: number;
+  /** Kills (SIGKILL) of a member of a pool of two co-signers on PostgreSQL, each started again after. */
+  instanceKills: number;
   /** Devices signing during the broker restarts. */
   restartDevices: number;
   concurrentDevices: number;
@@ -47,8 +53,7 @@ export interface CampaignReport {
   device_disconnects: Outcomes & { writes_per_signing: number; writes_per_pooled_signing: number; cuts: number };
   broker_restarts: Outcomes & { restarts: number };
   concurrent_sessions: Outcomes & { devices: number; sessions: number; seconds: number };
-  /** Not run: killing co-signer instances needs a pool of them (not built yet). */
-  instance_kills: { runs: 0; note: string };
+  instance_kills: Outcomes & { kills: number; devices: number };
   signatures: number;
   signatures_bad: number;
   presignatures_reused: number;
@@ -206,12 +211,18 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     const restarts = { ...newOutcomes(), restarts: 0 };
     let signing = true;
     const loops = signers.map(async (device, index) => {
-      for (let n = 0; signing; n++) await ledger.sign(device, `restart device ${index} signature ${n}`, restarts, lostAfterMs);
+      for (let n = 0; signing; n++) {
+        const failedBefore = restarts.failed_clear + restarts.failed_unclear;
+        await ledger.sign(device, `restart device ${index} signature ${n}`, restarts, lostAfterMs);
+        // A device that just failed (the broker is down) waits a moment before it asks again, as a wallet would.
+        if (restarts.failed_clear + restarts.failed_unclear > failedBefore) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     });
     for (let i = 0; i < options.brokerRestarts; i++) {
       await new Promise((resolve) => setTimeout(resolve, 400));
       await stack.harness.restart();
       restarts.restarts++;
+      log(`broker restart ${restarts.restarts}: ${restarts.completed} completed, ${restarts.failed_clear} failed clearly, ${restarts.lost} lost so far`);
     }
     // Signing goes on after the last restart, so every device is seen to recover.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -228,11 +239,17 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     await Promise.all(fleet.flatMap((device, d) => Array.from({ length: options.sessionsPerDevice }, (_, s) => ledger.sign(device, `fleet ${d} session ${s}`, concurrent, lostAfterMs * options.sessionsPerDevice))));
     concurrent.seconds = Math.round((performance.now() - started) / 10) / 100;
 
+    // ---- Instance kills in a pool of two. The single co-signer above stops first: it subscribes the
+    // plain inboxes, and would take every conversation beside the pool.
+    await stack.cosigner.stop();
+    const kills = { ...newOutcomes(), kills: 0, devices: 0 };
+    if (options.instanceKills > 0) await runInstanceKills(stack, options.instanceKills, requestTimeoutMs, lostAfterMs, ledger, kills, log);
+
     return {
       device_disconnects: disconnects,
       broker_restarts: restarts,
       concurrent_sessions: concurrent,
-      instance_kills: { runs: 0, note: 'not run: killing co-signer instances under load needs a pool of co-signer instances, which is not built yet' },
+      instance_kills: kills,
       signatures: ledger.signatures,
       signatures_bad: ledger.bad,
       presignatures_reused: ledger.reused,
@@ -241,5 +258,50 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
   } finally {
     for (const device of devices) await device.close().catch(() => undefined);
     await stack.stop();
+  }
+}
+
+async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: number, lostAfterMs: number, ledger: Ledger, kills: Outcomes & { kills: number; devices: number }, log: (line: string) => void): Promise<void> {
+  const server = await startPostgresServer();
+  const members: PoolMember[] = [];
+  const devices: TandemDevice[] = [];
+  try {
+    const options = { dataDir: join(stack.dir, 'pool'), database: await server.createDatabase('pool'), harness: stack.harness, masterKeyHex: '4e'.repeat(32), workDir: stack.dir };
+    // The first member makes the pool's identity in the shared data directory; the second reads it.
+    members.push(await startPoolMember({ ...options, name: 'a' }));
+    members.push(await startPoolMember({ ...options, name: 'b' }));
+    const caPem = readFileSync(join(options.dataDir, 'tls', 'server-cert.pem'), 'utf8');
+    for (let i = 0; i < 4; i++) {
+      const device = await TandemDevice.enroll({ cosignerUrl: members[i % 2]!.url, caPem, file: join(stack.dir, `pool-device-${i}.json`), kind: '2of2' }, { requestTimeoutMs });
+      await device.createKey();
+      devices.push(device);
+    }
+    kills.devices = devices.length;
+    log(`instance kills: ${count}, in a pool of two, with ${devices.length} devices signing`);
+    let signing = true;
+    const loops = devices.map(async (device, index) => {
+      for (let n = 0; signing; n++) {
+        const failedBefore = kills.failed_clear + kills.failed_unclear;
+        await ledger.sign(device, `pool device ${index} signature ${n}`, kills, lostAfterMs);
+        if (kills.failed_clear + kills.failed_unclear > failedBefore) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    });
+    for (let i = 0; i < count; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const victim = i % 2;
+      await members[victim]!.kill();
+      kills.kills++;
+      // Load on the survivor alone for a moment, then the killed member comes back.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      members[victim] = await startPoolMember({ ...options, name: members[victim]!.name });
+      if ((i + 1) % 10 === 0 || i + 1 === count) log(`instance kill ${i + 1}: ${kills.completed} completed, ${kills.failed_clear} failed clearly, ${kills.lost} lost so far`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    signing = false;
+    await Promise.all(loops);
+  } finally {
+    for (const device of devices) await device.close().catch(() => undefined);
+    for (const member of members) await member.kill().catch(() => undefined);
+    await server.stop();
   }
 }
