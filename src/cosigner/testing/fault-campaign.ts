@@ -62,6 +62,11 @@ export interface CampaignReport {
 
 const newOutcomes = (): Outcomes => ({ runs: 0, completed: 0, failed_clear: 0, failed_unclear: 0, lost: 0, codes: {} });
 
+/** Devices signing one after another each, until stop(). */
+interface SigningLoops {
+  stop(): Promise<void>;
+}
+
 class Ledger {
   readonly #nonces = new Map<string, string>();
   signatures = 0;
@@ -105,6 +110,25 @@ class Ledger {
     if (earlier !== undefined && earlier !== message) this.reused++;
     this.#nonces.set(r, message);
     outcomes.completed++;
+  }
+
+  /** Every device signs in a loop, its outcomes filed under `outcomes`, until stop(). */
+  signWhile(devices: TandemDevice[], label: string, outcomes: Outcomes, lostAfterMs: number): SigningLoops {
+    let signing = true;
+    const loops = devices.map(async (device, index) => {
+      for (let n = 0; signing; n++) {
+        const failedBefore = outcomes.failed_clear + outcomes.failed_unclear;
+        await this.sign(device, `${label} device ${index} signature ${n}`, outcomes, lostAfterMs);
+        // A device that just failed (its broker or co-signer away) waits a moment before it asks again, as a wallet would.
+        if (outcomes.failed_clear + outcomes.failed_unclear > failedBefore) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    });
+    return {
+      async stop() {
+        signing = false;
+        await Promise.all(loops);
+      },
+    };
   }
 }
 
@@ -200,6 +224,7 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
       await ledger.sign(cut, `disconnect ${i}${pooled ? ' (pooled)' : ''}`, disconnects, lostAfterMs);
       // The cut may not have come (a shorter run, or it came after the answer): disarm before the next.
       stack.proxy.resetCount();
+      if ((i + 1) % 10 === 0) log(`device disconnect ${i + 1}: ${disconnects.completed} completed, ${disconnects.failed_clear} failed clearly, ${disconnects.lost} lost so far`);
     }
     disconnects.cuts = stack.proxy.cuts - cutsBefore;
     await cut.close();
@@ -209,15 +234,7 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     const signers = await newDevices(stack, 'restart', options.restartDevices, requestTimeoutMs);
     devices.push(...signers);
     const restarts = { ...newOutcomes(), restarts: 0 };
-    let signing = true;
-    const loops = signers.map(async (device, index) => {
-      for (let n = 0; signing; n++) {
-        const failedBefore = restarts.failed_clear + restarts.failed_unclear;
-        await ledger.sign(device, `restart device ${index} signature ${n}`, restarts, lostAfterMs);
-        // A device that just failed (the broker is down) waits a moment before it asks again, as a wallet would.
-        if (restarts.failed_clear + restarts.failed_unclear > failedBefore) await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    });
+    const restartLoops = ledger.signWhile(signers, 'restart', restarts, lostAfterMs);
     for (let i = 0; i < options.brokerRestarts; i++) {
       await new Promise((resolve) => setTimeout(resolve, 400));
       await stack.harness.restart();
@@ -226,8 +243,7 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     }
     // Signing goes on after the last restart, so every device is seen to recover.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    signing = false;
-    await Promise.all(loops);
+    await restartLoops.stop();
     for (const device of signers) await device.close();
 
     // ---- Many signing sessions at once.
@@ -278,14 +294,7 @@ async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: n
     }
     kills.devices = devices.length;
     log(`instance kills: ${count}, in a pool of two, with ${devices.length} devices signing`);
-    let signing = true;
-    const loops = devices.map(async (device, index) => {
-      for (let n = 0; signing; n++) {
-        const failedBefore = kills.failed_clear + kills.failed_unclear;
-        await ledger.sign(device, `pool device ${index} signature ${n}`, kills, lostAfterMs);
-        if (kills.failed_clear + kills.failed_unclear > failedBefore) await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    });
+    const loops = ledger.signWhile(devices, 'pool', kills, lostAfterMs);
     for (let i = 0; i < count; i++) {
       await new Promise((resolve) => setTimeout(resolve, 700));
       const victim = i % 2;
@@ -297,8 +306,7 @@ async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: n
       if ((i + 1) % 10 === 0 || i + 1 === count) log(`instance kill ${i + 1}: ${kills.completed} completed, ${kills.failed_clear} failed clearly, ${kills.lost} lost so far`);
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    signing = false;
-    await Promise.all(loops);
+    await loops.stop();
   } finally {
     for (const device of devices) await device.close().catch(() => undefined);
     for (const member of members) await member.kill().catch(() => undefined);

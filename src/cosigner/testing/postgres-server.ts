@@ -11,11 +11,11 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from '../../client/testing/free-port.js';
 
 const run = promisify(execFile);
 const SUPERUSER = 'postgres';
@@ -123,15 +123,4 @@ async function accountIds(name: string): Promise<{ uid: number; gid: number }> {
     throw new Error(`Running as root, the PostgreSQL test server runs as the ${name} account, which does not exist. Install PostgreSQL from the distribution's package (it creates the account).`, { cause: error });
   });
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
