@@ -303,6 +303,8 @@ async function main(): Promise<void> {
     sustained_pooled_seconds: round(signing.pooledSeconds),
     sustained_seconds: round(signing.sustainedSeconds),
     sustained_devices: plan.sustainedDevices,
+    // Co-signer instances serving the devices: one process (the sustained floor is per instance).
+    instances: 1,
     sustained_errors: signing.sustainedErrors.length,
     sustained_latency_p50_ms: round(median(signing.latencies)),
     sustained_latency_p95_ms: round(percentile(signing.latencies, 95)),

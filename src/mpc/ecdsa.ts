@@ -1,4 +1,4 @@
-import { CURVE_ORDER, Fn, G, type Point } from './curve.js';
+import { CURVE_ORDER, Fn, mulBaseAndKeyPublic, type Point } from './curve.js';
 
 export interface RecoverableSignature {
   r: bigint;
@@ -16,11 +16,11 @@ export function nonceRecoveryBits(nonce: Point): number {
 /**
  * ECDSA verification that also pins the nonce point: (m/s)G + (r/s)Y must equal R itself,
  * not just share its x coordinate, so the recovery id taken from R is right too.
- * `publicKey` should come from keyPoint(), whose table makes this two fast public-scalar multiplications.
+ * `publicKey` should come from keyPoint(): its multiplication table is kept with it.
  */
 export function verifyWithNonce(digest: bigint, r: bigint, s: bigint, nonce: Point, publicKey: Point): boolean {
   const w = Fn.inv(s);
-  return G.multiplyUnsafe(Fn.mul(digest, w)).add(publicKey.multiplyUnsafe(Fn.mul(r, w))).equals(nonce);
+  return mulBaseAndKeyPublic(Fn.mul(digest, w), publicKey, Fn.mul(r, w)).equals(nonce);
 }
 
 /** Low-s form (EIP-2), flipping the recovery parity when s is negated. */

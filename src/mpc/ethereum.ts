@@ -29,12 +29,12 @@ export function payloadDigest(payload: SignablePayload): Uint8Array {
   try {
     switch (payload.kind) {
       case 'message':
-        return hexToBytes(hashMessage(payload.message).slice(2));
+        return hashMessage(payload.message, 'bytes');
       case 'typedData':
         return hexToBytes(hashTypedData(payload.typedData).slice(2));
       case 'transaction':
         if (payload.transaction.chainId === undefined) throw new Error('a transaction to sign must carry its chain id');
-        return hexToBytes(keccak256(serializeTransaction(payload.transaction)).slice(2));
+        return keccak256(serializeTransaction(payload.transaction), 'bytes');
     }
   } catch (cause) {
     throw new InvalidArgumentError(`Cannot hash this ${payload.kind} for signing.`, (cause as Error).message);

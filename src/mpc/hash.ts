@@ -38,3 +38,4 @@ export function hashToScalar(tag: string, ...parts: TranscriptPart[]): bigint {
   feed(hasher, tag, parts);
   return Fn.create(bytesToNumberBE(hasher.digest()));
 }
+

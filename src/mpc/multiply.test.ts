@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from './bytes.js';
-import { Fn, randomScalar } from './curve.js';
+import { CURVE_ORDER, Fn, randomScalar, readScalar } from './curve.js';
 import { baseOtReceive, baseOtSenderFinish, baseOtSenderStart } from './ot/base.js';
-import { mulAlice, mulBobFinish, mulBobStart, MUL_ROWS } from './multiply.js';
+import { mulAlice, mulBobFinish, mulBobStart, MUL_ROWS, writeCorrection } from './multiply.js';
 
 const context = randomBytes(32);
 const start = baseOtSenderStart(context);
@@ -49,3 +49,34 @@ describe('random vector OLE', () => {
     expect(() => run([randomScalar(), randomScalar()], (m) => { m[MUL_ROWS * 3 * 32 + 32 + 5]! ^= 1; })).toThrow(/multiplication check failed/);
   });
 });
+
+describe('writeCorrection (32-bit words)', () => {
+  const bytes256 = (value: bigint) => {
+    const out = new Uint8Array(32);
+    new DataView(out.buffer).setBigUint64(0, value >> 192n);
+    new DataView(out.buffer).setBigUint64(8, (value >> 128n) & 0xffffffffffffffffn);
+    new DataView(out.buffer).setBigUint64(16, (value >> 64n) & 0xffffffffffffffffn);
+    new DataView(out.buffer).setBigUint64(24, value & 0xffffffffffffffffn);
+    return out;
+  };
+  const words = (value: bigint) => Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(32 * (7 - i))) & 0xffffffffn));
+  const check = (a: bigint, b: bigint, c: bigint) => {
+    const out = new DataView(new ArrayBuffer(32));
+    writeCorrection(out, 0, new DataView(bytes256(a).buffer), new DataView(bytes256(b).buffer), 0, words(c), new Array(8).fill(0));
+    const expected = (((a - b + c) % CURVE_ORDER) + CURVE_ORDER) % CURVE_ORDER;
+    expect(readScalar(out, 0)).toBe(expected);
+  };
+
+  it('equals (a - b + c) mod n across the whole range, including the extremes', () => {
+    const max = (1n << 256n) - 1n;
+    const n = CURVE_ORDER;
+    const values = [0n, 1n, n - 1n, n, n + 1n, max, max - 1n, 1n << 255n, (1n << 32n) - 1n, 1n << 32n];
+    for (const a of values) for (const b of values) for (const c of [0n, 1n, n - 1n, n >> 1n]) check(a, b, c);
+    for (let i = 0; i < 2000; i++) {
+      const a = readScalar(new DataView(randomBytes(32).buffer), 0);
+      const b = readScalar(new DataView(randomBytes(32).buffer), 0);
+      check(a, b, randomScalar());
+    }
+  });
+});
+

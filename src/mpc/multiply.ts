@@ -59,22 +59,75 @@ class RowPads {
     this.prf = new KeyedBlake3(rowKey);
   }
 
-  /** Pads of `row`, or of `row` XOR `flip` when given (the sender's other message), into this.pads. */
-  compute(index: number, row: Uint8Array, flip?: Uint8Array): bigint[] {
+  /** The pad bytes of `row`, or of `row` XOR `flip` when given (the sender's other message): WIDTH big-endian 256-bit integers. */
+  hash(index: number, row: Uint8Array, flip?: Uint8Array): DataView {
     this.inputView.setUint32(0, index);
     this.input.set(row, 4);
     if (flip) for (let i = 0; i < KAPPA_BYTES; i++) this.input[4 + i]! ^= flip[i]!;
     this.prf.xofInto(this.input, this.output);
-    for (let k = 0; k < WIDTH; k++) this.pads[k] = readScalar(this.outputView, k * PAD_BYTES);
+    return this.outputView;
+  }
+
+  /** The pads of `row` (see hash) as integers, into this.pads. */
+  compute(index: number, row: Uint8Array, flip?: Uint8Array): bigint[] {
+    const view = this.hash(index, row, flip);
+    for (let k = 0; k < WIDTH; k++) this.pads[k] = readScalar(view, k * PAD_BYTES);
     return this.pads;
   }
 }
 
-/** x mod n for x in (-2^257, 2^257): two pads' difference plus a scalar. A BigInt division costs ten times more. */
-function reduceNarrow(x: bigint): bigint {
-  while (x < 0n) x += CURVE_ORDER;
-  while (x >= CURVE_ORDER) x -= CURVE_ORDER;
-  return x;
+const ORDER_WORDS = wordsOf(CURVE_ORDER);
+const TWO_32 = 4294967296;
+
+/** The eight big-endian 32-bit words of a 256-bit integer. */
+function wordsOf(value: bigint): number[] {
+  return Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(32 * (7 - i))) & 0xffffffffn));
+}
+
+/**
+ * Writes (a - b + c) mod n as 32 big-endian bytes, for 256-bit a and b (pads, at `from` in their
+ * views) and c < n (eight words): Alice's correction, in 32-bit words rather than BigInts (three
+ * conversions and a write per value saved). The result lies in (-2^256, 2^256 + n) before the
+ * final additions or subtractions of n, as in the BigInt form.
+ */
+/** @internal Exported for its tests. */
+export function writeCorrection(out: DataView, at: number, a: DataView, b: DataView, from: number, c: readonly number[], limbs: number[]): void {
+  let carry = 0;
+  for (let i = 7; i >= 0; i--) {
+    const t = a.getUint32(from + 4 * i) - b.getUint32(from + 4 * i) + c[i]! + carry;
+    const limb = t >>> 0;
+    carry = (t - limb) / TWO_32;
+    limbs[i] = limb;
+  }
+  let top = carry;
+  while (top < 0) {
+    carry = 0;
+    for (let i = 7; i >= 0; i--) {
+      const t = limbs[i]! + ORDER_WORDS[i]! + carry;
+      const limb = t >>> 0;
+      carry = (t - limb) / TWO_32;
+      limbs[i] = limb;
+    }
+    top += carry;
+  }
+  while (top > 0 || !belowOrder(limbs)) {
+    carry = 0;
+    for (let i = 7; i >= 0; i--) {
+      const t = limbs[i]! - ORDER_WORDS[i]! + carry;
+      const limb = t >>> 0;
+      carry = (t - limb) / TWO_32;
+      limbs[i] = limb;
+    }
+    top += carry;
+  }
+  for (let i = 0; i < 8; i++) out.setUint32(at + 4 * i, limbs[i]!);
+}
+
+function belowOrder(limbs: readonly number[]): boolean {
+  for (let i = 0; i < 8; i++) {
+    if (limbs[i]! !== ORDER_WORDS[i]!) return limbs[i]! < ORDER_WORDS[i]!;
+  }
+  return false;
 }
 
 /** Digest of Alice's corrections under the row key: the seed of the check coefficients. */
@@ -135,18 +188,24 @@ export function mulAlice(
   const hasher = new RowPads(rowKey);
   // Alice's own share of row j is minus her pad for choice 0; raw0 keeps those pads for the check values.
   const raw0: bigint[] = new Array<bigint>(MUL_ROWS * WIDTH);
-  const writer = new PayloadWriter();
+  const corrections = new Uint8Array(CORRECTIONS_BYTES);
+  const correctionsView = new DataView(corrections.buffer);
+  const correlationWords = correlation.map(wordsOf);
+  const pads0Bytes = new Uint8Array(WIDTH * PAD_BYTES);
+  const pads0View = new DataView(pads0Bytes.buffer);
+  const limbs: number[] = new Array<number>(8).fill(0);
   const g = gadget();
   const shareSums: bigint[] = new Array<bigint>(MUL_INPUTS).fill(0n);
   for (let j = 0; j < MUL_ROWS; j++) {
     const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
-    const pads0 = hasher.compute(j, row);
-    for (let k = 0; k < WIDTH; k++) raw0[j * WIDTH + k] = pads0[k]!;
-    const pads1 = hasher.compute(j, row, setup.delta);
-    for (let k = 0; k < WIDTH; k++) writer.scalar(reduceNarrow(raw0[j * WIDTH + k]! - pads1[k]! + correlation[k]!));
+    const view0 = hasher.hash(j, row);
+    for (let k = 0; k < WIDTH; k++) raw0[j * WIDTH + k] = readScalar(view0, k * PAD_BYTES);
+    pads0Bytes.set(new Uint8Array(view0.buffer, 0, WIDTH * PAD_BYTES));
+    // The correction of column k: pad0 - pad1 + correlation_k mod n.
+    const view1 = hasher.hash(j, row, setup.delta);
+    for (let k = 0; k < WIDTH; k++) writeCorrection(correctionsView, (j * WIDTH + k) * 32, pads0View, view1, k * PAD_BYTES, correlationWords[k]!, limbs);
     for (let i = 0; i < MUL_INPUTS; i++) shareSums[i]! += g[j]! * raw0[j * WIDTH + i]!;
   }
-  const corrections = writer.finish();
   const seed = correctionsDigest(rowKey, corrections);
   const chi = checkCoefficients(seed);
   const checkValues = new PayloadWriter();
@@ -177,8 +236,15 @@ export function mulAlice(
 export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessage: Uint8Array): { shares: bigint[]; transcript: Uint8Array } {
   if (aliceMessage.length !== MUL_ALICE_MESSAGE_BYTES) throw new DecodeError('bad-encoding', 'multiplication message has the wrong length');
   const corrections = aliceMessage.subarray(0, CORRECTIONS_BYTES);
-  const reader = new PayloadReader(aliceMessage);
-  const correctionScalars = reader.scalars(MUL_ROWS * WIDTH);
+  const correctionsView = new DataView(corrections.buffer, corrections.byteOffset, corrections.byteLength);
+  // Checklist item 2, as PayloadReader.scalars would: every correction in (0, n). Read as words, not BigInts.
+  const limbs: number[] = new Array<number>(8).fill(0);
+  for (let at = 0; at < CORRECTIONS_BYTES; at += 32) {
+    let nonZero = 0;
+    for (let i = 0; i < 8; i++) nonZero |= limbs[i] = correctionsView.getUint32(at + 4 * i);
+    if (nonZero === 0 || !belowOrder(limbs)) throw new DecodeError('invalid-scalar', 'scalar is zero or not below the group order');
+  }
+  const reader = new PayloadReader(aliceMessage.subarray(CORRECTIONS_BYTES));
   const digest = reader.bytes(32);
   const checkCombination = reader.scalar();
   const adjustments = reader.scalars(MUL_INPUTS);
@@ -189,15 +255,18 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   const checkValues = new PayloadWriter();
   const hasher = new RowPads(rowKey);
   const g = gadget();
+  const valueView = new DataView(new ArrayBuffer(32));
   const shareSums: bigint[] = new Array<bigint>(MUL_INPUTS).fill(0n);
   for (let j = 0; j < MUL_ROWS; j++) {
-    // Bob's own share of row j is his pad plus, when his choice is 1, Alice's correction.
-    // Arithmetic rather than a branch on the secret choice bit.
-    const choice = BigInt(bitAt(state.choices, j));
-    const pads = hasher.compute(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
+    // Bob's own share of row j is his pad plus, when his choice is 1, Alice's correction: computed
+    // in 32-bit words with masks rather than a branch on the secret choice bit.
+    const bit = bitAt(state.choices, j);
+    const choiceMask = -bit;
+    const choice = BigInt(bit);
+    const pads = hasher.hash(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
     let combined = 0n;
     for (let k = 0; k < WIDTH; k++) {
-      const value = pads[k]! + choice * correctionScalars[j * WIDTH + k]!;
+      const value = padPlusMasked(pads, k * PAD_BYTES, correctionsView, (j * WIDTH + k) * 32, choiceMask, valueView);
       combined += chi[k]! * value;
       if (k < MUL_INPUTS) shareSums[k]! += g[j]! * value;
     }
@@ -209,4 +278,27 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   const shares: bigint[] = [];
   for (let i = 0; i < MUL_INPUTS; i++) shares.push(Fn.create(shareSums[i]! + state.input * adjustments[i]!));
   return { shares, transcript: messageTranscript(seed, aliceMessage) };
+}
+
+/**
+ * pad + (correction AND mask), a representative mod n below 2^256: n is subtracted when the sum
+ * carries out, through a mask as well, so neither the choice bit (mask) nor the carry picks a branch.
+ */
+function padPlusMasked(pads: DataView, padAt: number, corrections: DataView, correctionAt: number, mask: number, out: DataView): bigint {
+  let carry = 0;
+  for (let i = 7; i >= 0; i--) {
+    const t = pads.getUint32(padAt + 4 * i) + ((corrections.getUint32(correctionAt + 4 * i) & mask) >>> 0) + carry;
+    const limb = t >>> 0;
+    carry = (t - limb) / TWO_32;
+    out.setUint32(4 * i, limb);
+  }
+  const carryMask = -carry;
+  let borrow = 0;
+  for (let i = 7; i >= 0; i--) {
+    const t = out.getUint32(4 * i) - ((ORDER_WORDS[i]! & carryMask) >>> 0) + borrow;
+    const limb = t >>> 0;
+    borrow = (t - limb) / TWO_32;
+    out.setUint32(4 * i, limb);
+  }
+  return readScalar(out, 0);
 }

@@ -15,6 +15,18 @@ describe('KeyedBlake3', () => {
     }
   });
 
+  it('gives the same output after rekey() as a fresh instance under that key', () => {
+    const prf = new KeyedBlake3(randomBytes(32));
+    for (let i = 0; i < 5; i++) {
+      const key = randomBytes(32);
+      const input = randomBytes(20 + i);
+      const reused = new Uint8Array(128);
+      prf.rekey(key).xofInto(input, reused);
+      expect(reused).toEqual(blake3(input, { key, dkLen: 128 }));
+    }
+    expect(() => prf.rekey(new Uint8Array(31))).toThrow(RangeError);
+  });
+
   it('refuses inputs longer than one block', () => {
     expect(() => new KeyedBlake3(randomBytes(32)).xofInto(new Uint8Array(65), new Uint8Array(64))).toThrow(RangeError);
   });

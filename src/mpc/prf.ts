@@ -79,14 +79,21 @@ function compressInto(k: Uint32Array, m: Uint32Array, counter: number, blockLeng
 }
 
 export class KeyedBlake3 {
-  private readonly key: Uint32Array;
+  private readonly key = new Uint32Array(8);
+  private readonly keyBytes = new Uint8Array(this.key.buffer);
   private readonly block = new Uint8Array(64);
   private readonly words = new Uint32Array(this.block.buffer);
 
   constructor(key: Uint8Array) {
-    if (key.length !== 32) throw new RangeError('BLAKE3 key must be 32 bytes');
     if (!littleEndian) throw new Error('KeyedBlake3 needs a little-endian platform');
-    this.key = new Uint32Array(key.slice().buffer);
+    this.rekey(key);
+  }
+
+  /** Switches to another key: hot loops keep one instance instead of allocating one per key. */
+  rekey(key: Uint8Array): this {
+    if (key.length !== 32) throw new RangeError('BLAKE3 key must be 32 bytes');
+    this.keyBytes.set(key);
+    return this;
   }
 
   /** BLAKE3-keyed(key, input) truncated to out.length bytes (out.length a multiple of 64, out 4-byte aligned). */
@@ -99,3 +106,4 @@ export class KeyedBlake3 {
     for (let counter = 0; counter * 16 < out32.length; counter++) compressInto(this.key, this.words, counter, input.length, out32, counter * 16);
   }
 }
+

@@ -16,7 +16,7 @@
  */
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { bytesToHex, concatBytes, randomBytes } from './bytes.js';
-import { Fn, keyPoint, Point, POINT_BYTES, mulG, pointFromBytes, pointToBytes, randomScalar } from './curve.js';
+import { Fn, keyPoint, Point, POINT_BYTES, mulG, mulSecretSum, pointFromBytes, pointToBytes, randomScalar } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { commit, openCommitment, SALT_BYTES } from './commit.js';
 import { normaliseSignature, nonceRecoveryBits, verifyWithNonce, type RecoverableSignature } from './ecdsa.js';
@@ -30,6 +30,11 @@ import { payloadDigest, type SignablePayload } from './ethereum.js';
 import { stateFromJson } from './state.js';
 
 const NONCE_BYTES = 32;
+
+/** The same point with Z = 1: one inversion, after which every encoding and toAffine() is free. */
+function normalised(point: Point): Point {
+  return Point.fromAffine(point.toAffine());
+}
 
 export type SignResult = { kind: 'presigned' } | { kind: 'signature'; signature: RecoverableSignature };
 
@@ -50,6 +55,8 @@ interface SignState extends PartyCore {
   nonceShare: bigint;
   /** R_i = r_i G, compressed. */
   noncePoint: Uint8Array;
+  /** R_i uncompressed, so round 2 needs no square root (absent in states saved by older versions). */
+  noncePointFull?: Uint8Array;
   phi: bigint;
   salt: Uint8Array;
   nonces: Record<number, Uint8Array>;
@@ -58,6 +65,7 @@ interface SignState extends PartyCore {
   sid?: Uint8Array;
   keyShare?: bigint;
   keyPoint?: Uint8Array;
+  keyPointFull?: Uint8Array;
   aliceShares: Record<number, { u: bigint; v: bigint }>;
   presignature?: Presignature;
   online?: { digest: bigint; w: bigint; u: bigint };
@@ -83,6 +91,7 @@ export class SignParty extends Party<SignState, SignResult> {
       signers.every((id) => share.parties.includes(id));
     if (!valid) throw new InvalidArgumentError(`Signers must be ${share.threshold} distinct parties of this key, including this one.`, `got ${options.signers.join(',')}`);
     const nonceShare = randomScalar();
+    const noncePoint = normalised(mulG(nonceShare));
     return new SignParty({
       protocol: 'sign',
       session: bytesToHex(options.session),
@@ -95,7 +104,8 @@ export class SignParty extends Party<SignState, SignResult> {
       signers,
       nonce: randomBytes(NONCE_BYTES),
       nonceShare,
-      noncePoint: pointToBytes(mulG(nonceShare)),
+      noncePoint: pointToBytes(noncePoint),
+      noncePointFull: noncePoint.toBytes(false),
       phi: randomScalar(),
       salt: new Uint8Array(0),
       nonces: {},
@@ -185,8 +195,9 @@ export class SignParty extends Party<SignState, SignResult> {
       keyShare = s.me < peer ? Fn.add(keyShare, zero) : Fn.sub(keyShare, zero);
     }
     s.keyShare = keyShare;
-    const ownKey = mulG(keyShare);
+    const ownKey = normalised(mulG(keyShare));
     s.keyPoint = pointToBytes(ownKey);
+    s.keyPointFull = ownKey.toBytes(false);
 
     const outgoing = s.peers.map((peer) => {
       const reply = this.fromPeer(peer, () =>
@@ -211,8 +222,8 @@ export class SignParty extends Party<SignState, SignResult> {
   private round2(payloads: Map<number, Uint8Array>): Step<SignResult> {
     const s = this.state;
     const keyShare = s.keyShare!;
-    let nonce = Point.fromBytes(s.noncePoint);
-    let keySum = Point.fromBytes(s.keyPoint!);
+    let nonce = Point.fromBytes(s.noncePointFull ?? s.noncePoint);
+    let keySum = Point.fromBytes(s.keyPointFull ?? s.keyPoint!);
     let u = Fn.mul(s.nonceShare, s.phi);
     let v = Fn.mul(keyShare, s.phi);
     for (const [peer, payload] of payloads) {
@@ -235,10 +246,14 @@ export class SignParty extends Party<SignState, SignResult> {
         const [du, dv] = finished.shares as [bigint, bigint];
         // DKLs23 consistency check: the peer used the committed nonce and its claimed key share as inputs,
         // i.e. du G + Gamma_u = chi R_peer and dv G + Gamma_v = chi pk_peer, checked as one equation with the
-        // weight rho (see the top of this file), so one constant-time multiplication by the secret chi does.
+        // weight rho (see the top of this file): chi (R_peer + rho pk_peer), as one constant-time
+        // two-point multiplication by the secret scalars chi and chi rho.
         const rho = this.checkWeight(finished.transcript, peerNonceBytes, peerKeyBytes);
         const left = mulG(Fn.add(du, Fn.mul(rho, dv))).add(gamma);
-        const right = peerNonce.add(peerKey.multiplyUnsafe(rho)).multiply(bob.input);
+        const right = mulSecretSum([
+          [peerNonce, bob.input],
+          [peerKey, Fn.mul(bob.input, rho)],
+        ]);
         if (!left.equals(right)) this.fail('consistency-check-failed', peer, 'multiplication outputs do not match the nonce or key share');
         const alice = s.aliceShares[peer]!;
         u = Fn.add(u, Fn.add(Fn.add(alice.u, Fn.mul(s.nonceShare, psi)), du));
@@ -249,10 +264,12 @@ export class SignParty extends Party<SignState, SignResult> {
     }
     const publicKey = keyPoint(s.share.publicKey);
     if (!keySum.equals(publicKey)) this.fail('public-key-mismatch', undefined, 'signers key shares do not add up to the wallet key');
+    nonce = normalised(nonce);
     const r = Fn.create(nonce.toAffine().x);
     if (r === 0n) this.fail('nonce-overflow', undefined, 'nonce x coordinate is zero');
     s.presignature = {
-      nonce: pointToBytes(nonce),
+      // Uncompressed: the online phase then needs no square root (older states hold it compressed; both decode).
+      nonce: nonce.toBytes(false),
       r,
       recoveryBits: nonceRecoveryBits(nonce),
       phi: s.phi,
@@ -266,6 +283,8 @@ export class SignParty extends Party<SignState, SignResult> {
     s.bob = {};
     s.aliceShares = {};
     s.keyShare = undefined;
+    s.keyPointFull = undefined;
+    s.noncePointFull = undefined;
     s.nonceShare = 0n;
     s.phi = 0n;
     return { outgoing: [], result: { kind: 'presigned' } };

@@ -23,14 +23,30 @@ function assertRows(rows: number): void {
   if (!Number.isInteger(rows) || rows <= 0 || rows % 8 !== 0) throw new RangeError('OT extension rows must be a positive multiple of 8');
 }
 
-/** PRG: keyed BLAKE3 of (binding, column) under the base-OT seed. */
-function expandColumn(seed: Uint8Array, binding: Uint8Array, column: number, columnBytes: number): Uint8Array {
-  const input = new Uint8Array(binding.length + 4);
-  input.set(binding);
-  new DataView(input.buffer).setUint32(binding.length, column);
-  const out = new Uint8Array(Math.ceil(columnBytes / 64) * 64);
-  new KeyedBlake3(seed).xofInto(input, out);
-  return out.subarray(0, columnBytes);
+/** PRG: keyed BLAKE3 of (binding, column) under each base-OT seed, with one hasher and input buffer for all columns. */
+class ColumnExpander {
+  private readonly prf: KeyedBlake3;
+  private readonly input: Uint8Array;
+  private readonly inputView: DataView;
+  private readonly outputBytes: number;
+
+  constructor(
+    binding: Uint8Array,
+    private readonly columnBytes: number,
+  ) {
+    this.input = new Uint8Array(binding.length + 4);
+    this.input.set(binding);
+    this.inputView = new DataView(this.input.buffer);
+    this.outputBytes = Math.ceil(columnBytes / 64) * 64;
+    this.prf = new KeyedBlake3(new Uint8Array(32));
+  }
+
+  expand(seed: Uint8Array, column: number): Uint8Array {
+    this.inputView.setUint32(this.input.length - 4, column);
+    const out = new Uint8Array(this.outputBytes);
+    this.prf.rekey(seed).xofInto(this.input, out);
+    return out.subarray(0, this.columnBytes);
+  }
 }
 
 /** The challenge matrix: one CHECK_BITS-wide random row per extended OT, drawn after the receiver fixed its columns. */
@@ -117,9 +133,10 @@ export function extensionReceive(
   const choices = randomBytes(columnBytes);
   const tColumns: Uint8Array[] = [];
   const uColumns: Uint8Array[] = [];
+  const expander = new ColumnExpander(binding, columnBytes);
   for (let k = 0; k < KAPPA; k++) {
-    const t = expandColumn(seedAt(setup.seeds0, k), binding, k, columnBytes);
-    const u = expandColumn(seedAt(setup.seeds1, k), binding, k, columnBytes);
+    const t = expander.expand(seedAt(setup.seeds0, k), k);
+    const u = expander.expand(seedAt(setup.seeds1, k), k);
     xorInto(u, t);
     xorInto(u, choices);
     tColumns.push(t);
@@ -147,8 +164,9 @@ export function extensionSend(setup: OtSenderSetup, binding: Uint8Array, rows: n
 
   const qColumns: Uint8Array[] = [];
   let consistent = true;
+  const expander = new ColumnExpander(binding, columnBytes);
   for (let k = 0; k < KAPPA; k++) {
-    const q = expandColumn(seedAt(setup.seeds, k), binding, k, columnBytes);
+    const q = expander.expand(seedAt(setup.seeds, k), k);
     const chosen = bitAt(setup.delta, k);
     const mask = -chosen & 0xff;
     const u = uBytes.subarray(k * columnBytes, (k + 1) * columnBytes);
