@@ -116,7 +116,8 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
     [HEALTH_PATH]: async () => ({ ok: true }),
 
     [CHALLENGE_PATH]: async (request): Promise<ChallengeResponse> => {
-      await limit('challenge', request, { limit: 120, windowMs: 60_000 });
+      // Each enrollment takes one challenge: an operator who allows more enrollments allows their challenges too.
+      await limit('challenge', request, { limit: Math.max(120, enrollLimit.limit), windowMs: 60_000 });
       for (const [challenge, expiresAt] of challenges) if (expiresAt < now() || challenges.size >= MAX_CHALLENGES) challenges.delete(challenge);
       const challenge = randomBytes(32).toString('hex');
       const expiresAt = now() + CHALLENGE_TTL_MS;

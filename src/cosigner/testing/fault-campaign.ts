@@ -236,7 +236,12 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     const restarts = { ...newOutcomes(), restarts: 0 };
     const restartLoops = ledger.signWhile(signers, 'restart', restarts, lostAfterMs);
     for (let i = 0; i < options.brokerRestarts; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Each restart falls on signings in progress once the devices have recovered from the last one
+      // (a signature completed since), or after 10 s.
+      const completedBefore = restarts.completed;
+      const deadline = Date.now() + 10_000;
+      while (restarts.completed === completedBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 100));
       await stack.harness.restart();
       restarts.restarts++;
       log(`broker restart ${restarts.restarts}: ${restarts.completed} completed, ${restarts.failed_clear} failed clearly, ${restarts.lost} lost so far`);
