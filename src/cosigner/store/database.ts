@@ -133,7 +133,9 @@ export class SqliteCosignerStore implements CosignerStore {
       this.#cipher = new EnvelopeCipher(options.masterKey);
       this.audit = new SqliteAuditLog(this.#db, { now: this.#now });
       this.#approvals = new SqliteApprovalStore(this.#db, this.#cipher, this.audit, this.#now);
-      this.approvals = inTransactions(this.#approvals, (body) => this.#tx(body));
+      // A settled request's record is written after the answer left, beside the durable audit row and
+      // spend of the signing itself: its commit need not wait for the disk (see #unsyncedTx).
+      this.approvals = inTransactions(this.#approvals, (body, method) => (method === 'recordSettled' ? this.#unsyncedTx(body) : this.#tx(body)));
       this.#bindMasterKey(options.masterKey.keyId);
     } catch (error) {
       this.#db.close();
@@ -674,6 +676,20 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#db.transaction(body).immediate();
   }
 
+  /**
+   * A transaction whose commit is not fsynced: in WAL mode with synchronous = NORMAL it survives the
+   * process dying, and only a power loss right after may roll it back. About 2.5 ms of blocked event
+   * loop saved per signature here. The connection is synchronous, so nothing else commits in between.
+   */
+  #unsyncedTx<T>(body: () => T): T {
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return this.#tx(body);
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
   /** A consistent snapshot for reads that span statements, without taking the write lock. */
   #read<T>(body: () => T): T {
     return this.#db.transaction(body).deferred();
@@ -693,12 +709,12 @@ export class SqliteCosignerStore implements CosignerStore {
 }
 
 /** Runs every method of `target` in its own transaction. */
-function inTransactions<T extends object>(target: T, tx: <R>(body: () => R) => R): T {
+function inTransactions<T extends object>(target: T, tx: <R>(body: () => R, method: string) => R): T {
   return new Proxy(target, {
     get(object, key) {
       const value = Reflect.get(object, key) as unknown;
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => tx(() => (value as (...a: unknown[]) => unknown).apply(object, args));
+      return (...args: unknown[]) => tx(() => (value as (...a: unknown[]) => unknown).apply(object, args), String(key));
     },
   });
 }
