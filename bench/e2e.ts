@@ -5,6 +5,8 @@
  *   npm run bench:e2e -- --json       one JSON line on stdout (progress goes to stderr)
  *   npm run bench:e2e -- --quick      fewer samples, 5 s sustained, 200 idle devices
  *   npm run bench:e2e -- --idle 500   how many idle devices to connect (default 2000)
+ *   npm run bench:e2e -- --json --instances 2 --database postgres
+ *                                     a pool of co-signer members on PostgreSQL and Mosquitto (see e2e/pooled.ts)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism as cpuCores, loadavg, tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { COSIGNER_MASTER_KEY_HEX, startCosignerChild, type CosignerChild } from 
 import { cpuBetween, cpuSnapshot, machineBusyPct, type CpuUse } from './e2e/cpu.js';
 import { startIdleFleet } from './e2e/idle-devices.js';
 import { median, percentile, round, timed } from './e2e/stats.js';
+import { runPooledBench } from './e2e/pooled.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -27,6 +30,15 @@ const idleArg = args.indexOf('--idle');
 const idleRequested = idleArg >= 0 ? Number(args[idleArg + 1]) : quick ? 200 : 2000;
 if (!Number.isInteger(idleRequested) || idleRequested < 0) {
   process.stderr.write('e2e: --idle needs a whole number of devices\n');
+  process.exit(2);
+}
+
+const instancesArg = args.indexOf('--instances');
+const instances = instancesArg >= 0 ? Number(args[instancesArg + 1]) : 1;
+const databaseArg = args.indexOf('--database');
+const database = databaseArg >= 0 ? args[databaseArg + 1] : 'sqlite';
+if (!Number.isInteger(instances) || instances < 1 || instances > 8 || (database !== 'sqlite' && database !== 'postgres') || (instances > 1 && database !== 'postgres')) {
+  process.stderr.write('e2e: --instances takes 1 to 8, --database sqlite or postgres; several instances share one PostgreSQL database\n');
   process.exit(2);
 }
 
@@ -379,7 +391,9 @@ async function main(): Promise<void> {
 }
 
 try {
-  await main();
+  if (database === 'postgres') {
+    await runPooledBench({ instances, wallets: plan.sustainedDevices, onlineSamples: plan.onlineSamples, sustainedSeconds: plan.sustainedSeconds, json }, progress);
+  } else await main();
 } catch (error) {
   progress(`failed: ${(error as Error).stack ?? String(error)}`);
   process.exitCode = 1;
