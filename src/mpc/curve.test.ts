@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CURVE_ORDER, Fn, G, keyPoint, mulBaseAndKeyPublic, mulG, mulSecretSum, pointToBytes, randomScalar } from './curve.js';
 
-describe('mulG (signed 8-bit windows)', () => {
+describe('mulG', () => {
   it('matches noble for edge and random scalars', () => {
     const byteRuns = [0x80n, 0x81n, 0x7fn, 0xffn].map((byte) => BigInt(`0x${byte.toString(16).repeat(31)}`));
     const edges = [1n, 2n, 127n, 128n, 129n, 255n, 256n, CURVE_ORDER - 1n, CURVE_ORDER - 128n, CURVE_ORDER >> 1n, ...byteRuns];
@@ -18,7 +18,7 @@ describe('mulG (signed 8-bit windows)', () => {
   });
 });
 
-describe('mulSecretSum (GLV, constant-time walk)', () => {
+describe('mulSecretSum', () => {
   const P = mulG(randomScalar());
   const Q = mulG(randomScalar());
 

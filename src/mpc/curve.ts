@@ -93,10 +93,10 @@ export function keyPoint(bytes: Uint8Array): Point {
 }
 
 /*
- * Point arithmetic for the two secret-scalar multiplications below, on plain projective
+ * Point arithmetic for multiplications by public scalars (verification), on plain projective
  * coordinates [X, Y, Z] (x = X/Z, y = Y/Z). The formulas are the complete ones of Renes, Costello
  * and Batina (eprint 2015/1060) for a = 0, algorithms 7 (addition) and 9 (doubling): no special
- * case for the identity or for doubling, so the operation sequence never depends on the points.
+ * case for the identity or for doubling.
  * @noble/curves runs the general-a formulas and reduces after every field operation (~40 BigInt
  * divisions per addition); here only products are reduced (14 per addition, 9 per doubling) and
  * sums and differences stay unreduced, which BigInt allows: values stay within a few multiples of p.
@@ -165,120 +165,39 @@ function negateProjective(a: Projective): Projective {
   return [a[0], -a[1], a[2]];
 }
 
-/** The identity, as (0 : z : 0) for a random z: every coordinate computed from it is scaled by z. */
-function randomIdentity(): Projective {
-  return [0n, randomScalar(), 0n];
-}
-
 function fromProjective(a: Projective): Point {
   const reduce = (value: bigint) => ((value % P) + P) % P;
   return new Point(reduce(a[0]), reduce(a[1]), reduce(a[2]));
 }
 
-/** The entry of `table` at `index`, touching every entry. */
-function select(table: readonly Projective[], index: number): Projective {
-  let chosen = table[0]!;
-  for (let i = 1; i < table.length; i++) chosen = i === index ? table[i]! : chosen;
-  return chosen;
-}
-
 /*
- * Variable-base multiplication by secret scalars, for the one place signing needs it (the DKLs23
- * consistency check multiplies the peer's points by this party's secret multiplication input).
- * @noble/curves' Point.multiply blinds the scalar to 384 bits and walks it without the
- * endomorphism: ~490 point operations, about 1.5 ms here. This walk splits every scalar with the
- * GLV endomorphism of secp256k1 (k = k1 + k2 * lambda, |k1|, |k2| < 2^128) and runs one shared
- * fixed-window chain (signed 5-bit digits) over all halves: for two points 125 doublings and 104 additions.
- * Constant-time in the same sense as noble's fixedWindowCT: the sequence of point operations
- * depends on nothing but the number of points (no skipped windows, every digit adds, the identity
- * when it is zero, and every table lookup touches every entry), the halves' signs are applied by
- * a select, and each input point and the accumulator are re-randomised in projective coordinates
- * (a random Z) so that intermediate values differ from run to run, in place of noble's scalar blinding.
+ * Multiplications by secret scalars go through @noble/curves' constant-time path (a blinded scalar,
+ * no skipped windows, a dummy accumulator for zero digits). A faster hand-written walk was measured
+ * and reviewed here: adding the identity for zero digits made its time depend on the scalar, which
+ * noble's path does not; it stays out until a recoding without zero digits and per-call blinding are in.
  */
-const GLV_BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
-const GLV_A1 = 0x3086d221a7d46bcde86c90e49284eb15n;
-const GLV_B1 = -0xe4437ed6010e88286f547fa90abfe4c3n;
-const GLV_A2 = 0x114ca50f7a8e2f3f657c1108d9d44cfd8n;
-const GLV_B2 = GLV_A1;
-const HALF_ORDER = CURVE_ORDER >> 1n;
-const WINDOW = 5;
-const WINDOWS = 26; // 130 bits: halves below 2^128 plus the carry of the signed recoding
-const WINDOW_HALF = 1 << (WINDOW - 1);
-const DIGIT_MASK = BigInt((1 << WINDOW) - 1);
-
-/** k = k1 + k2 * lambda (mod n) with signed halves below 2^128, without branching on k. */
-function splitScalar(k: bigint): [bigint, bigint] {
-  // Both numerators are positive (b2 > 0 > b1), so rounding needs no sign test.
-  const c1 = (GLV_B2 * k + HALF_ORDER) / CURVE_ORDER;
-  const c2 = (-GLV_B1 * k + HALF_ORDER) / CURVE_ORDER;
-  return [k - c1 * GLV_A1 - c2 * GLV_A2, -c1 * GLV_B1 - c2 * GLV_B2];
-}
-
-/** |x| and its sign as 0 or 1, for |x| < 2^255, by arithmetic rather than a branch. */
-function signAndMagnitude(x: bigint): [number, bigint] {
-  const sign = x >> 255n; // 0n or -1n
-  return [Number(-sign), (x ^ sign) - sign];
-}
-
-/** Signed digits in [-16, 16] of a magnitude below 2^128, least significant first, without branches. */
-function signedDigits(magnitude: bigint): Int32Array {
-  const digits = new Int32Array(WINDOWS);
-  let carry = 0;
-  for (let w = 0; w < WINDOWS; w++) {
-    const raw = Number((magnitude >> BigInt(w * WINDOW)) & DIGIT_MASK) + carry;
-    carry = (WINDOW_HALF - raw) >>> 31; // 1 when raw > 16
-    digits[w] = raw - (carry << WINDOW);
-  }
-  return digits;
-}
 
 /** Sum of k_i * P_i for secret scalars k_i in [1, n) and points that are valid and not the identity. */
 export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Point {
-  const tables: Projective[][] = [];
-  const digits: Int32Array[] = [];
+  let sum = Point.ZERO;
   for (const [point, scalar] of terms) {
     if (!(scalar > 0n && scalar < CURVE_ORDER)) throw new RangeError('scalar out of range');
     if (point.is0()) throw new RangeError('point is the identity');
-    const halves = splitScalar(scalar);
-    const z = randomScalar(); // in [1, n) and so a non-zero element of Fp
-    const base: Projective = [(point.X * z) % P, (point.Y * z) % P, (point.Z * z) % P];
-    // 0, P, 2P, ..., 16P once; the endomorphism image of j P is (beta X : Y : Z), one field multiplication.
-    const multiples: Projective[] = [randomIdentity(), base];
-    for (let i = 2; i <= WINDOW_HALF; i++) multiples.push(addProjective(multiples[i - 1]!, base));
-    for (let half = 0; half < 2; half++) {
-      const [negative, magnitude] = signAndMagnitude(halves[half]!);
-      // Never true for secp256k1's reduced basis (noble's own split checks the same bound).
-      if (magnitude >> 128n) throw new Error('GLV split out of bounds');
-      const table = multiples.map((multiple): Projective => {
-        const mapped: Projective = half === 0 ? multiple : [(multiple[0] * GLV_BETA) % P, multiple[1], multiple[2]];
-        const flipped = negateProjective(mapped);
-        return negative === 1 ? flipped : mapped;
-      });
-      tables.push(table);
-      digits.push(signedDigits(magnitude));
-    }
+    sum = sum.add(point.multiply(scalar));
   }
-  let acc = randomIdentity();
-  for (let window = WINDOWS - 1; window >= 0; window--) {
-    if (window !== WINDOWS - 1) for (let i = 0; i < WINDOW; i++) acc = doubleProjective(acc);
-    for (let t = 0; t < tables.length; t++) {
-      const digit = digits[t]![window]!;
-      const sign = digit >> 31; // 0 or -1
-      const chosen = select(tables[t]!, (digit ^ sign) - sign);
-      const negated = negateProjective(chosen);
-      acc = addProjective(acc, sign === 0 ? chosen : negated);
-    }
-  }
-  return fromProjective(acc);
+  return sum;
+}
+
+/** Fixed-base multiplication for a secret scalar in [1, n) (constant-time path of @noble/curves). */
+export function mulG(scalar: bigint): Point {
+  if (!(scalar > 0n && scalar < CURVE_ORDER)) throw new RangeError('scalar out of range');
+  return G.multiply(scalar);
 }
 
 /*
- * Fixed-base multiplication by a secret scalar: signed 8-bit windows over a table of
- * d * 2^(8w) * G (d = 0..128, 33 windows, ~4,200 points, ~15 ms to build on first use). One
- * complete addition per window, none skipped (digit 0 adds the identity), every lookup touches the
- * whole row, and the accumulator starts as the identity in a random projective representation,
- * so no two runs see the same intermediate coordinates. Several times faster than G.multiply,
- * which walks a 384-bit blinded scalar (49 windows) with the general formulas.
+ * Public scalars (signature verification) go through signed fixed windows of d * 2^(8w) * G
+ * (d = 0..128, 33 windows, ~4,200 points, ~15 ms to build on first use) on complete projective
+ * formulas, and a per-key table below: variable-time, so never for secrets.
  */
 const BASE_WINDOW = 8;
 const BASE_WINDOWS = 33; // 256 bits plus the carry of the signed recoding
@@ -302,25 +221,6 @@ function fixedBaseTable(): Projective[][] {
   return baseTable;
 }
 
-/** Fixed-base multiplication for a secret scalar in [1, n), constant-time in its sequence of point operations. */
-export function mulG(scalar: bigint): Point {
-  if (!(scalar > 0n && scalar < CURVE_ORDER)) throw new RangeError('scalar out of range');
-  const table = fixedBaseTable();
-  let acc = randomIdentity();
-  let carry = 0;
-  for (let w = 0; w < BASE_WINDOWS; w++) {
-    // Signed digit in [-128, 128]: a digit above 128 borrows from the next window.
-    const raw = Number((scalar >> BigInt(w * BASE_WINDOW)) & BASE_MASK) + carry;
-    carry = (BASE_HALF - raw) >>> 31; // 1 when raw > 128, without a branch
-    const digit = raw - (carry << BASE_WINDOW);
-    const sign = digit >> 31; // 0 or -1
-    const index = (digit ^ sign) - sign;
-    const chosen = select(table[w]!, index);
-    const negated = negateProjective(chosen);
-    acc = addProjective(acc, sign === 0 ? chosen : negated);
-  }
-  return fromProjective(acc);
-}
 
 /*
  * a G + b K for public scalars (signature verification): variable-time, signed fixed windows over
