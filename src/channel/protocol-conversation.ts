@@ -51,6 +51,8 @@ export class ProtocolConversation {
   async send(header: Header, messages: ProtocolMessage[] = []): Promise<void> {
     const body = encodeBody(header, messages.map(encodeMessage));
     const expiresAt = this.deadline === undefined ? undefined : Math.min(this.deadline, this.conversation.expiresAt);
+    // The request's deadline passed while it waited its turn: that is the request expiring, not a bad argument.
+    if (expiresAt !== undefined && expiresAt <= Date.now()) throw new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.');
     await this.conversation.send(++this.#round, body, expiresAt === undefined ? {} : { expiresAt });
   }
 

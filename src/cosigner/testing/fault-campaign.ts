@@ -47,6 +47,8 @@ export interface Outcomes {
   lost: number;
   /** How many failures had each error code. */
   codes: Record<string, number>;
+  /** The first message seen for each code. */
+  messages: Record<string, string>;
 }
 
 export interface CampaignReport {
@@ -60,7 +62,9 @@ export interface CampaignReport {
   unclear_errors: string[];
 }
 
-const newOutcomes = (): Outcomes => ({ runs: 0, completed: 0, failed_clear: 0, failed_unclear: 0, lost: 0, codes: {} });
+const FLEET_REQUEST_TIMEOUT_MS = 60_000;
+
+const newOutcomes = (): Outcomes => ({ runs: 0, completed: 0, failed_clear: 0, failed_unclear: 0, lost: 0, codes: {}, messages: {} });
 
 /** Devices signing one after another each, until stop(). */
 interface SigningLoops {
@@ -96,6 +100,7 @@ class Ledger {
       if (typeof code === 'string' && code.length > 0 && text.length > 0) {
         outcomes.failed_clear++;
         outcomes.codes[code] = (outcomes.codes[code] ?? 0) + 1;
+        outcomes.messages[code] ??= text.split('\n')[0]!.slice(0, 200);
       } else {
         outcomes.failed_unclear++;
         this.unclear.push(text.slice(0, 200));
@@ -253,11 +258,13 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
 
     // ---- Many signing sessions at once.
     log(`concurrency: ${options.concurrentDevices} devices x ${options.sessionsPerDevice} sessions`);
-    const fleet = await newDevices(stack, 'fleet', options.concurrentDevices, requestTimeoutMs);
+    // These devices keep a wallet's own request timeout (60 s): each asks five times at once, and its
+    // requests run one after another, so the last waits for the four before it.
+    const fleet = await newDevices(stack, 'fleet', options.concurrentDevices, FLEET_REQUEST_TIMEOUT_MS);
     devices.push(...fleet);
     const concurrent = { ...newOutcomes(), devices: fleet.length, sessions: fleet.length * options.sessionsPerDevice, seconds: 0 };
     const started = performance.now();
-    await Promise.all(fleet.flatMap((device, d) => Array.from({ length: options.sessionsPerDevice }, (_, s) => ledger.sign(device, `fleet ${d} session ${s}`, concurrent, lostAfterMs * options.sessionsPerDevice))));
+    await Promise.all(fleet.flatMap((device, d) => Array.from({ length: options.sessionsPerDevice }, (_, s) => ledger.sign(device, `fleet ${d} session ${s}`, concurrent, 3 * FLEET_REQUEST_TIMEOUT_MS * options.sessionsPerDevice))));
     concurrent.seconds = Math.round((performance.now() - started) / 10) / 100;
 
     // ---- Instance kills in a pool of two. The single co-signer above stops first: it subscribes the
