@@ -137,9 +137,9 @@ export interface RunningCosigner<S extends CosignerStore = SqliteCosignerStore> 
   /** What GET /v1/health answers: 200 when status is 'ok', 503 otherwise. */
   health(): Promise<{ httpStatus: number; body: HealthReport }>;
   /**
-   * Graceful drain before a stop: announces 'offline' presence, refuses every new request (and so
-   * every new conversation's first one) with a draining reason, and waits up to `timeoutMs` for
-   * requests in progress to finish. Health says 'draining' from then on. Call stop() after it.
+   * Graceful drain before a stop: refuses every new request (and so every new conversation's first
+   * one) with a draining reason, waits up to `timeoutMs` for requests in progress to finish, then
+   * announces 'offline' presence. Health says 'draining' from the start. Call stop() after it.
    */
   drain(timeoutMs: number): Promise<{ drained: boolean; inFlight: number }>;
   /** Stops serving conversations but keeps the broker up: what "the co-signer is offline" looks like to a device. */
@@ -476,12 +476,13 @@ export async function startCosigner(config: CosignerConfig & { database?: string
       if (!draining) {
         draining = true;
         log(`draining: no new requests; waiting up to ${Math.round(timeoutMs / 1000)} s for ${inFlight} in progress`, { level: 'warn', inFlight, timeoutMs });
-        // Devices see the co-signer go offline (and open a new conversation for their next request, which is refused).
-        await presence?.stop().catch(() => undefined);
-        presence = undefined;
       }
       const deadline = Date.now() + timeoutMs;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Only now do devices see this instance go offline: a device ends a request whose instance went
+      // offline, so announcing it earlier would end the very requests the drain lets finish.
+      await presence?.stop().catch(() => undefined);
+      presence = undefined;
       if (inFlight > 0) log(`draining: ${inFlight} requests still in progress after ${Math.round(timeoutMs / 1000)} s; they end with the stop`, { level: 'warn', inFlight });
       else log('drained: no request in progress', { level: 'info' });
       return { drained: inFlight === 0, inFlight };
