@@ -20,6 +20,7 @@ import { cpuBetween, cpuSnapshot, machineBusyPct, type CpuUse } from './e2e/cpu.
 import { startIdleFleet } from './e2e/idle-devices.js';
 import { median, percentile, round, timed } from './e2e/stats.js';
 import { runPooledBench } from './e2e/pooled.js';
+import { sustainedSigning } from './e2e/sustained.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -153,28 +154,8 @@ async function signingPhases(child: CosignerChild) {
 
   progress(`sustained: ${plan.sustainedDevices} devices signing concurrently for ${plan.sustainedSeconds} s (full protocol each time)`);
   const sustained = devices.slice(0, plan.sustainedDevices);
-  const latencies: number[] = [];
-  const sustainedErrors: string[] = [];
-  const sustainedSamples: Array<{ device: TandemDevice; message: string; signature: `0x${string}` }> = [];
   const sustainedCpuStart = cpuSnapshot(child.pid);
-  const start = performance.now();
-  const deadline = start + plan.sustainedSeconds * 1000;
-  await Promise.all(
-    sustained.map(async (device) => {
-      while (performance.now() < deadline) {
-        const text = message('sustained');
-        try {
-          const run = await timed(() => device.signMessage(text));
-          latencies.push(run.ms);
-          if (sustainedSamples.length < 16) sustainedSamples.push({ device, message: text, signature: run.value });
-        } catch (error) {
-          sustainedErrors.push((error as Error).message.split('\n')[0]!);
-        }
-      }
-    }),
-  );
-  // Signatures still in flight at the deadline are counted, and so is the time they took.
-  const sustainedSeconds = (performance.now() - start) / 1000;
+  const { latencies, errors: sustainedErrors, samples: sustainedSamples, seconds: sustainedSeconds } = await sustainedSigning(sustained, plan.sustainedSeconds, 16);
   const sustainedCpu = cpuBetween(sustainedCpuStart, cpuSnapshot(child.pid));
 
   // The same 8 devices with presignature pools filled beforehand (as devices do while idle):

@@ -7,18 +7,11 @@
  *
  * Exits 1 if a request was lost, a signature did not verify, a nonce was used twice or an error was unclear.
  */
-import { runFaultCampaign } from '../src/cosigner/testing/fault-campaign.js';
+import { QUICK_CAMPAIGN, runFaultCampaign } from '../src/cosigner/testing/fault-campaign.js';
 
 const quick = process.argv.includes('--quick');
-const report = await runFaultCampaign({
-  disconnects: quick ? 12 : 100,
-  brokerRestarts: quick ? 2 : 20,
-  instanceKills: quick ? 2 : 100,
-  restartDevices: quick ? 2 : 4,
-  concurrentDevices: quick ? 20 : 200,
-  sessionsPerDevice: 5,
-  log: (line) => process.stderr.write(`faults: ${line}\n`),
-});
+const size = quick ? QUICK_CAMPAIGN : { disconnects: 100, brokerRestarts: 20, instanceKills: 100, restartDevices: 4, concurrentDevices: 200, sessionsPerDevice: 5 };
+const report = await runFaultCampaign({ ...size, log: (line) => process.stderr.write(`faults: ${line}\n`) });
 process.stdout.write(`${JSON.stringify({ quick, ...report })}\n`);
 const lost = report.device_disconnects.lost + report.broker_restarts.lost + report.concurrent_sessions.lost + report.instance_kills.lost;
 process.exitCode = lost === 0 && report.signatures_bad === 0 && report.presignatures_reused === 0 && report.unclear_errors.length === 0 ? 0 : 1;

@@ -16,6 +16,7 @@ import { startPoolMember, type PoolMember } from '../../src/cosigner/testing/poo
 import { startPostgresServer } from '../../src/cosigner/testing/postgres-server.js';
 import { cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { percentile, round, timed } from './stats.js';
+import { sustainedSigning } from './sustained.js';
 
 export interface PooledPlan {
   instances: number;
@@ -66,32 +67,13 @@ export async function runPooledBench(plan: PooledPlan, progress: (line: string) 
     for (let i = 0; i < plan.onlineSamples; i++) online.push((await timed(() => onlineDevice.signMessage(message('online')))).ms);
 
     progress(`sustained: ${devices.length} devices signing concurrently for ${plan.sustainedSeconds} s (full protocol each time)`);
-    const latencies: number[] = [];
-    const errors: string[] = [];
-    const samples: Array<{ device: TandemDevice; text: string; signature: `0x${string}` }> = [];
     const cpuBefore = memberCpu(members);
-    const start = performance.now();
-    const deadline = start + plan.sustainedSeconds * 1000;
-    await Promise.all(
-      devices.map(async (device) => {
-        while (performance.now() < deadline) {
-          const text = message('sustained');
-          try {
-            const run = await timed(() => device.signMessage(text));
-            latencies.push(run.ms);
-            if (samples.length < 32) samples.push({ device, text, signature: run.value });
-          } catch (error) {
-            errors.push((error as Error).message.split('\n')[0]!);
-          }
-        }
-      }),
-    );
-    const seconds = (performance.now() - start) / 1000;
+    const { latencies, errors, samples, seconds } = await sustainedSigning(devices, plan.sustainedSeconds, 32);
     const cpu = cpuSecondsBetween(cpuBefore, memberCpu(members));
     const perMember = await Promise.all(members.map((member) => member.signatures()));
 
     let verified = 0;
-    for (const sample of samples) if ((await recoverMessageAddress({ message: sample.text, signature: sample.signature })) === sample.device.address) verified++;
+    for (const sample of samples) if ((await recoverMessageAddress({ message: sample.message, signature: sample.signature })) === sample.device.address) verified++;
     const signatures = latencies.length;
     const result = {
       instances: plan.instances,

@@ -6,11 +6,11 @@
  * point may appear twice.
  */
 import { describe, expect, it } from 'vitest';
-import { runFaultCampaign } from './testing/fault-campaign.js';
+import { QUICK_CAMPAIGN, runFaultCampaign } from './testing/fault-campaign.js';
 
 describe('the fault campaign (short form)', () => {
   it('loses no request, reuses no presignature, and every signature verifies', async () => {
-    const report = await runFaultCampaign({ disconnects: 12, brokerRestarts: 2, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5, instanceKills: 2 });
+    const report = await runFaultCampaign(QUICK_CAMPAIGN);
     console.log(JSON.stringify(report));
     for (const scenario of [report.device_disconnects, report.broker_restarts, report.concurrent_sessions, report.instance_kills]) {
       expect(scenario.lost).toBe(0);
@@ -23,10 +23,10 @@ describe('the fault campaign (short form)', () => {
     // The faults were really injected, and the campaign really signed.
     expect(report.device_disconnects.writes_per_signing).toBeGreaterThan(1);
     expect(report.device_disconnects.cuts).toBeGreaterThanOrEqual(report.device_disconnects.writes_per_signing);
-    expect(report.broker_restarts.restarts).toBe(2);
+    expect(report.broker_restarts.restarts).toBe(QUICK_CAMPAIGN.brokerRestarts);
     expect(report.broker_restarts.completed).toBeGreaterThan(0);
-    expect(report.concurrent_sessions.runs).toBe(100);
-    expect(report.instance_kills.kills).toBe(2);
+    expect(report.concurrent_sessions.runs).toBe(QUICK_CAMPAIGN.concurrentDevices * QUICK_CAMPAIGN.sessionsPerDevice);
+    expect(report.instance_kills.kills).toBe(QUICK_CAMPAIGN.instanceKills);
     expect(report.instance_kills.completed).toBeGreaterThan(0);
     expect(report.signatures).toBeGreaterThan(100);
   }, 300_000);

@@ -8,11 +8,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { recoverMessageAddress, type Hex } from 'viem';
+import { recoverMessageAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemDevice } from '../client/tandem-device.js';
 import { startMosquittoHarness, type MosquittoHarness } from './broker/mosquitto-harness.js';
 import { startPoolMember, type PoolMember } from './testing/pool-member.js';
+import { Ledger, newOutcomes } from './testing/signing-ledger.js';
 import { startPostgresServer, type PostgresServer } from './testing/postgres-server.js';
 const MASTER_KEY_HEX = '6b'.repeat(32);
 
@@ -74,44 +75,19 @@ describe('a pool of two co-signers', () => {
   }, 180_000);
 
   it('when one member is killed under load, every request completes on the other or fails with a typed error; none is lost or reuses a nonce', async () => {
-    const nonces = new Set<string>();
-    const outcome = { completed: 0, failedClear: 0, unclear: [] as string[], lost: 0, bad: 0, reused: 0 };
-    let signing = true;
-    const loops = devices.map(async (device, index) => {
-      for (let n = 0; signing; n++) {
-        const message = `under load device ${index} signature ${n}`;
-        let timer: NodeJS.Timeout | undefined;
-        const result = await Promise.race([
-          device.signMessage(message).then(
-            (signature) => ({ signature: signature as Hex }),
-            (error: unknown) => ({ error }),
-          ),
-          new Promise<'lost'>((done) => (timer = setTimeout(() => done('lost'), 30_000))),
-        ]).finally(() => clearTimeout(timer));
-        if (result === 'lost') outcome.lost++;
-        else if ('error' in result) {
-          const code = (result.error as { code?: unknown }).code;
-          if (typeof code === 'string') outcome.failedClear++;
-          else outcome.unclear.push(String(result.error));
-        } else {
-          outcome.completed++;
-          if ((await recoverMessageAddress({ message, signature: result.signature })) !== device.address) outcome.bad++;
-          const r = result.signature.slice(2, 66);
-          if (nonces.has(r)) outcome.reused++;
-          nonces.add(r);
-        }
-      }
-    });
+    const ledger = new Ledger();
+    const outcome = newOutcomes();
+    const loops = ledger.signWhile(devices, 'under load', outcome, 30_000);
     await new Promise((done) => setTimeout(done, 1_500));
     await members[0]!.kill();
     // The survivor carries on alone; presence stays online with it.
     await new Promise((done) => setTimeout(done, 4_000));
-    signing = false;
-    await Promise.all(loops);
+    await loops.stop();
     expect(outcome.lost).toBe(0);
-    expect(outcome.unclear).toEqual([]);
-    expect(outcome.bad).toBe(0);
-    expect(outcome.reused).toBe(0);
+    expect(outcome.failed_unclear).toBe(0);
+    expect(ledger.unclear).toEqual([]);
+    expect(ledger.bad).toBe(0);
+    expect(ledger.reused).toBe(0);
     expect(outcome.completed).toBeGreaterThan(devices.length);
     const survivorBefore = await members[1]!.signatures();
     // After the kill, every device still signs, on the survivor.

@@ -16,6 +16,7 @@ import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import { startCosigner, type RunningCosigner } from './service.js';
 import { masterKeyFromBytes, openStore, type CosignerStore } from './store/index.js';
+import { createPool } from './store/postgres/pg-sql.js';
 import { startPostgresServer, type PostgresServer } from './testing/postgres-server.js';
 
 const MASTER_KEY_HEX = '5a'.repeat(32);
@@ -97,5 +98,12 @@ describe('the co-signer on PostgreSQL', () => {
     expect(verified.stdout).toMatch(/^audit chain OK: \d+ rows, head [0-9a-f]{64} \(seq \d+\)/);
     const listed = JSON.parse((await cli(['audit', 'list', '--wallet', device.walletId, '--kind', 'refuse', '--json'])).stdout) as { kind: string; summary: { rule?: string } }[];
     expect(listed.map((row) => [row.kind, row.summary.rule])).toEqual([['refuse', 'daily-limit']]);
+    // Their connections are the read-only kind: a write through one is refused by the server.
+    const readOnly = createPool(database, { max: 1, readOnly: true });
+    try {
+      await expect(readOnly.query('CREATE TABLE audit_probe (x int)')).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await readOnly.end();
+    }
   });
 });

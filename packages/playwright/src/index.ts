@@ -183,9 +183,10 @@ export interface TandemChain {
   name: string;
 }
 
-/** The wallet's chains (the first is current at start), and how to stop the nodes the kit started. */
+/** The wallet's chains (the first is current at start), and for the nodes the kit started, how to fund the wallet and stop them. */
 interface WalletChains {
   chains: TandemChain[];
+  fund(address: `0x${string}`): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -206,7 +207,11 @@ function hardhatOptions(options: TandemOptions): { chainIds: number[]; balanceEt
 async function startChains(workDir: string, options: TandemOptions): Promise<WalletChains> {
   const hardhat = hardhatOptions(options);
   if (!hardhat) {
-    return { chains: [{ chainId: options.chainId ?? 31337, rpcUrl: options.rpcUrl ?? 'http://127.0.0.1:8545', name: options.chainName ?? (options.rpcUrl ? 'Dapp test chain' : 'Hardhat (local)') }], stop: async () => undefined };
+    return {
+      chains: [{ chainId: options.chainId ?? 31337, rpcUrl: options.rpcUrl ?? 'http://127.0.0.1:8545', name: options.chainName ?? (options.rpcUrl ? 'Dapp test chain' : 'Hardhat (local)') }],
+      fund: async () => undefined,
+      stop: async () => undefined,
+    };
   }
   // The project's own hardhat, as `npx hardhat` would find it; hardhat refuses to run from anywhere else.
   try {
@@ -231,7 +236,12 @@ async function startChains(workDir: string, options: TandemOptions): Promise<Wal
     const error = failed.reason as unknown;
     throw new TandemStartError('hardhat node', error instanceof Error ? error.message.split('\n').slice(0, 8).join(' ') : String(error), undefined, { cause: error });
   }
-  return { chains: nodes.map((node) => node.chain), stop };
+  const balance = `0x${(BigInt(Math.round(hardhat.balanceEth * 1e6)) * 10n ** 12n).toString(16)}`;
+  return {
+    chains: nodes.map((node) => node.chain),
+    fund: async (address) => void (await Promise.all(nodes.map((node) => rpc(node.chain.rpcUrl, 'hardhat_setBalance', [address, balance])))),
+    stop,
+  };
 }
 
 async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
@@ -491,11 +501,7 @@ export async function launchTandem(options: TandemOptions = {}): Promise<TandemS
     const extensionDir = prepareExtension(workDir, walletChains!);
     browser = await launchBrowser(workDir, extensionDir, cosigner!.spkiHash, options);
     const address = await onboard(browser, cosigner!.url, options.password ?? 'tandem kit password', options.timeouts?.onboardMs ?? 60_000, cosigner!.logPath);
-    const hardhat = hardhatOptions(options);
-    if (hardhat) {
-      const balance = `0x${(BigInt(Math.round(hardhat.balanceEth * 1e6)) * 10n ** 12n).toString(16)}`;
-      await Promise.all(walletChains!.chains.map((chain) => rpc(chain.rpcUrl, 'hardhat_setBalance', [address, balance])));
-    }
+    await walletChains!.fund(address);
     const tandem = createTandem(browser, address, cosigner!, walletChains!, workDir, options);
     let closed: Promise<void> | undefined;
     return {

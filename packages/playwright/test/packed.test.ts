@@ -84,7 +84,7 @@ afterAll(() => {
 });
 
 describe('@tandem-wallet/playwright from its tarball', () => {
-  it('ships the extension (a test build), the bundled co-signer, the hardhat helper and types', () => {
+  it('ships the extension, the bundled co-signer, the hardhat helper and types; the minimal project has no hardhat', () => {
     const installed = join(minimal, 'node_modules/@tandem-wallet/playwright');
     const files = readdirSync(join(installed, 'dist'));
     expect(files).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'cosigner.js', 'hardhat-node.js', 'extension']));
