@@ -47,7 +47,16 @@ describe('mulSecretSum', () => {
     expect(mulSecretSum([[P, k], [P, Fn.neg(k)]]).is0()).toBe(true);
   });
 
-  it('refuses zero, out-of-range scalars and the identity', () => {
+  it('gives the same point with different internal coordinates on every call', () => {
+    const k = randomScalar();
+    const first = mulSecretSum([[P, k], [Q, k]]);
+    const second = mulSecretSum([[P, k], [Q, k]]);
+    expect(first.equals(second)).toBe(true);
+    expect(first.Z).not.toBe(second.Z);
+  });
+
+  it('refuses no terms, zero, out-of-range scalars and the identity', () => {
+    expect(() => mulSecretSum([])).toThrow(RangeError);
     expect(() => mulSecretSum([[P, 0n]])).toThrow(RangeError);
     expect(() => mulSecretSum([[P, CURVE_ORDER]])).toThrow(RangeError);
     expect(() => mulSecretSum([[P.subtract(P), 5n]])).toThrow(RangeError);

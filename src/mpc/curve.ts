@@ -2,6 +2,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { DecodeError } from './errors.js';
 import { bytesToHex, randomBytes } from './bytes.js';
+import { mulBaseSecret } from './secret-multiply.js';
+import { addProjective, doubleProjective, fromProjective, negateProjective, reduceField, toProjective, type Projective } from './projective.js';
 
 export const Point = secp256k1.Point;
 export type Point = InstanceType<typeof secp256k1.Point>;
@@ -92,106 +94,12 @@ export function keyPoint(bytes: Uint8Array): Point {
   return point;
 }
 
-/*
- * Point arithmetic for multiplications by public scalars (verification), on plain projective
- * coordinates [X, Y, Z] (x = X/Z, y = Y/Z). The formulas are the complete ones of Renes, Costello
- * and Batina (eprint 2015/1060) for a = 0, algorithms 7 (addition) and 9 (doubling): no special
- * case for the identity or for doubling.
- * @noble/curves runs the general-a formulas and reduces after every field operation (~40 BigInt
- * divisions per addition); here only products are reduced (14 per addition, 9 per doubling) and
- * sums and differences stay unreduced, which BigInt allows: values stay within a few multiples of p.
- */
-type Projective = readonly [bigint, bigint, bigint];
-const P = Point.Fp.ORDER;
-const B3 = 21n; // 3 * b, b = 7
+/** Sum of k_i * P_i for secret k_i in [1, n) and valid points other than the identity (see secret-multiply.ts). */
+export { mulSecretSum } from './secret-multiply.js';
 
-function addProjective(a: Projective, b: Projective): Projective {
-  const [X1, Y1, Z1] = a;
-  const [X2, Y2, Z2] = b;
-  let t0 = (X1 * X2) % P;
-  let t1 = (Y1 * Y2) % P;
-  let t2 = (Z1 * Z2) % P;
-  let t3 = ((X1 + Y1) * (X2 + Y2)) % P;
-  let t4 = t0 + t1;
-  t3 = t3 - t4;
-  t4 = ((Y1 + Z1) * (Y2 + Z2)) % P;
-  let X3 = t1 + t2;
-  t4 = t4 - X3;
-  X3 = ((X1 + Z1) * (X2 + Z2)) % P;
-  let Y3 = t0 + t2;
-  Y3 = X3 - Y3;
-  X3 = t0 + t0;
-  t0 = X3 + t0;
-  t2 = (B3 * t2) % P;
-  let Z3 = t1 + t2;
-  t1 = t1 - t2;
-  Y3 = (B3 * Y3) % P;
-  X3 = (t4 * Y3) % P;
-  t2 = (t3 * t1) % P;
-  X3 = t2 - X3;
-  Y3 = (Y3 * t0) % P;
-  t1 = (t1 * Z3) % P;
-  Y3 = t1 + Y3;
-  t0 = (t0 * t3) % P;
-  Z3 = (Z3 * t4) % P;
-  Z3 = Z3 + t0;
-  return [X3, Y3, Z3];
-}
-
-function doubleProjective(a: Projective): Projective {
-  const [X, Y, Z] = a;
-  let t0 = (Y * Y) % P;
-  let Z3 = t0 + t0;
-  Z3 = Z3 + Z3;
-  Z3 = Z3 + Z3;
-  let t1 = (Y * Z) % P;
-  let t2 = (Z * Z) % P;
-  t2 = (B3 * t2) % P;
-  let X3 = (t2 * Z3) % P;
-  let Y3 = t0 + t2;
-  Z3 = (t1 * Z3) % P;
-  t1 = t2 + t2;
-  t2 = t1 + t2;
-  t0 = t0 - t2;
-  Y3 = (t0 * Y3) % P;
-  Y3 = X3 + Y3;
-  t1 = (X * Y) % P;
-  X3 = (t0 * t1) % P;
-  X3 = X3 + X3;
-  return [X3, Y3, Z3];
-}
-
-function negateProjective(a: Projective): Projective {
-  return [a[0], -a[1], a[2]];
-}
-
-function fromProjective(a: Projective): Point {
-  const reduce = (value: bigint) => ((value % P) + P) % P;
-  return new Point(reduce(a[0]), reduce(a[1]), reduce(a[2]));
-}
-
-/*
- * Multiplications by secret scalars go through @noble/curves' constant-time path (a blinded scalar,
- * no skipped windows, a dummy accumulator for zero digits). A faster hand-written walk was measured
- * and reviewed here: adding the identity for zero digits made its time depend on the scalar, which
- * noble's path does not; it stays out until a recoding without zero digits and per-call blinding are in.
- */
-
-/** Sum of k_i * P_i for secret scalars k_i in [1, n) and points that are valid and not the identity. */
-export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Point {
-  let sum = Point.ZERO;
-  for (const [point, scalar] of terms) {
-    if (!(scalar > 0n && scalar < CURVE_ORDER)) throw new RangeError('scalar out of range');
-    if (point.is0()) throw new RangeError('point is the identity');
-    sum = sum.add(point.multiply(scalar));
-  }
-  return sum;
-}
-
-/** Fixed-base multiplication for a secret scalar in [1, n) (constant-time path of @noble/curves). */
+/** Fixed-base multiplication for a secret scalar in [1, n) (see secret-multiply.ts). */
 export function mulG(scalar: bigint): Point {
-  if (!(scalar > 0n && scalar < CURVE_ORDER)) throw new RangeError('scalar out of range');
-  return G.multiply(scalar);
+  return mulBaseSecret(scalar);
 }
 
 /*
@@ -208,7 +116,7 @@ let baseTable: Projective[][] | undefined;
 function fixedBaseTable(): Projective[][] {
   if (baseTable) return baseTable;
   const rows: Projective[][] = [];
-  let base: Projective = [G.X, G.Y, G.Z];
+  let base = toProjective(G);
   for (let w = 0; w < BASE_WINDOWS; w++) {
     const row: Projective[] = [[0n, 1n, 0n], base];
     for (let d = 2; d <= BASE_HALF; d++) row.push(addProjective(row[d - 1]!, base));
@@ -216,8 +124,7 @@ function fixedBaseTable(): Projective[][] {
     base = doubleProjective(row[BASE_HALF]!);
   }
   // Stored reduced to [0, p), so every entry costs the same to add.
-  const reduce = (value: bigint) => ((value % P) + P) % P;
-  baseTable = rows.map((row) => row.map(([X, Y, Z]): Projective => [reduce(X), reduce(Y), reduce(Z)]));
+  baseTable = rows.map((row) => row.map(([X, Y, Z]): Projective => [reduceField(X), reduceField(Y), reduceField(Z)]));
   return baseTable;
 }
 
@@ -235,7 +142,7 @@ const keyTables = new WeakMap<Point, Projective[][]>();
 function windowTable(base: Point, window: number, windows: number): Projective[][] {
   const half = 1 << (window - 1);
   const rows: Projective[][] = [];
-  let start: Projective = [base.X, base.Y, base.Z];
+  let start = toProjective(base);
   for (let w = 0; w < windows; w++) {
     const row: Projective[] = [[0n, 1n, 0n], start];
     for (let d = 2; d <= half; d++) row.push(addProjective(row[d - 1]!, start));

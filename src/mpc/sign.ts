@@ -246,8 +246,8 @@ export class SignParty extends Party<SignState, SignResult> {
         const [du, dv] = finished.shares as [bigint, bigint];
         // DKLs23 consistency check: the peer used the committed nonce and its claimed key share as inputs,
         // i.e. du G + Gamma_u = chi R_peer and dv G + Gamma_v = chi pk_peer, checked as one equation with the
-        // weight rho (see the top of this file): chi R_peer + (chi rho) pk_peer, each a multiplication
-        // by a secret scalar.
+        // weight rho (see the top of this file): chi R_peer + (chi rho) pk_peer, both multiplications by
+        // secret scalars, in one pass.
         const rho = this.checkWeight(finished.transcript, peerNonceBytes, peerKeyBytes);
         const left = mulG(Fn.add(du, Fn.mul(rho, dv))).add(gamma);
         const right = mulSecretSum([
