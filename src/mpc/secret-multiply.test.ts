@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CURVE_ORDER, G, mulG, randomScalar } from './curve.js';
-import { blindedOdd, regularDigits } from './secret-multiply.js';
+import { blindedOdd, glvHalves, mulSecretSum, regularDigits } from './secret-multiply.js';
+
+const LAMBDA = 0x5363ad4cc05c30e0a5261c028812645a122e22ea20816678df02967c1b23bd72n;
+const mod = (value: bigint) => ((value % CURVE_ORDER) + CURVE_ORDER) % CURVE_ORDER;
 
 function valueOf(digits: Int16Array, window: number): bigint {
   let value = 0n;
@@ -54,5 +57,31 @@ describe('mulG', () => {
     expect(first.equals(G.multiply(k))).toBe(true);
     expect(first.equals(second)).toBe(true);
     expect(first.Z).not.toBe(second.Z);
+  });
+});
+
+describe('glvHalves', () => {
+  const edges = [1n, 2n, 3n, LAMBDA, mod(-LAMBDA), mod(LAMBDA + 1n), CURVE_ORDER - 1n, CURVE_ORDER - 2n, 1n << 128n, (1n << 128n) - 1n, 1n << 255n, CURVE_ORDER >> 1n];
+
+  it('gives odd halves below 2^162 that recombine to the scalar, for edge and random scalars', () => {
+    for (const k of [...edges, ...Array.from({ length: 300 }, randomScalar)]) {
+      const [k1, k2] = glvHalves(k);
+      expect(k1 & 1n).toBe(1n);
+      expect(k2 & 1n).toBe(1n);
+      expect((k1 < 0n ? -k1 : k1) >> 162n).toBe(0n);
+      expect((k2 < 0n ? -k2 : k2) >> 162n).toBe(0n);
+      expect(mod(k1 + k2 * LAMBDA)).toBe(k);
+    }
+  });
+
+  it('splits the same scalar differently on every call', () => {
+    const k = randomScalar();
+    const splits = new Set(Array.from({ length: 20 }, () => glvHalves(k).join(',')));
+    expect(splits.size).toBe(20);
+  });
+
+  it('multiplies correctly at scalars whose plain split has a zero or tiny half', () => {
+    const point = mulG(randomScalar());
+    for (const k of edges) expect(mulSecretSum([[point, k]]).equals(point.multiply(k))).toBe(true);
   });
 });

@@ -2,13 +2,14 @@
  * Multiplication by secret scalars, written here because @noble/curves' constant-time path was a
  * quarter of a co-signer's CPU per signature (a 384-bit blinded scalar, 4-bit windows, its general
  * formulas). The sequence of point operations never depends on the scalar:
- *  - the scalar is blinded as k + b n, with a fresh random 64-bit b whose top bit is set and whose
- *    low bit makes the sum odd: the digits differ on every call even for the same k, and the
- *    blinded scalar always has 319 or 320 bits;
- *  - the odd blinded scalar is recoded into signed digits that are all odd (Joye and Tunstall's
- *    regular recoding), so no digit is zero and every window adds a real table point, never the
- *    identity (the earlier hand-written walk added the identity for zero digits, which BigInt
- *    arithmetic does faster, and so leaked the scalar's shape);
+ *  - the scalar is randomised on every call: for G blinded as k + b n with a fresh random 64-bit b
+ *    whose top bit is set and whose low bit makes the sum odd; for other points split into GLV
+ *    halves plus a random lattice vector (see glvHalves). The digits differ on every call even for
+ *    the same k, and their count is fixed;
+ *  - each odd value is recoded into signed digits that are all odd (Joye and Tunstall's regular
+ *    recoding), so no digit is zero and every window adds a real table point, never the identity
+ *    (the earlier hand-written walk added the identity for zero digits, which BigInt arithmetic does
+ *    faster, and so leaked the scalar's shape);
  *  - every table lookup reads every entry of its row;
  *  - the starting point's projective coordinates are multiplied by a random z, so no intermediate
  *    value repeats between calls.
@@ -84,12 +85,55 @@ function assertSecretScalar(scalar: bigint): void {
   if (!(scalar > 0n && scalar < ORDER)) throw new RangeError('scalar out of range');
 }
 
+/*
+ * For other points, each scalar is split by secp256k1's endomorphism (GLV): k = k1 + k2 lambda mod n
+ * with halves of ~128 bits, and k P = k1 P + k2 phi(P), phi(x, y) = (beta x, y), which halves the
+ * doublings. The split is randomised too: a random combination of the two short lattice vectors
+ * (a + b lambda = 0 mod n) is added, with coefficients of 32 bits whose low bits make both halves
+ * odd, so the halves differ on every call and always fit 162 bits.
+ */
+const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
+const LATTICE_A1 = 0x3086d221a7d46bcde86c90e49284eb15n;
+const LATTICE_B1 = -0xe4437ed6010e88286f547fa90abfe4c3n;
+const LATTICE_A2 = 0x114ca50f7a8e2f3f657c1108d9d44cfd8n;
+const LATTICE_B2 = LATTICE_A1;
+const SPLIT_BLIND_BYTES = 4;
+const HALF_BITS = 165;
+
+function divNearest(numerator: bigint, denominator: bigint): bigint {
+  return (numerator + denominator / 2n) / denominator;
+}
+
+/** Signed odd k1, k2 below 2^162 in absolute value with k1 + k2 lambda = k mod n, different on every call. */
+export function glvHalves(scalar: bigint): [bigint, bigint] {
+  const c1 = divNearest(LATTICE_B2 * scalar, ORDER);
+  const c2 = divNearest(-LATTICE_B1 * scalar, ORDER);
+  const k1 = scalar - c1 * LATTICE_A1 - c2 * LATTICE_A2;
+  const k2 = -c1 * LATTICE_B1 - c2 * LATTICE_B2;
+  // Modulo 2 the lattice vectors are (1, 1) and (0, 1): r1's low bit fixes k1's parity, then r2's fixes k2's.
+  const random = randomBytes(2 * SPLIT_BLIND_BYTES);
+  let r1 = bytesToNumberBE(random.subarray(0, SPLIT_BLIND_BYTES));
+  let r2 = bytesToNumberBE(random.subarray(SPLIT_BLIND_BYTES));
+  r1 = (r1 & ~1n) | ((k1 & 1n) ^ 1n);
+  r2 = (r2 & ~1n) | ((k2 + r1 + 1n) & 1n);
+  return [k1 + r1 * LATTICE_A1 + r2 * LATTICE_A2, k2 + r1 * LATTICE_B1 + r2 * LATTICE_B2];
+}
+
+/** regularDigits of |value|, negated when value is negative. */
+function signedRegularDigits(value: bigint, window: number, count: number): Int16Array {
+  const negative = value < 0n;
+  const digits = regularDigits(negative ? -value : value, window, count);
+  const sign = negative ? -1 : 1;
+  for (let i = 0; i < count; i++) digits[i] = digits[i]! * sign;
+  return digits;
+}
+
 const POINT_WINDOW = 5;
-const POINT_DIGITS = BLINDED_BITS / POINT_WINDOW + 1;
+const POINT_DIGITS = HALF_BITS / POINT_WINDOW + 1;
 
 /**
  * Sum of k_i * P_i for secret k_i in [1, n) and valid points P_i other than the identity, with one
- * chain of doublings for all terms (Straus): every term adds one table point per window.
+ * chain of doublings for all terms and halves (Straus): every half adds one table point per window.
  */
 export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Point {
   if (terms.length === 0) throw new RangeError('no terms');
@@ -98,14 +142,16 @@ export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Po
   for (const [point, scalar] of terms) {
     assertSecretScalar(scalar);
     if (point.is0()) throw new RangeError('point is the identity');
-    digits.push(regularDigits(blindedOdd(scalar), POINT_WINDOW, POINT_DIGITS));
-    rows.push(oddMultiples(randomised(toProjective(point)), POINT_WINDOW));
+    const [k1, k2] = glvHalves(scalar);
+    const row = oddMultiples(randomised(toProjective(point)), POINT_WINDOW);
+    digits.push(signedRegularDigits(k1, POINT_WINDOW, POINT_DIGITS), signedRegularDigits(k2, POINT_WINDOW, POINT_DIGITS));
+    rows.push(row, row.map(([X, Y, Z]): Projective => [(X * BETA) % FIELD, Y, Z]));
   }
   let acc = lookup(rows[0]!, digits[0]![POINT_DIGITS - 1]!);
-  for (let t = 1; t < terms.length; t++) acc = addProjective(acc, lookup(rows[t]!, digits[t]![POINT_DIGITS - 1]!));
+  for (let t = 1; t < rows.length; t++) acc = addProjective(acc, lookup(rows[t]!, digits[t]![POINT_DIGITS - 1]!));
   for (let i = POINT_DIGITS - 2; i >= 0; i--) {
     for (let d = 0; d < POINT_WINDOW; d++) acc = doubleProjective(acc);
-    for (let t = 0; t < terms.length; t++) acc = addProjective(acc, lookup(rows[t]!, digits[t]![i]!));
+    for (let t = 0; t < rows.length; t++) acc = addProjective(acc, lookup(rows[t]!, digits[t]![i]!));
   }
   return fromProjective(acc);
 }
