@@ -10,8 +10,8 @@ export type Point = InstanceType<typeof secp256k1.Point>;
 export const Fn = secp256k1.Point.Fn;
 export const CURVE_ORDER = Fn.ORDER;
 export const G = Point.BASE;
-// A wider table than noble's default for every multiplication of G through noble (mulG, proof
-// verification, DKG checks): a one-time ~60 ms, built on first use.
+// A wider table than noble's default for the multiplications of G that still go through noble
+// (proof verification, DKG and backup checks; mulG has its own tables): a one-time ~60 ms, built on first use.
 G.precompute(8);
 
 export const SCALAR_BYTES = 32;

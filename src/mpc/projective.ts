@@ -72,8 +72,9 @@ export function doubleProjective(a: Projective): Projective {
   return [X3, Y3, Z3];
 }
 
+/** p - Y rather than -Y: for a reduced point both signs then cost the same to add. */
 export function negateProjective(a: Projective): Projective {
-  return [a[0], -a[1], a[2]];
+  return [a[0], P - a[1], a[2]];
 }
 
 /** A field element in [0, p), from any value the formulas above leave. */

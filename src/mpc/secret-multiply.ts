@@ -2,17 +2,18 @@
  * Multiplication by secret scalars, written here because @noble/curves' constant-time path was a
  * quarter of a co-signer's CPU per signature (a 384-bit blinded scalar, 4-bit windows, its general
  * formulas). The sequence of point operations never depends on the scalar:
- *  - the scalar is randomised on every call: for G blinded as k + b n with a fresh random 64-bit b
- *    whose top bit is set and whose low bit makes the sum odd; for other points split into GLV
- *    halves plus a random lattice vector (see glvHalves). The digits differ on every call even for
- *    the same k, and their count is fixed;
- *  - each odd value is recoded into signed digits that are all odd (Joye and Tunstall's regular
+ *  - every scalar is split by secp256k1's endomorphism (GLV), k = k1 + k2 lambda mod n, and the
+ *    split is randomised on every call by a random short lattice vector (see glvHalves): every
+ *    bit of both halves is masked, so the digits differ on every call even for the same k, and
+ *    their count is fixed;
+ *  - each half is recoded into signed digits that are all odd (Joye and Tunstall's regular
  *    recoding), so no digit is zero and every window adds a real table point, never the identity
- *    (the earlier hand-written walk added the identity for zero digits, which BigInt arithmetic does
+ *    (an earlier hand-written walk added the identity for zero digits, which BigInt arithmetic does
  *    faster, and so leaked the scalar's shape);
- *  - every table lookup reads every entry of its row;
- *  - the starting point's projective coordinates are multiplied by a random z, so no intermediate
- *    value repeats between calls.
+ *  - every table lookup reads every entry of its row, and table entries are reduced, with no Z = 1,
+ *    and negated as p - Y, so no entry or sign is cheaper to add than another;
+ *  - the point's projective coordinates (for G, the accumulator's) are multiplied by a random z,
+ *    so no intermediate value repeats between calls.
  * BigInt arithmetic itself is not constant-time, in noble or here: these measures keep the order of
  * operations fixed and their operands randomised, as noble's own constant-time path does.
  */
@@ -26,16 +27,40 @@ const Point = secp256k1.Point;
 const ORDER = Point.Fn.ORDER;
 const FIELD = Point.Fp.ORDER;
 
-const BLIND_BYTES = 8;
-/** Every blinded scalar is below n * 2^64 < 2^320. */
-const BLINDED_BITS = 320;
+/*
+ * phi(x, y) = (beta x, y) = lambda (x, y). The lattice vectors (a1, b1) and (a2, b2) satisfy
+ * a + b lambda = 0 mod n and are ~128 bits long (the reduced basis @noble/curves uses too).
+ */
+const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
+const LATTICE_A1 = 0x3086d221a7d46bcde86c90e49284eb15n;
+const LATTICE_B1 = -0xe4437ed6010e88286f547fa90abfe4c3n;
+const LATTICE_A2 = 0x114ca50f7a8e2f3f657c1108d9d44cfd8n;
+const LATTICE_B2 = LATTICE_A1;
+/** Random lattice coefficients of 48 bits (47 random, one fixed by parity): 94 bits of fresh randomness per split. */
+const SPLIT_BLIND_BYTES = 6;
+/** |k1|, |k2| < 2^128 + 2^48 (|a1| + |a2|) < 2^178. */
+const HALF_BITS = 178;
 
-/** k + b n for a fresh random b in [2^63, 2^64) whose low bit makes the sum odd (n is odd). */
-export function blindedOdd(scalar: bigint): bigint {
-  const blind = randomBytes(BLIND_BYTES);
-  blind[0] = blind[0]! | 0x80;
-  blind[BLIND_BYTES - 1] = (blind[BLIND_BYTES - 1]! & 0xfe) | (Number(scalar & 1n) ^ 1);
-  return scalar + bytesToNumberBE(blind) * ORDER;
+function divNearest(numerator: bigint, denominator: bigint): bigint {
+  return (numerator + denominator / 2n) / denominator;
+}
+
+/**
+ * Signed odd k1, k2 below 2^178 in absolute value with k1 + k2 lambda = k mod n: the nearest
+ * lattice split (as in @noble/curves) plus r1 (a1, b1) + r2 (a2, b2) for fresh random r1, r2.
+ */
+export function glvHalves(scalar: bigint): [bigint, bigint] {
+  const c1 = divNearest(LATTICE_B2 * scalar, ORDER);
+  const c2 = divNearest(-LATTICE_B1 * scalar, ORDER);
+  const k1 = scalar - c1 * LATTICE_A1 - c2 * LATTICE_A2;
+  const k2 = -c1 * LATTICE_B1 - c2 * LATTICE_B2;
+  // Modulo 2 the lattice vectors are (1, 1) and (0, 1): r1's low bit fixes k1's parity, then r2's fixes k2's.
+  const random = randomBytes(2 * SPLIT_BLIND_BYTES);
+  let r1 = bytesToNumberBE(random.subarray(0, SPLIT_BLIND_BYTES));
+  let r2 = bytesToNumberBE(random.subarray(SPLIT_BLIND_BYTES));
+  r1 = (r1 & ~1n) | ((k1 & 1n) ^ 1n);
+  r2 = (r2 & ~1n) | ((k2 + r1 + 1n) & 1n);
+  return [k1 + r1 * LATTICE_A1 + r2 * LATTICE_A2, k2 + r1 * LATTICE_B1 + r2 * LATTICE_B2];
 }
 
 /**
@@ -58,12 +83,30 @@ export function regularDigits(odd: bigint, window: number, count: number): Int16
   return digits;
 }
 
-/** (2j + 1) * point for j < 2^(window - 1). */
+/** regularDigits of |value|, negated when value is negative. */
+function signedRegularDigits(value: bigint, window: number, count: number): Int16Array {
+  const negative = value < 0n;
+  const digits = regularDigits(negative ? -value : value, window, count);
+  const sign = negative ? -1 : 1;
+  for (let i = 0; i < count; i++) digits[i] = digits[i]! * sign;
+  return digits;
+}
+
+function reduced([X, Y, Z]: Projective): Projective {
+  return [reduceField(X), reduceField(Y), reduceField(Z)];
+}
+
+/** (2j + 1) * point for j < 2^(window - 1), reduced. */
 function oddMultiples(point: Projective, window: number): Projective[] {
   const twice = doubleProjective(point);
   const row = [point];
   for (let j = 1; j < 1 << (window - 1); j++) row.push(addProjective(row[j - 1]!, twice));
-  return row;
+  return row.map(reduced);
+}
+
+/** The same row for phi(P): every x times beta. */
+function endomorphismRow(row: readonly Projective[]): Projective[] {
+  return row.map(([X, Y, Z]): Projective => [(X * BETA) % FIELD, Y, Z]);
 }
 
 /** digit * P from a row of odd multiples of P, reading every entry whatever the digit. */
@@ -75,9 +118,13 @@ function lookup(row: readonly Projective[], digit: number): Projective {
   return digit < 0 ? negated : selected;
 }
 
+function randomFieldElement(): bigint {
+  return (bytesToNumberBE(randomBytes(40)) % (FIELD - 1n)) + 1n;
+}
+
 /** The same point with its coordinates multiplied by a fresh random z in [1, p). */
 function randomised(point: Projective): Projective {
-  const z = (bytesToNumberBE(randomBytes(40)) % (FIELD - 1n)) + 1n;
+  const z = randomFieldElement();
   return [(point[0] * z) % FIELD, (point[1] * z) % FIELD, (point[2] * z) % FIELD];
 }
 
@@ -85,51 +132,8 @@ function assertSecretScalar(scalar: bigint): void {
   if (!(scalar > 0n && scalar < ORDER)) throw new RangeError('scalar out of range');
 }
 
-/*
- * For other points, each scalar is split by secp256k1's endomorphism (GLV): k = k1 + k2 lambda mod n
- * with halves of ~128 bits, and k P = k1 P + k2 phi(P), phi(x, y) = (beta x, y), which halves the
- * doublings. The split is randomised too: a random combination of the two short lattice vectors
- * (a + b lambda = 0 mod n) is added, with coefficients of 32 bits whose low bits make both halves
- * odd, so the halves differ on every call and always fit 162 bits.
- */
-const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
-const LATTICE_A1 = 0x3086d221a7d46bcde86c90e49284eb15n;
-const LATTICE_B1 = -0xe4437ed6010e88286f547fa90abfe4c3n;
-const LATTICE_A2 = 0x114ca50f7a8e2f3f657c1108d9d44cfd8n;
-const LATTICE_B2 = LATTICE_A1;
-const SPLIT_BLIND_BYTES = 4;
-const HALF_BITS = 165;
-
-function divNearest(numerator: bigint, denominator: bigint): bigint {
-  return (numerator + denominator / 2n) / denominator;
-}
-
-/** Signed odd k1, k2 below 2^162 in absolute value with k1 + k2 lambda = k mod n, different on every call. */
-export function glvHalves(scalar: bigint): [bigint, bigint] {
-  const c1 = divNearest(LATTICE_B2 * scalar, ORDER);
-  const c2 = divNearest(-LATTICE_B1 * scalar, ORDER);
-  const k1 = scalar - c1 * LATTICE_A1 - c2 * LATTICE_A2;
-  const k2 = -c1 * LATTICE_B1 - c2 * LATTICE_B2;
-  // Modulo 2 the lattice vectors are (1, 1) and (0, 1): r1's low bit fixes k1's parity, then r2's fixes k2's.
-  const random = randomBytes(2 * SPLIT_BLIND_BYTES);
-  let r1 = bytesToNumberBE(random.subarray(0, SPLIT_BLIND_BYTES));
-  let r2 = bytesToNumberBE(random.subarray(SPLIT_BLIND_BYTES));
-  r1 = (r1 & ~1n) | ((k1 & 1n) ^ 1n);
-  r2 = (r2 & ~1n) | ((k2 + r1 + 1n) & 1n);
-  return [k1 + r1 * LATTICE_A1 + r2 * LATTICE_A2, k2 + r1 * LATTICE_B1 + r2 * LATTICE_B2];
-}
-
-/** regularDigits of |value|, negated when value is negative. */
-function signedRegularDigits(value: bigint, window: number, count: number): Int16Array {
-  const negative = value < 0n;
-  const digits = regularDigits(negative ? -value : value, window, count);
-  const sign = negative ? -1 : 1;
-  for (let i = 0; i < count; i++) digits[i] = digits[i]! * sign;
-  return digits;
-}
-
 const POINT_WINDOW = 5;
-const POINT_DIGITS = HALF_BITS / POINT_WINDOW + 1;
+const POINT_DIGITS = Math.ceil(HALF_BITS / POINT_WINDOW) + 1;
 
 /**
  * Sum of k_i * P_i for secret k_i in [1, n) and valid points P_i other than the identity, with one
@@ -145,7 +149,7 @@ export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Po
     const [k1, k2] = glvHalves(scalar);
     const row = oddMultiples(randomised(toProjective(point)), POINT_WINDOW);
     digits.push(signedRegularDigits(k1, POINT_WINDOW, POINT_DIGITS), signedRegularDigits(k2, POINT_WINDOW, POINT_DIGITS));
-    rows.push(row, row.map(([X, Y, Z]): Projective => [(X * BETA) % FIELD, Y, Z]));
+    rows.push(row, endomorphismRow(row));
   }
   let acc = lookup(rows[0]!, digits[0]![POINT_DIGITS - 1]!);
   for (let t = 1; t < rows.length; t++) acc = addProjective(acc, lookup(rows[t]!, digits[t]![POINT_DIGITS - 1]!));
@@ -157,32 +161,39 @@ export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Po
 }
 
 /*
- * For G, every window's odd multiples are precomputed (41 rows of 128 points of (2j + 1) 2^(8r) G,
- * ~5,200 points, built on first use), so a multiplication is 41 additions and no doubling.
+ * For G, every window's odd multiples of G and of phi(G) are precomputed (2 x 24 rows of 128
+ * points (2j + 1) 2^(8r) G, ~6,100 points, built on first use), so a multiplication is 48
+ * additions and no doubling.
  */
 const BASE_WINDOW = 8;
-const BASE_DIGITS = BLINDED_BITS / BASE_WINDOW + 1;
-let baseRows: Projective[][] | undefined;
+const BASE_DIGITS = Math.ceil(HALF_BITS / BASE_WINDOW) + 1;
+let baseRows: { base: Projective[][]; endomorphism: Projective[][] } | undefined;
 
-function secretBaseRows(): Projective[][] {
+function secretBaseRows(): { base: Projective[][]; endomorphism: Projective[][] } {
   if (baseRows) return baseRows;
-  const rows: Projective[][] = [];
-  let start = toProjective(Point.BASE);
+  const base: Projective[][] = [];
+  // G itself has Z = 1, which would make its first use cheaper: the whole table starts from a random Z.
+  let start = randomised(toProjective(Point.BASE));
   for (let r = 0; r < BASE_DIGITS; r++) {
-    // Stored reduced to [0, p), so every entry costs the same to add.
-    rows.push(oddMultiples(start, BASE_WINDOW).map(([X, Y, Z]): Projective => [reduceField(X), reduceField(Y), reduceField(Z)]));
+    base.push(oddMultiples(start, BASE_WINDOW));
     for (let d = 0; d < BASE_WINDOW; d++) start = doubleProjective(start);
   }
-  baseRows = rows;
-  return rows;
+  baseRows = { base, endomorphism: base.map(endomorphismRow) };
+  return baseRows;
 }
 
 /** k * G for a secret k in [1, n). */
 export function mulBaseSecret(scalar: bigint): Point {
   assertSecretScalar(scalar);
-  const rows = secretBaseRows();
-  const digits = regularDigits(blindedOdd(scalar), BASE_WINDOW, BASE_DIGITS);
-  let acc = randomised(lookup(rows[0]!, digits[0]!));
-  for (let r = 1; r < BASE_DIGITS; r++) acc = addProjective(acc, lookup(rows[r]!, digits[r]!));
+  const { base, endomorphism } = secretBaseRows();
+  const [k1, k2] = glvHalves(scalar);
+  const digits1 = signedRegularDigits(k1, BASE_WINDOW, BASE_DIGITS);
+  const digits2 = signedRegularDigits(k2, BASE_WINDOW, BASE_DIGITS);
+  let acc = randomised(lookup(base[0]!, digits1[0]!));
+  acc = addProjective(acc, lookup(endomorphism[0]!, digits2[0]!));
+  for (let r = 1; r < BASE_DIGITS; r++) {
+    acc = addProjective(acc, lookup(base[r]!, digits1[r]!));
+    acc = addProjective(acc, lookup(endomorphism[r]!, digits2[r]!));
+  }
   return fromProjective(acc);
 }
