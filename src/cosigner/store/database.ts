@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import type { MasterKey } from './master-key.js';
 import { migrate } from './schema.js';
+import { WalSync } from './wal-sync.js';
 import { SqliteApprovalStore } from './approvals.js';
 import type { RequestView } from '../../channel/approval-protocol.js';
 import type {
@@ -75,9 +76,9 @@ export interface OpenDatabaseOptions {
 
 /**
  * Opens the SQLite file with the settings the store relies on and brings its schema up to date.
- * WAL lets readers run beside the writer; synchronous=FULL makes a consumed presignature durable
- * before the answer that uses it leaves, even across power loss; secure_delete overwrites the
- * pages that held wiped presignature states.
+ * WAL lets readers run beside the writer; synchronous=FULL makes every commit durable, even across
+ * power loss (the signing path commits with NORMAL and waits for a shared WAL flush instead, see
+ * #durableTx, which is as durable); secure_delete overwrites the pages that held wiped presignature states.
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Database.Database {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -124,9 +125,12 @@ export class SqliteCosignerStore implements CosignerStore {
   readonly #cipher: EnvelopeCipher;
   readonly #now: () => number;
   readonly #sql: Statements;
+  /** Absent for an in-memory database, where synchronous commits cost nothing. */
+  readonly #walSync: WalSync | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.#db = openDatabase(options.path, options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs });
+    this.#walSync = this.#db.memory ? undefined : WalSync.forDatabase(this.#db.name);
     this.#sql = new Statements(this.#db);
     try {
       this.#now = options.now ?? Date.now;
@@ -460,10 +464,10 @@ export class SqliteCosignerStore implements CosignerStore {
     });
   }
 
-  consumePresignature(walletId: string, presignatureId: string, signing?: SigningRecord): string {
+  consumePresignature(walletId: string, presignatureId: string, signing?: SigningRecord): Promise<string> {
     const id = check.walletId(walletId);
     const presigId = check.presignatureId(presignatureId);
-    return this.#tx(() => {
+    return this.#durableTx(() => {
       const now = signing?.at ?? this.#now();
       const { state } = this.#claimPresignature(id, presigId, now);
       if (signing) this.#recordSigning(id, signing, now, { presignatureId: presigId });
@@ -544,9 +548,9 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#tx(() => this.#run("DELETE FROM presignatures WHERE status = 'used' AND used_at < ?", before).changes);
   }
 
-  recordSignature(walletId: string, signing: SigningRecord): void {
+  recordSignature(walletId: string, signing: SigningRecord): Promise<void> {
     const id = check.walletId(walletId);
-    this.#tx(() => {
+    return this.#durableTx(() => {
       this.#requireSignable(id);
       this.#recordSigning(id, signing, signing.at ?? this.#now(), {});
     });
@@ -681,6 +685,18 @@ export class SqliteCosignerStore implements CosignerStore {
    * process dying, and only a power loss right after may roll it back. About 2.5 ms of blocked event
    * loop saved per signature here. The connection is synchronous, so nothing else commits in between.
    */
+  /**
+   * The two writes of every signing (a consumed presignature, a signing's spend and audit row) commit
+   * without blocking the event loop on the disk and resolve once the WAL is flushed (see WalSync):
+   * they are as durable as with synchronous = FULL before the caller answers, and concurrent
+   * signings share one fsync. Errors of the body itself still throw synchronously.
+   */
+  #durableTx<T>(body: () => T): Promise<T> {
+    if (!this.#walSync) return Promise.resolve(this.#tx(body));
+    const result = this.#unsyncedTx(body);
+    return this.#walSync.durable().then(() => result);
+  }
+
   #unsyncedTx<T>(body: () => T): T {
     this.#db.pragma('synchronous = NORMAL');
     try {

@@ -162,3 +162,11 @@ export class SpendLimitError extends StoreError {
     this.limitWei = limitWei;
   }
 }
+
+/** The write-ahead log could not be flushed: what was committed may not survive a power loss, so nothing that depends on it is answered. */
+export class DurabilityError extends StoreError {
+  override name = 'DurabilityError';
+  constructor(cause: unknown) {
+    super('STORE_NOT_DURABLE', 'The database could not flush its write-ahead log to disk; check the disk, then retry.', { cause, details: (cause as Error)?.message });
+  }
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DurabilityError } from './errors.js';
+import { WalSync } from './wal-sync.js';
+
+/** A flush the test ends by hand, counting how many began. */
+function manualFlush() {
+  const pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  const flush = () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+  return { flush, pending };
+}
+
+const settled = async (promise: Promise<unknown>) => {
+  let done = false;
+  void promise.then(() => (done = true), () => (done = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+};
+
+describe('WalSync', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('makes a commit that arrives during a flush wait for the next flush, shared by everyone who arrived meanwhile', async () => {
+    const { flush, pending } = manualFlush();
+    const sync = new WalSync(flush);
+    const first = sync.durable();
+    expect(pending).toHaveLength(1);
+    const second = sync.durable();
+    const third = sync.durable();
+    expect(pending).toHaveLength(1);
+    pending[0]!.resolve();
+    await first;
+    expect(await settled(second)).toBe(false);
+    expect(pending).toHaveLength(2);
+    pending[1]!.resolve();
+    await Promise.all([second, third]);
+    expect(pending).toHaveLength(2);
+  });
+
+  it('starts a fresh flush once none is running', async () => {
+    const { flush, pending } = manualFlush();
+    const sync = new WalSync(flush);
+    const first = sync.durable();
+    pending[0]!.resolve();
+    await first;
+    const later = sync.durable();
+    expect(pending).toHaveLength(2);
+    pending[1]!.resolve();
+    await later;
+  });
+
+  it('rejects with a DurabilityError when the flush fails, and flushes again for the next commit', async () => {
+    const { flush, pending } = manualFlush();
+    const sync = new WalSync(flush);
+    const failing = sync.durable();
+    const waiting = sync.durable();
+    pending[0]!.reject(new Error('EIO: i/o error, fsync'));
+    await expect(failing).rejects.toBeInstanceOf(DurabilityError);
+    await expect(failing).rejects.toMatchObject({ code: 'STORE_NOT_DURABLE' });
+    expect(pending).toHaveLength(2);
+    pending[1]!.resolve();
+    await expect(waiting).resolves.toBeUndefined();
+  });
+
+  it('flushes a real WAL file, and treats a WAL that SQLite already removed as on disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-walsync-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'db.sqlite-wal'), 'frames');
+    await expect(WalSync.forDatabase(join(dir, 'db.sqlite')).durable()).resolves.toBeUndefined();
+    await expect(WalSync.forDatabase(join(dir, 'gone.sqlite')).durable()).resolves.toBeUndefined();
+  });
+});
