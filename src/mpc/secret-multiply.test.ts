@@ -14,7 +14,7 @@ function valueOf(digits: Int16Array, window: number): bigint {
 describe('regularDigits', () => {
   it('gives only odd, non-zero digits in range that add up to the value, for extreme and random values', () => {
     const halves = Array.from({ length: 200 }, () => glvHalves(randomScalar())).flat().map((half) => (half < 0n ? -half : half));
-    for (const [window, count] of [[5, 37], [8, 24]] as const) {
+    for (const [window, count] of [[5, 40], [8, 26]] as const) {
       const bits = window * (count - 1);
       for (const value of [1n, 3n, (1n << BigInt(bits)) - 1n, (1n << BigInt(bits - 1)) + 1n, ...halves]) {
         const digits = regularDigits(value, window, count);
@@ -29,8 +29,8 @@ describe('regularDigits', () => {
   });
 
   it('refuses even values and values too wide for the digits', () => {
-    expect(() => regularDigits(2n, 5, 37)).toThrow(RangeError);
-    expect(() => regularDigits((1n << 180n) + 1n, 5, 37)).toThrow(RangeError);
+    expect(() => regularDigits(2n, 5, 40)).toThrow(RangeError);
+    expect(() => regularDigits((1n << 195n) + 1n, 5, 40)).toThrow(RangeError);
   });
 });
 
@@ -48,13 +48,13 @@ describe('mulG', () => {
 describe('glvHalves', () => {
   const edges = [1n, 2n, 3n, LAMBDA, mod(-LAMBDA), mod(LAMBDA + 1n), CURVE_ORDER - 1n, CURVE_ORDER - 2n, 1n << 128n, (1n << 128n) - 1n, 1n << 255n, CURVE_ORDER >> 1n];
 
-  it('gives odd halves below 2^178 that recombine to the scalar, for edge and random scalars', () => {
+  it('gives odd halves below 2^194 that recombine to the scalar, for edge and random scalars', () => {
     for (const k of [...edges, ...Array.from({ length: 300 }, randomScalar)]) {
       const [k1, k2] = glvHalves(k);
       expect(k1 & 1n).toBe(1n);
       expect(k2 & 1n).toBe(1n);
-      expect((k1 < 0n ? -k1 : k1) >> 178n).toBe(0n);
-      expect((k2 < 0n ? -k2 : k2) >> 178n).toBe(0n);
+      expect((k1 < 0n ? -k1 : k1) >> 194n).toBe(0n);
+      expect((k2 < 0n ? -k2 : k2) >> 194n).toBe(0n);
       expect(mod(k1 + k2 * LAMBDA)).toBe(k);
     }
   });
@@ -63,11 +63,28 @@ describe('glvHalves', () => {
     for (const k of [1n, CURVE_ORDER - 1n, randomScalar()]) {
       const splits = Array.from({ length: 20 }, () => glvHalves(k));
       expect(new Set(splits.map((split) => split.join(','))).size).toBe(20);
-      const topDigits = new Set(splits.map(([k1]) => (k1 < 0n ? -k1 : k1) >> 170n));
+      const topDigits = new Set(splits.map(([k1]) => (k1 < 0n ? -k1 : k1) >> 186n));
       const lowDigits = new Set(splits.map(([k1]) => (k1 < 0n ? -k1 : k1) & 0xffn));
       expect(topDigits.size).toBeGreaterThan(5);
       expect(lowDigits.size).toBeGreaterThan(5);
     }
+  });
+
+  it('stays correct, odd and masked whatever the random bytes, negative halves included', () => {
+    const sources = [new Uint8Array(24), new Uint8Array(24).fill(0xff), new Uint8Array(24).fill(0x80), Uint8Array.from({ length: 24 }, (_, i) => i * 37)];
+    let negative = 0;
+    for (const k of edges) {
+      for (const random of sources) {
+        const [k1, k2] = glvHalves(k, random);
+        if (k1 < 0n || k2 < 0n) negative++;
+        expect(k1 & 1n).toBe(1n);
+        expect(k2 & 1n).toBe(1n);
+        expect(mod(k1 + k2 * LAMBDA)).toBe(k);
+        // The top bit of each random coefficient is always set: even all-zero bytes leave a ~2^190 mask.
+        expect((k1 < 0n ? -k1 : k1) >> 185n).toBeGreaterThan(0n);
+      }
+    }
+    expect(negative).toBeGreaterThan(0);
   });
 
   it('multiplies correctly at scalars whose plain split has a zero or tiny half', () => {

@@ -15,7 +15,9 @@
  *  - the point's projective coordinates (for G, the accumulator's) are multiplied by a random z,
  *    so no intermediate value repeats between calls.
  * BigInt arithmetic itself is not constant-time, in noble or here: these measures keep the order of
- * operations fixed and their operands randomised, as noble's own constant-time path does.
+ * operations fixed and their operands randomised. noble blinds a 384-bit scalar with 126 random bits
+ * and does not split secrets by GLV; here each split carries 124 random bits, so a leak of the
+ * halves' digits has as wide a margin before it reaches bits of k.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
@@ -36,28 +38,36 @@ const LATTICE_A1 = 0x3086d221a7d46bcde86c90e49284eb15n;
 const LATTICE_B1 = -0xe4437ed6010e88286f547fa90abfe4c3n;
 const LATTICE_A2 = 0x114ca50f7a8e2f3f657c1108d9d44cfd8n;
 const LATTICE_B2 = LATTICE_A1;
-/** Random lattice coefficients of 48 bits (47 random, one fixed by parity): 94 bits of fresh randomness per split. */
-const SPLIT_BLIND_BYTES = 6;
-/** |k1|, |k2| < 2^128 + 2^48 (|a1| + |a2|) < 2^178. */
-const HALF_BITS = 178;
+/**
+ * Random lattice coefficients of 64 bits, the top bit set (so even a failing random source still
+ * masks) and the lowest fixed by parity: 124 bits of fresh randomness per split.
+ */
+const SPLIT_BLIND_BYTES = 8;
+/** |k1|, |k2| < 2^128 + 2^64 (|a1| + |a2|) < 2^194. */
+const HALF_BITS = 194;
+const SCALAR_BLIND_BYTES = 8;
 
 function divNearest(numerator: bigint, denominator: bigint): bigint {
   return (numerator + denominator / 2n) / denominator;
 }
 
 /**
- * Signed odd k1, k2 below 2^178 in absolute value with k1 + k2 lambda = k mod n: the nearest
+ * Signed odd k1, k2 below 2^194 in absolute value with k1 + k2 lambda = k mod n: the nearest
  * lattice split (as in @noble/curves) plus r1 (a1, b1) + r2 (a2, b2) for fresh random r1, r2.
+ * The split itself runs on k + b n for a random 64-bit b, which gives the same halves but keeps
+ * the BigInt divisions the same size for every k. `random` is for tests.
  */
-export function glvHalves(scalar: bigint): [bigint, bigint] {
-  const c1 = divNearest(LATTICE_B2 * scalar, ORDER);
-  const c2 = divNearest(-LATTICE_B1 * scalar, ORDER);
-  const k1 = scalar - c1 * LATTICE_A1 - c2 * LATTICE_A2;
+export function glvHalves(scalar: bigint, random: Uint8Array = randomBytes(SCALAR_BLIND_BYTES + 2 * SPLIT_BLIND_BYTES)): [bigint, bigint] {
+  const blind = bytesToNumberBE(random.subarray(0, SCALAR_BLIND_BYTES)) | (1n << 63n);
+  const padded = scalar + blind * ORDER;
+  const c1 = divNearest(LATTICE_B2 * padded, ORDER);
+  const c2 = divNearest(-LATTICE_B1 * padded, ORDER);
+  const k1 = padded - c1 * LATTICE_A1 - c2 * LATTICE_A2;
   const k2 = -c1 * LATTICE_B1 - c2 * LATTICE_B2;
+  const top = 1n << BigInt(8 * SPLIT_BLIND_BYTES - 1);
+  let r1 = bytesToNumberBE(random.subarray(SCALAR_BLIND_BYTES, SCALAR_BLIND_BYTES + SPLIT_BLIND_BYTES)) | top;
+  let r2 = bytesToNumberBE(random.subarray(SCALAR_BLIND_BYTES + SPLIT_BLIND_BYTES)) | top;
   // Modulo 2 the lattice vectors are (1, 1) and (0, 1): r1's low bit fixes k1's parity, then r2's fixes k2's.
-  const random = randomBytes(2 * SPLIT_BLIND_BYTES);
-  let r1 = bytesToNumberBE(random.subarray(0, SPLIT_BLIND_BYTES));
-  let r2 = bytesToNumberBE(random.subarray(SPLIT_BLIND_BYTES));
   r1 = (r1 & ~1n) | ((k1 & 1n) ^ 1n);
   r2 = (r2 & ~1n) | ((k2 + r1 + 1n) & 1n);
   return [k1 + r1 * LATTICE_A1 + r2 * LATTICE_A2, k2 + r1 * LATTICE_B1 + r2 * LATTICE_B2];
@@ -161,8 +171,8 @@ export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Po
 }
 
 /*
- * For G, every window's odd multiples of G and of phi(G) are precomputed (2 x 24 rows of 128
- * points (2j + 1) 2^(8r) G, ~6,100 points, built on first use), so a multiplication is 48
+ * For G, every window's odd multiples of G and of phi(G) are precomputed (2 x 26 rows of 128
+ * points (2j + 1) 2^(8r) G, ~6,700 points, built on first use), so a multiplication is 52
  * additions and no doubling.
  */
 const BASE_WINDOW = 8;
