@@ -14,6 +14,8 @@ import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import { TandemDevice } from '../client/tandem-device.js';
 import type { AuditEntry } from './audit/types.js';
 import { startCosigner, type RunningCosigner } from './service.js';
+import { hexToBytes } from '../mpc/bytes.js';
+import { databasePath, masterKeyFromBytes, openSqliteStore } from './store/index.js';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const REPO = resolve(dirname(CLI), '../..');
@@ -140,6 +142,46 @@ describe('a policy set through the CLI on a running co-signer', () => {
 
     const [lastRefusal] = await auditRows('--kind', 'refuse', '--limit', '1');
     expect(lastRefusal!.summary).toMatchObject({ rule: 'daily-limit', chainId: 8453, valueWei: '1000', reason: third.shortMessage });
+    const verified = await cli(['audit', 'verify']);
+    expect(verified.code, verified.stderr).toBe(0);
+  });
+
+  it('refuses when the spend is recorded if another co-signer process sharing the database went over the daily limit meanwhile', async () => {
+    const set = await cli(['policy', 'set', device.walletId, '--clear', '--daily-limit-wei', '2500'], { masterKey: true });
+    expect(set.code, set.stderr).toBe(0);
+    // A second connection to the same database file stands for another co-signer process; it records its
+    // own signing's spend after this process's policy check passed and before this process records its spend.
+    const other = openSqliteStore({ path: databasePath(dataDir), masterKey: masterKeyFromBytes(hexToBytes(MASTER_KEY_HEX), 'env') });
+    const store = cosigner.store;
+    const original = store.recordSignature.bind(store);
+    let raced = false;
+    store.recordSignature = async (walletId, signing) => {
+      if (!raced) {
+        raced = true;
+        await other.recordSignature(walletId, { summary: { kind: 'transaction', chainId: 42161, valueWei: '2000' }, spend: { chainId: 42161, valueWei: 2000n } });
+      }
+      return original(walletId, signing);
+    };
+    try {
+      const refused = await refusal(transaction(42161, 1000n));
+      expect(refused.code).toBe('POLICY');
+      expect(refused.rule).toBe('daily-limit');
+      expect(raced).toBe(true);
+      // Nothing of the refused signing was spent: 2000 + 500 is still within 2500.
+      expect(await signedBy(transaction(42161, 500n))).toBe(device.address);
+      const over = await refusal(transaction(42161, 1n));
+      expect(over.rule).toBe('daily-limit');
+    } finally {
+      store.recordSignature = original;
+      other.close();
+    }
+    const refusals = await auditRows('--kind', 'refuse', '--limit', '2');
+    expect(refusals.map((row) => row.summary)).toEqual([
+      expect.objectContaining({ rule: 'daily-limit', chainId: 42161, valueWei: '1000', reason: expect.stringMatching(/limit/i) }),
+      expect.objectContaining({ rule: 'daily-limit', chainId: 42161, valueWei: '1' }),
+    ]);
+    const signed = (await auditRows('--kind', 'sign')).filter((row) => row.summary.chainId === 42161);
+    expect(signed.map((row) => row.summary.valueWei)).toEqual(['2000', '500']);
     const verified = await cli(['audit', 'verify']);
     expect(verified.code, verified.stderr).toBe(0);
   });
