@@ -185,6 +185,8 @@ export class DeviceSession {
   #closed = false;
   /** Waits (a restore's delay or approval) that close() cuts short. */
   readonly #onClose = new Set<() => void>();
+  /** Woken when the co-signer's presence turns online. */
+  readonly #onOnline = new Set<() => void>();
 
   constructor(store: DeviceStore, options: DeviceSessionOptions) {
     this.#store = store;
@@ -524,15 +526,15 @@ export class DeviceSession {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let restarted: ((error: ChannelError) => void) | undefined;
       const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.', { details: `waited ${this.#requestTimeoutMs} ms` })),
-          this.#requestTimeoutMs,
-        );
+        timer = setTimeout(() => {
+          const why = this.#presence.state === 'offline' ? 'The co-signer was offline until the request expired.' : 'The co-signer did not answer before the request expired.';
+          reject(new ChannelError('CHANNEL_EXPIRED', why, { details: `waited ${this.#requestTimeoutMs} ms` }));
+        }, this.#requestTimeoutMs);
         restarted = reject;
         this.#onRestart.add(reject);
       });
       // Connecting counts against the deadline too: a broker that is down must not hang the request.
-      const attempt = this.#link().then((link) => {
+      const attempt = this.#link(deadline).then((link) => {
         if (Date.now() >= deadline) throw new ChannelError('CHANNEL_EXPIRED', 'The co-signer did not answer before the request expired.');
         link.deadline = deadline;
         return work(link);
@@ -557,12 +559,13 @@ export class DeviceSession {
     return run;
   }
 
-  async #link(): Promise<ProtocolConversation> {
+  async #link(deadline: number): Promise<ProtocolConversation> {
     const current = this.#current;
     const fresh = current && current !== this.#stale && !current.conversation.closed && current.conversation.expiresAt > Date.now() + this.#requestTimeoutMs;
     if (fresh) return current;
     this.#dropLink();
     const { channel } = await this.#connect();
+    await this.#untilCosignerOnline(deadline);
     const contents = this.#store.contents;
     const conversation = await channel.open({
       walletId: contents.walletId,
@@ -575,9 +578,30 @@ export class DeviceSession {
     return this.#current;
   }
 
+  /**
+   * Resolves once the co-signer is not known to be offline, or at `deadline` (the request then expires).
+   * A hello sent while every co-signer is offline can be lost: members of a pool keep no broker
+   * session, so nothing holds it for them. A new conversation waits for one to come back instead.
+   */
+  #untilCosignerOnline(deadline: number): Promise<void> {
+    if (this.#presence.state !== 'offline' || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#onOnline.delete(wake);
+        this.#onClose.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+      this.#onOnline.add(wake);
+      this.#onClose.add(wake);
+    });
+  }
+
   #dropLink(): void {
     const current = this.#current;
     this.#current = undefined;
+    this.#currentInstance = undefined;
     if (current && !current.conversation.closed) {
       current.deadline = Date.now() + 2_000;
       void current
@@ -628,6 +652,7 @@ export class DeviceSession {
         const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer instance serving this request stopped while it was in flight.');
         for (const reject of this.#onRestart) reject(error);
       }
+      if (status.state === 'online') for (const wake of [...this.#onOnline]) wake();
       this.#onPresence?.({ ...status });
     });
     const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(contents.cosignerIdentity));

@@ -100,4 +100,23 @@ describe('a pool of two co-signers', () => {
     await expect.poll(() => devices[0]!.cosignerStatus.onlineInstances?.length, { timeout: 30_000 }).toBe(1);
     console.log(JSON.stringify({ pool_kill: outcome }));
   }, 180_000);
+
+  it('with every member down, a new request waits for one to come back instead of losing its hello', async () => {
+    // The same wallet, reopened with a deadline long enough for a member to start.
+    await devices[0]!.close();
+    const patient = TandemDevice.open(join(dir, 'device-0.json'), { requestTimeoutMs: 60_000 });
+    devices.push(patient);
+    await patient.connect();
+    for (const member of members) await member.kill();
+    await expect.poll(() => patient.cosignerStatus.state, { timeout: 40_000 }).toBe('offline');
+    const message = 'signed by a member that came back';
+    const signing = patient.signMessage(message);
+    let settled = false;
+    void signing.then(() => (settled = true), () => (settled = true));
+    await new Promise((done) => setTimeout(done, 1_500));
+    expect(settled).toBe(false);
+    await startMember('c');
+    expect(await recoverMessageAddress({ message, signature: await signing })).toBe(patient.address);
+    expect(await members.at(-1)!.signatures()).toBeGreaterThanOrEqual(1);
+  }, 180_000);
 });
