@@ -13,6 +13,8 @@ import { mailInTopic, mailOutTopic } from './topics.js';
 import type { MqttTransport, Unsubscribe } from './transport.js';
 
 export const DEFAULT_ASK_TIMEOUT_MS = 15_000;
+/** How often a decision the co-signer has not answered is sent again. */
+export const DECISION_RESEND_MS = 10_000;
 
 type Reply = Exclude<MailFromCosigner, { type: 'update' }>;
 
@@ -23,6 +25,13 @@ export class Mailbox {
   readonly #holderId: string;
   readonly #waiting = new Map<string, (reply: Reply) => void>();
   readonly #listeners = new Set<(request: RequestView) => void>();
+  /**
+   * Sealed decisions with no answer yet, by mail id. With every member of a co-signer pool down, no
+   * session holds their letters (members keep none), so a decision is sent again until one answers;
+   * the co-signer treats a repeated letter as the same decision.
+   */
+  readonly #unanswered = new Map<string, Uint8Array>();
+  #resendTimer: ReturnType<typeof setInterval> | undefined;
   #unsubscribe: Unsubscribe | undefined;
 
   private constructor(transport: MqttTransport, identity: Identity, cosignerKey: Uint8Array) {
@@ -73,6 +82,8 @@ export class Mailbox {
   async close(): Promise<void> {
     for (const resolve of this.#waiting.values()) resolve({ type: 'refused', replyTo: '', code: 'BAD_REQUEST', message: 'The mailbox was closed.' });
     this.#waiting.clear();
+    this.#unanswered.clear();
+    this.#stopResending();
     this.#listeners.clear();
     // The persistent session keeps the subscription: letters go on queueing while the holder is away.
     await this.#unsubscribe?.({ atBroker: false });
@@ -83,7 +94,11 @@ export class Mailbox {
     const reply = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(body.mailId);
-        reject(new ChannelError('CHANNEL_TIMEOUT', `The co-signer did not answer within ${Math.round(timeoutMs / 1000)} s; it may be offline. Your ${body.type === 'decide' ? 'decision stays queued at the broker and counts when it comes back' : 'question can be asked again later'}.`));
+        const next =
+          body.type === 'decide'
+            ? `Your decision is sent again every ${DECISION_RESEND_MS / 1000} s while this app stays open, and counts once the co-signer answers; if you close it first, decide again later.`
+            : 'The question can be asked again later.';
+        reject(new ChannelError('CHANNEL_TIMEOUT', `The co-signer did not answer within ${Math.round(timeoutMs / 1000)} s; it may be offline. ${next}`));
       }, timeoutMs);
       this.#waiting.set(body.mailId, (answer) => {
         clearTimeout(timer);
@@ -91,9 +106,11 @@ export class Mailbox {
         resolve(answer);
       });
     });
+    if (body.type === 'decide') this.#keepUntilAnswered(body.mailId, letter);
     try {
       await this.#transport.publish(mailOutTopic(this.#holderId), letter);
     } catch (error) {
+      this.#answered(body.mailId);
       this.#waiting.get(body.mailId)?.({ type: 'refused', replyTo: body.mailId, code: 'BAD_REQUEST', message: (error as Error).message });
       throw error;
     }
@@ -114,7 +131,25 @@ export class Mailbox {
       for (const listener of this.#listeners) listener(body.request);
       return;
     }
+    this.#answered(body.replyTo);
     this.#waiting.get(body.replyTo)?.(body);
+  }
+
+  #keepUntilAnswered(mailId: string, letter: Uint8Array): void {
+    this.#unanswered.set(mailId, letter);
+    this.#resendTimer ??= setInterval(() => {
+      for (const pending of this.#unanswered.values()) void this.#transport.publish(mailOutTopic(this.#holderId), pending).catch(() => undefined);
+    }, DECISION_RESEND_MS);
+  }
+
+  #answered(mailId: string): void {
+    this.#unanswered.delete(mailId);
+    if (this.#unanswered.size === 0) this.#stopResending();
+  }
+
+  #stopResending(): void {
+    clearInterval(this.#resendTimer);
+    this.#resendTimer = undefined;
   }
 }
 

@@ -5,12 +5,18 @@
  * every request in flight completes on the other or fails with a typed error; none is lost, every
  * signature verifies and no nonce point appears twice.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recoverMessageAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApproverSession, enrollApprover } from '../channel/approver-session.js';
+import { CosignerRefusedError } from '../channel/protocol-conversation.js';
+import { postJson } from '../client/http.js';
 import { TandemDevice } from '../client/tandem-device.js';
+import { hexToBytes } from '../mpc/bytes.js';
+import { masterKeyFromBytes, openStore } from './store/index.js';
 import { startMosquittoHarness, type MosquittoHarness } from './broker/mosquitto-harness.js';
 import { startPoolMember, type PoolMember } from './testing/pool-member.js';
 import { Ledger, newOutcomes } from './testing/signing-ledger.js';
@@ -118,5 +124,44 @@ describe('a pool of two co-signers', () => {
     await startMember('c');
     expect(await recoverMessageAddress({ message, signature: await signing })).toBe(patient.address);
     expect(await members.at(-1)!.signatures()).toBeGreaterThanOrEqual(1);
+  }, 180_000);
+
+  it('with every member down, the decision of an approver is sent again until a member is back, and counts', async () => {
+    const caPem = readFileSync(join(dataDir, 'tls', 'server-cert.pem'), 'utf8');
+    const live = members.at(-1)!;
+    const store = await openStore({ dataDir, database, masterKey: masterKeyFromBytes(hexToBytes(MASTER_KEY_HEX), 'env') });
+    const approver = new ApproverSession(
+      await (async () => {
+        const code = 'pool-approver-code';
+        await store.approvals.inviteApprover({ name: 'alice', codeDigest: createHash('sha256').update(code).digest('hex'), expiresAt: Date.now() + 3_600_000 });
+        return enrollApprover({ cosignerUrl: live.url, enrollmentCode: code, postJson: (base, path, body) => postJson(base, path, body, { caPem }), caPem });
+      })(),
+      { postJson: (base, path, body) => postJson(base, path, body, { caPem }) },
+    );
+    try {
+      await approver.connect();
+      const device = devices[1]!;
+      await store.setPolicy(device.walletId, { approvals: [{ id: 'all-transactions', when: [{ kind: 'transaction' }], approvers: [approver.approverId], quorum: 1 }] });
+      const held = await device
+        .signTransaction({ type: 'eip1559', chainId: 31337, to: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', value: 1n, nonce: 0, gas: 21_000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000n })
+        .then(() => undefined, (caught: unknown) => caught);
+      expect(held).toBeInstanceOf(CosignerRefusedError);
+      expect((held as CosignerRefusedError).code).toBe('APPROVAL_PENDING');
+      const requestId = (held as CosignerRefusedError).rule!;
+      const shown = (await approver.list()).requests.find((request) => request.requestId === requestId)!;
+      expect(shown.state).toBe('pending-approval');
+
+      await live.kill();
+      // The decision's first letter finds no member subscribed: the broker drops it.
+      const deciding = approver.decide(requestId, 'approve', shown);
+      await new Promise((done) => setTimeout(done, 1_000));
+      await startMember('d');
+      const decided = await deciding;
+      expect(decided.counted).toBe(true);
+      await expect.poll(async () => (await store.approvals.getRequest(requestId))?.state, { timeout: 30_000 }).toBe('signed');
+    } finally {
+      await approver.close();
+      await store.close();
+    }
   }, 180_000);
 });
