@@ -436,6 +436,7 @@ export class DeviceSession {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#parsedShare = undefined;
     for (const wake of [...this.#onClose]) wake();
     await this.#requests;
     const current = this.#current;
@@ -573,6 +574,9 @@ export class DeviceSession {
     this.#dropLink();
     const { channel } = await this.#connect();
     await this.#untilCosignerOnline(deadline);
+    // The request may have ended while it waited: open nothing for it.
+    if (this.#closed) throw new ChannelError('CHANNEL_CLOSED', 'This device session was closed.');
+    if (Date.now() >= deadline) throw new ChannelError('CHANNEL_EXPIRED', 'The co-signer was offline until the request expired.');
     const contents = this.#store.contents;
     const conversation = await channel.open({
       walletId: contents.walletId,

@@ -13,8 +13,9 @@ import { mailInTopic, mailOutTopic } from './topics.js';
 import type { MqttTransport, Unsubscribe } from './transport.js';
 
 export const DEFAULT_ASK_TIMEOUT_MS = 15_000;
-/** How often a decision the co-signer has not answered is sent again. */
+/** A decision the co-signer has not answered is sent again after 10 s, then at doubling intervals up to 5 minutes. */
 export const DECISION_RESEND_MS = 10_000;
+const DECISION_RESEND_MAX_MS = 5 * 60_000;
 
 type Reply = Exclude<MailFromCosigner, { type: 'update' }>;
 
@@ -31,7 +32,8 @@ export class Mailbox {
    * the co-signer treats a repeated letter as the same decision.
    */
   readonly #unanswered = new Map<string, Uint8Array>();
-  #resendTimer: ReturnType<typeof setInterval> | undefined;
+  #resendTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
   #unsubscribe: Unsubscribe | undefined;
 
   private constructor(transport: MqttTransport, identity: Identity, cosignerKey: Uint8Array) {
@@ -80,6 +82,7 @@ export class Mailbox {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const resolve of this.#waiting.values()) resolve({ type: 'refused', replyTo: '', code: 'BAD_REQUEST', message: 'The mailbox was closed.' });
     this.#waiting.clear();
     this.#unanswered.clear();
@@ -91,12 +94,13 @@ export class Mailbox {
 
   async #ask(body: MailToCosigner, timeoutMs = DEFAULT_ASK_TIMEOUT_MS): Promise<Reply> {
     const letter = await sealLetter(this.#identity, this.#cosignerKey, body);
+    if (this.#closed) throw new ChannelError('CHANNEL_CLOSED', 'The mailbox was closed.');
     const reply = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(body.mailId);
         const next =
           body.type === 'decide'
-            ? `Your decision is sent again every ${DECISION_RESEND_MS / 1000} s while this app stays open, and counts once the co-signer answers; if you close it first, decide again later.`
+            ? 'Your decision is sent again, less and less often, while this app stays open, and counts once the co-signer receives it; look at the request again later, and decide again if it is still waiting for you.'
             : 'The question can be asked again later.';
         reject(new ChannelError('CHANNEL_TIMEOUT', `The co-signer did not answer within ${Math.round(timeoutMs / 1000)} s; it may be offline. ${next}`));
       }, timeoutMs);
@@ -137,9 +141,21 @@ export class Mailbox {
 
   #keepUntilAnswered(mailId: string, letter: Uint8Array): void {
     this.#unanswered.set(mailId, letter);
-    this.#resendTimer ??= setInterval(() => {
+    if (!this.#resendTimer) this.#scheduleResend(DECISION_RESEND_MS);
+  }
+
+  /**
+   * Backs off, so a single co-signer that is down (its persistent session queues every copy) finds
+   * a few repeats when it returns, not one per 10 s of its absence.
+   */
+  #scheduleResend(delayMs: number): void {
+    this.#resendTimer = setTimeout(() => {
+      if (this.#closed || this.#unanswered.size === 0) return this.#stopResending();
       for (const pending of this.#unanswered.values()) void this.#transport.publish(mailOutTopic(this.#holderId), pending).catch(() => undefined);
-    }, DECISION_RESEND_MS);
+      this.#scheduleResend(Math.min(2 * delayMs, DECISION_RESEND_MAX_MS));
+    }, delayMs);
+    // Node: a pending resend alone does not keep a process alive (service workers have no unref).
+    (this.#resendTimer as { unref?: () => void }).unref?.();
   }
 
   #answered(mailId: string): void {
@@ -148,7 +164,7 @@ export class Mailbox {
   }
 
   #stopResending(): void {
-    clearInterval(this.#resendTimer);
+    clearTimeout(this.#resendTimer);
     this.#resendTimer = undefined;
   }
 }

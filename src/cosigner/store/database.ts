@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { Statements, type Param } from './statements.js';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SqliteAuditLog } from '../audit/audit-log.js';
 import type { AuditSummaryInput } from '../audit/types.js';
@@ -116,7 +116,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteCosignerStor
   return new SqliteCosignerStore(options);
 }
 
-/** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous. */
+/** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous, except the signing path's two durable writes (see #durableTx). */
 export class SqliteCosignerStore implements CosignerStore {
   readonly audit: SqliteAuditLog;
   readonly approvals: ApprovalStore;
@@ -130,7 +130,7 @@ export class SqliteCosignerStore implements CosignerStore {
 
   constructor(options: SqliteStoreOptions) {
     this.#db = openDatabase(options.path, options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs });
-    this.#walSync = this.#db.memory ? undefined : WalSync.forDatabase(this.#db.name);
+    this.#walSync = this.#db.memory ? undefined : WalSync.forDatabase(realpathSync(this.#db.name));
     this.#sql = new Statements(this.#db);
     try {
       this.#now = options.now ?? Date.now;
@@ -615,6 +615,8 @@ export class SqliteCosignerStore implements CosignerStore {
   }
 
   close(): void {
+    // Closing checkpoints the WAL into the database file and syncs it, then removes the WAL.
+    this.#walSync?.close();
     if (this.#db.open) this.#db.close();
   }
 
@@ -681,11 +683,6 @@ export class SqliteCosignerStore implements CosignerStore {
   }
 
   /**
-   * A transaction whose commit is not fsynced: in WAL mode with synchronous = NORMAL it survives the
-   * process dying, and only a power loss right after may roll it back. About 2.5 ms of blocked event
-   * loop saved per signature here. The connection is synchronous, so nothing else commits in between.
-   */
-  /**
    * The two writes of every signing (a consumed presignature, a signing's spend and audit row) commit
    * without blocking the event loop on the disk and resolve once the WAL is flushed (see WalSync):
    * they are as durable as with synchronous = FULL before the caller answers, and concurrent
@@ -697,6 +694,11 @@ export class SqliteCosignerStore implements CosignerStore {
     return this.#walSync.durable().then(() => result);
   }
 
+  /**
+   * A transaction whose commit is not fsynced: in WAL mode with synchronous = NORMAL it survives the
+   * process dying, and only a power loss right after may roll it back. The connection is synchronous,
+   * so nothing else commits in between.
+   */
   #unsyncedTx<T>(body: () => T): T {
     this.#db.pragma('synchronous = NORMAL');
     try {

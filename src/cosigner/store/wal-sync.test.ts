@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DurabilityError } from './errors.js';
+import { openSqliteStore } from './database.js';
+import { enrollActiveWallet, newMasterKey } from './test-helpers.js';
 import { WalSync } from './wal-sync.js';
 
 /** A flush the test ends by hand, counting how many began. */
@@ -54,7 +56,7 @@ describe('WalSync', () => {
     await later;
   });
 
-  it('rejects with a DurabilityError when the flush fails, and flushes again for the next commit', async () => {
+  it('rejects with a DurabilityError when the flush fails, and keeps rejecting: a later fsync proves nothing about lost frames', async () => {
     const { flush, pending } = manualFlush();
     const sync = new WalSync(flush);
     const failing = sync.durable();
@@ -62,16 +64,37 @@ describe('WalSync', () => {
     pending[0]!.reject(new Error('EIO: i/o error, fsync'));
     await expect(failing).rejects.toBeInstanceOf(DurabilityError);
     await expect(failing).rejects.toMatchObject({ code: 'STORE_NOT_DURABLE' });
-    expect(pending).toHaveLength(2);
-    pending[1]!.resolve();
-    await expect(waiting).resolves.toBeUndefined();
+    await expect(waiting).rejects.toBeInstanceOf(DurabilityError);
+    await expect(sync.durable()).rejects.toBeInstanceOf(DurabilityError);
+    expect(pending).toHaveLength(1);
   });
 
-  it('flushes a real WAL file, and treats a WAL that SQLite already removed as on disk', async () => {
+  it('flushes a real WAL file; a missing WAL is an error while the database is open, and fine once it was closed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-walsync-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'db.sqlite-wal'), 'frames');
     await expect(WalSync.forDatabase(join(dir, 'db.sqlite')).durable()).resolves.toBeUndefined();
-    await expect(WalSync.forDatabase(join(dir, 'gone.sqlite')).durable()).resolves.toBeUndefined();
+    const missing = WalSync.forDatabase(join(dir, 'gone.sqlite'));
+    await expect(missing.durable()).rejects.toMatchObject({ code: 'STORE_NOT_DURABLE' });
+    const closed = WalSync.forDatabase(join(dir, 'closed.sqlite'));
+    closed.close();
+    await expect(closed.durable()).resolves.toBeUndefined();
+  });
+
+  it('finds the WAL of a database opened through a symbolic link, where SQLite puts it beside the real file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-walsync-link-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'real'));
+    mkdirSync(join(dir, 'linked'));
+    const masterKey = newMasterKey();
+    openSqliteStore({ path: join(dir, 'real', 'cosigner.sqlite'), masterKey }).close();
+    symlinkSync(join(dir, 'real', 'cosigner.sqlite'), join(dir, 'linked', 'cosigner.sqlite'));
+    const linked = openSqliteStore({ path: join(dir, 'linked', 'cosigner.sqlite'), masterKey });
+    try {
+      const { walletId } = await enrollActiveWallet(linked);
+      await expect(linked.recordSignature(walletId, { summary: { kind: 'message' } })).resolves.toBeUndefined();
+    } finally {
+      linked.close();
+    }
   });
 });

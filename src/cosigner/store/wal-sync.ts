@@ -7,18 +7,32 @@ import { DurabilityError } from './errors.js';
  * durable() resolves once an fsync of the WAL that began after the call has finished, which makes
  * the transaction as durable as synchronous = FULL would. The fsync runs on libuv's thread pool,
  * off the event loop, and every commit that arrives while one runs shares the next one.
+ *
+ * A failed fsync is final: Linux reports a lost write-back once and then marks the pages clean, so
+ * a later fsync that succeeds proves nothing about earlier frames. Every later durable() rejects
+ * too, and the co-signer signs nothing more until it is restarted on a healthy disk.
  */
 export class WalSync {
   #running: Promise<void> | undefined;
   #next: Promise<void> | undefined;
+  #failure: DurabilityError | undefined;
+  #closed = false;
 
   constructor(private readonly flush: () => Promise<void>) {}
 
-  static forDatabase(path: string): WalSync {
-    return new WalSync(() => flushFile(`${path}-wal`));
+  /** `databasePath` must be the real path (no symbolic link): SQLite puts the WAL beside the file it resolved. */
+  static forDatabase(databasePath: string): WalSync {
+    const sync: WalSync = new WalSync(() => flushFile(`${databasePath}-wal`, () => sync.#closed));
+    return sync;
+  }
+
+  /** The database was closed: SQLite checkpointed and synced the WAL into it and removed the WAL. */
+  close(): void {
+    this.#closed = true;
   }
 
   durable(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
     if (!this.#running) return this.#start();
     // The running flush may have begun before this caller's commit: wait for the one after it.
     this.#next ??= this.#running.then(
@@ -30,7 +44,7 @@ export class WalSync {
 
   #startNext(): Promise<void> {
     this.#next = undefined;
-    return this.#start();
+    return this.#failure ? Promise.reject(this.#failure) : this.#start();
   }
 
   #start(): Promise<void> {
@@ -40,7 +54,8 @@ export class WalSync {
       },
       (error: unknown) => {
         if (this.#running === run) this.#running = undefined;
-        throw new DurabilityError(error);
+        this.#failure ??= new DurabilityError(error);
+        throw this.#failure;
       },
     );
     this.#running = run;
@@ -48,14 +63,14 @@ export class WalSync {
   }
 }
 
-async function flushFile(path: string): Promise<void> {
+async function flushFile(path: string, closed: () => boolean): Promise<void> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, 'r+');
   } catch (error) {
-    // SQLite removes the WAL only when the last connection closes, after checkpointing it into the
-    // database file and syncing that: whatever it held is on disk already.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    // While the database is open its WAL exists (a commit just wrote to it); it goes only when the
+    // last connection closes, after SQLite checkpointed it into the database file and synced that.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && closed()) return;
     throw error;
   }
   try {
