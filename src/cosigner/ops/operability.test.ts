@@ -15,6 +15,7 @@ import { ApproverSession, enrollApprover, type ApproverRecord } from '../../chan
 import type { PostJson } from '../../channel/device-session.js';
 import { CosignerRefusedError } from '../../channel/protocol-conversation.js';
 import { postJson } from '../../client/http.js';
+import { ChannelError } from '../../channel/errors.js';
 import { TandemDevice } from '../../client/tandem-device.js';
 import { importKeyShare } from '../../mpc/keyshare.js';
 import { startCosigner, type RunningCosigner } from '../service.js';
@@ -272,6 +273,10 @@ describe('JSON logs', () => {
 
 describe('drain', () => {
   it('lets a signature in progress finish, says draining on /v1/health, and refuses a new request', async () => {
+    // A second device of its own, for a request that reaches the co-signer while it drains.
+    const otherFile = join(dir, 'other-device.json');
+    const other = await TandemDevice.enroll({ cosignerUrl: cosigner.url, caPem: cosigner.certPem, file: otherFile, kind: '2of2' });
+    await other.createKey();
     // Hold the pooled signature inside the co-signer, after it was admitted, until released.
     await device.presign(1);
     const store = cosigner.store as unknown as { consumePresignature: (...args: unknown[]) => unknown };
@@ -296,16 +301,33 @@ describe('drain', () => {
     await expect(health()).resolves.toMatchObject({ status: 503, body: { status: 'draining', ok: false, inFlight: 1 } });
     expect((await scrape()).value('tandem_cosigner_draining')).toBe(1);
 
-    // Queued behind the first at the device; reaches the co-signer once it is draining.
-    const second = refusal(device.signTransaction(transaction(2n)));
+    // Presence stays online until the request in progress is done: a new request reaches the co-signer, which refuses it.
+    const refused = await refusal(other.signMessage('while draining'));
+    expect(refused.code).toBe('UNAVAILABLE');
+    expect(refused.message).toMatch(/draining/);
     release();
     expect(await first).toBe(device.address);
     await expect(drained).resolves.toEqual({ drained: true, inFlight: 0 });
-    const refused = await second;
-    expect(refused.code).toBe('UNAVAILABLE');
-    expect(refused.message).toMatch(/draining/);
     delete (store as { consumePresignature?: unknown }).consumePresignature;
     expect((await scrape()).value('tandem_cosigner_requests_refused_total', { code: 'UNAVAILABLE' })).toBeGreaterThanOrEqual(1);
+
+    // Drained, the co-signer says it is offline: a device waits for it rather than sending into the void,
+    // and its request expires saying so.
+    await other.close();
+    const waiting = TandemDevice.open(otherFile, { requestTimeoutMs: 1_500 });
+    try {
+      await waiting.connect();
+      await until('offline presence', () => (waiting.cosignerStatus.state === 'offline' ? true : undefined));
+      const expired = await waiting.signMessage('after the drain').then(
+        () => undefined,
+        (caught: unknown) => caught as ChannelError,
+      );
+      expect(expired).toBeInstanceOf(ChannelError);
+      expect(expired!.code).toBe('CHANNEL_EXPIRED');
+      expect(expired!.shortMessage).toMatch(/offline/);
+    } finally {
+      await waiting.close();
+    }
   }, 60_000);
 
   it('answers at once when nothing is in flight, and may be asked again', async () => {
