@@ -507,17 +507,19 @@ export class DeviceSession {
     return this.#parsedShare.share;
   }
 
-  /** Sleeps `ms`, or until close(): the next request then fails with CHANNEL_CLOSED. */
-  #wait(ms: number): Promise<void> {
+  /** Sleeps `ms`, or until close() (the next request then fails with CHANNEL_CLOSED), or until `alsoWakeOn` fires. */
+  #wait(ms: number, alsoWakeOn?: Set<() => void>): Promise<void> {
     if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
         this.#onClose.delete(wake);
+        alsoWakeOn?.delete(wake);
         resolve();
       };
       const timer = setTimeout(wake, ms);
       this.#onClose.add(wake);
+      alsoWakeOn?.add(wake);
     });
   }
 
@@ -595,18 +597,8 @@ export class DeviceSession {
    * session, so nothing holds it for them. A new conversation waits for one to come back instead.
    */
   #untilCosignerOnline(deadline: number): Promise<void> {
-    if (this.#presence.state !== 'offline' || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#onOnline.delete(wake);
-        this.#onClose.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
-      this.#onOnline.add(wake);
-      this.#onClose.add(wake);
-    });
+    if (this.#presence.state !== 'offline') return Promise.resolve();
+    return this.#wait(Math.max(0, deadline - Date.now()), this.#onOnline);
   }
 
   #dropLink(): void {

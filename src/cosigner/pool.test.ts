@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { recoverMessageAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApproverSession, enrollApprover } from '../channel/approver-session.js';
+import type { PostJson } from '../channel/device-session.js';
 import { CosignerRefusedError } from '../channel/protocol-conversation.js';
 import { postJson } from '../client/http.js';
 import { TandemDevice } from '../client/tandem-device.js';
@@ -130,14 +131,10 @@ describe('a pool of two co-signers', () => {
     const caPem = readFileSync(join(dataDir, 'tls', 'server-cert.pem'), 'utf8');
     const live = members.at(-1)!;
     const store = await openStore({ dataDir, database, masterKey: masterKeyFromBytes(hexToBytes(MASTER_KEY_HEX), 'env') });
-    const approver = new ApproverSession(
-      await (async () => {
-        const code = 'pool-approver-code';
-        await store.approvals.inviteApprover({ name: 'alice', codeDigest: createHash('sha256').update(code).digest('hex'), expiresAt: Date.now() + 3_600_000 });
-        return enrollApprover({ cosignerUrl: live.url, enrollmentCode: code, postJson: (base, path, body) => postJson(base, path, body, { caPem }), caPem });
-      })(),
-      { postJson: (base, path, body) => postJson(base, path, body, { caPem }) },
-    );
+    const trusting: PostJson = (base, path, body) => postJson(base, path, body, { caPem });
+    const code = 'pool-approver-code';
+    await store.approvals.inviteApprover({ name: 'alice', codeDigest: createHash('sha256').update(code).digest('hex'), expiresAt: Date.now() + 3_600_000 });
+    const approver = new ApproverSession(await enrollApprover({ cosignerUrl: live.url, enrollmentCode: code, postJson: trusting, caPem }), { postJson: trusting });
     try {
       await approver.connect();
       const device = devices[1]!;

@@ -2,8 +2,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { DecodeError } from './errors.js';
 import { bytesToHex, randomBytes } from './bytes.js';
-import { mulBaseSecret } from './secret-multiply.js';
-import { addProjective, doubleProjective, fromProjective, negateProjective, reduceField, toProjective, type Projective } from './projective.js';
+import { addProjective, doubleProjective, fromProjective, negateProjective, reduceProjective, toProjective, type Projective } from './projective.js';
 
 export const Point = secp256k1.Point;
 export type Point = InstanceType<typeof secp256k1.Point>;
@@ -98,9 +97,7 @@ export function keyPoint(bytes: Uint8Array): Point {
 export { mulSecretSum } from './secret-multiply.js';
 
 /** Fixed-base multiplication for a secret scalar in [1, n) (see secret-multiply.ts). */
-export function mulG(scalar: bigint): Point {
-  return mulBaseSecret(scalar);
-}
+export { mulBaseSecret as mulG } from './secret-multiply.js';
 
 /*
  * Public scalars (signature verification) go through signed fixed windows of d * 2^(8w) * G
@@ -109,25 +106,13 @@ export function mulG(scalar: bigint): Point {
  */
 const BASE_WINDOW = 8;
 const BASE_WINDOWS = 33; // 256 bits plus the carry of the signed recoding
-const BASE_HALF = 1 << (BASE_WINDOW - 1);
-const BASE_MASK = BigInt((1 << BASE_WINDOW) - 1);
 let baseTable: Projective[][] | undefined;
 
 function fixedBaseTable(): Projective[][] {
-  if (baseTable) return baseTable;
-  const rows: Projective[][] = [];
-  let base = toProjective(G);
-  for (let w = 0; w < BASE_WINDOWS; w++) {
-    const row: Projective[] = [[0n, 1n, 0n], base];
-    for (let d = 2; d <= BASE_HALF; d++) row.push(addProjective(row[d - 1]!, base));
-    rows.push(row);
-    base = doubleProjective(row[BASE_HALF]!);
-  }
   // Stored reduced to [0, p), so every entry costs the same to add.
-  baseTable = rows.map((row) => row.map(([X, Y, Z]): Projective => [reduceField(X), reduceField(Y), reduceField(Z)]));
+  baseTable ??= windowTable(G, BASE_WINDOW, BASE_WINDOWS).map((row) => row.map(reduceProjective));
   return baseTable;
 }
-
 
 /*
  * a G + b K for public scalars (signature verification): variable-time, signed fixed windows over

@@ -83,8 +83,14 @@ export function reduceField(value: bigint): bigint {
   return reduced < 0n ? reduced + P : reduced;
 }
 
+/** The same point with every coordinate in [0, p): table entries stored so cost the same to add. */
+export function reduceProjective([X, Y, Z]: Projective): Projective {
+  return [reduceField(X), reduceField(Y), reduceField(Z)];
+}
+
 export function fromProjective(a: Projective): Point {
-  return new Point(reduceField(a[0]), reduceField(a[1]), reduceField(a[2]));
+  const [X, Y, Z] = reduceProjective(a);
+  return new Point(X, Y, Z);
 }
 
 export function toProjective(point: Point): Projective {

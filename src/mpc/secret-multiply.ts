@@ -22,7 +22,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { randomBytes } from './bytes.js';
-import { addProjective, doubleProjective, fromProjective, negateProjective, reduceField, toProjective, type Projective } from './projective.js';
+import { addProjective, doubleProjective, fromProjective, negateProjective, reduceProjective, toProjective, type Projective } from './projective.js';
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
@@ -102,16 +102,12 @@ function signedRegularDigits(value: bigint, window: number, count: number): Int1
   return digits;
 }
 
-function reduced([X, Y, Z]: Projective): Projective {
-  return [reduceField(X), reduceField(Y), reduceField(Z)];
-}
-
 /** (2j + 1) * point for j < 2^(window - 1), reduced. */
 function oddMultiples(point: Projective, window: number): Projective[] {
   const twice = doubleProjective(point);
   const row = [point];
   for (let j = 1; j < 1 << (window - 1); j++) row.push(addProjective(row[j - 1]!, twice));
-  return row.map(reduced);
+  return row.map(reduceProjective);
 }
 
 /** The same row for phi(P): every x times beta. */
