@@ -1,28 +1,24 @@
 /*
- * Multiplication by secret scalars, written here because @noble/curves' constant-time path was a
- * quarter of a co-signer's CPU per signature (a 384-bit blinded scalar, 4-bit windows, its general
- * formulas). The sequence of point operations never depends on the scalar:
+ * Multiplication by secret scalars. The point arithmetic runs in WebAssembly (src/mpc/wasm, generated
+ * by scripts/wasm/secp256k1-wat.ts): 64-bit limb arithmetic with masks instead of branches, every
+ * field element reduced after every operation, so an operation's time does not depend on its
+ * operands, which BigInt arithmetic cannot promise (noble's constant-time path for secrets is
+ * BigInt too, and was a quarter of a co-signer's CPU per signature). On top of that:
  *  - every scalar is split by secp256k1's endomorphism (GLV), k = k1 + k2 lambda mod n, and the
  *    split is randomised on every call by a random short lattice vector (see glvHalves): every
  *    bit of both halves is masked, so the digits differ on every call even for the same k, and
  *    their count is fixed;
  *  - each half is recoded into signed digits that are all odd (Joye and Tunstall's regular
- *    recoding), so no digit is zero and every window adds a real table point, never the identity
- *    (an earlier hand-written walk added the identity for zero digits, which BigInt arithmetic does
- *    faster, and so leaked the scalar's shape);
- *  - every table lookup reads every entry of its row, and table entries are reduced, with no Z = 1,
- *    and negated as p - Y, so no entry or sign is cheaper to add than another;
+ *    recoding), so every window adds a real table point and the sequence of operations is fixed;
+ *  - every table lookup reads and masks in every entry of its row, and negates the selection as
+ *    p - Y whatever the sign, in the module: no memory address depends on a digit;
  *  - the point's projective coordinates (for G, the accumulator's) are multiplied by a random z,
  *    so no intermediate value repeats between calls.
- * BigInt arithmetic itself is not constant-time, in noble or here: these measures keep the order of
- * operations fixed and their operands randomised. noble blinds a 384-bit scalar with 126 random bits
- * and does not split secrets by GLV; here each split carries 124 random bits, so a leak of the
- * halves' digits has as wide a margin before it reaches bits of k.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { randomBytes } from './bytes.js';
-import { addProjective, doubleProjective, fromProjective, negateProjective, reduceProjective, toProjective, type Projective } from './projective.js';
+import { FIELD_BYTES, POINT_BYTES, pointEngine, type PointEngine } from './wasm/engine.js';
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
@@ -102,36 +98,70 @@ function signedRegularDigits(value: bigint, window: number, count: number): Int1
   return digits;
 }
 
-/** (2j + 1) * point for j < 2^(window - 1), reduced. */
-function oddMultiples(point: Projective, window: number): Projective[] {
-  const twice = doubleProjective(point);
-  const row = [point];
-  for (let j = 1; j < 1 << (window - 1); j++) row.push(addProjective(row[j - 1]!, twice));
-  return row.map(reduceProjective);
+/** An engine region holding a row of odd multiples (2j + 1) P, j < 2^(window - 1), of 96-byte points. */
+type Row = number;
+
+interface Workspace {
+  engine: PointEngine;
+  beta: number;
+  z: number;
+  twice: number;
+  acc: number;
 }
 
-/** The same row for phi(P): every x times beta. */
-function endomorphismRow(row: readonly Projective[]): Projective[] {
-  return row.map(([X, Y, Z]): Projective => [(X * BETA) % FIELD, Y, Z]);
-}
+let workspace: Workspace | undefined;
 
-/** digit * P from a row of odd multiples of P, reading every entry whatever the digit. */
-function lookup(row: readonly Projective[], digit: number): Projective {
-  const index = (Math.abs(digit) - 1) >> 1;
-  let selected = row[0]!;
-  for (let j = 1; j < row.length; j++) selected = j === index ? row[j]! : selected;
-  const negated = negateProjective(selected);
-  return digit < 0 ? negated : selected;
+function engineWorkspace(): Workspace {
+  if (workspace) return workspace;
+  const engine = pointEngine();
+  const beta = engine.allocate(FIELD_BYTES);
+  engine.writeField(beta, BETA);
+  workspace = { engine, beta, z: engine.allocate(FIELD_BYTES), twice: engine.allocate(POINT_BYTES), acc: engine.allocate(POINT_BYTES) };
+  return workspace;
 }
 
 function randomFieldElement(): bigint {
   return (bytesToNumberBE(randomBytes(40)) % (FIELD - 1n)) + 1n;
 }
 
-/** The same point with its coordinates multiplied by a fresh random z in [1, p). */
-function randomised(point: Projective): Projective {
-  const z = randomFieldElement();
-  return [(point[0] * z) % FIELD, (point[1] * z) % FIELD, (point[2] * z) % FIELD];
+/** Writes `point` at `at` with its coordinates multiplied by a fresh random z in [1, p). */
+function writeRandomised(w: Workspace, at: number, point: Point): void {
+  w.engine.writeField(w.z, randomFieldElement());
+  const coordinates = [point.X, point.Y, point.Z];
+  for (let i = 0; i < 3; i++) {
+    w.engine.writeField(at + i * FIELD_BYTES, coordinates[i]!);
+    w.engine.fe_mul(at + i * FIELD_BYTES, at + i * FIELD_BYTES, w.z);
+  }
+}
+
+/** Fills `row` with the odd multiples of the point already at its first entry. */
+function fillOddMultiples(w: Workspace, row: Row, window: number): void {
+  w.engine.pt_double(w.twice, row);
+  for (let j = 1; j < 1 << (window - 1); j++) w.engine.pt_add(row + j * POINT_BYTES, row + (j - 1) * POINT_BYTES, w.twice);
+}
+
+/** `to` = the same row for phi(P): every x times beta. */
+function fillEndomorphismRow(w: Workspace, to: Row, from: Row, window: number): void {
+  const entries = 1 << (window - 1);
+  w.engine.copy(to, from, entries * POINT_BYTES);
+  for (let j = 0; j < entries; j++) w.engine.fe_mul(to + j * POINT_BYTES, to + j * POINT_BYTES, w.beta);
+}
+
+/** acc += digit * P from a row of odd multiples of P (the engine reads every entry whatever the digit). */
+function addDigit(w: Workspace, row: Row, window: number, digit: number): void {
+  w.engine.pt_add_selected(w.acc, row, 1 << (window - 1), (Math.abs(digit) - 1) >> 1, digit < 0 ? 1 : 0);
+}
+
+/** Sets the accumulator to the identity (0 : z : 0) for a fresh random z. */
+function startAccumulator(w: Workspace): void {
+  w.engine.writeField(w.acc, 0n);
+  w.engine.writeField(w.acc + FIELD_BYTES, randomFieldElement());
+  w.engine.writeField(w.acc + 2 * FIELD_BYTES, 0n);
+}
+
+function readAccumulator(w: Workspace): Point {
+  const { engine, acc } = w;
+  return new Point(engine.readField(acc), engine.readField(acc + FIELD_BYTES), engine.readField(acc + 2 * FIELD_BYTES));
 }
 
 function assertSecretScalar(scalar: bigint): void {
@@ -140,6 +170,9 @@ function assertSecretScalar(scalar: bigint): void {
 
 const POINT_WINDOW = 5;
 const POINT_DIGITS = Math.ceil(HALF_BITS / POINT_WINDOW) + 1;
+const POINT_ROW_BYTES = (1 << (POINT_WINDOW - 1)) * POINT_BYTES;
+/** Rows for mulSecretSum by number of terms, two per term (P and phi(P)), reused by every call. */
+const sumRows = new Map<number, Row>();
 
 /**
  * Sum of k_i * P_i for secret k_i in [1, n) and valid points P_i other than the identity, with one
@@ -147,59 +180,71 @@ const POINT_DIGITS = Math.ceil(HALF_BITS / POINT_WINDOW) + 1;
  */
 export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Point {
   if (terms.length === 0) throw new RangeError('no terms');
+  const w = engineWorkspace();
+  let rows = sumRows.get(terms.length);
+  if (rows === undefined) {
+    rows = w.engine.allocate(2 * terms.length * POINT_ROW_BYTES);
+    sumRows.set(terms.length, rows);
+  }
   const digits: Int16Array[] = [];
-  const rows: Projective[][] = [];
-  for (const [point, scalar] of terms) {
+  terms.forEach(([point, scalar], t) => {
     assertSecretScalar(scalar);
     if (point.is0()) throw new RangeError('point is the identity');
     const [k1, k2] = glvHalves(scalar);
-    const row = oddMultiples(randomised(toProjective(point)), POINT_WINDOW);
+    const row = rows + 2 * t * POINT_ROW_BYTES;
+    writeRandomised(w, row, point);
+    fillOddMultiples(w, row, POINT_WINDOW);
+    fillEndomorphismRow(w, row + POINT_ROW_BYTES, row, POINT_WINDOW);
     digits.push(signedRegularDigits(k1, POINT_WINDOW, POINT_DIGITS), signedRegularDigits(k2, POINT_WINDOW, POINT_DIGITS));
-    rows.push(row, endomorphismRow(row));
+  });
+  startAccumulator(w);
+  for (let i = POINT_DIGITS - 1; i >= 0; i--) {
+    if (i < POINT_DIGITS - 1) for (let d = 0; d < POINT_WINDOW; d++) w.engine.pt_double(w.acc, w.acc);
+    for (let h = 0; h < digits.length; h++) addDigit(w, rows + h * POINT_ROW_BYTES, POINT_WINDOW, digits[h]![i]!);
   }
-  let acc = lookup(rows[0]!, digits[0]![POINT_DIGITS - 1]!);
-  for (let t = 1; t < rows.length; t++) acc = addProjective(acc, lookup(rows[t]!, digits[t]![POINT_DIGITS - 1]!));
-  for (let i = POINT_DIGITS - 2; i >= 0; i--) {
-    for (let d = 0; d < POINT_WINDOW; d++) acc = doubleProjective(acc);
-    for (let t = 0; t < rows.length; t++) acc = addProjective(acc, lookup(rows[t]!, digits[t]![i]!));
-  }
-  return fromProjective(acc);
+  return readAccumulator(w);
 }
 
 /*
- * For G, every window's odd multiples of G and of phi(G) are precomputed (2 x 26 rows of 128
- * points (2j + 1) 2^(8r) G, ~6,700 points, built on first use), so a multiplication is 52
- * additions and no doubling.
+ * For G, every window's odd multiples of G and of phi(G) are precomputed (2 x 34 rows of 32
+ * points (2j + 1) 2^(6r) G, ~200 KB of the engine's memory, built on first use), so a
+ * multiplication is 68 additions and no doubling. Six-bit windows: with every lookup reading its
+ * whole row, wider rows cost more to scan than the additions they save.
  */
-const BASE_WINDOW = 8;
+const BASE_WINDOW = 6;
 const BASE_DIGITS = Math.ceil(HALF_BITS / BASE_WINDOW) + 1;
-let baseRows: { base: Projective[][]; endomorphism: Projective[][] } | undefined;
+const BASE_ROW_BYTES = (1 << (BASE_WINDOW - 1)) * POINT_BYTES;
+/** Row r of G at baseRows + 2r rows, of phi(G) right after it. */
+let baseRows: Row | undefined;
 
-function secretBaseRows(): { base: Projective[][]; endomorphism: Projective[][] } {
-  if (baseRows) return baseRows;
-  const base: Projective[][] = [];
-  // G itself has Z = 1, which would make its first use cheaper: the whole table starts from a random Z.
-  let start = randomised(toProjective(Point.BASE));
+function secretBaseRows(w: Workspace): Row {
+  if (baseRows !== undefined) return baseRows;
+  const rows = w.engine.allocate(2 * BASE_DIGITS * BASE_ROW_BYTES);
+  const start = w.engine.allocate(POINT_BYTES);
+  writeRandomised(w, start, Point.BASE);
   for (let r = 0; r < BASE_DIGITS; r++) {
-    base.push(oddMultiples(start, BASE_WINDOW));
-    for (let d = 0; d < BASE_WINDOW; d++) start = doubleProjective(start);
+    const row = rows + 2 * r * BASE_ROW_BYTES;
+    w.engine.copy(row, start, POINT_BYTES);
+    fillOddMultiples(w, row, BASE_WINDOW);
+    fillEndomorphismRow(w, row + BASE_ROW_BYTES, row, BASE_WINDOW);
+    for (let d = 0; d < BASE_WINDOW; d++) w.engine.pt_double(start, start);
   }
-  baseRows = { base, endomorphism: base.map(endomorphismRow) };
-  return baseRows;
+  baseRows = rows;
+  return rows;
 }
 
 /** k * G for a secret k in [1, n). */
 export function mulBaseSecret(scalar: bigint): Point {
   assertSecretScalar(scalar);
-  const { base, endomorphism } = secretBaseRows();
+  const w = engineWorkspace();
+  const rows = secretBaseRows(w);
   const [k1, k2] = glvHalves(scalar);
   const digits1 = signedRegularDigits(k1, BASE_WINDOW, BASE_DIGITS);
   const digits2 = signedRegularDigits(k2, BASE_WINDOW, BASE_DIGITS);
-  let acc = randomised(lookup(base[0]!, digits1[0]!));
-  acc = addProjective(acc, lookup(endomorphism[0]!, digits2[0]!));
-  for (let r = 1; r < BASE_DIGITS; r++) {
-    acc = addProjective(acc, lookup(base[r]!, digits1[r]!));
-    acc = addProjective(acc, lookup(endomorphism[r]!, digits2[r]!));
+  startAccumulator(w);
+  for (let r = 0; r < BASE_DIGITS; r++) {
+    addDigit(w, rows + 2 * r * BASE_ROW_BYTES, BASE_WINDOW, digits1[r]!);
+    addDigit(w, rows + (2 * r + 1) * BASE_ROW_BYTES, BASE_WINDOW, digits2[r]!);
   }
-  return fromProjective(acc);
+  return readAccumulator(w);
 }

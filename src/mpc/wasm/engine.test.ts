@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { randomBytes } from '../bytes.js';
+import { addProjective, doubleProjective, negateProjective, reduceProjective, type Projective } from '../projective.js';
+import { FIELD_BYTES, POINT_BYTES, pointEngine } from './engine.js';
+
+const Point = secp256k1.Point;
+const P = Point.Fp.ORDER;
+const engine = pointEngine();
+const [a, b, out] = [0, 1, 2].map(() => engine.allocate(FIELD_BYTES)) as [number, number, number];
+const randomField = () => bytesToNumberBE(randomBytes(40)) % P;
+const EDGES = [0n, 1n, 2n, 977n, P - 1n, P - 2n, P - 977n, (P - 1n) / 2n, (P + 1n) / 2n, 1n << 32n, (1n << 32n) + 977n, (1n << 64n) - 1n, 1n << 255n, (1n << 224n) - 1n];
+const modP = (value: bigint) => ((value % P) + P) % P;
+
+function writePoint(at: number, point: Projective): void {
+  point.forEach((coordinate, i) => engine.writeField(at + i * FIELD_BYTES, coordinate));
+}
+function readPoint(at: number): Projective {
+  return [engine.readField(at), engine.readField(at + FIELD_BYTES), engine.readField(at + 2 * FIELD_BYTES)];
+}
+/** A point in projective form with a random Z, reduced. */
+function randomPoint(): Projective {
+  const point = Point.BASE.multiply(bytesToNumberBE(randomBytes(32)) % Point.Fn.ORDER || 1n);
+  const z = randomField() || 1n;
+  return reduceProjective([point.X * z, point.Y * z, point.Z * z]);
+}
+const sameAffine = (left: Projective, right: Projective) => new Point(...reduceProjective(left)).equals(new Point(...reduceProjective(right)));
+
+describe('point engine: field arithmetic', () => {
+  it('multiplies, adds and subtracts mod p into [0, p) like BigInts, for edge and random elements', () => {
+    const values = [...EDGES, ...Array.from({ length: 120 }, randomField)];
+    for (const x of values) {
+      for (const y of values) {
+        engine.writeField(a, x);
+        engine.writeField(b, y);
+        engine.fe_mul(out, a, b);
+        expect(engine.readField(out)).toBe(modP(x * y));
+        engine.fe_add(out, a, b);
+        expect(engine.readField(out)).toBe(modP(x + y));
+        engine.fe_sub(out, a, b);
+        expect(engine.readField(out)).toBe(modP(x - y));
+      }
+    }
+  });
+
+  it('gives the right result when the output is one of the inputs', () => {
+    const x = randomField();
+    const y = randomField();
+    engine.writeField(a, x);
+    engine.writeField(b, y);
+    engine.fe_mul(a, a, b);
+    expect(engine.readField(a)).toBe(modP(x * y));
+    engine.fe_mul(b, b, b);
+    expect(engine.readField(b)).toBe(modP(y * y));
+  });
+});
+
+describe('point engine: points', () => {
+  const [p, q, r] = [0, 1, 2].map(() => engine.allocate(POINT_BYTES)) as [number, number, number];
+
+  it('adds and doubles with the same coordinates as the BigInt formulas, reduced', () => {
+    for (let i = 0; i < 100; i++) {
+      const left = randomPoint();
+      const right = randomPoint();
+      writePoint(p, left);
+      writePoint(q, right);
+      engine.pt_add(r, p, q);
+      expect(readPoint(r)).toEqual(reduceProjective(addProjective(left, right)));
+      engine.pt_double(r, p);
+      expect(readPoint(r)).toEqual(reduceProjective(doubleProjective(left)));
+    }
+  });
+
+  it('is complete: P + P, P + (-P), P + O and O + O', () => {
+    const point = randomPoint();
+    const identity: Projective = [0n, randomField() || 1n, 0n];
+    writePoint(p, point);
+    engine.pt_add(r, p, p);
+    expect(sameAffine(readPoint(r), doubleProjective(point))).toBe(true);
+    writePoint(q, negateProjective(point));
+    engine.pt_add(r, p, q);
+    expect(new Point(...readPoint(r)).is0()).toBe(true);
+    writePoint(q, identity);
+    engine.pt_add(r, p, q);
+    expect(sameAffine(readPoint(r), point)).toBe(true);
+    engine.pt_add(r, q, q);
+    expect(new Point(...readPoint(r)).is0()).toBe(true);
+  });
+
+  it('adds the selected entry of a row, negated or not, for every index, in place', () => {
+    const entries = Array.from({ length: 16 }, randomPoint);
+    const row = engine.allocate(entries.length * POINT_BYTES);
+    entries.forEach((entry, j) => writePoint(row + j * POINT_BYTES, entry));
+    for (let index = 0; index < entries.length; index++) {
+      for (const negative of [0, 1]) {
+        const start = randomPoint();
+        writePoint(p, start);
+        engine.pt_add_selected(p, row, entries.length, index, negative);
+        const entry = negative ? negateProjective(entries[index]!) : entries[index]!;
+        expect(readPoint(p)).toEqual(reduceProjective(addProjective(start, reduceProjective(entry))));
+      }
+    }
+  });
+});
