@@ -226,13 +226,18 @@ function pointDouble(): string {
 }
 
 /**
- * acc = acc + (negative ? -1 : 1) * row[index], for a row of `count` points: every entry is read
- * and masked in, and the negation p - Y is computed and masked in whatever the sign.
+ * acc = acc + digit * P, for an odd signed digit and a row of the `count` odd multiples
+ * (2j + 1) P: the digit's sign and index are taken apart with integer operations here rather
+ * than in JavaScript (where a comparison compiles to a branch), every entry is read and masked
+ * in, and the negation p - Y is computed and masked in whatever the sign.
  */
 function pointAddSelected(): string {
   const q = TEMP_AT.q;
   const words = range(12);
   const body: string[] = [
+    // negative = digit >>> 31; |digit| = (digit ^ -negative) + negative; index = (|digit| - 1) >> 1.
+    '(local.set $negative (i32.shr_u (local.get $digit) (i32.const 31)))',
+    '(local.set $index (i32.shr_u (i32.sub (i32.add (i32.xor (local.get $digit) (i32.sub (i32.const 0) (local.get $negative))) (local.get $negative)) (i32.const 1)) (i32.const 1)))',
     ...words.map((w) => set(`w${w}`, '(i64.const 0)')),
     set('entry', '(i32.const 0)'),
     `(block $done (loop $scan
@@ -244,14 +249,14 @@ function pointAddSelected(): string {
     (br $scan)))`,
     ...words.map((w) => `(i64.store offset=${8 * w} (i32.const ${q}) ${get(`w${w}`)})`),
     call('fe_sub', temp('neg'), `(i32.const ${ZERO})`, `(i32.const ${q + 32})`),
-    set('mask', '(i64.sub (i64.const 0) (i64.extend_i32_u (i32.ne (local.get $negative) (i32.const 0))))'),
+    set('mask', '(i64.sub (i64.const 0) (i64.extend_i32_u (local.get $negative)))'),
     ...range(4).map(
       (w) =>
         `(i64.store offset=${q + 32 + 8 * w} (i32.const 0) (i64.or (i64.and (i64.load offset=${TEMP_AT.neg + 8 * w} (i32.const 0)) ${get('mask')}) (i64.and (i64.load offset=${q + 32 + 8 * w} (i32.const 0)) (i64.xor ${get('mask')} (i64.const -1)))))`,
     ),
     call('pt_add', get('acc'), get('acc'), `(i32.const ${q})`),
   ];
-  return `(func $pt_add_selected (export "pt_add_selected") (param $acc i32) (param $at i32) (param $count i32) (param $index i32) (param $negative i32) ${locals('w', 12)} (local $mask i64) (local $entry i32)\n  ${body.join('\n  ')})`;
+  return `(func $pt_add_selected (export "pt_add_selected") (param $acc i32) (param $at i32) (param $count i32) (param $digit i32) ${locals('w', 12)} (local $mask i64) (local $entry i32) (local $negative i32) (local $index i32)\n  ${body.join('\n  ')})`;
 }
 
 export function secp256k1Wat(): string {

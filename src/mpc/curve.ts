@@ -2,7 +2,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { DecodeError } from './errors.js';
 import { bytesToHex, randomBytes } from './bytes.js';
-import { addProjective, doubleProjective, fromProjective, negateProjective, reduceProjective, toProjective, type Projective } from './projective.js';
+import { affinePoint, decompressPoint } from './affine.js';
+import { FIELD_BYTES, POINT_BYTES as ENGINE_POINT_BYTES, pointEngine, type PointEngine } from './wasm/engine.js';
 
 export const Point = secp256k1.Point;
 export type Point = InstanceType<typeof secp256k1.Point>;
@@ -54,20 +55,19 @@ export function assertPeerScalar(value: bigint): bigint {
 }
 
 export function pointToBytes(point: Point): Uint8Array {
-  return point.toBytes(true);
+  return affinePoint(point).toBytes(true);
 }
 
 /** Checklist item 2: points from peers must be on the curve and not the identity. */
 export function pointFromBytes(bytes: Uint8Array): Point {
   if (bytes.length !== POINT_BYTES) throw new DecodeError('bad-encoding', `point must be ${POINT_BYTES} bytes compressed, got ${bytes.length}`);
-  let point: Point;
+  const point = decompressPoint(bytes);
+  if (!point) throw new DecodeError('invalid-point', 'not a point on secp256k1: bad prefix, x not below p, or x^3 + 7 not a square');
   try {
-    point = Point.fromBytes(bytes);
     point.assertValidity();
   } catch (cause) {
     throw new DecodeError('invalid-point', `not a point on secp256k1: ${(cause as Error).message}`);
   }
-  if (point.is0()) throw new DecodeError('invalid-point', 'point is the identity');
   return point;
 }
 
@@ -101,55 +101,85 @@ export { mulBaseSecret as mulG } from './secret-multiply.js';
 
 /*
  * Public scalars (signature verification) go through signed fixed windows of d * 2^(8w) * G
- * (d = 0..128, 33 windows, ~4,200 points, ~15 ms to build on first use) on complete projective
- * formulas, and a per-key table below: variable-time, so never for secrets.
+ * (d = 0..128, 33 windows, ~4,200 points, built on first use) and a per-key table below, on the
+ * point engine's complete formulas: variable-time (zero digits are skipped), so never for secrets.
+ * Tables are plain bytes in the engine's point format, copied into its memory entry by entry, so
+ * that a per-key table goes with its key when the key's cache entry does.
  */
 const BASE_WINDOW = 8;
 const BASE_WINDOWS = 33; // 256 bits plus the carry of the signed recoding
-let baseTable: Projective[][] | undefined;
+let baseTable: WindowTable | undefined;
 
-function fixedBaseTable(): Projective[][] {
-  // Stored reduced to [0, p), so every entry costs the same to add.
-  baseTable ??= windowTable(G, BASE_WINDOW, BASE_WINDOWS).map((row) => row.map(reduceProjective));
-  return baseTable;
+/** Rows of d * 2^(window w) * P for d = 0..2^(window - 1), in the engine's point format. */
+interface WindowTable {
+  bytes: Uint8Array;
+  rows: number;
+  rowEntries: number;
 }
 
 /*
- * a G + b K for public scalars (signature verification): variable-time, signed fixed windows over
- * G's table above and a per-key table (6-bit windows: 44 x 33 points, ~5 ms to build, ~0.3 MB),
- * kept in a WeakMap so it goes with the key's entry in the keyPoint() cache. About 75 additions
- * in all, against ~100 of noble's slower general ones through its width-4 table.
+ * a G + b K for public scalars (signature verification): G's table above and a per-key table
+ * (6-bit windows: 44 x 33 points, ~140 KB), kept in a WeakMap so it goes with the key's entry in
+ * the keyPoint() cache. About 75 additions in all.
  */
 const KEY_WINDOW = 6;
 const KEY_WINDOWS = Math.ceil(256 / KEY_WINDOW) + 1;
-const keyTables = new WeakMap<Point, Projective[][]>();
+const keyTables = new WeakMap<Point, WindowTable>();
 
-function windowTable(base: Point, window: number, windows: number): Projective[][] {
-  const half = 1 << (window - 1);
-  const rows: Projective[][] = [];
-  let start = toProjective(base);
-  for (let w = 0; w < windows; w++) {
-    const row: Projective[] = [[0n, 1n, 0n], start];
-    for (let d = 2; d <= half; d++) row.push(addProjective(row[d - 1]!, start));
-    rows.push(row);
-    start = doubleProjective(row[half]!);
-  }
-  return rows;
+interface PublicWorkspace {
+  engine: PointEngine;
+  zero: number;
+  acc: number;
+  entry: number;
+  start: number;
+}
+let publicWorkspace: PublicWorkspace | undefined;
+
+function publicEngine(): PublicWorkspace {
+  if (publicWorkspace) return publicWorkspace;
+  const engine = pointEngine();
+  // zero is never written: allocated memory starts zeroed.
+  publicWorkspace = { engine, zero: engine.allocate(FIELD_BYTES), acc: engine.allocate(ENGINE_POINT_BYTES), entry: engine.allocate(ENGINE_POINT_BYTES), start: engine.allocate(ENGINE_POINT_BYTES) };
+  return publicWorkspace;
 }
 
-/** Adds sum over windows of digit_w * table[w] (signed digits of `scalar`) to acc, skipping zero digits: public scalars only. */
-function addWindowsPublic(acc: Projective, table: Projective[][], window: number, scalar: bigint): Projective {
+function writeIdentity(w: PublicWorkspace, at: number): void {
+  w.engine.writePoint(at, [0n, 1n, 0n]);
+}
+
+function windowTable(base: Point, window: number, windows: number): WindowTable {
+  const w = publicEngine();
+  const rowEntries = (1 << (window - 1)) + 1;
+  const table = { bytes: new Uint8Array(windows * rowEntries * ENGINE_POINT_BYTES), rows: windows, rowEntries };
+  w.engine.writePoint(w.start, [base.X, base.Y, base.Z]);
+  for (let row = 0; row < windows; row++) {
+    const at = row * rowEntries * ENGINE_POINT_BYTES;
+    writeIdentity(w, w.entry);
+    w.engine.save(w.entry, table.bytes, at);
+    for (let d = 1; d < rowEntries; d++) {
+      w.engine.pt_add(w.entry, w.entry, w.start);
+      w.engine.save(w.entry, table.bytes, at + d * ENGINE_POINT_BYTES);
+    }
+    w.engine.pt_double(w.start, w.entry);
+  }
+  return table;
+}
+
+/** Adds sum over windows of digit_w * table[w] (signed digits of `scalar`) to the accumulator, skipping zero digits: public scalars only. */
+function addWindowsPublic(w: PublicWorkspace, table: WindowTable, window: number, scalar: bigint): void {
   const half = 1 << (window - 1);
   const mask = BigInt((1 << window) - 1);
   let carry = 0;
-  for (let w = 0; w < table.length; w++) {
-    const raw = Number((scalar >> BigInt(w * window)) & mask) + carry;
+  for (let row = 0; row < table.rows; row++) {
+    const raw = Number((scalar >> BigInt(row * window)) & mask) + carry;
     carry = raw > half ? 1 : 0;
     const digit = raw - (carry << window);
-    if (digit > 0) acc = addProjective(acc, table[w]![digit]!);
-    else if (digit < 0) acc = addProjective(acc, negateProjective(table[w]![-digit]!));
+    if (digit === 0) continue;
+    const at = (row * table.rowEntries + Math.abs(digit)) * ENGINE_POINT_BYTES;
+    w.engine.load(w.entry, table.bytes.subarray(at, at + ENGINE_POINT_BYTES));
+    if (digit < 0) w.engine.fe_sub(w.entry + FIELD_BYTES, w.zero, w.entry + FIELD_BYTES);
+    w.engine.pt_add(w.acc, w.acc, w.entry);
   }
-  return acc;
 }
 
 /** a G + b K for public scalars a, b in [0, n) and a key point K from keyPoint(). Variable-time: never for secrets. */
@@ -160,10 +190,13 @@ export function mulBaseAndKeyPublic(a: bigint, key: Point, b: bigint): Point {
     table = windowTable(key, KEY_WINDOW, KEY_WINDOWS);
     keyTables.set(key, table);
   }
-  let acc: Projective = [0n, 1n, 0n];
-  acc = addWindowsPublic(acc, fixedBaseTable(), BASE_WINDOW, a);
-  acc = addWindowsPublic(acc, table, KEY_WINDOW, b);
-  return fromProjective(acc);
+  baseTable ??= windowTable(G, BASE_WINDOW, BASE_WINDOWS);
+  const w = publicEngine();
+  writeIdentity(w, w.acc);
+  addWindowsPublic(w, baseTable, BASE_WINDOW, a);
+  addWindowsPublic(w, table, KEY_WINDOW, b);
+  const [X, Y, Z] = w.engine.readPoint(w.acc);
+  return new Point(X, Y, Z);
 }
 
 export const mod = (value: bigint): bigint => Fn.create(value);

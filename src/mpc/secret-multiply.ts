@@ -127,11 +127,8 @@ function randomFieldElement(): bigint {
 /** Writes `point` at `at` with its coordinates multiplied by a fresh random z in [1, p). */
 function writeRandomised(w: Workspace, at: number, point: Point): void {
   w.engine.writeField(w.z, randomFieldElement());
-  const coordinates = [point.X, point.Y, point.Z];
-  for (let i = 0; i < 3; i++) {
-    w.engine.writeField(at + i * FIELD_BYTES, coordinates[i]!);
-    w.engine.fe_mul(at + i * FIELD_BYTES, at + i * FIELD_BYTES, w.z);
-  }
+  w.engine.writePoint(at, [point.X, point.Y, point.Z]);
+  for (let i = 0; i < 3; i++) w.engine.fe_mul(at + i * FIELD_BYTES, at + i * FIELD_BYTES, w.z);
 }
 
 /** Fills `row` with the odd multiples of the point already at its first entry. */
@@ -147,21 +144,21 @@ function fillEndomorphismRow(w: Workspace, to: Row, from: Row, window: number): 
   for (let j = 0; j < entries; j++) w.engine.fe_mul(to + j * POINT_BYTES, to + j * POINT_BYTES, w.beta);
 }
 
-/** acc += digit * P from a row of odd multiples of P (the engine reads every entry whatever the digit). */
+/** acc += digit * P from a row of odd multiples of P (the engine reads every entry whatever the digit, and takes its sign apart itself). */
 function addDigit(w: Workspace, row: Row, window: number, digit: number): void {
-  w.engine.pt_add_selected(w.acc, row, 1 << (window - 1), (Math.abs(digit) - 1) >> 1, digit < 0 ? 1 : 0);
+  w.engine.pt_add_selected(w.acc, row, 1 << (window - 1), digit);
 }
 
 /** Sets the accumulator to the identity (0 : z : 0) for a fresh random z. */
 function startAccumulator(w: Workspace): void {
-  w.engine.writeField(w.acc, 0n);
-  w.engine.writeField(w.acc + FIELD_BYTES, randomFieldElement());
-  w.engine.writeField(w.acc + 2 * FIELD_BYTES, 0n);
+  w.engine.writePoint(w.acc, [0n, randomFieldElement(), 0n]);
 }
 
-function readAccumulator(w: Workspace): Point {
-  const { engine, acc } = w;
-  return new Point(engine.readField(acc), engine.readField(acc + FIELD_BYTES), engine.readField(acc + 2 * FIELD_BYTES));
+/** The result, after which the accumulator and the module's temporaries (the last selected point) are wiped. */
+function takeAccumulator(w: Workspace): Point {
+  const [X, Y, Z] = w.engine.readPoint(w.acc);
+  w.engine.wipe(w.acc, POINT_BYTES);
+  return new Point(X, Y, Z);
 }
 
 function assertSecretScalar(scalar: bigint): void {
@@ -202,7 +199,7 @@ export function mulSecretSum(terms: ReadonlyArray<readonly [Point, bigint]>): Po
     if (i < POINT_DIGITS - 1) for (let d = 0; d < POINT_WINDOW; d++) w.engine.pt_double(w.acc, w.acc);
     for (let h = 0; h < digits.length; h++) addDigit(w, rows + h * POINT_ROW_BYTES, POINT_WINDOW, digits[h]![i]!);
   }
-  return readAccumulator(w);
+  return takeAccumulator(w);
 }
 
 /*
@@ -246,5 +243,5 @@ export function mulBaseSecret(scalar: bigint): Point {
     addDigit(w, rows + 2 * r * BASE_ROW_BYTES, BASE_WINDOW, digits1[r]!);
     addDigit(w, rows + (2 * r + 1) * BASE_ROW_BYTES, BASE_WINDOW, digits2[r]!);
   }
-  return readAccumulator(w);
+  return takeAccumulator(w);
 }

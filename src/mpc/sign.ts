@@ -15,6 +15,7 @@
  * constant-time multiplication for the sender and a variable-base one for the checker.
  */
 import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { affinePoint } from './affine.js';
 import { bytesToHex, concatBytes, randomBytes } from './bytes.js';
 import { Fn, keyPoint, Point, POINT_BYTES, mulG, mulSecretSum, pointFromBytes, pointToBytes, randomScalar } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
@@ -31,10 +32,6 @@ import { stateFromJson } from './state.js';
 
 const NONCE_BYTES = 32;
 
-/** The same point with Z = 1: one inversion, after which every encoding and toAffine() is free. */
-function normalised(point: Point): Point {
-  return Point.fromAffine(point.toAffine());
-}
 
 export type SignResult = { kind: 'presigned' } | { kind: 'signature'; signature: RecoverableSignature };
 
@@ -91,7 +88,7 @@ export class SignParty extends Party<SignState, SignResult> {
       signers.every((id) => share.parties.includes(id));
     if (!valid) throw new InvalidArgumentError(`Signers must be ${share.threshold} distinct parties of this key, including this one.`, `got ${options.signers.join(',')}`);
     const nonceShare = randomScalar();
-    const noncePoint = normalised(mulG(nonceShare));
+    const noncePoint = affinePoint(mulG(nonceShare));
     return new SignParty({
       protocol: 'sign',
       session: bytesToHex(options.session),
@@ -195,7 +192,7 @@ export class SignParty extends Party<SignState, SignResult> {
       keyShare = s.me < peer ? Fn.add(keyShare, zero) : Fn.sub(keyShare, zero);
     }
     s.keyShare = keyShare;
-    const ownKey = normalised(mulG(keyShare));
+    const ownKey = affinePoint(mulG(keyShare));
     s.keyPoint = pointToBytes(ownKey);
     s.keyPointFull = ownKey.toBytes(false);
 
@@ -264,7 +261,7 @@ export class SignParty extends Party<SignState, SignResult> {
     }
     const publicKey = keyPoint(s.share.publicKey);
     if (!keySum.equals(publicKey)) this.fail('public-key-mismatch', undefined, 'signers key shares do not add up to the wallet key');
-    nonce = normalised(nonce);
+    nonce = affinePoint(nonce);
     const r = Fn.create(nonce.toAffine().x);
     if (r === 0n) this.fail('nonce-overflow', undefined, 'nonce x coordinate is zero');
     s.presignature = {

@@ -4,13 +4,13 @@
  * memory from allocate(); the module's own scratch comes first.
  */
 import { base64 } from '@scure/base';
-import { SECP256K1_WASM_BASE64 } from './secp256k1-module.js';
+import { SCRATCH_END, SECP256K1_WASM_BASE64 } from './secp256k1-module.js';
 
+/** p of secp256k1. */
+const FIELD_ORDER = 2n ** 256n - 2n ** 32n - 977n;
 /** Bytes of a field element (8 little-endian 32-bit limbs) and of a point (X, Y, Z). */
 export const FIELD_BYTES = 32;
 export const POINT_BYTES = 96;
-/** Must match SCRATCH_END of the generator: the module's zero and temporaries live below it. */
-const SCRATCH_END = 1024;
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -19,16 +19,27 @@ interface Exports {
   fe_sub(out: number, a: number, b: number): void;
   pt_add(out: number, a: number, b: number): void;
   pt_double(out: number, a: number): void;
-  pt_add_selected(acc: number, row: number, count: number, index: number, negative: number): void;
+  /** acc += digit * P for an odd digit, from the row of the count odd multiples (2j + 1) P at `row`. */
+  pt_add_selected(acc: number, row: number, count: number, digit: number): void;
 }
 
 export interface PointEngine extends Omit<Exports, 'memory'> {
-  /** A region of `bytes` that stays this caller's for the life of the process. */
+  /** A region of `bytes` that stays this caller's from now on. */
   allocate(bytes: number): number;
   writeField(at: number, value: bigint): void;
   readField(at: number): bigint;
+  writePoint(at: number, point: readonly [bigint, bigint, bigint]): void;
+  readPoint(at: number): [bigint, bigint, bigint];
+  /** out = base^exponent mod p for a public exponent (4-bit fixed windows: the sequence depends on the exponent only). */
+  pow(out: number, base: number, exponent: bigint): void;
   /** Copies `bytes` within the memory. */
   copy(to: number, from: number, bytes: number): void;
+  /** Zeroes `size` bytes at `at`, and the module's temporaries: what a multiplication by a secret leaves behind. */
+  wipe(at: number, size: number): void;
+  /** Copies the point at `at` out into `to` at `offset`. */
+  save(at: number, to: Uint8Array, offset: number): void;
+  /** Copies `from` into the memory at `at`. */
+  load(at: number, from: Uint8Array): void;
 }
 
 let engine: PointEngine | undefined;
@@ -46,6 +57,15 @@ function instantiate(): PointEngine {
   const view = new DataView(exports.memory.buffer);
   const bytes = new Uint8Array(exports.memory.buffer);
   let next = SCRATCH_END;
+  const allocate = (size: number): number => {
+    const at = next;
+    if (at + size > bytes.length) throw new RangeError('point engine memory exhausted');
+    next += Math.ceil(size / 8) * 8;
+    return at;
+  };
+  // base^0 .. base^15 for pow, and its accumulator.
+  const powers = allocate(16 * FIELD_BYTES);
+  const powAcc = allocate(FIELD_BYTES);
   return {
     fe_mul: exports.fe_mul,
     fe_add: exports.fe_add,
@@ -53,13 +73,21 @@ function instantiate(): PointEngine {
     pt_add: exports.pt_add,
     pt_double: exports.pt_double,
     pt_add_selected: exports.pt_add_selected,
-    allocate(size) {
-      const at = next;
-      if (at + size > bytes.length) throw new RangeError('point engine memory exhausted');
-      next += Math.ceil(size / 8) * 8;
-      return at;
+    allocate,
+    pow(out, base, exponent) {
+      this.writeField(powers, 1n);
+      this.copy(powers + FIELD_BYTES, base, FIELD_BYTES);
+      for (let i = 2; i < 16; i++) exports.fe_mul(powers + i * FIELD_BYTES, powers + (i - 1) * FIELD_BYTES, base);
+      this.writeField(powAcc, 1n);
+      for (let shift = 252; shift >= 0; shift -= 4) {
+        for (let s = 0; s < 4; s++) exports.fe_mul(powAcc, powAcc, powAcc);
+        exports.fe_mul(powAcc, powAcc, powers + Number((exponent >> BigInt(shift)) & 15n) * FIELD_BYTES);
+      }
+      this.copy(out, powAcc, FIELD_BYTES);
     },
     writeField(at, value) {
+      // The module's operations take field elements in [0, p) only.
+      if (value < 0n || value >= FIELD_ORDER) throw new RangeError('field element out of range');
       let rest = value;
       for (let word = 0; word < 4; word++) {
         view.setBigUint64(at + 8 * word, BigInt.asUintN(64, rest), true);
@@ -72,8 +100,24 @@ function instantiate(): PointEngine {
         view.getBigUint64(at, true)
       );
     },
+    writePoint(at, point) {
+      for (let i = 0; i < 3; i++) this.writeField(at + i * FIELD_BYTES, point[i]!);
+    },
+    readPoint(at) {
+      return [this.readField(at), this.readField(at + FIELD_BYTES), this.readField(at + 2 * FIELD_BYTES)];
+    },
     copy(to, from, size) {
       bytes.copyWithin(to, from, from + size);
+    },
+    wipe(at, size) {
+      bytes.fill(0, at, at + size);
+      bytes.fill(0, 0, SCRATCH_END);
+    },
+    save(at, to, offset) {
+      to.set(bytes.subarray(at, at + POINT_BYTES), offset);
+    },
+    load(at, from) {
+      bytes.set(from, at);
     },
   };
 }
