@@ -1,7 +1,8 @@
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { Fn } from './curve.js';
 import { u32be } from './bytes.js';
+import { Sha256 } from './wasm/sha256.js';
 
 const encoder = new TextEncoder();
 
@@ -25,9 +26,9 @@ function feed(hasher: { update(data: Uint8Array): unknown }, tag: string, parts:
   }
 }
 
-/** Domain-separated SHA-256 over a length-prefixed transcript. */
+/** Domain-separated SHA-256 over a length-prefixed transcript (the compression in WebAssembly: transcripts carry ~100 KB a signature). */
 export function taggedHash(tag: string, ...parts: TranscriptPart[]): Uint8Array {
-  const hasher = sha256.create();
+  const hasher = new Sha256();
   feed(hasher, tag, parts);
   return hasher.digest();
 }

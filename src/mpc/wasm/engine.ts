@@ -1,10 +1,11 @@
 /**
- * The secp256k1 point arithmetic of scripts/wasm/secp256k1-wat.ts, instantiated once, and the
- * moves of field elements and points between BigInts and its memory. Callers own regions of the
+ * The WebAssembly module of scripts/wasm/module-wat.ts (secp256k1 point arithmetic, SHA-256
+ * blocks), instantiated once, and the moves of field elements and points between BigInts and its
+ * memory. Callers own regions of the
  * memory from allocate(); the module's own scratch comes first.
  */
 import { base64 } from '@scure/base';
-import { SCRATCH_END, SECP256K1_WASM_BASE64 } from './secp256k1-module.js';
+import { SCRATCH_END, WASM_MODULE_BASE64 } from './module-bytes.js';
 
 /** p of secp256k1. */
 const FIELD_ORDER = 2n ** 256n - 2n ** 32n - 977n;
@@ -21,9 +22,13 @@ interface Exports {
   pt_double(out: number, a: number): void;
   /** acc += digit * P for an odd digit, from the row of the count odd multiples (2j + 1) P at `row`. */
   pt_add_selected(acc: number, row: number, count: number, digit: number): void;
+  /** Compresses `blocks` 64-byte blocks at `data` into the 8-word SHA-256 state at `state`. */
+  sha256_blocks(state: number, data: number, blocks: number): void;
 }
 
 export interface PointEngine extends Omit<Exports, 'memory'> {
+  /** The module's memory as bytes (fixed size: the view stays valid). */
+  readonly bytes: Uint8Array;
   /** A region of `bytes` that stays this caller's from now on. */
   allocate(bytes: number): number;
   writeField(at: number, value: bigint): void;
@@ -51,7 +56,7 @@ export function pointEngine(): PointEngine {
 
 function instantiate(): PointEngine {
   // Synchronous compilation: allowed in workers (the service worker) and in Node, and the module is small.
-  const module = new WebAssembly.Module(new Uint8Array(base64.decode(SECP256K1_WASM_BASE64)));
+  const module = new WebAssembly.Module(new Uint8Array(base64.decode(WASM_MODULE_BASE64)));
   const exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
   // The memory has a fixed size and never grows, so one view stays valid.
   const view = new DataView(exports.memory.buffer);
@@ -67,12 +72,14 @@ function instantiate(): PointEngine {
   const powers = allocate(16 * FIELD_BYTES);
   const powAcc = allocate(FIELD_BYTES);
   return {
+    bytes,
     fe_mul: exports.fe_mul,
     fe_add: exports.fe_add,
     fe_sub: exports.fe_sub,
     pt_add: exports.pt_add,
     pt_double: exports.pt_double,
     pt_add_selected: exports.pt_add_selected,
+    sha256_blocks: exports.sha256_blocks,
     allocate,
     pow(out, base, exponent) {
       this.writeField(powers, 1n);
