@@ -1,8 +1,10 @@
 /**
  * The WebAssembly text of src/mpc/wasm's module: one fixed memory shared by the secp256k1
- * arithmetic (secp256k1-wat.ts) and SHA-256 (sha256-wat.ts).
+ * arithmetic (secp256k1-wat.ts), SHA-256 (sha256-wat.ts) and the multiplication's scalar sums
+ * (scalar-wat.ts).
  */
 import { secp256k1Functions } from './secp256k1-wat.js';
+import { scalarFunctions } from './scalar-wat.js';
 import { sha256BlocksFunction } from './sha256-wat.js';
 
 /** 2 MiB, fixed: views on the memory stay valid because it never grows. */
@@ -14,6 +16,7 @@ export function moduleWat(): string {
 (memory (export "memory") ${MEMORY_PAGES} ${MEMORY_PAGES})
 ${secp256k1Functions()}
 ${sha256BlocksFunction()}
+${scalarFunctions()}
 )
 `;
 }

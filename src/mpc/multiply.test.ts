@@ -45,6 +45,13 @@ describe('random vector OLE', () => {
     expect(() => run([randomScalar(), randomScalar()], (m) => { m[32 * 3 * 7 + 31]! ^= 1; })).toThrow(/multiplication check failed/);
   });
 
+  it('gives correct shares right after a run that failed its check (no sums are carried over)', () => {
+    expect(() => run([randomScalar(), randomScalar()], (m) => { m[32 * 3 * 11 + 2]! ^= 1; })).toThrow(/multiplication check failed/);
+    const inputs = [randomScalar(), randomScalar()];
+    const { alice, bob, b } = run(inputs);
+    for (let i = 0; i < 2; i++) expect(Fn.add(alice[i]!, bob[i]!)).toBe(Fn.mul(inputs[i]!, b));
+  });
+
   it('detects a tampered check value', () => {
     expect(() => run([randomScalar(), randomScalar()], (m) => { m[MUL_ROWS * 3 * 32 + 32 + 5]! ^= 1; })).toThrow(/multiplication check failed/);
   });

@@ -8,13 +8,14 @@
  * message, so they are fixed only after she committed to her correlations.
  */
 import { equalBytes } from './bytes.js';
-import { CURVE_ORDER, Fn, randomScalar, readScalar } from './curve.js';
+import { CURVE_ORDER, Fn, randomScalar, readScalar, writeScalar } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { DecodeError } from './errors.js';
 import { hashToScalar, taggedHash } from './hash.js';
 import { KeyedBlake3 } from './prf.js';
 import { extensionMessageBytes, extensionReceive, extensionSend } from './ot/extension.js';
 import { bitAt, KAPPA_BYTES, type OtReceiverSetup, type OtSenderSetup } from './ot/params.js';
+import { ACCUMULATOR_BYTES, pointEngine, type PointEngine } from './wasm/engine.js';
 
 /** Alice's inputs per multiplication: the nonce share and the key share (DKLs23 L = 2). */
 export const MUL_INPUTS = 2;
@@ -44,36 +45,93 @@ const CORRECTIONS_BYTES = MUL_ROWS * WIDTH * 32;
 export const MUL_ALICE_MESSAGE_BYTES = CORRECTIONS_BYTES + 32 + 32 + MUL_INPUTS * 32;
 
 /**
- * WIDTH pads per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash.
- * Each pad is left unreduced: callers reduce sums of them once, with far fewer BigInt divisions.
+ * WIDTH pads per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash. The
+ * pads land in the module's memory (ScalarArea.pads), where the row sums read them.
  */
 class RowPads {
   private readonly prf: KeyedBlake3;
   private readonly input = new Uint8Array(4 + KAPPA_BYTES);
   private readonly inputView = new DataView(this.input.buffer);
-  private readonly output = new Uint8Array(PAD_OUTPUT_BYTES);
-  private readonly outputView = new DataView(this.output.buffer);
-  readonly pads: bigint[] = new Array<bigint>(WIDTH).fill(0n);
 
-  constructor(rowKey: Uint8Array) {
+  constructor(
+    rowKey: Uint8Array,
+    private readonly output: Uint8Array,
+  ) {
     this.prf = new KeyedBlake3(rowKey);
   }
 
-  /** The pad bytes of `row`, or of `row` XOR `flip` when given (the sender's other message): WIDTH big-endian 256-bit integers. */
-  hash(index: number, row: Uint8Array, flip?: Uint8Array): DataView {
+  /** The pads of `row`, or of `row` XOR `flip` when given (the sender's other message): WIDTH big-endian 256-bit integers in the output. */
+  hash(index: number, row: Uint8Array, flip?: Uint8Array): void {
     this.inputView.setUint32(0, index);
     this.input.set(row, 4);
     if (flip) for (let i = 0; i < KAPPA_BYTES; i++) this.input[4 + i]! ^= flip[i]!;
     this.prf.xofInto(this.input, this.output);
-    return this.outputView;
   }
+}
 
-  /** The pads of `row` (see hash) as integers, into this.pads. */
-  compute(index: number, row: Uint8Array, flip?: Uint8Array): bigint[] {
-    const view = this.hash(index, row, flip);
-    for (let k = 0; k < WIDTH; k++) this.pads[k] = readScalar(view, k * PAD_BYTES);
-    return this.pads;
-  }
+/**
+ * The module memory the row sums use (src/mpc/wasm, scripts/wasm/scalar-wat.ts): the gadget and
+ * the check coefficients as big-endian scalars, the pads of the current row, accumulators.
+ */
+interface ScalarArea {
+  engine: PointEngine;
+  view: DataView;
+  gadget: number;
+  chi: number;
+  pads: number;
+  padsBytes: Uint8Array;
+  values: number;
+  valuesView: DataView;
+  choiceTerm: number;
+  one: number;
+  shareAccumulators: number;
+  rowAccumulator: number;
+  out: number;
+}
+let scalarArea: ScalarArea | undefined;
+
+function scalarSums(): ScalarArea {
+  if (scalarArea) return scalarArea;
+  const engine = pointEngine();
+  const view = new DataView(engine.bytes.buffer);
+  const gadgetAt = engine.allocate(MUL_ROWS * 32);
+  gadget().forEach((value, j) => writeScalar(view, gadgetAt + 32 * j, value));
+  const pads = engine.allocate(PAD_OUTPUT_BYTES);
+  const values = engine.allocate(WIDTH * 32);
+  const one = engine.allocate(32);
+  writeScalar(view, one, 1n);
+  scalarArea = {
+    engine,
+    view,
+    gadget: gadgetAt,
+    chi: engine.allocate(WIDTH * 32),
+    pads,
+    padsBytes: engine.bytes.subarray(pads, pads + PAD_OUTPUT_BYTES),
+    values,
+    valuesView: new DataView(engine.bytes.buffer, values, WIDTH * 32),
+    choiceTerm: engine.allocate(32),
+    one,
+    shareAccumulators: engine.allocate(MUL_INPUTS * ACCUMULATOR_BYTES),
+    rowAccumulator: engine.allocate(ACCUMULATOR_BYTES),
+    out: engine.allocate(32),
+  };
+  return scalarArea;
+}
+
+/** Zeroes the accumulators (a call that threw midway would otherwise leave its sums in them) and the row slots. */
+function clearScalarArea(area: ScalarArea): void {
+  area.engine.wipe(area.shareAccumulators, MUL_INPUTS * ACCUMULATOR_BYTES);
+  area.engine.wipe(area.rowAccumulator, ACCUMULATOR_BYTES);
+  area.engine.wipe(area.pads, PAD_OUTPUT_BYTES);
+  area.engine.wipe(area.values, WIDTH * 32);
+  area.engine.wipe(area.choiceTerm, 32);
+  area.engine.wipe(area.out, 32);
+}
+
+/** An accumulator reduced mod n as a BigInt (it is zeroed). */
+function takeSum(area: ScalarArea, accumulator: number): bigint {
+  area.engine.sc_reduce(area.out, accumulator, 0);
+  return readScalar(area.view, area.out);
 }
 
 const ORDER_WORDS = wordsOf(CURVE_ORDER);
@@ -185,34 +243,39 @@ export function mulAlice(
   if (inputs.length !== MUL_INPUTS) throw new RangeError(`multiplication takes ${MUL_INPUTS} inputs`);
   const qRows = extensionSend(setup, otBinding, MUL_ROWS, bobMessage);
   const correlation = Array.from({ length: WIDTH }, () => randomScalar());
-  const hasher = new RowPads(rowKey);
-  // Alice's own share of row j is minus her pad for choice 0; raw0 keeps those pads for the check values.
-  const raw0: bigint[] = new Array<bigint>(MUL_ROWS * WIDTH);
+  const area = scalarSums();
+  const { engine } = area;
+  clearScalarArea(area);
+  const hasher = new RowPads(rowKey, area.padsBytes);
+  const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
+  // Alice's own share of row j is minus her pad for choice 0, so her pads for choice 0 are kept (as
+  // bytes) for the check values, which need the check coefficients, drawn only after the corrections.
+  const pads0 = new Uint8Array(MUL_ROWS * WIDTH * PAD_BYTES);
   const corrections = new Uint8Array(CORRECTIONS_BYTES);
   const correctionsView = new DataView(corrections.buffer);
   const correlationWords = correlation.map(wordsOf);
   const pads0Bytes = new Uint8Array(WIDTH * PAD_BYTES);
   const pads0View = new DataView(pads0Bytes.buffer);
   const limbs: number[] = new Array<number>(8).fill(0);
-  const g = gadget();
-  const shareSums: bigint[] = new Array<bigint>(MUL_INPUTS).fill(0n);
   for (let j = 0; j < MUL_ROWS; j++) {
     const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
-    const view0 = hasher.hash(j, row);
-    for (let k = 0; k < WIDTH; k++) raw0[j * WIDTH + k] = readScalar(view0, k * PAD_BYTES);
-    pads0Bytes.set(new Uint8Array(view0.buffer, 0, WIDTH * PAD_BYTES));
+    hasher.hash(j, row);
+    for (let i = 0; i < MUL_INPUTS; i++) engine.sc_mac(area.shareAccumulators + i * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.pads + i * PAD_BYTES);
+    pads0Bytes.set(area.padsBytes.subarray(0, WIDTH * PAD_BYTES));
+    pads0.set(pads0Bytes, j * WIDTH * PAD_BYTES);
     // The correction of column k: pad0 - pad1 + correlation_k mod n.
-    const view1 = hasher.hash(j, row, setup.delta);
-    for (let k = 0; k < WIDTH; k++) writeCorrection(correctionsView, (j * WIDTH + k) * 32, pads0View, view1, k * PAD_BYTES, correlationWords[k]!, limbs);
-    for (let i = 0; i < MUL_INPUTS; i++) shareSums[i]! += g[j]! * raw0[j * WIDTH + i]!;
+    hasher.hash(j, row, setup.delta);
+    for (let k = 0; k < WIDTH; k++) writeCorrection(correctionsView, (j * WIDTH + k) * 32, pads0View, padsView, k * PAD_BYTES, correlationWords[k]!, limbs);
   }
   const seed = correctionsDigest(rowKey, corrections);
   const chi = checkCoefficients(seed);
-  const checkValues = new PayloadWriter();
+  chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
+  const checkValues = new Uint8Array(MUL_ROWS * 32);
   for (let j = 0; j < MUL_ROWS; j++) {
-    let value = 0n;
-    for (let k = 0; k < WIDTH; k++) value += chi[k]! * raw0[j * WIDTH + k]!;
-    checkValues.scalar(Fn.create(-value));
+    engine.bytes.set(pads0.subarray(j * WIDTH * PAD_BYTES, (j + 1) * WIDTH * PAD_BYTES), area.pads);
+    for (let k = 0; k < WIDTH; k++) engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.pads + k * PAD_BYTES);
+    engine.sc_reduce(area.out, area.rowAccumulator, 1);
+    checkValues.set(engine.bytes.subarray(area.out, area.out + 32), j * 32);
   }
   let checkCombination = 0n;
   for (let k = 0; k < WIDTH; k++) checkCombination += chi[k]! * correlation[k]!;
@@ -220,12 +283,13 @@ export function mulAlice(
   const shares: bigint[] = [];
   const adjustments: bigint[] = [];
   for (let i = 0; i < MUL_INPUTS; i++) {
-    shares.push(Fn.create(-shareSums[i]!));
+    shares.push(Fn.neg(takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES)));
     adjustments.push(Fn.sub(inputs[i]!, correlation[i]!));
   }
+  clearScalarArea(area);
   const message = new PayloadWriter()
     .bytes(corrections)
-    .bytes(checkDigest(rowKey, checkValues.finish()))
+    .bytes(checkDigest(rowKey, checkValues))
     .scalar(Fn.create(checkCombination))
     .scalars(adjustments)
     .finish();
@@ -252,27 +316,33 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
 
   const seed = correctionsDigest(rowKey, corrections);
   const chi = checkCoefficients(seed);
-  const checkValues = new PayloadWriter();
-  const hasher = new RowPads(rowKey);
-  const g = gadget();
-  const valueView = new DataView(new ArrayBuffer(32));
-  const shareSums: bigint[] = new Array<bigint>(MUL_INPUTS).fill(0n);
+  const area = scalarSums();
+  const { engine } = area;
+  clearScalarArea(area);
+  chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
+  const checkValues = new Uint8Array(MUL_ROWS * 32);
+  const hasher = new RowPads(rowKey, area.padsBytes);
+  const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
+  // n - checkCombination, as words: a row's check value is -(sum_k chi_k value_k + choice (n - checkCombination)).
+  const negatedCombinationWords = wordsOf(Fn.neg(checkCombination));
   for (let j = 0; j < MUL_ROWS; j++) {
     // Bob's own share of row j is his pad plus, when his choice is 1, Alice's correction: computed
     // in 32-bit words with masks rather than a branch on the secret choice bit.
-    const bit = bitAt(state.choices, j);
-    const choiceMask = -bit;
-    const choice = BigInt(bit);
-    const pads = hasher.hash(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
-    let combined = 0n;
+    const choiceMask = -bitAt(state.choices, j);
+    hasher.hash(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
     for (let k = 0; k < WIDTH; k++) {
-      const value = padPlusMasked(pads, k * PAD_BYTES, correctionsView, (j * WIDTH + k) * 32, choiceMask, valueView);
-      combined += chi[k]! * value;
-      if (k < MUL_INPUTS) shareSums[k]! += g[j]! * value;
+      padPlusMasked(padsView, k * PAD_BYTES, correctionsView, (j * WIDTH + k) * 32, choiceMask, area.valuesView, k * 32);
+      engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.values + 32 * k);
+      if (k < MUL_INPUTS) engine.sc_mac(area.shareAccumulators + k * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.values + 32 * k);
     }
-    checkValues.scalar(Fn.create(choice * checkCombination - combined));
+    for (let i = 0; i < 8; i++) area.view.setUint32(area.choiceTerm + 4 * i, negatedCombinationWords[i]! & choiceMask);
+    engine.sc_mac(area.rowAccumulator, area.choiceTerm, area.one);
+    engine.sc_reduce(area.out, area.rowAccumulator, 1);
+    checkValues.set(engine.bytes.subarray(area.out, area.out + 32), j * 32);
   }
-  if (!equalBytes(checkDigest(rowKey, checkValues.finish()), digest)) {
+  const shareSums = Array.from({ length: MUL_INPUTS }, (_, i) => takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES));
+  clearScalarArea(area);
+  if (!equalBytes(checkDigest(rowKey, checkValues), digest)) {
     throw new DecodeError('multiplication-check-failed', 'multiplication check failed: the sender used inconsistent correlations');
   }
   const shares: bigint[] = [];
@@ -281,24 +351,24 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
 }
 
 /**
- * pad + (correction AND mask), a representative mod n below 2^256: n is subtracted when the sum
- * carries out, through a mask as well, so neither the choice bit (mask) nor the carry picks a branch.
+ * pad + (correction AND mask), a representative mod n below 2^256, as 32 big-endian bytes at `at`
+ * of `out`: n is subtracted when the sum carries out, through a mask as well, so neither the choice
+ * bit (mask) nor the carry picks a branch.
  */
-function padPlusMasked(pads: DataView, padAt: number, corrections: DataView, correctionAt: number, mask: number, out: DataView): bigint {
+function padPlusMasked(pads: DataView, padAt: number, corrections: DataView, correctionAt: number, mask: number, out: DataView, at: number): void {
   let carry = 0;
   for (let i = 7; i >= 0; i--) {
     const t = pads.getUint32(padAt + 4 * i) + ((corrections.getUint32(correctionAt + 4 * i) & mask) >>> 0) + carry;
     const limb = t >>> 0;
     carry = (t - limb) / TWO_32;
-    out.setUint32(4 * i, limb);
+    out.setUint32(at + 4 * i, limb);
   }
   const carryMask = -carry;
   let borrow = 0;
   for (let i = 7; i >= 0; i--) {
-    const t = out.getUint32(4 * i) - ((ORDER_WORDS[i]! & carryMask) >>> 0) + borrow;
+    const t = out.getUint32(at + 4 * i) - ((ORDER_WORDS[i]! & carryMask) >>> 0) + borrow;
     const limb = t >>> 0;
     borrow = (t - limb) / TWO_32;
-    out.setUint32(4 * i, limb);
+    out.setUint32(at + 4 * i, limb);
   }
-  return readScalar(out, 0);
 }

@@ -12,6 +12,8 @@ const FIELD_ORDER = 2n ** 256n - 2n ** 32n - 977n;
 /** Bytes of a field element (8 little-endian 32-bit limbs) and of a point (X, Y, Z). */
 export const FIELD_BYTES = 32;
 export const POINT_BYTES = 96;
+/** Bytes of a scalar accumulator: 18 little-endian 32-bit limbs. */
+export const ACCUMULATOR_BYTES = 72;
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -24,6 +26,10 @@ interface Exports {
   pt_add_selected(acc: number, row: number, count: number, digit: number): void;
   /** Compresses `blocks` 64-byte blocks at `data` into the 8-word SHA-256 state at `state`. */
   sha256_blocks(state: number, data: number, blocks: number): void;
+  /** acc += a * b, for 32-byte big-endian a and b and an accumulator of ACCUMULATOR_BYTES. */
+  sc_mac(acc: number, a: number, b: number): void;
+  /** out = (negate ? -acc : acc) mod n, 32 bytes big-endian; the accumulator is zeroed. */
+  sc_reduce(out: number, acc: number, negate: number): void;
 }
 
 export interface PointEngine extends Omit<Exports, 'memory'> {
@@ -80,6 +86,8 @@ function instantiate(): PointEngine {
     pt_double: exports.pt_double,
     pt_add_selected: exports.pt_add_selected,
     sha256_blocks: exports.sha256_blocks,
+    sc_mac: exports.sc_mac,
+    sc_reduce: exports.sc_reduce,
     allocate,
     pow(out, base, exponent) {
       this.writeField(powers, 1n);
