@@ -29,7 +29,10 @@ let fields: Fields | undefined;
 function workspace(): Fields {
   if (fields) return fields;
   const engine = pointEngine();
-  const [zero, seven, a, b, c] = [0, 1, 2, 3, 4].map(() => engine.allocate(FIELD_BYTES)) as [number, number, number, number, number];
+  const [zero, seven] = [0, 1].map(() => engine.allocate(FIELD_BYTES)) as [number, number];
+  // a, b and c are contiguous: affinePoint wipes them in one go.
+  const a = engine.allocate(3 * FIELD_BYTES);
+  const [b, c] = [a + FIELD_BYTES, a + 2 * FIELD_BYTES];
   engine.writeField(seven, 7n);
   fields = { engine, zero, seven, a, b, c };
   return fields;
@@ -45,7 +48,10 @@ export function affinePoint(point: Point): Point {
   engine.writeField(c, point.Y);
   engine.fe_mul(b, b, a);
   engine.fe_mul(c, c, a);
-  return new Point(engine.readField(b), engine.readField(c), 1n);
+  const affine = new Point(engine.readField(b), engine.readField(c), 1n);
+  // Points normalised here may come from secrets (the base OT's shared points): nothing stays behind.
+  engine.wipe(a, 3 * FIELD_BYTES);
+  return affine;
 }
 
 /**

@@ -175,6 +175,7 @@ function addWindowsPublic(w: PublicWorkspace, table: WindowTable, window: number
     carry = raw > half ? 1 : 0;
     const digit = raw - (carry << window);
     if (digit === 0) continue;
+    if (Math.abs(digit) >= table.rowEntries) throw new RangeError('digit outside its table row');
     const at = (row * table.rowEntries + Math.abs(digit)) * ENGINE_POINT_BYTES;
     w.engine.load(w.entry, table.bytes.subarray(at, at + ENGINE_POINT_BYTES));
     if (digit < 0) w.engine.fe_sub(w.entry + FIELD_BYTES, w.zero, w.entry + FIELD_BYTES);

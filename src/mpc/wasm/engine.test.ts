@@ -53,6 +53,22 @@ describe('point engine: field arithmetic', () => {
     }
   });
 
+  it('raises to public exponents like BigInts, and refuses exponents of 2^256 and more', () => {
+    const modPow = (base: bigint, exponent: bigint) => {
+      let result = 1n;
+      for (let x = base, e = exponent; e > 0n; e >>= 1n, x = (x * x) % P) if (e & 1n) result = (result * x) % P;
+      return result;
+    };
+    for (const exponent of [0n, 1n, 2n, 15n, 16n, P - 2n, (P + 1n) / 4n, (1n << 256n) - 1n]) {
+      const x = randomField();
+      engine.writeField(a, x);
+      engine.pow(out, a, exponent);
+      expect(engine.readField(out)).toBe(modPow(x, exponent));
+    }
+    expect(() => engine.pow(out, a, 1n << 256n)).toThrow(RangeError);
+    expect(() => engine.pow(out, a, -1n)).toThrow(RangeError);
+  });
+
   it('refuses to load a value that is not a field element', () => {
     expect(() => engine.writeField(a, P)).toThrow(RangeError);
     expect(() => engine.writeField(a, -1n)).toThrow(RangeError);

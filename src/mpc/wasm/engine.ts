@@ -26,6 +26,8 @@ interface Exports {
   pt_add_selected(acc: number, row: number, count: number, digit: number): void;
   /** Compresses `blocks` 64-byte blocks at `data` into the 8-word SHA-256 state at `state`. */
   sha256_blocks(state: number, data: number, blocks: number): void;
+  /** Keyed BLAKE3 XOF output blocks counter .. counter + blocks - 1 of a one-block input (see scripts/wasm/blake3-wat.ts). */
+  blake3_xof(key: number, block: number, length: number, out: number, counter: number, blocks: number): void;
   /** acc += a * b, for 32-byte big-endian a and b and an accumulator of ACCUMULATOR_BYTES. */
   sc_mac(acc: number, a: number, b: number): void;
   /** out = (negate ? -acc : acc) mod n, 32 bytes big-endian; the accumulator is zeroed. */
@@ -86,10 +88,12 @@ function instantiate(): PointEngine {
     pt_double: exports.pt_double,
     pt_add_selected: exports.pt_add_selected,
     sha256_blocks: exports.sha256_blocks,
+    blake3_xof: exports.blake3_xof,
     sc_mac: exports.sc_mac,
     sc_reduce: exports.sc_reduce,
     allocate,
     pow(out, base, exponent) {
+      if (exponent < 0n || exponent >> 256n !== 0n) throw new RangeError('exponent must be below 2^256');
       this.writeField(powers, 1n);
       this.copy(powers + FIELD_BYTES, base, FIELD_BYTES);
       for (let i = 2; i < 16; i++) exports.fe_mul(powers + i * FIELD_BYTES, powers + (i - 1) * FIELD_BYTES, base);
@@ -99,6 +103,8 @@ function instantiate(): PointEngine {
         exports.fe_mul(powAcc, powAcc, powers + Number((exponent >> BigInt(shift)) & 15n) * FIELD_BYTES);
       }
       this.copy(out, powAcc, FIELD_BYTES);
+      // The base may be a secret's coordinate: its powers go.
+      bytes.fill(0, powers, powAcc + FIELD_BYTES);
     },
     writeField(at, value) {
       // The module's operations take field elements in [0, p) only.

@@ -31,9 +31,13 @@ export class Sha256 {
   private pendingLength = 0;
   private length = 0;
   private finished = false;
+  /** How much of the module's data area this hasher's copies reached, to wipe. */
+  private dataUsed = 0;
 
-  update(data: Uint8Array): this {
+  update(input: Uint8Array): this {
     if (this.finished) throw new Error('SHA-256 hasher already finished');
+    // Bytes inside the module's memory could be overwritten by the copies below: hash a copy.
+    const data = input.buffer === hashingArea().engine.bytes.buffer ? input.slice() : input;
     this.length += data.length;
     let offset = 0;
     if (this.pendingLength > 0) {
@@ -69,6 +73,13 @@ export class Sha256 {
     const out = new Uint8Array(32);
     const outView = new DataView(out.buffer);
     for (let i = 0; i < 8; i++) outView.setUint32(4 * i, this.state[i]!);
+    // Transcripts hash secrets (OT keys, seeds): neither the state nor any input stays behind.
+    const { engine, state, data } = hashingArea();
+    engine.bytes.fill(0, state, state + 32);
+    engine.bytes.fill(0, data, data + this.dataUsed);
+    this.state.fill(0);
+    this.pending.fill(0);
+    tail.fill(0);
     return out;
   }
 
@@ -80,6 +91,7 @@ export class Sha256 {
     for (let offset = 0; offset < blocks.length; offset += CHUNK_BLOCKS * BLOCK) {
       const chunk = blocks.subarray(offset, Math.min(blocks.length, offset + CHUNK_BLOCKS * BLOCK));
       engine.bytes.set(chunk, data);
+      this.dataUsed = Math.max(this.dataUsed, chunk.length);
       engine.sha256_blocks(state, data, chunk.length / BLOCK);
     }
     for (let i = 0; i < 8; i++) this.state[i] = view.getUint32(state + 4 * i, true);
