@@ -1,10 +1,11 @@
 /**
  * The WebAssembly text of src/mpc/wasm's module: one fixed memory shared by the secp256k1
- * arithmetic (secp256k1-wat.ts), SHA-256 (sha256-wat.ts), keyed BLAKE3 (blake3-wat.ts) and the
- * multiplication's scalar sums (scalar-wat.ts).
+ * arithmetic (secp256k1-wat.ts), SHA-256 (sha256-wat.ts), keyed BLAKE3 (blake3-wat.ts), the OT
+ * extension's column hashes (column-hash-wat.ts) and the multiplication's scalar sums (scalar-wat.ts).
  */
 import { secp256k1Functions } from './secp256k1-wat.js';
 import { blake3XofFunction } from './blake3-wat.js';
+import { columnHashFunction } from './column-hash-wat.js';
 import { scalarFunctions } from './scalar-wat.js';
 import { sha256BlocksFunction } from './sha256-wat.js';
 
@@ -19,6 +20,7 @@ ${secp256k1Functions()}
 ${sha256BlocksFunction()}
 ${scalarFunctions()}
 ${blake3XofFunction()}
+${columnHashFunction()}
 )
 `;
 }

@@ -13,6 +13,7 @@ import { concatBytes, equalBytes, randomBytes, xorInto } from '../bytes.js';
 import { DecodeError } from '../errors.js';
 import { taggedHash } from '../hash.js';
 import { KeyedBlake3 } from '../prf.js';
+import { pointEngine, type PointEngine } from '../wasm/engine.js';
 import { CHECK_BYTES, CHECK_BITS, KAPPA, KAPPA_BYTES, bitAt, seedAt, type OtReceiverSetup, type OtSenderSetup } from './params.js';
 
 export function extensionMessageBytes(rows: number): number {
@@ -49,32 +50,46 @@ class ColumnExpander {
   }
 }
 
-/** The challenge matrix: one CHECK_BITS-wide random row per extended OT, drawn after the receiver fixed its columns. */
-function checkMatrix(binding: Uint8Array, rows: number, columns: Uint8Array): Uint32Array {
-  const out = new Uint8Array(rows * CHECK_BYTES);
-  new KeyedBlake3(taggedHash('ot/ext/check', binding, columns)).xofInto(new Uint8Array(0), out);
-  return new Uint32Array(out.buffer);
+/**
+ * Module memory for the column hashes of one row count: the challenge matrix (one CHECK_BITS-wide
+ * row per extended OT), up to KAPPA + 1 columns, and their hashes.
+ */
+interface HashArea {
+  engine: PointEngine;
+  matrix: Uint8Array;
+  columns: number;
+  out: number;
+}
+const hashAreas = new Map<number, HashArea>();
+
+function hashArea(rows: number): HashArea {
+  let area = hashAreas.get(rows);
+  if (!area) {
+    const engine = pointEngine();
+    const matrix = engine.allocate(rows * CHECK_BYTES);
+    const columnBytes = (rows + CHECK_BITS) / 8;
+    area = { engine, matrix: engine.bytes.subarray(matrix, matrix + rows * CHECK_BYTES), columns: engine.allocate((KAPPA + 1) * columnBytes), out: engine.allocate((KAPPA + 1) * CHECK_BYTES) };
+    hashAreas.set(rows, area);
+  }
+  return area;
 }
 
-/** Universal hash of one column: XOR of the matrix rows its bits select, plus its padding bits. */
-function hashColumn(matrix: Uint32Array, rows: number, column: Uint8Array): Uint8Array {
-  if (CHECK_BYTES !== 32) throw new Error('hashColumn is unrolled for 256 check bits');
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-  for (let row = 0, base = 0; row < rows; row++, base += 8) {
-    // Branch-free: mask is all ones when the bit is set.
-    const mask = -((column[row >> 3]! >> (row & 7)) & 1);
-    a0 ^= matrix[base]! & mask;
-    a1 ^= matrix[base + 1]! & mask;
-    a2 ^= matrix[base + 2]! & mask;
-    a3 ^= matrix[base + 3]! & mask;
-    a4 ^= matrix[base + 4]! & mask;
-    a5 ^= matrix[base + 5]! & mask;
-    a6 ^= matrix[base + 6]! & mask;
-    a7 ^= matrix[base + 7]! & mask;
-  }
-  const out = new Uint8Array(Int32Array.of(a0, a1, a2, a3, a4, a5, a6, a7).buffer);
-  xorInto(out, column.subarray(rows / 8, rows / 8 + CHECK_BYTES));
-  return out;
+/**
+ * Universal hashes of columns: for each, the XOR of the challenge-matrix rows its bits select, plus
+ * its padding bits. The matrix is drawn by Fiat-Shamir from `uBytes`, after the receiver fixed them.
+ */
+function hashColumns(binding: Uint8Array, rows: number, uBytes: Uint8Array, columns: readonly Uint8Array[]): Uint8Array[] {
+  const area = hashArea(rows);
+  const { engine } = area;
+  new KeyedBlake3(taggedHash('ot/ext/check', binding, uBytes)).xofInto(new Uint8Array(0), area.matrix);
+  const columnBytes = (rows + CHECK_BITS) / 8;
+  columns.forEach((column, c) => engine.bytes.set(column, area.columns + c * columnBytes));
+  engine.hash_columns(area.matrix.byteOffset, rows, area.columns, columnBytes, columns.length, area.out);
+  const hashes = columns.map((_, c) => engine.bytes.slice(area.out + c * CHECK_BYTES, area.out + (c + 1) * CHECK_BYTES));
+  // The columns are secret OT material.
+  engine.bytes.fill(0, area.columns, area.columns + columns.length * columnBytes);
+  engine.bytes.fill(0, area.out, area.out + columns.length * CHECK_BYTES);
+  return hashes;
 }
 
 /**
@@ -143,9 +158,7 @@ export function extensionReceive(
     uColumns.push(u);
   }
   const uBytes = concatBytes(...uColumns);
-  const matrix = checkMatrix(binding, rows, uBytes);
-  const choiceHash = hashColumn(matrix, rows, choices);
-  const columnHashes = tColumns.map((column) => hashColumn(matrix, rows, column));
+  const [choiceHash, ...columnHashes] = hashColumns(binding, rows, uBytes, [choices, ...tColumns]) as [Uint8Array, ...Uint8Array[]];
   return {
     output: { choices: choices.slice(0, rows / 8), rows: transpose(tColumns, rows) },
     message: concatBytes(uBytes, choiceHash, ...columnHashes),
@@ -160,10 +173,9 @@ export function extensionSend(setup: OtSenderSetup, binding: Uint8Array, rows: n
   const uBytes = message.subarray(0, KAPPA * columnBytes);
   const choiceHash = message.subarray(KAPPA * columnBytes, KAPPA * columnBytes + CHECK_BYTES);
   const hashesStart = KAPPA * columnBytes + CHECK_BYTES;
-  const matrix = checkMatrix(binding, rows, uBytes);
 
   const qColumns: Uint8Array[] = [];
-  let consistent = true;
+  const expectedHashes: Uint8Array[] = [];
   const expander = new ColumnExpander(binding, columnBytes);
   for (let k = 0; k < KAPPA; k++) {
     const q = expander.expand(seedAt(setup.seeds, k), k);
@@ -173,9 +185,13 @@ export function extensionSend(setup: OtSenderSetup, binding: Uint8Array, rows: n
     for (let i = 0; i < columnBytes; i++) q[i]! ^= u[i]! & mask;
     const expected = message.slice(hashesStart + k * CHECK_BYTES, hashesStart + (k + 1) * CHECK_BYTES);
     for (let i = 0; i < CHECK_BYTES; i++) expected[i]! ^= choiceHash[i]! & mask;
-    consistent = equalBytes(hashColumn(matrix, rows, q), expected) && consistent;
     qColumns.push(q);
+    expectedHashes.push(expected);
   }
+  let consistent = true;
+  hashColumns(binding, rows, uBytes, qColumns).forEach((hash, k) => {
+    consistent = equalBytes(hash, expectedHashes[k]!) && consistent;
+  });
   if (!consistent) throw new DecodeError('ot-check-failed', 'OT extension consistency check failed: the receiver used inconsistent choices');
   return transpose(qColumns, rows);
 }

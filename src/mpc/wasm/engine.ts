@@ -28,6 +28,8 @@ interface Exports {
   sha256_blocks(state: number, data: number, blocks: number): void;
   /** Keyed BLAKE3 XOF output blocks counter .. counter + blocks - 1 of a one-block input (see scripts/wasm/blake3-wat.ts). */
   blake3_xof(key: number, block: number, length: number, out: number, counter: number, blocks: number): void;
+  /** The OT extension's column hashes (see scripts/wasm/column-hash-wat.ts). */
+  hash_columns(matrix: number, rows: number, columns: number, stride: number, count: number, out: number): void;
   /** acc += a * b, for 32-byte big-endian a and b and an accumulator of ACCUMULATOR_BYTES. */
   sc_mac(acc: number, a: number, b: number): void;
   /** out = (negate ? -acc : acc) mod n, 32 bytes big-endian; the accumulator is zeroed. */
@@ -89,6 +91,7 @@ function instantiate(): PointEngine {
     pt_add_selected: exports.pt_add_selected,
     sha256_blocks: exports.sha256_blocks,
     blake3_xof: exports.blake3_xof,
+    hash_columns: exports.hash_columns,
     sc_mac: exports.sc_mac,
     sc_reduce: exports.sc_reduce,
     allocate,
