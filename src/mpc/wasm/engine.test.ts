@@ -2,11 +2,90 @@ import { describe, expect, it } from 'vitest';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { randomBytes } from '../bytes.js';
-import { addProjective, doubleProjective, negateProjective, reduceProjective, type Projective } from '../projective.js';
 import { FIELD_BYTES, POINT_BYTES, pointEngine } from './engine.js';
 
 const Point = secp256k1.Point;
 const P = Point.Fp.ORDER;
+
+/*
+ * The oracle: the same complete formulas (Renes, Costello and Batina, eprint 2015/1060,
+ * algorithms 7 and 9, a = 0) on BigInts, products reduced, sums left as they fall.
+ */
+type Projective = readonly [bigint, bigint, bigint];
+const B3 = 21n; // 3 * b, b = 7
+
+function addProjective(a: Projective, b: Projective): Projective {
+  const [X1, Y1, Z1] = a;
+  const [X2, Y2, Z2] = b;
+  let t0 = (X1 * X2) % P;
+  let t1 = (Y1 * Y2) % P;
+  let t2 = (Z1 * Z2) % P;
+  let t3 = ((X1 + Y1) * (X2 + Y2)) % P;
+  let t4 = t0 + t1;
+  t3 = t3 - t4;
+  t4 = ((Y1 + Z1) * (Y2 + Z2)) % P;
+  let X3 = t1 + t2;
+  t4 = t4 - X3;
+  X3 = ((X1 + Z1) * (X2 + Z2)) % P;
+  let Y3 = t0 + t2;
+  Y3 = X3 - Y3;
+  X3 = t0 + t0;
+  t0 = X3 + t0;
+  t2 = (B3 * t2) % P;
+  let Z3 = t1 + t2;
+  t1 = t1 - t2;
+  Y3 = (B3 * Y3) % P;
+  X3 = (t4 * Y3) % P;
+  t2 = (t3 * t1) % P;
+  X3 = t2 - X3;
+  Y3 = (Y3 * t0) % P;
+  t1 = (t1 * Z3) % P;
+  Y3 = t1 + Y3;
+  t0 = (t0 * t3) % P;
+  Z3 = (Z3 * t4) % P;
+  Z3 = Z3 + t0;
+  return [X3, Y3, Z3];
+}
+
+function doubleProjective(a: Projective): Projective {
+  const [X, Y, Z] = a;
+  let t0 = (Y * Y) % P;
+  let Z3 = t0 + t0;
+  Z3 = Z3 + Z3;
+  Z3 = Z3 + Z3;
+  let t1 = (Y * Z) % P;
+  let t2 = (Z * Z) % P;
+  t2 = (B3 * t2) % P;
+  let X3 = (t2 * Z3) % P;
+  let Y3 = t0 + t2;
+  Z3 = (t1 * Z3) % P;
+  t1 = t2 + t2;
+  t2 = t1 + t2;
+  t0 = t0 - t2;
+  Y3 = (t0 * Y3) % P;
+  Y3 = X3 + Y3;
+  t1 = (X * Y) % P;
+  X3 = (t0 * t1) % P;
+  X3 = X3 + X3;
+  return [X3, Y3, Z3];
+}
+
+/** p - Y rather than -Y: for a reduced point both signs then cost the same to add. */
+function negateProjective(a: Projective): Projective {
+  return [a[0], P - a[1], a[2]];
+}
+
+/** A field element in [0, p), from any value the formulas above leave. */
+function reduceField(value: bigint): bigint {
+  const reduced = value % P;
+  return reduced < 0n ? reduced + P : reduced;
+}
+
+/** The same point with every coordinate in [0, p): table entries stored so cost the same to add. */
+function reduceProjective([X, Y, Z]: Projective): Projective {
+  return [reduceField(X), reduceField(Y), reduceField(Z)];
+}
+
 const engine = pointEngine();
 const [a, b, out] = [0, 1, 2].map(() => engine.allocate(FIELD_BYTES)) as [number, number, number];
 const randomField = () => bytesToNumberBE(randomBytes(40)) % P;
