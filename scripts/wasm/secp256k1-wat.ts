@@ -148,11 +148,15 @@ const coordinate = (pointer: string, index: 0 | 1 | 2): Operand => `(i32.add ${g
 const temp = (name: Temp): Operand => `(i32.const ${TEMP_AT[name]})`;
 const call = (fn: string, ...args: Operand[]) => `(call $${fn} ${args.join(' ')})`;
 const copyField = (to: Operand, from: Operand) => range(4).map((w) => `(i64.store offset=${8 * w} ${to} (i64.load offset=${8 * w} ${from}))`);
+/** X, Y and Z of the point parameter `pointer`. */
+const coordinates = (pointer: string) => [coordinate(pointer, 0), coordinate(pointer, 1), coordinate(pointer, 2)] as const;
+/** Copies the result from temporaries to the output point, last, so the output may be an input. */
+const storeResult = (X3: Operand, Y3: Operand, Z3: Operand) => [...copyField(coordinate('po', 0), X3), ...copyField(coordinate('po', 1), Y3), ...copyField(coordinate('po', 2), Z3)];
 
 /** Renes-Costello-Batina algorithm 7 (complete addition, a = 0); o may be a or b. */
 function pointAdd(): string {
-  const [X1, Y1, Z1] = [0, 1, 2].map((i) => coordinate('pa', i as 0 | 1 | 2)) as [Operand, Operand, Operand];
-  const [X2, Y2, Z2] = [0, 1, 2].map((i) => coordinate('pb', i as 0 | 1 | 2)) as [Operand, Operand, Operand];
+  const [X1, Y1, Z1] = coordinates('pa');
+  const [X2, Y2, Z2] = coordinates('pb');
   const [t0, t1, t2, t3, t4, X3, Y3, Z3] = (['t0', 't1', 't2', 't3', 't4', 'x3', 'y3', 'z3'] as const).map(temp) as Operand[] as [Operand, Operand, Operand, Operand, Operand, Operand, Operand, Operand];
   const steps = [
     call('fe_mul', t0, X1, X2),
@@ -188,16 +192,14 @@ function pointAdd(): string {
     call('fe_mul', t0, t0, t3),
     call('fe_mul', Z3, Z3, t4),
     call('fe_add', Z3, Z3, t0),
-    ...copyField(coordinate('po', 0), X3),
-    ...copyField(coordinate('po', 1), Y3),
-    ...copyField(coordinate('po', 2), Z3),
+    ...storeResult(X3, Y3, Z3),
   ];
   return `(func $pt_add (export "pt_add") (param $po i32) (param $pa i32) (param $pb i32)\n  ${steps.join('\n  ')})`;
 }
 
 /** Renes-Costello-Batina algorithm 9 (doubling, a = 0); o may be a. */
 function pointDouble(): string {
-  const [X, Y, Z] = [0, 1, 2].map((i) => coordinate('pa', i as 0 | 1 | 2)) as [Operand, Operand, Operand];
+  const [X, Y, Z] = coordinates('pa');
   const [t0, t1, t2, X3, Y3, Z3] = (['t0', 't1', 't2', 'x3', 'y3', 'z3'] as const).map(temp) as Operand[] as [Operand, Operand, Operand, Operand, Operand, Operand];
   const steps = [
     call('fe_mul', t0, Y, Y),
@@ -218,9 +220,7 @@ function pointDouble(): string {
     call('fe_mul', t1, X, Y),
     call('fe_mul', X3, t0, t1),
     call('fe_add', X3, X3, X3),
-    ...copyField(coordinate('po', 0), X3),
-    ...copyField(coordinate('po', 1), Y3),
-    ...copyField(coordinate('po', 2), Z3),
+    ...storeResult(X3, Y3, Z3),
   ];
   return `(func $pt_double (export "pt_double") (param $po i32) (param $pa i32)\n  ${steps.join('\n  ')})`;
 }

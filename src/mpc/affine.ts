@@ -7,7 +7,7 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
-import { FIELD_BYTES, pointEngine, type PointEngine } from './wasm/engine.js';
+import { FIELD_BYTES, moduleArea, type PointEngine } from './wasm/engine.js';
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
@@ -24,19 +24,14 @@ interface Fields {
   b: number;
   c: number;
 }
-let fields: Fields | undefined;
-
-function workspace(): Fields {
-  if (fields) return fields;
-  const engine = pointEngine();
+const workspace = moduleArea((engine): Fields => {
   const [zero, seven] = [0, 1].map(() => engine.allocate(FIELD_BYTES)) as [number, number];
   // a, b and c are contiguous: affinePoint wipes them in one go.
   const a = engine.allocate(3 * FIELD_BYTES);
   const [b, c] = [a + FIELD_BYTES, a + 2 * FIELD_BYTES];
   engine.writeField(seven, 7n);
-  fields = { engine, zero, seven, a, b, c };
-  return fields;
-}
+  return { engine, zero, seven, a, b, c };
+});
 
 /** The same point with Z = 1 (the identity as it is). */
 export function affinePoint(point: Point): Point {

@@ -3,7 +3,7 @@ import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { DecodeError } from './errors.js';
 import { bytesToHex, randomBytes } from './bytes.js';
 import { affinePoint, decompressPoint } from './affine.js';
-import { FIELD_BYTES, POINT_BYTES as ENGINE_POINT_BYTES, pointEngine, type PointEngine } from './wasm/engine.js';
+import { FIELD_BYTES, POINT_BYTES as ENGINE_POINT_BYTES, moduleArea, type PointEngine } from './wasm/engine.js';
 
 export const Point = secp256k1.Point;
 export type Point = InstanceType<typeof secp256k1.Point>;
@@ -133,15 +133,10 @@ interface PublicWorkspace {
   entry: number;
   start: number;
 }
-let publicWorkspace: PublicWorkspace | undefined;
-
-function publicEngine(): PublicWorkspace {
-  if (publicWorkspace) return publicWorkspace;
-  const engine = pointEngine();
-  // zero is never written: allocated memory starts zeroed.
-  publicWorkspace = { engine, zero: engine.allocate(FIELD_BYTES), acc: engine.allocate(ENGINE_POINT_BYTES), entry: engine.allocate(ENGINE_POINT_BYTES), start: engine.allocate(ENGINE_POINT_BYTES) };
-  return publicWorkspace;
-}
+// zero is never written: allocated memory starts zeroed.
+const publicEngine = moduleArea(
+  (engine): PublicWorkspace => ({ engine, zero: engine.allocate(FIELD_BYTES), acc: engine.allocate(ENGINE_POINT_BYTES), entry: engine.allocate(ENGINE_POINT_BYTES), start: engine.allocate(ENGINE_POINT_BYTES) }),
+);
 
 function writeIdentity(w: PublicWorkspace, at: number): void {
   w.engine.writePoint(at, [0n, 1n, 0n]);

@@ -15,7 +15,7 @@ import { hashToScalar, taggedHash } from './hash.js';
 import { KeyedBlake3 } from './prf.js';
 import { extensionMessageBytes, extensionReceive, extensionSend } from './ot/extension.js';
 import { bitAt, KAPPA_BYTES, type OtReceiverSetup, type OtSenderSetup } from './ot/params.js';
-import { ACCUMULATOR_BYTES, pointEngine, type PointEngine } from './wasm/engine.js';
+import { ACCUMULATOR_BYTES, moduleArea, type PointEngine } from './wasm/engine.js';
 
 /** Alice's inputs per multiplication: the nonce share and the key share (DKLs23 L = 2). */
 export const MUL_INPUTS = 2;
@@ -88,11 +88,7 @@ interface ScalarArea {
   rowAccumulator: number;
   out: number;
 }
-let scalarArea: ScalarArea | undefined;
-
-function scalarSums(): ScalarArea {
-  if (scalarArea) return scalarArea;
-  const engine = pointEngine();
+const scalarSums = moduleArea((engine): ScalarArea => {
   const view = new DataView(engine.bytes.buffer);
   const gadgetAt = engine.allocate(MUL_ROWS * 32);
   gadget().forEach((value, j) => writeScalar(view, gadgetAt + 32 * j, value));
@@ -100,7 +96,7 @@ function scalarSums(): ScalarArea {
   const values = engine.allocate(WIDTH * 32);
   const one = engine.allocate(32);
   writeScalar(view, one, 1n);
-  scalarArea = {
+  return {
     engine,
     view,
     gadget: gadgetAt,
@@ -115,8 +111,7 @@ function scalarSums(): ScalarArea {
     rowAccumulator: engine.allocate(ACCUMULATOR_BYTES),
     out: engine.allocate(32),
   };
-  return scalarArea;
-}
+});
 
 /** Zeroes the accumulators (a call that threw midway would otherwise leave its sums in them) and the row slots. */
 function clearScalarArea(area: ScalarArea): void {

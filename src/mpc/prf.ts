@@ -6,7 +6,7 @@
  * @noble/hashes' compression cost more than the hashing itself; the
  * compressions run in the WebAssembly module (scripts/wasm/blake3-wat.ts).
  */
-import { pointEngine, type PointEngine } from './wasm/engine.js';
+import { moduleArea, type PointEngine } from './wasm/engine.js';
 
 /** Output blocks computed per call into the module when the caller's output lies outside its memory. */
 const CHUNK_BLOCKS = 64;
@@ -17,14 +17,7 @@ interface Area {
   block: number;
   out: number;
 }
-let area: Area | undefined;
-
-function xofArea(): Area {
-  if (area) return area;
-  const engine = pointEngine();
-  area = { engine, key: engine.allocate(32), block: engine.allocate(64), out: engine.allocate(CHUNK_BLOCKS * 64) };
-  return area;
-}
+const xofArea = moduleArea((engine): Area => ({ engine, key: engine.allocate(32), block: engine.allocate(64), out: engine.allocate(CHUNK_BLOCKS * 64) }));
 
 export class KeyedBlake3 {
   private readonly key = new Uint8Array(32);

@@ -18,7 +18,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { randomBytes } from './bytes.js';
-import { FIELD_BYTES, POINT_BYTES, pointEngine, type PointEngine } from './wasm/engine.js';
+import { FIELD_BYTES, POINT_BYTES, moduleArea, type PointEngine } from './wasm/engine.js';
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
@@ -109,16 +109,11 @@ interface Workspace {
   acc: number;
 }
 
-let workspace: Workspace | undefined;
-
-function engineWorkspace(): Workspace {
-  if (workspace) return workspace;
-  const engine = pointEngine();
+const engineWorkspace = moduleArea((engine): Workspace => {
   const beta = engine.allocate(FIELD_BYTES);
   engine.writeField(beta, BETA);
-  workspace = { engine, beta, z: engine.allocate(FIELD_BYTES), twice: engine.allocate(POINT_BYTES), acc: engine.allocate(POINT_BYTES) };
-  return workspace;
-}
+  return { engine, beta, z: engine.allocate(FIELD_BYTES), twice: engine.allocate(POINT_BYTES), acc: engine.allocate(POINT_BYTES) };
+});
 
 function randomFieldElement(): bigint {
   return (bytesToNumberBE(randomBytes(40)) % (FIELD - 1n)) + 1n;

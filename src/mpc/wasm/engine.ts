@@ -59,6 +59,12 @@ export interface PointEngine extends Omit<Exports, 'memory'> {
 
 let engine: PointEngine | undefined;
 
+/** A caller's regions of the module memory, allocated (and the module instantiated) on first use. */
+export function moduleArea<Area>(allocate: (engine: PointEngine) => Area): () => Area {
+  let area: Area | undefined;
+  return () => (area ??= allocate(pointEngine()));
+}
+
 export function pointEngine(): PointEngine {
   engine ??= instantiate();
   return engine;

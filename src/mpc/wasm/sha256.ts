@@ -3,7 +3,7 @@
  * scripts/wasm/sha256-wat.ts for why), behind the incremental update/digest interface of
  * @noble/hashes. Each hasher keeps its own state here, so hashers may interleave.
  */
-import { pointEngine, type PointEngine } from './engine.js';
+import { moduleArea, type PointEngine } from './engine.js';
 
 const BLOCK = 64;
 /** The module's input area: whole blocks are copied there, this many at a time. */
@@ -16,14 +16,7 @@ interface Area {
   state: number;
   data: number;
 }
-let area: Area | undefined;
-
-function hashingArea(): Area {
-  if (area) return area;
-  const engine = pointEngine();
-  area = { engine, view: new DataView(engine.bytes.buffer), state: engine.allocate(32), data: engine.allocate(CHUNK_BLOCKS * BLOCK) };
-  return area;
-}
+const hashingArea = moduleArea((engine): Area => ({ engine, view: new DataView(engine.bytes.buffer), state: engine.allocate(32), data: engine.allocate(CHUNK_BLOCKS * BLOCK) }));
 
 export class Sha256 {
   private readonly state = Uint32Array.from(INITIAL_STATE);
