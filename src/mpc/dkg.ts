@@ -23,7 +23,7 @@
  * combine with the new ones.
  */
 import { bytesToHex, concatBytes, equalBytes, randomBytes } from './bytes.js';
-import { Fn, G, Point, mulG, pointFromBytes, pointToBytes, randomScalar } from './curve.js';
+import { Fn, Point, mulG, pointFromBytes, pointToBytes, randomScalar } from './curve.js';
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { commit, openCommitment, SALT_BYTES } from './commit.js';
 import { InvalidArgumentError } from './errors.js';
@@ -428,7 +428,7 @@ export class DkgParty extends Party<DkgState, KeyShare> {
     const dealtKey = previous ? undefined : pointToBytes(dealers.reduce((sum, id) => sum.add(pointFromBytes(view.constantTerms[id]!)), Point.ZERO));
     if (prior && dealtKey && !equalBytes(dealtKey, prior.publicKey)) this.fail('public-key-mismatch', undefined, 'the dealt constant terms do not add up to the key');
     const publicKey = prior ? prior.publicKey : dealtKey!;
-    if (!equalBytes(pointToBytes(G.multiply(secretShare)), publicShares[s.me]!)) this.fail('public-key-mismatch', undefined, 'own share does not match the public shares');
+    if (!equalBytes(pointToBytes(mulG(secretShare)), publicShares[s.me]!)) this.fail('public-key-mismatch', undefined, 'own share does not match the public shares');
     const pairs: Record<number, PairMaterial> = {};
     for (const peer of s.peers) {
       const pair = s.pairs[peer]!;

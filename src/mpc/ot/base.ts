@@ -6,7 +6,7 @@
  * library offers OT.
  */
 import { concatBytes, randomBytes } from '../bytes.js';
-import { mulG, pointFromBytes, pointToBytes, randomScalar, type Point } from '../curve.js';
+import { mulG, mulSecretSum, pointFromBytes, pointToBytes, randomScalar, type Point } from '../curve.js';
 import { PayloadReader, PayloadWriter } from '../codec.js';
 import { DecodeError } from '../errors.js';
 import { taggedHash } from '../hash.js';
@@ -45,7 +45,6 @@ export function baseOtReceive(
   const proof = readDlogProof(reader);
   reader.end();
   if (!verifyDlog(proof, senderPoint, context)) throw new DecodeError('invalid-proof', 'base OT sender key proof does not verify');
-  senderPoint.precompute(8);
   const senderBytes = pointToBytes(senderPoint);
 
   const delta = randomBytes(KAPPA_BYTES);
@@ -57,7 +56,7 @@ export function baseOtReceive(
     const options = [plain, plain.add(senderPoint)];
     const receiverBytes = pointToBytes(options[bitAt(delta, index)]!);
     points.push(receiverBytes);
-    seeds.push(otKey(context, index, senderBytes, receiverBytes, senderPoint.multiply(secret)));
+    seeds.push(otKey(context, index, senderBytes, receiverBytes, mulSecretSum([[senderPoint, secret]])));
   }
   return { delta, seeds: concatBytes(...seeds), message: concatBytes(...points) };
 }
@@ -67,14 +66,14 @@ export function baseOtSenderFinish(context: Uint8Array, state: BaseOtSenderState
   if (receiverMessage.length !== BASE_OT_RECEIVER_MESSAGE_BYTES) throw new DecodeError('bad-encoding', 'base OT receiver message has the wrong length');
   const reader = new PayloadReader(receiverMessage);
   const senderPoint = pointFromBytes(state.publicPoint);
-  const senderTimesSecret = senderPoint.multiply(state.secret);
+  const senderTimesSecret = mulSecretSum([[senderPoint, state.secret]]);
   const seeds0: Uint8Array[] = [];
   const seeds1: Uint8Array[] = [];
   for (let index = 0; index < KAPPA; index++) {
     const receiverPoint = reader.point();
     if (receiverPoint.equals(senderPoint)) throw new DecodeError('invalid-point', 'base OT receiver point equals the sender key');
     const receiverBytes = pointToBytes(receiverPoint);
-    const shared = receiverPoint.multiply(state.secret);
+    const shared = mulSecretSum([[receiverPoint, state.secret]]);
     seeds0.push(otKey(context, index, state.publicPoint, receiverBytes, shared));
     seeds1.push(otKey(context, index, state.publicPoint, receiverBytes, shared.subtract(senderTimesSecret)));
   }
