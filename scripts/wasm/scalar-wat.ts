@@ -85,7 +85,7 @@ const FOLDS: Array<[number, number]> = [
 ];
 
 /**
- * out = (negate ? -x : x) mod n as 32 big-endian bytes, for the accumulator x, which is then
+ * out = (negate != 0 ? -x : x) mod n as 32 big-endian bytes, for the accumulator x, which is then
  * zeroed. Bounds: x < 2^576; after the folds below, x < 2^450, < 2^323, < 2^257, < 2^256 + 2^129,
  * and then < 2^256 (a carry out of the fourth fold leaves less than 2^129 below it), so one
  * conditional subtraction of n reduces it.
@@ -110,7 +110,7 @@ function scalarReduce(): string {
       set('nonzero', `(i64.or ${get('nonzero')} ${get(`r${k}`)})`),
     );
   }
-  body.push(set('mask', `(i64.and (i64.sub (i64.const 0) (i64.extend_i32_u (local.get $negate))) (i64.sub (i64.const 0) (i64.extend_i32_u (i64.ne ${get('nonzero')} (i64.const 0)))))`));
+  body.push(set('mask', `(i64.and (i64.sub (i64.const 0) (i64.extend_i32_u (i32.ne (local.get $negate) (i32.const 0)))) (i64.sub (i64.const 0) (i64.extend_i32_u (i64.ne ${get('nonzero')} (i64.const 0)))))`));
   for (let k = 0; k < 8; k++) body.push(storeBigEndianLimb('out', k, `(i64.or (i64.and ${get(`d${k}`)} ${get('mask')}) (i64.and ${get(`r${k}`)} (i64.xor ${get('mask')} (i64.const -1))))`));
   for (let k = 0; k < ACCUMULATOR_LIMBS; k++) body.push(`(i32.store offset=${4 * k} ${get('acc')} (i32.const 0))`);
   const stageLocals = [[0, ACCUMULATOR_LIMBS] as const, ...FOLDS.map(([, outLimbs], stage) => [stage + 1, outLimbs] as const)]

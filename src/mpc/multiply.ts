@@ -241,47 +241,54 @@ export function mulAlice(
   const area = scalarSums();
   const { engine } = area;
   clearScalarArea(area);
-  const hasher = new RowPads(rowKey, area.padsBytes);
-  const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
   // Alice's own share of row j is minus her pad for choice 0, so her pads for choice 0 are kept (as
   // bytes) for the check values, which need the check coefficients, drawn only after the corrections.
   const pads0 = new Uint8Array(MUL_ROWS * WIDTH * PAD_BYTES);
-  const corrections = new Uint8Array(CORRECTIONS_BYTES);
-  const correctionsView = new DataView(corrections.buffer);
-  const correlationWords = correlation.map(wordsOf);
   const pads0Bytes = new Uint8Array(WIDTH * PAD_BYTES);
-  const pads0View = new DataView(pads0Bytes.buffer);
-  const limbs: number[] = new Array<number>(8).fill(0);
-  for (let j = 0; j < MUL_ROWS; j++) {
-    const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
-    hasher.hash(j, row);
-    for (let i = 0; i < MUL_INPUTS; i++) engine.sc_mac(area.shareAccumulators + i * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.pads + i * PAD_BYTES);
-    pads0Bytes.set(area.padsBytes.subarray(0, WIDTH * PAD_BYTES));
-    pads0.set(pads0Bytes, j * WIDTH * PAD_BYTES);
-    // The correction of column k: pad0 - pad1 + correlation_k mod n.
-    hasher.hash(j, row, setup.delta);
-    for (let k = 0; k < WIDTH; k++) writeCorrection(correctionsView, (j * WIDTH + k) * 32, pads0View, padsView, k * PAD_BYTES, correlationWords[k]!, limbs);
-  }
-  const seed = correctionsDigest(rowKey, corrections);
-  const chi = checkCoefficients(seed);
-  chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
+  const corrections = new Uint8Array(CORRECTIONS_BYTES);
   const checkValues = new Uint8Array(MUL_ROWS * 32);
-  for (let j = 0; j < MUL_ROWS; j++) {
-    engine.bytes.set(pads0.subarray(j * WIDTH * PAD_BYTES, (j + 1) * WIDTH * PAD_BYTES), area.pads);
-    for (let k = 0; k < WIDTH; k++) engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.pads + k * PAD_BYTES);
-    engine.sc_reduce(area.out, area.rowAccumulator, 1);
-    checkValues.set(engine.bytes.subarray(area.out, area.out + 32), j * 32);
-  }
   let checkCombination = 0n;
-  for (let k = 0; k < WIDTH; k++) checkCombination += chi[k]! * correlation[k]!;
-
   const shares: bigint[] = [];
   const adjustments: bigint[] = [];
-  for (let i = 0; i < MUL_INPUTS; i++) {
-    shares.push(Fn.neg(takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES)));
-    adjustments.push(Fn.sub(inputs[i]!, correlation[i]!));
+  let seed: Uint8Array;
+  try {
+    const hasher = new RowPads(rowKey, area.padsBytes);
+    const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
+    const correctionsView = new DataView(corrections.buffer);
+    const correlationWords = correlation.map(wordsOf);
+    const pads0View = new DataView(pads0Bytes.buffer);
+    const limbs: number[] = new Array<number>(8).fill(0);
+    for (let j = 0; j < MUL_ROWS; j++) {
+      const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
+      hasher.hash(j, row);
+      for (let i = 0; i < MUL_INPUTS; i++) engine.sc_mac(area.shareAccumulators + i * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.pads + i * PAD_BYTES);
+      pads0Bytes.set(area.padsBytes.subarray(0, WIDTH * PAD_BYTES));
+      pads0.set(pads0Bytes, j * WIDTH * PAD_BYTES);
+      // The correction of column k: pad0 - pad1 + correlation_k mod n.
+      hasher.hash(j, row, setup.delta);
+      for (let k = 0; k < WIDTH; k++) writeCorrection(correctionsView, (j * WIDTH + k) * 32, pads0View, padsView, k * PAD_BYTES, correlationWords[k]!, limbs);
+    }
+    seed = correctionsDigest(rowKey, corrections);
+    const chi = checkCoefficients(seed);
+    chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
+    for (let j = 0; j < MUL_ROWS; j++) {
+      engine.bytes.set(pads0.subarray(j * WIDTH * PAD_BYTES, (j + 1) * WIDTH * PAD_BYTES), area.pads);
+      for (let k = 0; k < WIDTH; k++) engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.pads + k * PAD_BYTES);
+      engine.sc_reduce(area.out, area.rowAccumulator, 1);
+      checkValues.set(engine.bytes.subarray(area.out, area.out + 32), j * 32);
+    }
+    for (let k = 0; k < WIDTH; k++) checkCombination += chi[k]! * correlation[k]!;
+
+    for (let i = 0; i < MUL_INPUTS; i++) {
+      shares.push(Fn.neg(takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES)));
+      adjustments.push(Fn.sub(inputs[i]!, correlation[i]!));
+    }
+  } finally {
+    // The pads are secret: none stays in the module's memory or on the heap, whatever happened.
+    clearScalarArea(area);
+    pads0.fill(0);
+    pads0Bytes.fill(0);
   }
-  clearScalarArea(area);
   const message = new PayloadWriter()
     .bytes(corrections)
     .bytes(checkDigest(rowKey, checkValues))
@@ -314,29 +321,34 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   const area = scalarSums();
   const { engine } = area;
   clearScalarArea(area);
-  chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
   const checkValues = new Uint8Array(MUL_ROWS * 32);
-  const hasher = new RowPads(rowKey, area.padsBytes);
-  const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
-  // n - checkCombination, as words: a row's check value is -(sum_k chi_k value_k + choice (n - checkCombination)).
-  const negatedCombinationWords = wordsOf(Fn.neg(checkCombination));
-  for (let j = 0; j < MUL_ROWS; j++) {
-    // Bob's own share of row j is his pad plus, when his choice is 1, Alice's correction: computed
-    // in 32-bit words with masks rather than a branch on the secret choice bit.
-    const choiceMask = -bitAt(state.choices, j);
-    hasher.hash(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
-    for (let k = 0; k < WIDTH; k++) {
-      padPlusMasked(padsView, k * PAD_BYTES, correctionsView, (j * WIDTH + k) * 32, choiceMask, area.valuesView, k * 32);
-      engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.values + 32 * k);
-      if (k < MUL_INPUTS) engine.sc_mac(area.shareAccumulators + k * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.values + 32 * k);
+  let shareSums: bigint[];
+  try {
+    chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
+    const hasher = new RowPads(rowKey, area.padsBytes);
+    const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
+    // n - checkCombination, as words: a row's check value is -(sum_k chi_k value_k + choice (n - checkCombination)).
+    const negatedCombinationWords = wordsOf(Fn.neg(checkCombination));
+    for (let j = 0; j < MUL_ROWS; j++) {
+      // Bob's own share of row j is his pad plus, when his choice is 1, Alice's correction: computed
+      // in 32-bit words with masks rather than a branch on the secret choice bit.
+      const choiceMask = 0 - bitAt(state.choices, j); // not -bit: -0 is a different kind of value in V8
+      hasher.hash(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
+      for (let k = 0; k < WIDTH; k++) {
+        padPlusMasked(padsView, k * PAD_BYTES, correctionsView, (j * WIDTH + k) * 32, choiceMask, area.valuesView, k * 32);
+        engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.values + 32 * k);
+        if (k < MUL_INPUTS) engine.sc_mac(area.shareAccumulators + k * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.values + 32 * k);
+      }
+      for (let i = 0; i < 8; i++) area.view.setUint32(area.choiceTerm + 4 * i, negatedCombinationWords[i]! & choiceMask);
+      engine.sc_mac(area.rowAccumulator, area.choiceTerm, area.one);
+      engine.sc_reduce(area.out, area.rowAccumulator, 1);
+      checkValues.set(engine.bytes.subarray(area.out, area.out + 32), j * 32);
     }
-    for (let i = 0; i < 8; i++) area.view.setUint32(area.choiceTerm + 4 * i, negatedCombinationWords[i]! & choiceMask);
-    engine.sc_mac(area.rowAccumulator, area.choiceTerm, area.one);
-    engine.sc_reduce(area.out, area.rowAccumulator, 1);
-    checkValues.set(engine.bytes.subarray(area.out, area.out + 32), j * 32);
+    shareSums = Array.from({ length: MUL_INPUTS }, (_, i) => takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES));
+  } finally {
+    // Pads, values and sums are secret: none stays in the module's memory, whatever happened.
+    clearScalarArea(area);
   }
-  const shareSums = Array.from({ length: MUL_INPUTS }, (_, i) => takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES));
-  clearScalarArea(area);
   if (!equalBytes(checkDigest(rowKey, checkValues), digest)) {
     throw new DecodeError('multiplication-check-failed', 'multiplication check failed: the sender used inconsistent correlations');
   }
@@ -358,7 +370,7 @@ function padPlusMasked(pads: DataView, padAt: number, corrections: DataView, cor
     carry = (t - limb) / TWO_32;
     out.setUint32(at + 4 * i, limb);
   }
-  const carryMask = -carry;
+  const carryMask = 0 - carry;
   let borrow = 0;
   for (let i = 7; i >= 0; i--) {
     const t = out.getUint32(at + 4 * i) - ((ORDER_WORDS[i]! & carryMask) >>> 0) + borrow;

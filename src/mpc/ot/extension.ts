@@ -79,17 +79,20 @@ function hashArea(rows: number): HashArea {
  * its padding bits. The matrix is drawn by Fiat-Shamir from `uBytes`, after the receiver fixed them.
  */
 function hashColumns(binding: Uint8Array, rows: number, uBytes: Uint8Array, columns: readonly Uint8Array[]): Uint8Array[] {
+  if (columns.length > KAPPA + 1) throw new RangeError('too many columns for the hash area');
   const area = hashArea(rows);
   const { engine } = area;
   new KeyedBlake3(taggedHash('ot/ext/check', binding, uBytes)).xofInto(new Uint8Array(0), area.matrix);
   const columnBytes = (rows + CHECK_BITS) / 8;
-  columns.forEach((column, c) => engine.bytes.set(column, area.columns + c * columnBytes));
-  engine.hash_columns(area.matrix.byteOffset, rows, area.columns, columnBytes, columns.length, area.out);
-  const hashes = columns.map((_, c) => engine.bytes.slice(area.out + c * CHECK_BYTES, area.out + (c + 1) * CHECK_BYTES));
-  // The columns are secret OT material.
-  engine.bytes.fill(0, area.columns, area.columns + columns.length * columnBytes);
-  engine.bytes.fill(0, area.out, area.out + columns.length * CHECK_BYTES);
-  return hashes;
+  try {
+    columns.forEach((column, c) => engine.bytes.set(column, area.columns + c * columnBytes));
+    engine.hash_columns(area.matrix.byteOffset, rows, area.columns, columnBytes, columns.length, area.out);
+    return columns.map((_, c) => engine.bytes.slice(area.out + c * CHECK_BYTES, area.out + (c + 1) * CHECK_BYTES));
+  } finally {
+    // The columns are secret OT material.
+    engine.bytes.fill(0, area.columns, area.columns + columns.length * columnBytes);
+    engine.bytes.fill(0, area.out, area.out + columns.length * CHECK_BYTES);
+  }
 }
 
 /**

@@ -46,6 +46,13 @@ describe('scalar sums in the module', () => {
     }
   });
 
+  it('negates for any non-zero negate flag, not only 1', () => {
+    const x = random256();
+    accumulate([[x, 1n]]);
+    engine.sc_reduce(out, acc, 2);
+    expect(bytesToNumberBE(engine.bytes.slice(out, out + 32))).toBe(mod(-x));
+  });
+
   it('gives 0 for sums that are multiples of n, negated or not, and zeroes the accumulator', () => {
     accumulate([[N, random256()]]);
     expect(reduce(true)).toBe(0n);
