@@ -93,3 +93,37 @@ export function blake3XofFunction(): string {
   ];
   return `(func $blake3_xof (export "blake3_xof") (param $key i32) (param $block i32) (param $length i32) (param $out i32) (param $counter i32) (param $blocks i32) ${locals}\n  ${body.join('\n  ')})`;
 }
+
+/**
+ * row_pads(key, rows, flip, count, out): for each j < count, the 128 bytes of keyed BLAKE3 XOF
+ * output of the 20-byte input (j as 4 big-endian bytes, then the 16-byte row j at `rows` XOR the
+ * 16 bytes at `flip`), to out + 128 j: the multiplication's row pads (src/mpc/multiply.ts), one
+ * call for all rows instead of one per row.
+ */
+export function rowPadsFunction(): string {
+  const locals = [...range(16).map((i) => `(local $v${i} i32) (local $m${i} i32)`), ...range(8).map((i) => `(local $k${i} i32)`), '(local $counter i32) (local $length i32) (local $index i32)'].join(' ');
+  const swapped = (value: string) => `(i32.or (i32.and (i32.rotl ${value} (i32.const 8)) (i32.const 0x00ff00ff)) (i32.and (i32.rotr ${value} (i32.const 8)) (i32.const 0xff00ff00)))`;
+  const body = [
+    ...range(8).map((i) => set(`k${i}`, `(i32.load offset=${4 * i} (local.get $key))`)),
+    set('length', '(i32.const 20)'),
+    `(block $done (loop $next
+    (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
+    ${set('m0', swapped(get('index')))}
+    ${range(4)
+      .map((i) => set(`m${i + 1}`, `(i32.xor (i32.load offset=${4 * i} (local.get $rows)) (i32.load offset=${4 * i} (local.get $flip)))`))
+      .join('\n    ')}
+    ${range(11)
+      .map((i) => set(`m${i + 5}`, '(i32.const 0)'))
+      .join('\n    ')}
+    ${set('counter', '(i32.const 0)')}
+    ${compression().join('\n    ')}
+    (local.set $out (i32.add (local.get $out) (i32.const 64)))
+    ${set('counter', '(i32.const 1)')}
+    ${compression().join('\n    ')}
+    (local.set $out (i32.add (local.get $out) (i32.const 64)))
+    (local.set $rows (i32.add (local.get $rows) (i32.const 16)))
+    (local.set $index (i32.add (local.get $index) (i32.const 1)))
+    (br $next)))`,
+  ];
+  return `(func $row_pads (export "row_pads") (param $key i32) (param $rows i32) (param $flip i32) (param $count i32) (param $out i32) ${locals}\n  ${body.join('\n  ')})`;
+}

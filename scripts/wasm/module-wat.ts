@@ -4,7 +4,7 @@
  * extension's column hashes (column-hash-wat.ts) and the multiplication's scalar sums (scalar-wat.ts).
  */
 import { secp256k1Functions } from './secp256k1-wat.js';
-import { blake3XofFunction } from './blake3-wat.js';
+import { blake3XofFunction, rowPadsFunction } from './blake3-wat.js';
 import { columnHashFunction } from './column-hash-wat.js';
 import { scalarFunctions } from './scalar-wat.js';
 import { sha256BlocksFunction } from './sha256-wat.js';
@@ -20,6 +20,7 @@ ${secp256k1Functions()}
 ${sha256BlocksFunction()}
 ${scalarFunctions()}
 ${blake3XofFunction()}
+${rowPadsFunction()}
 ${columnHashFunction()}
 )
 `;

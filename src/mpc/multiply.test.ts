@@ -69,7 +69,10 @@ describe('writeCorrection (32-bit words)', () => {
   const words = (value: bigint) => Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(32 * (7 - i))) & 0xffffffffn));
   const check = (a: bigint, b: bigint, c: bigint) => {
     const out = new DataView(new ArrayBuffer(32));
-    writeCorrection(out, 0, new DataView(bytes256(a).buffer), new DataView(bytes256(b).buffer), 0, words(c), new Array(8).fill(0));
+    const pads = new Uint8Array(64);
+    pads.set(bytes256(a), 0);
+    pads.set(bytes256(b), 32);
+    writeCorrection(out, 0, new DataView(pads.buffer), 0, 32, words(c), new Array(8).fill(0));
     const expected = (((a - b + c) % CURVE_ORDER) + CURVE_ORDER) % CURVE_ORDER;
     expect(readScalar(out, 0)).toBe(expected);
   };

@@ -12,7 +12,6 @@ import { CURVE_ORDER, Fn, randomScalar, readScalar, writeScalar } from './curve.
 import { PayloadReader, PayloadWriter } from './codec.js';
 import { DecodeError } from './errors.js';
 import { hashToScalar, taggedHash } from './hash.js';
-import { KeyedBlake3 } from './prf.js';
 import { extensionMessageBytes, extensionReceive, extensionSend } from './ot/extension.js';
 import { bitAt, KAPPA_BYTES, type OtReceiverSetup, type OtSenderSetup } from './ot/params.js';
 import { ACCUMULATOR_BYTES, moduleArea, type PointEngine } from './wasm/engine.js';
@@ -44,42 +43,28 @@ export const MUL_BOB_MESSAGE_BYTES = extensionMessageBytes(MUL_ROWS);
 const CORRECTIONS_BYTES = MUL_ROWS * WIDTH * 32;
 export const MUL_ALICE_MESSAGE_BYTES = CORRECTIONS_BYTES + 32 + 32 + MUL_INPUTS * 32;
 
-/**
- * WIDTH pads per OT row from keyed BLAKE3 of (row index, row): the correlation-robust hash. The
- * pads land in the module's memory (ScalarArea.pads), where the row sums read them.
- */
-class RowPads {
-  private readonly prf: KeyedBlake3;
-  private readonly input = new Uint8Array(4 + KAPPA_BYTES);
-  private readonly inputView = new DataView(this.input.buffer);
-
-  constructor(
-    rowKey: Uint8Array,
-    private readonly output: Uint8Array,
-  ) {
-    this.prf = new KeyedBlake3(rowKey);
-  }
-
-  /** The pads of `row`, or of `row` XOR `flip` when given (the sender's other message): WIDTH big-endian 256-bit integers in the output. */
-  hash(index: number, row: Uint8Array, flip?: Uint8Array): void {
-    this.inputView.setUint32(0, index);
-    this.input.set(row, 4);
-    if (flip) for (let i = 0; i < KAPPA_BYTES; i++) this.input[4 + i]! ^= flip[i]!;
-    this.prf.xofInto(this.input, this.output);
-  }
-}
+/** Bytes of keyed-BLAKE3 output per OT row: WIDTH pads, rounded up to whole output blocks. */
+const ROW_PAD_BYTES = PAD_OUTPUT_BYTES;
 
 /**
- * The module memory the row sums use (src/mpc/wasm, scripts/wasm/scalar-wat.ts): the gadget and
- * the check coefficients as big-endian scalars, the pads of the current row, accumulators.
+ * The module memory the multiplication uses (src/mpc/wasm): the gadget and the check coefficients
+ * as big-endian scalars; the OT rows, a row flip and the row key, from which the module computes
+ * every row's pads (keyed BLAKE3 of (row index, row), the correlation-robust hash) in one call:
+ * pads for choice 0, and for Alice those of the flipped rows; the current row's values;
+ * accumulators.
  */
 interface ScalarArea {
   engine: PointEngine;
   view: DataView;
   gadget: number;
   chi: number;
-  pads: number;
-  padsBytes: Uint8Array;
+  rows: number;
+  flip: number;
+  /** Never written: the flip of unflipped rows. */
+  noFlip: number;
+  key: number;
+  pads0: number;
+  pads1: number;
   values: number;
   valuesView: DataView;
   choiceTerm: number;
@@ -92,7 +77,6 @@ const scalarSums = moduleArea((engine): ScalarArea => {
   const view = new DataView(engine.bytes.buffer);
   const gadgetAt = engine.allocate(MUL_ROWS * 32);
   gadget().forEach((value, j) => writeScalar(view, gadgetAt + 32 * j, value));
-  const pads = engine.allocate(PAD_OUTPUT_BYTES);
   const values = engine.allocate(WIDTH * 32);
   const one = engine.allocate(32);
   writeScalar(view, one, 1n);
@@ -101,8 +85,12 @@ const scalarSums = moduleArea((engine): ScalarArea => {
     view,
     gadget: gadgetAt,
     chi: engine.allocate(WIDTH * 32),
-    pads,
-    padsBytes: engine.bytes.subarray(pads, pads + PAD_OUTPUT_BYTES),
+    rows: engine.allocate(MUL_ROWS * KAPPA_BYTES),
+    flip: engine.allocate(KAPPA_BYTES),
+    noFlip: engine.allocate(KAPPA_BYTES),
+    key: engine.allocate(32),
+    pads0: engine.allocate(MUL_ROWS * ROW_PAD_BYTES),
+    pads1: engine.allocate(MUL_ROWS * ROW_PAD_BYTES),
     values,
     valuesView: new DataView(engine.bytes.buffer, values, WIDTH * 32),
     choiceTerm: engine.allocate(32),
@@ -113,14 +101,34 @@ const scalarSums = moduleArea((engine): ScalarArea => {
   };
 });
 
-/** Zeroes the accumulators (a call that threw midway would otherwise leave its sums in them) and the row slots. */
-function clearScalarArea(area: ScalarArea): void {
+/** Every row's pads under `rowKey`, of the rows XOR `flip` when given, into `pads`. */
+function computeRowPads(area: ScalarArea, rowKey: Uint8Array, rows: Uint8Array, pads: number, flip?: Uint8Array): void {
+  const { engine } = area;
+  engine.bytes.set(rowKey, area.key);
+  engine.bytes.set(rows, area.rows);
+  if (flip) engine.bytes.set(flip, area.flip);
+  engine.row_pads(area.key, area.rows, flip ? area.flip : area.noFlip, MUL_ROWS, pads);
+}
+
+/** Zeroes the accumulators before a run: every run also clears all its areas when it ends (clearScalarArea, in a finally). */
+function clearAccumulators(area: ScalarArea): void {
   area.engine.wipe(area.shareAccumulators, MUL_INPUTS * ACCUMULATOR_BYTES);
   area.engine.wipe(area.rowAccumulator, ACCUMULATOR_BYTES);
-  area.engine.wipe(area.pads, PAD_OUTPUT_BYTES);
-  area.engine.wipe(area.values, WIDTH * 32);
-  area.engine.wipe(area.choiceTerm, 32);
-  area.engine.wipe(area.out, 32);
+}
+
+/** Zeroes everything secret the multiplication put in the module: rows, key, pads, values, sums. */
+function clearScalarArea(area: ScalarArea): void {
+  const { engine } = area;
+  engine.wipe(area.rows, MUL_ROWS * KAPPA_BYTES);
+  engine.wipe(area.flip, KAPPA_BYTES);
+  engine.wipe(area.key, 32);
+  engine.wipe(area.pads0, MUL_ROWS * ROW_PAD_BYTES);
+  engine.wipe(area.pads1, MUL_ROWS * ROW_PAD_BYTES);
+  engine.wipe(area.shareAccumulators, MUL_INPUTS * ACCUMULATOR_BYTES);
+  engine.wipe(area.rowAccumulator, ACCUMULATOR_BYTES);
+  engine.wipe(area.values, WIDTH * 32);
+  engine.wipe(area.choiceTerm, 32);
+  engine.wipe(area.out, 32);
 }
 
 /** An accumulator reduced mod n as a BigInt (it is zeroed). */
@@ -138,16 +146,16 @@ function wordsOf(value: bigint): number[] {
 }
 
 /**
- * Writes (a - b + c) mod n as 32 big-endian bytes, for 256-bit a and b (pads, at `from` in their
- * views) and c < n (eight words): Alice's correction, in 32-bit words rather than BigInts (three
+ * Writes (a - b + c) mod n as 32 big-endian bytes, for 256-bit a and b (pads, at aAt and bAt in
+ * `pads`) and c < n (eight words): Alice's correction, in 32-bit words rather than BigInts (three
  * conversions and a write per value saved). The result lies in (-2^256, 2^256 + n) before the
  * final additions or subtractions of n, as in the BigInt form.
  */
 /** @internal Exported for its tests. */
-export function writeCorrection(out: DataView, at: number, a: DataView, b: DataView, from: number, c: readonly number[], limbs: number[]): void {
+export function writeCorrection(out: DataView, at: number, pads: DataView, aAt: number, bAt: number, c: readonly number[], limbs: number[]): void {
   let carry = 0;
   for (let i = 7; i >= 0; i--) {
-    const t = a.getUint32(from + 4 * i) - b.getUint32(from + 4 * i) + c[i]! + carry;
+    const t = pads.getUint32(aAt + 4 * i) - pads.getUint32(bAt + 4 * i) + c[i]! + carry;
     const limb = t >>> 0;
     carry = (t - limb) / TWO_32;
     limbs[i] = limb;
@@ -240,11 +248,7 @@ export function mulAlice(
   const correlation = Array.from({ length: WIDTH }, () => randomScalar());
   const area = scalarSums();
   const { engine } = area;
-  clearScalarArea(area);
-  // Alice's own share of row j is minus her pad for choice 0, so her pads for choice 0 are kept (as
-  // bytes) for the check values, which need the check coefficients, drawn only after the corrections.
-  const pads0 = new Uint8Array(MUL_ROWS * WIDTH * PAD_BYTES);
-  const pads0Bytes = new Uint8Array(WIDTH * PAD_BYTES);
+  clearAccumulators(area);
   const corrections = new Uint8Array(CORRECTIONS_BYTES);
   const checkValues = new Uint8Array(MUL_ROWS * 32);
   let checkCombination = 0n;
@@ -252,42 +256,36 @@ export function mulAlice(
   const adjustments: bigint[] = [];
   let seed: Uint8Array;
   try {
-    const hasher = new RowPads(rowKey, area.padsBytes);
-    const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
+    // Alice's own share of row j is minus her pad for choice 0; her pads for the flipped rows only enter the corrections.
+    computeRowPads(area, rowKey, qRows, area.pads0);
+    computeRowPads(area, rowKey, qRows, area.pads1, setup.delta);
     const correctionsView = new DataView(corrections.buffer);
     const correlationWords = correlation.map(wordsOf);
-    const pads0View = new DataView(pads0Bytes.buffer);
     const limbs: number[] = new Array<number>(8).fill(0);
     for (let j = 0; j < MUL_ROWS; j++) {
-      const row = qRows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES);
-      hasher.hash(j, row);
-      for (let i = 0; i < MUL_INPUTS; i++) engine.sc_mac(area.shareAccumulators + i * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.pads + i * PAD_BYTES);
-      pads0Bytes.set(area.padsBytes.subarray(0, WIDTH * PAD_BYTES));
-      pads0.set(pads0Bytes, j * WIDTH * PAD_BYTES);
+      const pad0 = area.pads0 + j * ROW_PAD_BYTES;
+      const pad1 = area.pads1 + j * ROW_PAD_BYTES;
+      for (let i = 0; i < MUL_INPUTS; i++) engine.sc_mac(area.shareAccumulators + i * ACCUMULATOR_BYTES, area.gadget + 32 * j, pad0 + i * PAD_BYTES);
       // The correction of column k: pad0 - pad1 + correlation_k mod n.
-      hasher.hash(j, row, setup.delta);
-      for (let k = 0; k < WIDTH; k++) writeCorrection(correctionsView, (j * WIDTH + k) * 32, pads0View, padsView, k * PAD_BYTES, correlationWords[k]!, limbs);
+      for (let k = 0; k < WIDTH; k++) writeCorrection(correctionsView, (j * WIDTH + k) * 32, area.view, pad0 + k * PAD_BYTES, pad1 + k * PAD_BYTES, correlationWords[k]!, limbs);
     }
+    // The check values need the check coefficients, drawn only after the corrections.
     seed = correctionsDigest(rowKey, corrections);
     const chi = checkCoefficients(seed);
     chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
     for (let j = 0; j < MUL_ROWS; j++) {
-      engine.bytes.set(pads0.subarray(j * WIDTH * PAD_BYTES, (j + 1) * WIDTH * PAD_BYTES), area.pads);
-      for (let k = 0; k < WIDTH; k++) engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.pads + k * PAD_BYTES);
+      for (let k = 0; k < WIDTH; k++) engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.pads0 + j * ROW_PAD_BYTES + k * PAD_BYTES);
       engine.sc_reduce(area.out, area.rowAccumulator, 1);
       checkValues.set(engine.bytes.subarray(area.out, area.out + 32), j * 32);
     }
     for (let k = 0; k < WIDTH; k++) checkCombination += chi[k]! * correlation[k]!;
-
     for (let i = 0; i < MUL_INPUTS; i++) {
       shares.push(Fn.neg(takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES)));
       adjustments.push(Fn.sub(inputs[i]!, correlation[i]!));
     }
   } finally {
-    // The pads are secret: none stays in the module's memory or on the heap, whatever happened.
+    // Rows and pads are secret: none stays in the module's memory, whatever happened.
     clearScalarArea(area);
-    pads0.fill(0);
-    pads0Bytes.fill(0);
   }
   const message = new PayloadWriter()
     .bytes(corrections)
@@ -320,22 +318,21 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
   const chi = checkCoefficients(seed);
   const area = scalarSums();
   const { engine } = area;
-  clearScalarArea(area);
+  clearAccumulators(area);
   const checkValues = new Uint8Array(MUL_ROWS * 32);
   let shareSums: bigint[];
   try {
     chi.forEach((value, k) => writeScalar(area.view, area.chi + 32 * k, value));
-    const hasher = new RowPads(rowKey, area.padsBytes);
-    const padsView = new DataView(area.padsBytes.buffer, area.pads, PAD_OUTPUT_BYTES);
+    computeRowPads(area, rowKey, state.rows, area.pads0);
     // n - checkCombination, as words: a row's check value is -(sum_k chi_k value_k + choice (n - checkCombination)).
     const negatedCombinationWords = wordsOf(Fn.neg(checkCombination));
     for (let j = 0; j < MUL_ROWS; j++) {
       // Bob's own share of row j is his pad plus, when his choice is 1, Alice's correction: computed
       // in 32-bit words with masks rather than a branch on the secret choice bit.
       const choiceMask = 0 - bitAt(state.choices, j); // not -bit: -0 is a different kind of value in V8
-      hasher.hash(j, state.rows.subarray(j * KAPPA_BYTES, (j + 1) * KAPPA_BYTES));
+      const pad = area.pads0 + j * ROW_PAD_BYTES;
       for (let k = 0; k < WIDTH; k++) {
-        padPlusMasked(padsView, k * PAD_BYTES, correctionsView, (j * WIDTH + k) * 32, choiceMask, area.valuesView, k * 32);
+        padPlusMasked(area.view, pad + k * PAD_BYTES, correctionsView, (j * WIDTH + k) * 32, choiceMask, area.valuesView, k * 32);
         engine.sc_mac(area.rowAccumulator, area.chi + 32 * k, area.values + 32 * k);
         if (k < MUL_INPUTS) engine.sc_mac(area.shareAccumulators + k * ACCUMULATOR_BYTES, area.gadget + 32 * j, area.values + 32 * k);
       }
@@ -346,7 +343,7 @@ export function mulBobFinish(state: MulBobState, rowKey: Uint8Array, aliceMessag
     }
     shareSums = Array.from({ length: MUL_INPUTS }, (_, i) => takeSum(area, area.shareAccumulators + i * ACCUMULATOR_BYTES));
   } finally {
-    // Pads, values and sums are secret: none stays in the module's memory, whatever happened.
+    // Rows, pads, values and sums are secret: none stays in the module's memory, whatever happened.
     clearScalarArea(area);
   }
   if (!equalBytes(checkDigest(rowKey, checkValues), digest)) {

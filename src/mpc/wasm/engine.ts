@@ -28,6 +28,8 @@ interface Exports {
   sha256_blocks(state: number, data: number, blocks: number): void;
   /** Keyed BLAKE3 XOF output blocks counter .. counter + blocks - 1 of a one-block input (see scripts/wasm/blake3-wat.ts). */
   blake3_xof(key: number, block: number, length: number, out: number, counter: number, blocks: number): void;
+  /** The multiplication's row pads, 128 bytes per row (see scripts/wasm/blake3-wat.ts). */
+  row_pads(key: number, rows: number, flip: number, count: number, out: number): void;
   /** The OT extension's column hashes (see scripts/wasm/column-hash-wat.ts). */
   hash_columns(matrix: number, rows: number, columns: number, stride: number, count: number, out: number): void;
   /** acc += a * b, for 32-byte big-endian a and b and an accumulator of ACCUMULATOR_BYTES. */
@@ -98,6 +100,7 @@ function instantiate(): PointEngine {
     sha256_blocks: exports.sha256_blocks,
     blake3_xof: exports.blake3_xof,
     hash_columns: exports.hash_columns,
+    row_pads: exports.row_pads,
     sc_mac: exports.sc_mac,
     sc_reduce: exports.sc_reduce,
     allocate,

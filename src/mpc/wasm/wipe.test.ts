@@ -3,6 +3,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '../bytes.js';
 import { taggedHash } from '../hash.js';
 import { KeyedBlake3 } from '../prf.js';
+import { mulAlice, mulBobFinish, mulBobStart } from '../multiply.js';
+import { baseOtReceive, baseOtSenderFinish, baseOtSenderStart } from '../ot/base.js';
+import { randomScalar } from '../curve.js';
 import { pointEngine } from './engine.js';
 import { Sha256 } from './sha256.js';
 
@@ -44,5 +47,19 @@ describe("the module's memory after hashing secrets", () => {
     engine.bytes.set(randomBytes(41_000), at);
     const view = engine.bytes.subarray(at, at + 41_000);
     expect(new Sha256().update(view).digest()).toEqual(sha256(view));
+  });
+
+  it("holds no OT row of either side after a multiplication, nor the row key", () => {
+    const context = randomBytes(32);
+    const start = baseOtSenderStart(context);
+    const received = baseOtReceive(context, start.message);
+    const bobSetup = baseOtSenderFinish(context, start.state, received.message);
+    const binding = randomBytes(32);
+    const rowKey = randomBytes(32);
+    const bob = mulBobStart(bobSetup, binding);
+    const alice = mulAlice({ delta: received.delta, seeds: received.seeds }, binding, rowKey, [randomScalar(), randomScalar()], bob.message);
+    mulBobFinish(bob.state, rowKey, alice.message);
+    expect(inMemory(rowKey)).toBe(false);
+    for (let j = 0; j < 416; j += 37) expect(inMemory(bob.state.rows.subarray(16 * j, 16 * j + 16))).toBe(false);
   });
 });
