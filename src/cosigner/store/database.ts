@@ -116,7 +116,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteCosignerStor
   return new SqliteCosignerStore(options);
 }
 
-/** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous, except the signing path's two durable writes (see #durableTx). */
+/** The CosignerStore on embedded SQLite (better-sqlite3): every method is synchronous, except the signing path's three durable writes (see #durableTx). */
 export class SqliteCosignerStore implements CosignerStore {
   readonly audit: SqliteAuditLog;
   readonly approvals: ApprovalStore;
@@ -443,11 +443,11 @@ export class SqliteCosignerStore implements CosignerStore {
 
   // ---- presignatures
 
-  putPresignature(presignature: NewPresignature): void {
+  putPresignature(presignature: NewPresignature): Promise<void> {
     const id = check.walletId(presignature.walletId);
     const presignatureId = check.presignatureId(presignature.presignatureId);
     const state = check.secretText(presignature.state, 'presignature state');
-    this.#tx(() => {
+    return this.#durableTx(() => {
       const wallet = this.#requireSignable(id);
       const generation = wallet.generation!;
       if (presignature.generation !== undefined && presignature.generation !== generation) {
@@ -683,7 +683,7 @@ export class SqliteCosignerStore implements CosignerStore {
   }
 
   /**
-   * The two writes of every signing (a consumed presignature, a signing's spend and audit row) commit
+   * The three writes of every signing (a new presignature, a consumed presignature, a signing's spend and audit row) commit
    * without blocking the event loop on the disk and resolve once the WAL is flushed (see WalSync):
    * they are as durable as with synchronous = FULL before the caller answers, and concurrent
    * signings share one fsync. Errors of the body itself still throw synchronously.
