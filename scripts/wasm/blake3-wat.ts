@@ -11,14 +11,12 @@
  * 64 bytes of output to `out` in order. Words are little-endian, as BLAKE3's are.
  */
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+import { byteSwap32, get, range, set } from './wat.js';
+
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a];
 // CHUNK_START | CHUNK_END | ROOT | KEYED_HASH
 const FLAGS = 0b11011;
 const PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
-
-const get = (name: string) => `(local.get $${name})`;
-const set = (name: string, value: string) => `(local.set $${name} ${value})`;
 
 /** The message word order of each of the 7 rounds. */
 function schedule(): number[][] {
@@ -102,13 +100,12 @@ export function blake3XofFunction(): string {
  */
 export function rowPadsFunction(): string {
   const locals = [...range(16).map((i) => `(local $v${i} i32) (local $m${i} i32)`), ...range(8).map((i) => `(local $k${i} i32)`), '(local $counter i32) (local $length i32) (local $index i32)'].join(' ');
-  const swapped = (value: string) => `(i32.or (i32.and (i32.rotl ${value} (i32.const 8)) (i32.const 0x00ff00ff)) (i32.and (i32.rotr ${value} (i32.const 8)) (i32.const 0xff00ff00)))`;
   const body = [
     ...range(8).map((i) => set(`k${i}`, `(i32.load offset=${4 * i} (local.get $key))`)),
     set('length', '(i32.const 20)'),
     `(block $done (loop $next
     (br_if $done (i32.ge_u (local.get $index) (local.get $count)))
-    ${set('m0', swapped(get('index')))}
+    ${set('m0', byteSwap32(get('index')))}
     ${range(4)
       .map((i) => set(`m${i + 1}`, `(i32.xor (i32.load offset=${4 * i} (local.get $rows)) (i32.load offset=${4 * i} (local.get $flip)))`))
       .join('\n    ')}

@@ -9,12 +9,7 @@
  * An accumulator is 18 little-endian 32-bit limbs (72 bytes): sums of up to 2^64 products fit.
  */
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const M32 = '(i64.const 0xffffffff)';
-const get = (name: string) => `(local.get $${name})`;
-const set = (name: string, value: string) => `(local.set $${name} ${value})`;
-const low = (value: string) => `(i64.and ${value} ${M32})`;
-const high = (value: string) => `(i64.shr_u ${value} (i64.const 32))`;
+import { byteSwap32, get, high, low, range, set } from './wat.js';
 
 export const ACCUMULATOR_LIMBS = 18;
 /** n of secp256k1, and 2^256 - n, in little-endian 32-bit limbs. */
@@ -24,12 +19,12 @@ const C_LIMBS = [0x2fc9bebf, 0x402da173, 0x50b75fc4, 0x45512319, 0x1];
 /** Limb i (least significant first) of the big-endian 256-bit integer at `pointer`, as an i64. */
 function bigEndianLimb(pointer: string, i: number): string {
   const word = `(i32.load offset=${28 - 4 * i} ${get(pointer)})`;
-  return `(i64.extend_i32_u (i32.or (i32.and (i32.rotl ${word} (i32.const 8)) (i32.const 0x00ff00ff)) (i32.and (i32.rotr ${word} (i32.const 8)) (i32.const 0xff00ff00))))`;
+  return `(i64.extend_i32_u ${byteSwap32(word)})`;
 }
 
 function storeBigEndianLimb(pointer: string, i: number, value: string): string {
   const word = `(i32.wrap_i64 ${value})`;
-  return `(i32.store offset=${28 - 4 * i} ${get(pointer)} (i32.or (i32.and (i32.rotl ${word} (i32.const 8)) (i32.const 0x00ff00ff)) (i32.and (i32.rotr ${word} (i32.const 8)) (i32.const 0xff00ff00))))`;
+  return `(i32.store offset=${28 - 4 * i} ${get(pointer)} ${byteSwap32(word)})`;
 }
 
 /** acc += a * b, for big-endian 256-bit a and b. */

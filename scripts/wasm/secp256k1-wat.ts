@@ -15,6 +15,8 @@
  * module: [0, 32) is the field element 0 and is never written, then temporaries.
  */
 
+import { get, high, low, range, set } from './wat.js';
+
 export const SCRATCH_END = 1024;
 const ZERO = 0;
 const temps = ['t0', 't1', 't2', 't3', 't4', 'x3', 'y3', 'z3', 'neg', 'q'] as const;
@@ -28,14 +30,8 @@ const P_LIMBS = [0xfffffc2f, 0xfffffffe, 0xffffffff, 0xffffffff, 0xffffffff, 0xf
 /** 2^256 = 2^32 + 977 (mod p). */
 const FOLD_LOW = 977;
 const B3 = 21;
-const M32 = '(i64.const 0xffffffff)';
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const get = (name: string) => `(local.get $${name})`;
-const set = (name: string, value: string) => `(local.set $${name} ${value})`;
 const add = (...values: string[]) => values.reduce((sum, value) => `(i64.add ${sum} ${value})`);
-const low = (value: string) => `(i64.and ${value} ${M32})`;
-const high = (value: string) => `(i64.shr_u ${value} (i64.const 32))`;
 const locals = (prefix: string, count: number) => range(count).map((i) => `(local $${prefix}${i} i64)`).join(' ');
 const loadLimbs = (prefix: string, pointer: string) => range(LIMBS).map((i) => set(`${prefix}${i}`, `(i64.load32_u offset=${4 * i} ${get(pointer)})`));
 const storeLimbs = (prefix: string, pointer: string) => range(LIMBS).map((i) => `(i64.store32 offset=${4 * i} ${get(pointer)} ${get(`${prefix}${i}`)})`);

@@ -9,7 +9,7 @@
  * is `blocks` consecutive 64-byte blocks; the schedule and rounds are unrolled into locals.
  */
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+import { byteSwap32, get, range, set } from './wat.js';
 
 function integerRoot(value: bigint, degree: bigint): bigint {
   // Newton's method from above: exact floor of the root for any positive integer.
@@ -30,15 +30,13 @@ function firstPrimes(count: number): bigint[] {
 /** K: the first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
 const ROUND_CONSTANTS = firstPrimes(64).map((p) => Number(integerRoot(p << 96n, 3n) & 0xffffffffn));
 
-const get = (name: string) => `(local.get $${name})`;
-const set = (name: string, value: string) => `(local.set $${name} ${value})`;
 const rotr = (value: string, bits: number) => `(i32.rotr ${value} (i32.const ${bits}))`;
 const xor = (...values: string[]) => values.reduce((all, value) => `(i32.xor ${all} ${value})`);
 const add = (...values: string[]) => values.reduce((sum, value) => `(i32.add ${sum} ${value})`);
 /** The big-endian word at `offset` of the block: a load and a byte swap. */
 const bigEndianWord = (offset: number) => {
   const word = `(i32.load offset=${offset} (local.get $data))`;
-  return `(i32.or (i32.and (i32.rotl ${word} (i32.const 8)) (i32.const 0x00ff00ff)) (i32.and (i32.rotr ${word} (i32.const 8)) (i32.const 0xff00ff00)))`;
+  return byteSwap32(word);
 };
 
 function compressBlock(): string[] {
