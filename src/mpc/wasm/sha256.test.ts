@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '../bytes.js';
-import { Sha256, sha256Wasm } from './sha256.js';
+import { Sha256 } from './sha256.js';
+
+const sha256Wasm = (data: Uint8Array) => new Sha256().update(data).digest();
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 

@@ -90,8 +90,3 @@ export class Sha256 {
     for (let i = 0; i < 8; i++) this.state[i] = view.getUint32(state + 4 * i, true);
   }
 }
-
-/** SHA-256 of one message. */
-export function sha256Wasm(data: Uint8Array): Uint8Array {
-  return new Sha256().update(data).digest();
-}
