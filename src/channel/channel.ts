@@ -9,6 +9,7 @@
 import { ChannelError, invalidArgument } from './errors.js';
 import { Conversation, importOutbox, type ConversationHost, type ConversationState } from './conversation.js';
 import { decodeFrame, peekSession, type Frame, type HelloFrame } from './frame.js';
+import type { FrameCrypto } from './frame-crypto.js';
 import type { Identity } from './identity.js';
 import { parsePublicKey } from './identity.js';
 import { ChannelSession, DEFAULT_MAX_LIFETIME_MS } from './session.js';
@@ -54,6 +55,8 @@ export interface ChannelOptions {
    */
   instanceId?: string;
   now?: () => number;
+  /** The data frames' symmetric primitives. Default webFrameCrypto. */
+  frameCrypto?: FrameCrypto;
   /** How far ahead a session may expire. Default 24 h. */
   maxLifetimeMs?: number;
   /** How long frames for a session this channel does not know yet are kept for restore(). Default 60 s. */
@@ -158,6 +161,7 @@ export class Channel {
       peerRole: options.peerRole,
       expiresAt: options.expiresAt,
       now: this.#now,
+      frameCrypto: this.#options.frameCrypto,
     });
     const conversation = new Conversation(session, this.#host);
     this.#conversations.set(sessionKey(conversation.walletId, conversation.sessionId), conversation);
@@ -178,7 +182,7 @@ export class Channel {
     this.#assertOpen();
     if (typeof state !== 'object' || state === null || state.version !== 1) throw invalidArgument('This is not a valid exported conversation.');
     const outbox = importOutbox(state.outbox);
-    const session = ChannelSession.import(state.session, { identity: this.#options.identity, now: this.#now });
+    const session = ChannelSession.import(state.session, { identity: this.#options.identity, now: this.#now, frameCrypto: this.#options.frameCrypto });
     if (session.localRole !== this.role) throw invalidArgument(`This session belongs to the ${session.localRole} role.`);
     const key = sessionKey(session.walletId, session.sessionId);
     if (this.#conversations.has(key)) throw invalidArgument('This conversation is already open.');
@@ -274,6 +278,7 @@ export class Channel {
         hello,
         localRole: this.role,
         now: this.#now,
+        frameCrypto: this.#options.frameCrypto,
         maxLifetimeMs: this.#options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS,
         instance: this.#options.instanceId ?? '',
       }));

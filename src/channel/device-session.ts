@@ -39,6 +39,7 @@ import {
   type EnrollResponse,
 } from './enrollment.js';
 import { ChannelError } from './errors.js';
+import type { FrameCrypto } from './frame-crypto.js';
 import { Identity } from './identity.js';
 import { watchPresence, type PresenceStatus, type PresenceWatch } from './presence.js';
 import { CosignerRefusedError, ProtocolConversation } from './protocol-conversation.js';
@@ -93,6 +94,8 @@ export interface DeviceSessionOptions {
   onBrokerState?: (state: TransportState) => void;
   /** A request held for approval changed (approved, signed, broadcast, rejected, expired...): the co-signer's mail, also after being away. */
   onRequestUpdate?: (request: RequestView) => void;
+  /** The data frames' symmetric primitives (a Node process passes node:crypto's). Default webFrameCrypto. */
+  frameCrypto?: FrameCrypto;
 }
 
 /** How long one conversation with the co-signer is reused for successive requests. */
@@ -168,6 +171,7 @@ export class DeviceSession {
   readonly #identity: Identity;
   readonly #postJson: PostJson;
   readonly #requestTimeoutMs: number;
+  readonly #frameCrypto: FrameCrypto | undefined;
   readonly #onPresence: ((status: PresenceStatus) => void) | undefined;
   readonly #onBrokerState: ((state: TransportState) => void) | undefined;
   #connection: Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch; mailbox: Mailbox }> | undefined;
@@ -194,6 +198,7 @@ export class DeviceSession {
     this.#identity = Identity.fromSecretKey(store.contents.identitySecret);
     this.#postJson = options.postJson;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.#frameCrypto = options.frameCrypto;
     this.#onPresence = options.onPresence;
     this.#onBrokerState = options.onBrokerState;
     this.#onRequestUpdate = options.onRequestUpdate;
@@ -640,7 +645,13 @@ export class DeviceSession {
       clean: false,
       ...(tls ? { tls } : {}),
     });
-    const channel = await Channel.create({ transport, identity: this.#identity, role: 'device', inboxes: [inboxTopic(contents.walletId, 'device')] });
+    const channel = await Channel.create({
+      transport,
+      identity: this.#identity,
+      role: 'device',
+      inboxes: [inboxTopic(contents.walletId, 'device')],
+      ...(this.#frameCrypto ? { frameCrypto: this.#frameCrypto } : {}),
+    });
     const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
       this.#presence = status;
       this.#stale = this.#current;

@@ -15,5 +15,6 @@ export {
   type PresenceWatch,
 } from './presence.js';
 export { ChannelSession, DEFAULT_MAX_LIFETIME_MS, type ReceiveResult, type SessionState } from './session.js';
+export { webFrameCrypto, type FrameCrypto } from './frame-crypto.js';
 export { FRAME_VERSION, MAX_BODY_BYTES, MAX_FRAME_BYTES, decodeFrame, type Frame, type FrameType } from './frame.js';
 export * from './topics.js';

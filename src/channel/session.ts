@@ -19,6 +19,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, equalBytes, hexToBytes, plainBytes, randomBytes, u32be } from '../mpc/bytes.js';
 import { taggedHash } from '../mpc/hash.js';
 import { ChannelError, badFrame, invalidArgument, type ChannelErrorCode } from './errors.js';
+import { webFrameCrypto, type FrameCrypto } from './frame-crypto.js';
 import {
   MAX_BODY_BYTES,
   NONCE_BYTES,
@@ -53,8 +54,6 @@ export const DEFAULT_MAX_LIFETIME_MS = 24 * 60 * 60 * 1000;
 interface DirectionKeys {
   encryption: Uint8Array;
   nonce: Uint8Array;
-  cryptoKey?: Promise<CryptoKey>;
-  nonceKey?: Promise<CryptoKey>;
 }
 
 /** The complete state of a session as JSON-safe data. It holds session keys: store it only encrypted. */
@@ -92,6 +91,8 @@ export interface InitiateOptions {
   /** Unix ms after which neither side accepts anything of this session. */
   expiresAt: number;
   now?: () => number;
+  /** Default webFrameCrypto. */
+  frameCrypto?: FrameCrypto;
 }
 
 export interface RespondOptions {
@@ -101,6 +102,8 @@ export interface RespondOptions {
   hello: HelloFrame | Uint8Array;
   localRole: ChannelRole;
   now?: () => number;
+  /** Default webFrameCrypto. */
+  frameCrypto?: FrameCrypto;
   maxLifetimeMs?: number;
   /** Instance inbox the initiator should send to for the rest of the session ('' = role inbox). */
   instance?: string;
@@ -108,9 +111,9 @@ export interface RespondOptions {
 
 const encoder = new TextEncoder();
 
-/** Web Crypto's native SHA-256: frames run to ~60 KB, several times the cost in JavaScript. */
-async function frameDigest(bytes: Uint8Array): Promise<string> {
-  return bytesToHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', plainBytes(bytes))).subarray(0, 16));
+/** Native SHA-256 (frames run to ~60 KB, several times the cost in JavaScript), truncated. */
+async function frameDigest(crypto: FrameCrypto, bytes: Uint8Array): Promise<string> {
+  return bytesToHex((await crypto.sha256(bytes)).subarray(0, 16));
 }
 
 function u64be(value: number): Uint8Array {
@@ -142,16 +145,10 @@ function deriveKeys(args: {
   return keys;
 }
 
-function aesKey(keys: DirectionKeys, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {
-  keys.cryptoKey ??= globalThis.crypto.subtle.importKey('raw', plainBytes(keys.encryption), { name: 'AES-GCM' }, false, [usage]);
-  return keys.cryptoKey;
-}
-
-/** HMAC-SHA256 of the message under the direction's nonce key, through Web Crypto (native) as bodies are large. */
-async function dataNonce(keys: DirectionKeys, seq: number, round: number, expiresAt: number, body: Uint8Array): Promise<Uint8Array> {
-  keys.nonceKey ??= globalThis.crypto.subtle.importKey('raw', plainBytes(keys.nonce), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = await globalThis.crypto.subtle.sign('HMAC', await keys.nonceKey, plainBytes(concatBytes(u32be(seq), u32be(round), u64be(expiresAt), body)));
-  return new Uint8Array(mac, 0, NONCE_BYTES).slice();
+/** HMAC-SHA256 of the message under the direction's nonce key, natively as bodies are large. */
+async function dataNonce(crypto: FrameCrypto, keys: DirectionKeys, seq: number, round: number, expiresAt: number, body: Uint8Array): Promise<Uint8Array> {
+  const mac = await crypto.hmacSha256(keys.nonce, [u32be(seq), u32be(round), u64be(expiresAt), body]);
+  return mac.slice(0, NONCE_BYTES);
 }
 
 function checkRoles(localRole: ChannelRole, peerRole: ChannelRole): void {
@@ -169,6 +166,7 @@ export class ChannelSession {
 
   readonly #identity: Identity;
   readonly #now: () => number;
+  readonly #crypto: FrameCrypto;
   readonly #hello: Uint8Array;
   #phase: SessionPhase;
   #accept: Uint8Array | undefined;
@@ -186,6 +184,7 @@ export class ChannelSession {
   private constructor(args: {
     identity: Identity;
     now: () => number;
+    frameCrypto: FrameCrypto | undefined;
     handshakeRole: HandshakeRole;
     walletId: string;
     sessionId: string;
@@ -198,6 +197,7 @@ export class ChannelSession {
   }) {
     this.#identity = args.identity;
     this.#now = args.now;
+    this.#crypto = args.frameCrypto ?? webFrameCrypto;
     this.handshakeRole = args.handshakeRole;
     this.walletId = args.walletId;
     this.sessionId = args.sessionId;
@@ -235,6 +235,7 @@ export class ChannelSession {
     const session = new ChannelSession({
       identity: options.identity,
       now,
+      frameCrypto: options.frameCrypto,
       handshakeRole: 'initiator',
       walletId: options.walletId,
       sessionId,
@@ -302,6 +303,7 @@ export class ChannelSession {
     const session = new ChannelSession({
       identity: options.identity,
       now,
+      frameCrypto: options.frameCrypto,
       handshakeRole: 'responder',
       walletId: hello.walletId,
       sessionId: hello.sessionId,
@@ -389,15 +391,12 @@ export class ChannelSession {
       if (this.#nextSendSeq > MAX_SEQ) throw this.#fail(new ChannelError('CHANNEL_CLOSED', 'This session has sent its last sequence number.'));
 
       const seq = this.#nextSendSeq++;
-      const nonce = await dataNonce(this.#send, seq, round, expiresAt, body);
+      const nonce = await dataNonce(this.#crypto, this.#send, seq, round, expiresAt, body);
       const header = encodeDataHeader(
         { walletId: this.walletId, sessionId: this.sessionId, fromRole: this.localRole, round, seq, expiresAt, nonce },
         body.length + 16,
       );
-      const key = await aesKey(this.#send, 'encrypt');
-      const ciphertext = new Uint8Array(
-        await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv: plainBytes(nonce), additionalData: plainBytes(header), tagLength: 128 }, key, plainBytes(body)),
-      );
+      const ciphertext = await this.#crypto.sealAesGcm(this.#send.encryption, nonce, header, body);
       return concatBytes(header, ciphertext);
     });
   }
@@ -441,7 +440,7 @@ export class ChannelSession {
   }
 
   /** Restores an exported session. `identity` must be the key the session was made with. */
-  static import(state: SessionState, options: { identity: Identity; now?: () => number }): ChannelSession {
+  static import(state: SessionState, options: { identity: Identity; now?: () => number; frameCrypto?: FrameCrypto }): ChannelSession {
     const fail = (what: string): never => {
       throw invalidArgument('This is not a valid exported channel session.', what);
     };
@@ -473,6 +472,7 @@ export class ChannelSession {
     const session = new ChannelSession({
       identity: options.identity,
       now: options.now ?? Date.now,
+      frameCrypto: options.frameCrypto,
       handshakeRole: state.handshakeRole,
       walletId: state.walletId,
       sessionId: state.sessionId,
@@ -557,21 +557,14 @@ export class ChannelSession {
     }
     if (frame.seq < this.#nextReceiveSeq) {
       const index = frame.seq - this.#receivedBase;
-      if (index >= 0 && this.#received[index] === (await frameDigest(frame.bytes))) return { kind: 'duplicate' };
+      if (index >= 0 && this.#received[index] === (await frameDigest(this.#crypto, frame.bytes))) return { kind: 'duplicate' };
       throw new ChannelError('CHANNEL_REPLAY', 'A frame reuses a sequence number that was already accepted.', {
         details: `seq ${frame.seq}, next expected ${this.#nextReceiveSeq}`,
       });
     }
-    const key = await aesKey(this.#receive, 'decrypt');
     let body: Uint8Array;
     try {
-      body = new Uint8Array(
-        await globalThis.crypto.subtle.decrypt(
-          { name: 'AES-GCM', iv: plainBytes(frame.nonce), additionalData: plainBytes(frame.header), tagLength: 128 },
-          key,
-          plainBytes(frame.ciphertext),
-        ),
-      );
+      body = await this.#crypto.openAesGcm(this.#receive.encryption, frame.nonce, frame.header, frame.ciphertext);
     } catch (cause) {
       throw new ChannelError('CHANNEL_TAMPERED', 'A frame failed authentication: it was altered or forged.', { cause });
     }
@@ -584,7 +577,7 @@ export class ChannelSession {
     const expiresAt = Math.min(frame.expiresAt, this.expiresAt);
     if (current > expiresAt) throw this.#expired(expiresAt, current);
 
-    this.#received.push(await frameDigest(frame.bytes));
+    this.#received.push(await frameDigest(this.#crypto, frame.bytes));
     this.#nextReceiveSeq++;
     if (this.#received.length > RECEIVE_WINDOW) {
       this.#received.shift();

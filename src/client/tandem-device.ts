@@ -13,6 +13,7 @@ import { importKeyShare, type KeyShare } from '../mpc/keyshare.js';
 import { DeviceFile } from './device-file.js';
 import { ClientError } from './errors.js';
 import { postJson } from './http.js';
+import { nodeFrameCrypto } from '../node/frame-crypto.js';
 import type { RequestView } from '../channel/approval-protocol.js';
 
 export type { WalletKind } from '../channel/device-session.js';
@@ -57,6 +58,7 @@ export class TandemDevice {
   private constructor(file: DeviceFile, options: DeviceOptions) {
     this.#session = new DeviceSession(fileStore(file), {
       postJson: httpsWithTrust(file.contents.caPem),
+      frameCrypto: nodeFrameCrypto,
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.onRequestUpdate ? { onRequestUpdate: options.onRequestUpdate } : {}),
     });

@@ -30,6 +30,7 @@ import { loadMasterKey, openStore, type CosignerStore, type SqliteCosignerStore 
 import { ensureServerCertificate } from './tls.js';
 import { DEFAULT_RESTORE_DELAY_MS } from './restore-policy.js';
 import { TokenIssuer } from './tokens.js';
+import { nodeFrameCrypto } from '../node/frame-crypto.js';
 import { createLog, errorLine, type CosignerLog, type LogFormat } from './ops/log.js';
 import { CosignerMetrics, METRICS_CONTENT_TYPE } from './ops/metrics.js';
 import { HEALTH_PATH } from '../channel/enrollment.js';
@@ -299,6 +300,7 @@ export async function startCosigner(config: CosignerConfig & { database?: string
     ...(pool ? { instanceId: instance.instanceId } : {}),
     resolvePeer: (walletId, _role, offered) => deviceKey(walletId, offered),
     maxLifetimeMs: MAX_CONVERSATION_LIFETIME_MS,
+    frameCrypto: nodeFrameCrypto,
   });
   const liveConversations = new Map<string, Conversation[]>();
   const metrics = new CosignerMetrics({
