@@ -144,6 +144,7 @@ export class ApproverSession {
         username: record.approverId,
         password: record.token,
         clean: false,
+        reassembleFragments: true,
         ...(tls ? { tls } : {}),
       });
       const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(record.cosignerIdentity));

@@ -643,6 +643,7 @@ export class DeviceSession {
       username: contents.deviceId,
       password: contents.token,
       clean: false,
+      reassembleFragments: true,
       ...(tls ? { tls } : {}),
     });
     const channel = await Channel.create({

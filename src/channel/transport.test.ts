@@ -291,3 +291,74 @@ describe('MqttTransport', () => {
     expect((await rejection(client.publish('x', bytes('late')))).code).toBe('CHANNEL_CLOSED');
   });
 });
+
+describe('fragments', () => {
+  it('a large message leaves as small pieces and reaches a reassembling reader whole, once', async () => {
+    const started = await broker();
+    const tap = await startTap(started.url);
+    cleanups.push(() => tap.close());
+    const reader = transport({ url: started.url, reassembleFragments: true });
+    const received: Uint8Array[] = [];
+    await reader.subscribe('room/large', (_topic, payload) => {
+      received.push(payload);
+    });
+    await reader.connect();
+    const writer = transport({ url: started.url, fragmentAboveBytes: 3840 });
+    await writer.connect();
+
+    const large = crypto.getRandomValues(new Uint8Array(55_370));
+    const small = crypto.getRandomValues(new Uint8Array(3840));
+    await writer.publish('room/large', large);
+    await writer.publish('room/large', small);
+    await waitFor(() => received.length === 2, 5000, 'both messages');
+    expect(Buffer.from(received[0]!).equals(Buffer.from(large))).toBe(true);
+    expect(Buffer.from(received[1]!).equals(Buffer.from(small))).toBe(true);
+
+    // On the wire: 15 pieces of at most 3840 bytes, then the small message as it is.
+    await waitFor(() => tap.messages.filter((message) => message.topic === 'room/large').length === 16, 5000, 'the tap');
+    const wire = tap.messages.filter((message) => message.topic === 'room/large');
+    expect(wire.slice(0, 15).every((message) => message.payload.length <= 3840 && message.payload[0] === 0xf7)).toBe(true);
+    expect(Buffer.from(wire[15]!.payload).equals(Buffer.from(small))).toBe(true);
+  });
+
+  it('a reader that does not reassemble sees the pieces, which no frame parser takes for a frame', async () => {
+    const started = await broker();
+    const reader = transport({ url: started.url });
+    const received: Uint8Array[] = [];
+    await reader.subscribe('room/raw', (_topic, payload) => {
+      received.push(payload);
+    });
+    await reader.connect();
+    const writer = transport({ url: started.url, fragmentAboveBytes: 1000 });
+    await writer.connect();
+    await writer.publish('room/raw', new Uint8Array(2500).fill(1));
+    await waitFor(() => received.length === 3, 5000, 'three pieces');
+    expect(received.every((piece) => piece[0] === 0xf7 && piece.length <= 1000)).toBe(true);
+  });
+
+  it('a malformed piece goes to onHandlerError, and the messages after it still arrive', async () => {
+    const started = await broker();
+    const errors: unknown[] = [];
+    const reader = transport({ url: started.url, reassembleFragments: true, onHandlerError: (error) => errors.push(error) });
+    const received: Uint8Array[] = [];
+    await reader.subscribe('room/bad', (_topic, payload) => {
+      received.push(payload);
+    });
+    await reader.connect();
+    const raw = transport({ url: started.url });
+    await raw.connect();
+    const malformed = new Uint8Array(20);
+    malformed[0] = 0xf7;
+    new DataView(malformed.buffer).setUint16(9, 5); // index 5 of count 0
+    await raw.publish('room/bad', malformed);
+    await raw.publish('room/bad', bytes('after'));
+    await waitFor(() => received.length === 1, 5000, 'the next message');
+    expect(new TextDecoder().decode(received[0])).toBe('after');
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as ChannelError).code).toBe('CHANNEL_BAD_FRAME');
+  });
+
+  it('refuses a fragment size with no room for the header', () => {
+    expect(() => new MqttTransport({ url: 'mqtt://127.0.0.1:1', clientId: 'x', fragmentAboveBytes: 10 })).toThrow(/fragmentAboveBytes/);
+  });
+});

@@ -12,6 +12,7 @@
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { ChannelError, invalidArgument } from './errors.js';
+import { FragmentAssembler, isFragment, splitIntoFragments } from './fragments.js';
 import { MAX_FRAME_BYTES } from './frame.js';
 
 type MqttPayload = Parameters<MqttClient['publishAsync']>[1];
@@ -51,6 +52,13 @@ export interface TransportOptions {
   offlineGraceMs?: number;
   /** Default 5 s: how long a message no handler matches waits for one before it is acknowledged and dropped. */
   unmatchedHoldMs?: number;
+  /**
+   * Publishes a message longer than this as fragments of at most this many bytes (see fragments.ts):
+   * for a co-signer behind Mosquitto, whose WebSockets deliver large messages slowly. Off by default.
+   */
+  fragmentAboveBytes?: number;
+  /** Puts fragments back together before any handler sees them. Parties a co-signer sends to set it. */
+  reassembleFragments?: boolean;
   /** Told about a handler that threw; handlers should not throw, but one that does must not stop the others. */
   onHandlerError?: (error: unknown, topic: string) => void;
   /**
@@ -107,10 +115,14 @@ export class MqttTransport {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Wakes a dispatch that holds a message no handler matched, when a handler is added. */
   #handlerAdded: (() => void) | undefined;
+  readonly #fragments: FragmentAssembler | undefined;
 
   constructor(options: TransportOptions) {
     if (!options.url || !options.clientId) throw invalidArgument('A transport needs a broker URL and a client id.');
+    const fragmentBytes = options.fragmentAboveBytes;
+    if (fragmentBytes !== undefined && (!Number.isInteger(fragmentBytes) || fragmentBytes < 64)) throw invalidArgument('fragmentAboveBytes must be an integer of at least 64.');
     this.#options = options;
+    this.#fragments = options.reassembleFragments ? new FragmentAssembler({ maxMessageBytes: MAX_FRAME_BYTES }) : undefined;
   }
 
   get state(): TransportState {
@@ -273,13 +285,22 @@ export class MqttTransport {
     if (this.#state === 'offline' || this.#state === 'paused') return Promise.reject(this.#disconnected());
     const client = this.#client;
     if (!client) return Promise.reject(new ChannelError('CHANNEL_NOT_READY', 'Connect the transport before publishing.'));
+    const fragmentBytes = this.#options.fragmentAboveBytes;
+    if (fragmentBytes !== undefined && payload.length > fragmentBytes && !options.retain) {
+      // Issued back to back, so they leave in order; the message counts as taken once every piece is.
+      return Promise.all(splitIntoFragments(payload, fragmentBytes).map((fragment) => this.#publishOne(client, topic, fragment, false))).then(() => undefined);
+    }
+    return this.#publishOne(client, topic, payload, options.retain ?? false);
+  }
+
+  #publishOne(client: MqttClient, topic: string, payload: Uint8Array, retain: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const abort = (error: ChannelError) => {
         this.#inFlight.delete(abort);
         reject(error);
       };
       this.#inFlight.add(abort);
-      client.publish(topic, payload as unknown as MqttPayload, { qos: 1, retain: options.retain ?? false }, (error) => {
+      client.publish(topic, payload as unknown as MqttPayload, { qos: 1, retain }, (error) => {
         if (!this.#inFlight.delete(abort)) return;
         if (error) reject(this.#closedBy ?? new ChannelError('CHANNEL_DISCONNECTED', 'The broker did not take the message.', { cause: error }));
         else resolve();
@@ -379,7 +400,19 @@ export class MqttTransport {
   }
 
   async #dispatch(topic: string, payload: Uint8Array): Promise<void> {
-    const bytes = new Uint8Array(payload);
+    let bytes: Uint8Array = new Uint8Array(payload);
+    if (this.#fragments && isFragment(bytes)) {
+      // Earlier pieces are acknowledged as they come (mqtt.js hands over the next message only then);
+      // the last one only after the handlers had the whole message, like any other message.
+      let whole: Uint8Array | undefined;
+      try {
+        whole = this.#fragments.add(topic, bytes);
+      } catch (error) {
+        this.#options.onHandlerError?.(error, topic);
+      }
+      if (!whole) return;
+      bytes = whole;
+    }
     let handlers = this.#matching(topic);
     if (handlers.length === 0) {
       const deadline = Date.now() + (this.#options.unmatchedHoldMs ?? 5000);

@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverMessageAddress } from 'viem';
 import { TandemDevice } from '../client/tandem-device.js';
+import { DEFAULT_FRAGMENT_BYTES, FRAGMENT_MARKER } from '../channel/fragments.js';
 import { startMosquittoHarness, type MosquittoHarness } from './broker/mosquitto-harness.js';
 import { startCosigner, type CosignerConfig, type RunningCosigner } from './service.js';
 
@@ -47,8 +48,9 @@ afterAll(async () => {
 });
 
 describe('co-signer on Mosquitto', () => {
-  it('enrolls through dynamic security, runs keygen and signs; a full-rights tap sees no plaintext', async () => {
+  it('enrolls through dynamic security, runs keygen and signs; a full-rights tap sees no plaintext, and nothing larger than a fragment goes to the device', async () => {
     const tapped: Buffer[] = [];
+    const toDevice: Buffer[] = [];
     const tap = mqtt.connect(harness.mtlsUrl, {
       ca: harness.caPem,
       cert: harness.tap.certPem,
@@ -63,6 +65,7 @@ describe('co-signer on Mosquitto', () => {
     });
     tap.on('message', (topic, payload) => {
       if (topic.startsWith('tandem/')) tapped.push(Buffer.from(payload));
+      if (topic.endsWith('/to/device')) toDevice.push(Buffer.from(payload));
     });
 
     const device = await TandemDevice.enroll({ cosignerUrl: cosigner!.url, caPem: cosigner!.certPem, file: join(dir, 'w1.json'), kind: '2of2' });
@@ -75,6 +78,10 @@ describe('co-signer on Mosquitto', () => {
     expect(tapped.length).toBeGreaterThan(5);
     const everything = Buffer.concat(tapped);
     for (const marker of [message, '"type"', 'keygen', address.slice(2).toLowerCase()]) expect(everything.includes(Buffer.from(marker))).toBe(false);
+    // Mosquitto's WebSockets would hold a larger message back ~100 ms per 4 KB: the co-signer's
+    // large frames (the presign round's is ~55 KB) reach the device in pieces.
+    expect(toDevice.some((payload) => payload[0] === FRAGMENT_MARKER)).toBe(true);
+    expect(Math.max(...toDevice.map((payload) => payload.length))).toBeLessThanOrEqual(DEFAULT_FRAGMENT_BYTES);
   });
 
   it('serves a request made while the co-signer process state was gone, once it starts again', async () => {

@@ -31,6 +31,7 @@ import { ensureServerCertificate } from './tls.js';
 import { DEFAULT_RESTORE_DELAY_MS } from './restore-policy.js';
 import { TokenIssuer } from './tokens.js';
 import { nodeFrameCrypto } from '../node/frame-crypto.js';
+import { DEFAULT_FRAGMENT_BYTES } from '../channel/fragments.js';
 import { createLog, errorLine, type CosignerLog, type LogFormat } from './ops/log.js';
 import { CosignerMetrics, METRICS_CONTENT_TYPE } from './ops/metrics.js';
 import { HEALTH_PATH } from '../channel/enrollment.js';
@@ -283,6 +284,8 @@ export async function startCosigner(config: CosignerConfig & { database?: string
           clean: Boolean(pool),
           will,
           tls: { ca: external.caPem, cert: external.certPem, key: external.keyPem },
+          // Mosquitto's WebSockets hand a device ~4 KB per 100 ms: large frames go in pieces (fragments.ts).
+          fragmentAboveBytes: DEFAULT_FRAGMENT_BYTES,
         }
       : { url: 'embedded://cosigner', clientId: 'tandem-cosigner', clean: false, will, createClient: (options) => createCosignerClient(embedded!, options) },
   );
