@@ -656,15 +656,19 @@ export class DeviceSession {
     const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
       this.#presence = status;
       this.#stale = this.#current;
-      // The co-signer instance serving our conversation is no longer online (it stopped, died, or
-      // restarted as a new instance; in a pool, others may be online): the conversation is gone with
-      // that process, and a request waiting on it would wait for its whole deadline. sign() then runs
-      // once more on a new conversation, which any instance online takes. A paused and resumed
-      // co-signer also shows a new instance; ending the wait then costs one more round, never a
-      // reused presignature.
+      // The co-signer instance serving our conversation went offline, and another is online: a new
+      // process after a restart, or another member of a pool. The conversation lived in the process
+      // that went away (or, for a pool member, in a broker session that did not keep what was sent
+      // meanwhile), and a request waiting on it would wait for its whole deadline: sign() runs once
+      // more on a new conversation, which an instance online takes. While no instance is online the
+      // request waits instead: a broker restart publishes the co-signer's last will although the
+      // process, its conversations and its broker session live on, and the same instance comes back.
       const serving = this.#current?.conversation.peerInstance || this.#currentInstance;
-      if (serving !== undefined && status.state !== 'unknown' && !(status.onlineInstances ?? []).includes(serving)) {
-        const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer instance serving this request stopped while it was in flight.');
+      const online = status.onlineInstances ?? [];
+      if (serving !== undefined && status.state === 'online' && !online.includes(serving)) {
+        const error = new ChannelError('CHANNEL_PEER_RESTARTED', 'The co-signer instance serving this request went offline while it was in flight.', {
+          details: `instance ${serving} is gone; online now: ${online.join(', ')}`,
+        });
         for (const reject of this.#onRestart) reject(error);
       }
       if (status.state === 'online') for (const wake of [...this.#onOnline]) wake();

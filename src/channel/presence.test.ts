@@ -164,6 +164,29 @@ describe('co-signer presence over a real broker', () => {
     expect(states()).toEqual(['online', 'offline']);
   });
 
+  it('does not count beats missed while the watcher itself is disconnected', async () => {
+    const cosigner = Identity.generate();
+    const instance = { instanceId: 'cs-5', startedAt: Date.now() };
+    const server = await connect({ reconnectPeriodMs: 60_000 });
+    await startPresence(server, cosigner, instance, { heartbeatMs: 150, retain: false });
+    const { device, watcher, states } = await watch(cosigner, { missedBeats: 3 });
+    await waitFor(() => watcher.status.state === 'online', 5000, 'a heartbeat');
+
+    // The device's own connection is down for more than three beats; the co-signer beats on.
+    await device.pause();
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(watcher.status.state).toBe('online');
+    await device.resume();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(states()).toEqual(['online']);
+
+    // Back online, missed beats count again.
+    server.mqttClient!.end(true);
+    await waitFor(() => watcher.status.state === 'offline', 5000, 'missed heartbeats');
+    expect(watcher.status.reason).toBe('heartbeat-missed');
+    expect(states()).toEqual(['online', 'offline']);
+  });
+
   it('follows a pool of instances: online while any is, with each one listed, offline once the last one goes', async () => {
     const cosigner = Identity.generate();
     const first = { instanceId: 'pool-a', startedAt: Date.now() - 5_000 };

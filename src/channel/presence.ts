@@ -229,6 +229,23 @@ export async function watchPresence(
     return frame.state === 'offline' || frame.issuedAt >= known.issuedAt;
   };
 
+  // Beats missed while this watcher's own connection is down say nothing about the co-signer: the
+  // silence is ours. The count of missed beats starts again once we are back online.
+  const listenForBeats = (view: InstanceView) => {
+    clearTimeout(view.silenceTimer);
+    view.silenceTimer = undefined;
+    if (view.state !== 'online' || view.heartbeatMs === 0 || transport.state !== 'online') return;
+    view.silenceTimer = setTimeout(() => {
+      view.state = 'offline';
+      view.reason = 'heartbeat-missed';
+      lastHeard = view;
+      publish();
+    }, view.heartbeatMs * missedBeats);
+  };
+  const stopFollowingTransport = transport.onStateChange(() => {
+    for (const view of instances.values()) listenForBeats(view);
+  });
+
   const onStatus = (_topic: string, payload: Uint8Array) => {
     let frame: StatusFrame;
     try {
@@ -253,15 +270,8 @@ export async function watchPresence(
       seenAt: now(),
       ended: frame.state === 'offline',
     };
-    if (frame.state === 'online' && heartbeatMs > 0) {
-      view.silenceTimer = setTimeout(() => {
-        view.state = 'offline';
-        view.reason = 'heartbeat-missed';
-        lastHeard = view;
-        publish();
-      }, heartbeatMs * missedBeats);
-    }
     instances.set(key, view);
+    listenForBeats(view);
     // Without heartbeats an instance is followed only until a newer one appears (a restart).
     if (heartbeatMs === 0) {
       for (const [otherKey, other] of instances) if (other.startedAt < view.startedAt && other.heartbeatMs === 0) instances.delete(otherKey);
@@ -276,6 +286,7 @@ export async function watchPresence(
       return { ...status };
     },
     async stop() {
+      stopFollowingTransport();
       for (const view of instances.values()) clearTimeout(view.silenceTimer);
       await unsubscribe();
     },

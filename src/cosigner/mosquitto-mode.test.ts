@@ -97,6 +97,30 @@ describe('co-signer on Mosquitto', () => {
   });
 });
 
+describe('a broker restart', () => {
+  it('does not end a request in flight: the co-signer process and its conversation live on', async () => {
+    const device = await TandemDevice.enroll({ cosignerUrl: cosigner!.url, caPem: cosigner!.certPem, file: join(dir, 'w-broker-restart.json'), kind: '2of2' }, { requestTimeoutMs: 60_000 });
+    const { address } = await device.createKey();
+    // The device knows which instance serves it once it has heard the co-signer's heartbeat.
+    const heard = Date.now();
+    while (device.cosignerStatus.state !== 'online') {
+      if (Date.now() - heard > 5_000) throw new Error('no heartbeat from the co-signer in 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // One request of many rounds on one conversation (presign has no second attempt, unlike sign):
+    // Mosquitto publishes the co-signer's last will as it restarts, and the request must not take
+    // that for the co-signer going away.
+    // The batch stands still while the broker is down, so most of it is still to come when the will arrives.
+    const batch = device.presign(60);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await harness.restart();
+    await batch;
+    const message = 'after the broker came back';
+    expect(await recoverMessageAddress({ message, signature: await device.signMessage(message) })).toBe(address);
+    await device.close();
+  });
+});
+
 describe('presignatures across a co-signer restart', () => {
   it('are dropped at start (a restored store could hold used ones); the device presigns again and signs', async () => {
     const device = await TandemDevice.enroll({ cosignerUrl: cosigner!.url, caPem: cosigner!.certPem, file: join(dir, 'w3.json'), kind: '2of2' }, { requestTimeoutMs: 30_000 });
