@@ -96,6 +96,8 @@ export interface DeviceSessionOptions {
   onRequestUpdate?: (request: RequestView) => void;
   /** The data frames' symmetric primitives (a Node process passes node:crypto's). Default webFrameCrypto. */
   frameCrypto?: FrameCrypto;
+  /** See TransportOptions.runHandlersLater (a Node process passes src/node/next-task.ts). */
+  runHandlersLater?: (run: () => void) => void;
 }
 
 /** How long one conversation with the co-signer is reused for successive requests. */
@@ -172,6 +174,7 @@ export class DeviceSession {
   readonly #postJson: PostJson;
   readonly #requestTimeoutMs: number;
   readonly #frameCrypto: FrameCrypto | undefined;
+  readonly #runHandlersLater: ((run: () => void) => void) | undefined;
   readonly #onPresence: ((status: PresenceStatus) => void) | undefined;
   readonly #onBrokerState: ((state: TransportState) => void) | undefined;
   #connection: Promise<{ transport: MqttTransport; channel: Channel; presence: PresenceWatch; mailbox: Mailbox }> | undefined;
@@ -181,6 +184,11 @@ export class DeviceSession {
   #stale: ProtocolConversation | undefined;
   /** The co-signer instance the current conversation was opened with, when presence knew it. */
   #currentInstance: string | undefined;
+  /**
+   * The broker lost this device's session: the presence known from before may be stale (the
+   * co-signer may have restarted with its embedded broker) until the next status says otherwise.
+   */
+  #presenceUnconfirmed = false;
   /** Requests in flight, told when a new co-signer instance came online (see #conversation). */
   readonly #onRestart = new Set<(error: ChannelError) => void>();
   #presence: PresenceStatus = { state: 'unknown', reason: 'none' };
@@ -199,6 +207,7 @@ export class DeviceSession {
     this.#postJson = options.postJson;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#frameCrypto = options.frameCrypto;
+    this.#runHandlersLater = options.runHandlersLater;
     this.#onPresence = options.onPresence;
     this.#onBrokerState = options.onBrokerState;
     this.#onRequestUpdate = options.onRequestUpdate;
@@ -416,7 +425,7 @@ export class DeviceSession {
     try {
       return await this.#signOnce(payload);
     } catch (error) {
-      if (!(error instanceof ChannelError && error.code === 'CHANNEL_PEER_RESTARTED')) throw error;
+      if (!(error instanceof ChannelError && (error.code === 'CHANNEL_PEER_RESTARTED' || error.code === 'CHANNEL_SESSION_LOST'))) throw error;
       return this.#conversation((link) => this.#signNow(link, payload));
     }
   }
@@ -592,7 +601,7 @@ export class DeviceSession {
       expiresAt: Date.now() + Math.max(CONVERSATION_LIFETIME_MS, 2 * this.#requestTimeoutMs),
     });
     this.#current = new ProtocolConversation(conversation);
-    this.#currentInstance = this.#presence.state === 'online' ? this.#presence.instanceId : undefined;
+    this.#currentInstance = this.#presence.state === 'online' && !this.#presenceUnconfirmed ? this.#presence.instanceId : undefined;
     return this.#current;
   }
 
@@ -645,6 +654,7 @@ export class DeviceSession {
       clean: false,
       reassembleFragments: true,
       ...(tls ? { tls } : {}),
+      ...(this.#runHandlersLater ? { runHandlersLater: this.#runHandlersLater } : {}),
     });
     const channel = await Channel.create({
       transport,
@@ -655,6 +665,7 @@ export class DeviceSession {
     });
     const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
       this.#presence = status;
+      this.#presenceUnconfirmed = false;
       this.#stale = this.#current;
       // The co-signer instance serving our conversation went offline, and another is online: a new
       // process after a restart, or another member of a pool. The conversation lived in the process
@@ -673,6 +684,14 @@ export class DeviceSession {
       }
       if (status.state === 'online') for (const wake of [...this.#onOnline]) wake();
       this.#onPresence?.({ ...status });
+    });
+    // Frames of the request in flight may have been in the lost session, on either side: the
+    // request gives up its conversation (sign() runs once more on a new one) instead of waiting out its deadline.
+    transport.onSessionLost(() => {
+      this.#stale = this.#current;
+      this.#presenceUnconfirmed = true;
+      const error = new ChannelError('CHANNEL_SESSION_LOST', 'The broker lost its record of this device while a request was in flight (it restarted without its saved state).');
+      for (const reject of this.#onRestart) reject(error);
     });
     const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(contents.cosignerIdentity));
     mailbox.onUpdate((request) => this.#onRequestUpdate?.(request));

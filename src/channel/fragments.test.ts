@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, randomBytes } from '../mpc/bytes.js';
 import { ChannelError } from './errors.js';
-import { DEFAULT_FRAGMENT_BYTES, FRAGMENT_HEADER_BYTES, FRAGMENT_MARKER, FragmentAssembler, isFragment, splitIntoFragments } from './fragments.js';
+import { DEFAULT_FRAGMENT_BYTES, FRAGMENT_HEADER_BYTES, FRAGMENT_MARKER, FragmentAssembler, MIN_PIECE_BYTES, isFragment, splitIntoFragments } from './fragments.js';
+import { MAX_FRAME_BYTES } from './frame.js';
 
 const TOPIC = 'tandem/v1/w/00/to/device';
 
@@ -75,6 +76,8 @@ describe('splitIntoFragments', () => {
 });
 
 describe('FragmentAssembler', () => {
+  const piece = (fill: number, length = MIN_PIECE_BYTES) => new Uint8Array(length).fill(fill);
+
   it('ignores a repeated fragment (a QoS 1 redelivery) and still completes the message once', () => {
     const message = randomBytes(5000);
     const [first, second] = splitIntoFragments(message, 3000);
@@ -83,52 +86,78 @@ describe('FragmentAssembler', () => {
     expect(reader.add(TOPIC, first!)).toBeUndefined();
     expect(bytesToHex(reader.add(TOPIC, second!)!)).toBe(bytesToHex(message));
     expect(reader.pendingBytes).toBe(0);
+    expect(reader.pendingMessages).toBe(0);
   });
 
   it('keeps the same id on two topics apart', () => {
     const reader = assembler();
-    expect(reader.add('a', handMade(7, 0, 2, Uint8Array.of(1)))).toBeUndefined();
+    expect(reader.add('a', handMade(7, 0, 2, piece(1)))).toBeUndefined();
     expect(reader.add('b', handMade(7, 1, 2, Uint8Array.of(2)))).toBeUndefined();
-    expect([...reader.add('a', handMade(7, 1, 2, Uint8Array.of(3)))!]).toEqual([1, 3]);
+    const whole = reader.add('a', handMade(7, 1, 2, Uint8Array.of(3)))!;
+    expect(whole.length).toBe(MIN_PIECE_BYTES + 1);
+    expect([whole[0], whole.at(-1)]).toEqual([1, 3]);
   });
 
   it('refuses malformed fragments with CHANNEL_BAD_FRAME', () => {
-    const reader = assembler({ maxMessageBytes: 10 });
-    badFrame(() => reader.add(TOPIC, handMade(1, 2, 2, Uint8Array.of(1))));
-    badFrame(() => reader.add(TOPIC, handMade(1, 0, 0, Uint8Array.of(1))));
-    badFrame(() => reader.add(TOPIC, handMade(1, 0, 2, new Uint8Array(0))));
+    const reader = assembler({ maxMessageBytes: 600 });
+    badFrame(() => reader.add(TOPIC, handMade(1, 2, 2, piece(1))));
+    badFrame(() => reader.add(TOPIC, handMade(1, 0, 0, piece(1))));
+    badFrame(() => reader.add(TOPIC, handMade(1, 1, 2, new Uint8Array(0))));
     badFrame(() => reader.add(TOPIC, Uint8Array.of(1, 2, 3)));
+    // Tiny pieces before the last, and more pieces than a message of maxMessageBytes can have.
+    expect(badFrame(() => reader.add(TOPIC, handMade(1, 0, 2, Uint8Array.of(1)))).details).toMatch(/at least 256/);
+    expect(badFrame(() => reader.add(TOPIC, handMade(1, 0, 4, piece(1)))).details).toMatch(/at most 3/);
     // Two fragments of one message that disagree on the count: the message is dropped.
-    expect(reader.add(TOPIC, handMade(2, 0, 3, Uint8Array.of(1)))).toBeUndefined();
-    expect(badFrame(() => reader.add(TOPIC, handMade(2, 1, 4, Uint8Array.of(1)))).details).toMatch(/count/);
+    expect(reader.add(TOPIC, handMade(2, 0, 3, piece(1)))).toBeUndefined();
+    expect(badFrame(() => reader.add(TOPIC, handMade(2, 1, 2, piece(1)))).details).toMatch(/count/);
     expect(reader.pendingBytes).toBe(0);
     // More than maxMessageBytes put together: dropped.
-    expect(reader.add(TOPIC, handMade(3, 0, 2, new Uint8Array(6)))).toBeUndefined();
-    expect(badFrame(() => reader.add(TOPIC, handMade(3, 1, 2, new Uint8Array(6)))).details).toMatch(/exceed 10 bytes/);
+    expect(reader.add(TOPIC, handMade(3, 0, 3, piece(1, 300)))).toBeUndefined();
+    expect(badFrame(() => reader.add(TOPIC, handMade(3, 1, 3, piece(1, 301)))).details).toMatch(/exceed 600 bytes/);
     expect(reader.pendingBytes).toBe(0);
+    expect(reader.pendingMessages).toBe(0);
   });
 
-  it('holds at most maxPending unfinished messages and maxPendingBytes, dropping the oldest', () => {
-    const reader = assembler({ maxPending: 3, maxPendingBytes: 1000 });
-    for (let id = 0; id < 10; id++) expect(reader.add(TOPIC, handMade(id, 0, 2, new Uint8Array(100)))).toBeUndefined();
-    expect(reader.pendingBytes).toBe(300);
+  it('counts what it holds with its bookkeeping, and keeps within maxPending and maxPendingBytes by dropping the oldest', () => {
+    const reader = assembler({ maxPending: 3, maxPendingBytes: 1 << 20 });
+    for (let id = 0; id < 10; id++) expect(reader.add(TOPIC, handMade(id, 0, 2, piece(id)))).toBeUndefined();
+    expect(reader.pendingMessages).toBe(3);
+    expect(reader.pendingBytes).toBeGreaterThan(3 * MIN_PIECE_BYTES);
     // The oldest ones are gone: their second halves start new messages that wait in turn.
-    expect(reader.add(TOPIC, handMade(0, 1, 2, new Uint8Array(100)))).toBeUndefined();
+    expect(reader.add(TOPIC, handMade(0, 1, 2, piece(0)))).toBeUndefined();
     // The newest ones are still there.
-    expect(reader.add(TOPIC, handMade(9, 1, 2, new Uint8Array(100)))?.length).toBe(200);
+    expect(reader.add(TOPIC, handMade(9, 1, 2, piece(9)))?.length).toBe(2 * MIN_PIECE_BYTES);
 
-    const byBytes = assembler({ maxPending: 100, maxPendingBytes: 250 });
-    for (let id = 0; id < 5; id++) byBytes.add(TOPIC, handMade(id, 0, 2, new Uint8Array(100)));
-    expect(byBytes.pendingBytes).toBeLessThanOrEqual(250);
+    const byBytes = assembler({ maxPending: 100, maxPendingBytes: 2000 });
+    for (let id = 0; id < 20; id++) byBytes.add(TOPIC, handMade(id, 0, 2, piece(id)));
+    expect(byBytes.pendingBytes).toBeLessThanOrEqual(2000);
+    expect(byBytes.pendingMessages).toBeLessThan(20);
   });
 
-  it('forgets an unfinished message after its time to live', () => {
+  it('holds little for a flood of pieces: the count of pieces is bounded by the smallest piece', () => {
+    const reader = assembler({ maxMessageBytes: MAX_FRAME_BYTES });
+    // A message may not announce 65,535 pieces...
+    expect(badFrame(() => reader.add(TOPIC, handMade(1, 0, 0xffff, piece(1)))).details).toMatch(/pieces/);
+    // ...and 64 messages of one piece each cost what they hold plus bookkeeping, within the default limits.
+    for (let id = 0; id < 64; id++) reader.add(TOPIC, handMade(id, 0, 100, piece(id)));
+    expect(reader.pendingMessages).toBe(64);
+    expect(reader.pendingBytes).toBeLessThanOrEqual(4 * MAX_FRAME_BYTES);
+  });
+
+  it('forgets an unfinished message after its time to live, also when no further fragment comes', async () => {
     let time = 0;
     const reader = assembler({ ttlMs: 1000, now: () => time });
-    expect(reader.add(TOPIC, handMade(1, 0, 2, Uint8Array.of(1)))).toBeUndefined();
+    expect(reader.add(TOPIC, handMade(1, 0, 2, piece(1)))).toBeUndefined();
     time = 1001;
-    expect(reader.add(TOPIC, handMade(2, 0, 2, Uint8Array.of(1)))).toBeUndefined();
-    expect(reader.pendingBytes).toBe(1);
+    expect(reader.add(TOPIC, handMade(2, 0, 2, piece(1)))).toBeUndefined();
+    expect(reader.pendingMessages).toBe(1);
     expect(reader.add(TOPIC, handMade(1, 1, 2, Uint8Array.of(2)))).toBeUndefined();
+
+    const timed = assembler({ ttlMs: 50 });
+    expect(timed.add(TOPIC, handMade(3, 0, 2, piece(1)))).toBeUndefined();
+    expect(timed.pendingMessages).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(timed.pendingMessages).toBe(0);
+    expect(timed.pendingBytes).toBe(0);
   });
 });

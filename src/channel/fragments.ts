@@ -10,7 +10,8 @@
  * payload on the wire starts with version byte 1, so a fragment is never mistaken for a frame. A
  * fragment carries no authentication of its own: the reassembled frame or letter is authenticated
  * as before, and a forged piece only makes it fail that check. What a reader holds while it waits for
- * the rest is bounded in count, bytes and time.
+ * the rest is bounded in count, bytes (bookkeeping included: every piece but the last is at least
+ * MIN_PIECE_BYTES long) and time.
  */
 import { bytesToHex, randomBytes } from '../mpc/bytes.js';
 import { ChannelError } from './errors.js';
@@ -21,6 +22,11 @@ export const FRAGMENT_HEADER_BYTES = 1 + ID_BYTES + 2 + 2;
 /** Whole fragments (header included) of at most this many bytes go through Mosquitto's WebSockets at once. */
 export const DEFAULT_FRAGMENT_BYTES = 3840;
 const MAX_COUNT = 0xffff;
+/** Every piece but the last is at least this long, so a message cannot be cut into a flood of tiny ones. */
+export const MIN_PIECE_BYTES = 256;
+/** Charged per piece and per message on top of the bytes held: the objects that hold them cost memory too. */
+const PIECE_OVERHEAD_BYTES = 256;
+
 
 export function isFragment(payload: Uint8Array): boolean {
   return payload.length >= FRAGMENT_HEADER_BYTES && payload[0] === FRAGMENT_MARKER;
@@ -29,7 +35,9 @@ export function isFragment(payload: Uint8Array): boolean {
 /** Cuts `payload` into fragments of at most `fragmentBytes` bytes each (header included). */
 export function splitIntoFragments(payload: Uint8Array, fragmentBytes: number): Uint8Array[] {
   const pieceBytes = fragmentBytes - FRAGMENT_HEADER_BYTES;
-  if (!Number.isInteger(pieceBytes) || pieceBytes < 1) throw new ChannelError('CHANNEL_INVALID_ARGUMENT', 'A fragment must have room for at least one byte after its header.');
+  if (!Number.isInteger(pieceBytes) || pieceBytes < MIN_PIECE_BYTES) {
+    throw new ChannelError('CHANNEL_INVALID_ARGUMENT', `A fragment must have room for ${MIN_PIECE_BYTES} bytes after its header.`);
+  }
   const count = Math.max(1, Math.ceil(payload.length / pieceBytes));
   if (count > MAX_COUNT) throw new ChannelError('CHANNEL_INVALID_ARGUMENT', 'This message needs more fragments than a fragment header can count.');
   const id = randomBytes(ID_BYTES);
@@ -50,16 +58,18 @@ export function splitIntoFragments(payload: Uint8Array, fragmentBytes: number): 
 
 interface Assembly {
   count: number;
-  pieces: (Uint8Array | undefined)[];
-  received: number;
+  pieces: Map<number, Uint8Array>;
+  /** Payload bytes received. */
   bytes: number;
+  /** What the assembly is charged against maxPendingBytes: its pieces and their bookkeeping. */
+  charged: number;
   startedAt: number;
 }
 
 export interface AssemblerLimits {
   /** Largest message put back together. */
   maxMessageBytes: number;
-  /** Bytes held in unfinished messages, all together. Default 4 × maxMessageBytes. */
+  /** Bytes held in unfinished messages, all together, bookkeeping included. Default 4 × maxMessageBytes. */
   maxPendingBytes?: number;
   /** Unfinished messages held at once. Default 64. */
   maxPending?: number;
@@ -76,8 +86,10 @@ export interface AssemblerLimits {
 export class FragmentAssembler {
   readonly #pending = new Map<string, Assembly>();
   readonly #limits: Required<Omit<AssemblerLimits, 'now'>>;
+  readonly #maxCount: number;
   readonly #now: () => number;
   #pendingBytes = 0;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(limits: AssemblerLimits) {
     this.#limits = {
@@ -86,11 +98,17 @@ export class FragmentAssembler {
       maxPending: limits.maxPending ?? 64,
       ttlMs: limits.ttlMs ?? 60_000,
     };
+    this.#maxCount = Math.min(MAX_COUNT, Math.ceil(limits.maxMessageBytes / MIN_PIECE_BYTES));
     this.#now = limits.now ?? Date.now;
   }
 
+  /** Bytes held for unfinished messages, bookkeeping included. */
   get pendingBytes(): number {
     return this.#pendingBytes;
+  }
+
+  get pendingMessages(): number {
+    return this.#pending.size;
   }
 
   /** The whole message once `fragment` completes it, otherwise undefined. Throws CHANNEL_BAD_FRAME for a malformed fragment. */
@@ -101,7 +119,9 @@ export class FragmentAssembler {
     const count = view.getUint16(3 + ID_BYTES);
     const piece = fragment.subarray(FRAGMENT_HEADER_BYTES);
     if (count === 0 || index >= count) throw badFragment(`index ${index} of ${count}`);
+    if (count > this.#maxCount) throw badFragment(`${count} pieces; a message has at most ${this.#maxCount}`);
     if (piece.length === 0) throw badFragment('an empty piece');
+    if (index < count - 1 && piece.length < MIN_PIECE_BYTES) throw badFragment(`a piece of ${piece.length} bytes before the last; pieces are at least ${MIN_PIECE_BYTES}`);
     this.#expire();
     const key = `${topic} ${bytesToHex(fragment.subarray(1, 1 + ID_BYTES))}`;
     let assembly = this.#pending.get(key);
@@ -110,35 +130,60 @@ export class FragmentAssembler {
       throw badFragment(`fragments of one message disagree on their count (${assembly.count}, ${count})`);
     }
     if (!assembly) {
-      assembly = { count, pieces: new Array<Uint8Array | undefined>(count), received: 0, bytes: 0, startedAt: this.#now() };
+      assembly = { count, pieces: new Map(), bytes: 0, charged: PIECE_OVERHEAD_BYTES, startedAt: this.#now() };
       this.#pending.set(key, assembly);
+      this.#pendingBytes += assembly.charged;
     }
-    if (assembly.pieces[index]) return undefined;
+    if (assembly.pieces.has(index)) return undefined;
     if (assembly.bytes + piece.length > this.#limits.maxMessageBytes) {
       this.#drop(key, assembly);
       throw badFragment(`the message would exceed ${this.#limits.maxMessageBytes} bytes`);
     }
-    assembly.pieces[index] = piece.slice();
-    assembly.received++;
+    assembly.pieces.set(index, piece.slice());
     assembly.bytes += piece.length;
-    this.#pendingBytes += piece.length;
-    if (assembly.received === count) {
+    assembly.charged += piece.length + PIECE_OVERHEAD_BYTES;
+    this.#pendingBytes += piece.length + PIECE_OVERHEAD_BYTES;
+    if (assembly.pieces.size === count) {
       this.#drop(key, assembly);
       const whole = new Uint8Array(assembly.bytes);
       let offset = 0;
-      for (const part of assembly.pieces) {
-        whole.set(part!, offset);
-        offset += part!.length;
+      for (let part = 0; part < count; part++) {
+        const bytes = assembly.pieces.get(part)!;
+        whole.set(bytes, offset);
+        offset += bytes.length;
       }
       return whole;
     }
     this.#evictBeyondLimits(key);
+    this.#armExpiry();
     return undefined;
+  }
+
+  /** Drops every unfinished message (the transport closed). */
+  clear(): void {
+    this.#pending.clear();
+    this.#pendingBytes = 0;
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
   }
 
   #expire(): void {
     const oldest = this.#now() - this.#limits.ttlMs;
-    for (const [key, assembly] of this.#pending) if (assembly.startedAt < oldest) this.#drop(key, assembly);
+    for (const [key, assembly] of this.#pending) if (assembly.startedAt <= oldest) this.#drop(key, assembly);
+  }
+
+  /** Unfinished messages are also dropped when no fragment comes to trigger it. */
+  #armExpiry(): void {
+    if (this.#expiryTimer !== undefined || this.#pending.size === 0) return;
+    const first = this.#pending.values().next().value!;
+    const delay = Math.max(0, first.startedAt + this.#limits.ttlMs - this.#now()) + 1;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = undefined;
+      this.#expire();
+      this.#armExpiry();
+    }, delay);
+    // In Node, a pending expiry must not keep the process alive.
+    (this.#expiryTimer as { unref?: () => void }).unref?.();
   }
 
   /** Drops the oldest unfinished messages (never `keep`, the one just added to) until within the limits. */
@@ -150,11 +195,10 @@ export class FragmentAssembler {
   }
 
   #drop(key: string, assembly: Assembly): void {
-    if (this.#pending.delete(key)) this.#pendingBytes -= assembly.bytes;
+    if (this.#pending.delete(key)) this.#pendingBytes -= assembly.charged;
   }
 }
 
 function badFragment(details: string): ChannelError {
   return new ChannelError('CHANNEL_BAD_FRAME', 'A message fragment is malformed and was dropped.', { details });
 }
-

@@ -26,6 +26,8 @@ function importOnce(cache: WeakMap<Uint8Array, Promise<CryptoKey>>, key: Uint8Ar
   if (!imported) {
     imported = globalThis.crypto.subtle.importKey('raw', plainBytes(key), algorithm, false, usages);
     cache.set(key, imported);
+    // A failed import is not remembered: the next call tries again.
+    imported.catch(() => cache.delete(key));
   }
   return imported;
 }

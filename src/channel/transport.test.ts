@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { AuthenticateError } from 'aedes';
 import { startBroker, startTap, waitFor, type TestBroker } from './aedes.test-support.js';
 import { ChannelError } from './errors.js';
-import { MAX_FRAME_BYTES } from './frame.js';
+import { MAX_FRAME_BYTES, decodeFrame } from './frame.js';
 import mqtt from 'mqtt';
 import { MqttTransport, topicMatches, type TransportOptions } from './transport.js';
 
@@ -334,6 +334,7 @@ describe('fragments', () => {
     await writer.publish('room/raw', new Uint8Array(2500).fill(1));
     await waitFor(() => received.length === 3, 5000, 'three pieces');
     expect(received.every((piece) => piece[0] === 0xf7 && piece.length <= 1000)).toBe(true);
+    for (const piece of received) expect(() => decodeFrame(piece)).toThrow(expect.objectContaining({ code: 'CHANNEL_BAD_FRAME' }));
   });
 
   it('a malformed piece goes to onHandlerError, and the messages after it still arrive', async () => {
@@ -360,5 +361,32 @@ describe('fragments', () => {
 
   it('refuses a fragment size with no room for the header', () => {
     expect(() => new MqttTransport({ url: 'mqtt://127.0.0.1:1', clientId: 'x', fragmentAboveBytes: 10 })).toThrow(/fragmentAboveBytes/);
+  });
+});
+
+describe('a lost session', () => {
+  it('is reported when a reconnection finds a broker without this party\'s session, and not when the session is there', async () => {
+    const first = await startBroker();
+    const port = Number(new URL(first.url).port);
+    const party = transport({ url: first.url, clientId: 'keeps-a-session' });
+    let lost = 0;
+    party.onSessionLost(() => lost++);
+    await party.subscribe('room/a', () => undefined);
+    await party.connect();
+
+    // The same broker comes back with its sessions: nothing lost.
+    await first.pause();
+    await waitFor(() => party.state !== 'online', 5000, 'the cut');
+    await first.resume();
+    await waitFor(() => party.state === 'online', 5000, 'the reconnection');
+    expect(lost).toBe(0);
+
+    // A new broker on the same address knows nothing of this party.
+    await first.close();
+    await waitFor(() => party.state !== 'online', 5000, 'the cut');
+    const second = await startBroker({}, port);
+    cleanups.push(() => second.close());
+    await waitFor(() => party.state === 'online', 5000, 'the reconnection');
+    expect(lost).toBe(1);
   });
 });

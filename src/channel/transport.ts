@@ -12,12 +12,10 @@
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { ChannelError, invalidArgument } from './errors.js';
-import { FragmentAssembler, isFragment, splitIntoFragments } from './fragments.js';
+import { FRAGMENT_HEADER_BYTES, FragmentAssembler, MIN_PIECE_BYTES, isFragment, splitIntoFragments } from './fragments.js';
 import { MAX_FRAME_BYTES } from './frame.js';
 
 type MqttPayload = Parameters<MqttClient['publishAsync']>[1];
-/** Node's setImmediate, looked up rather than imported: a service worker has none, and needs none. */
-const nextTask = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
 type MqttWill = NonNullable<IClientOptions['will']>;
 type TlsValue = string | Uint8Array;
 
@@ -61,6 +59,12 @@ export interface TransportOptions {
   fragmentAboveBytes?: number;
   /** Puts fragments back together before any handler sees them. Parties a co-signer sends to set it. */
   reassembleFragments?: boolean;
+  /**
+   * Runs a message's handlers in a task of their own instead of inside mqtt.js's packet processing
+   * (Node parties pass setImmediate: see src/node/next-task.ts). The message is still acknowledged
+   * only after its handlers finished.
+   */
+  runHandlersLater?: (run: () => void) => void;
   /** Told about a handler that threw; handlers should not throw, but one that does must not stop the others. */
   onHandlerError?: (error: unknown, topic: string) => void;
   /**
@@ -113,6 +117,7 @@ export class MqttTransport {
   #closedBy: ChannelError | undefined;
   readonly #handlers = new Map<string, Set<MessageHandler>>();
   readonly #listeners = new Set<StateListener>();
+  readonly #sessionLost = new Set<() => void>();
   readonly #inFlight = new Set<(error: ChannelError) => void>();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Wakes a dispatch that holds a message no handler matched, when a handler is added. */
@@ -122,7 +127,8 @@ export class MqttTransport {
   constructor(options: TransportOptions) {
     if (!options.url || !options.clientId) throw invalidArgument('A transport needs a broker URL and a client id.');
     const fragmentBytes = options.fragmentAboveBytes;
-    if (fragmentBytes !== undefined && (!Number.isInteger(fragmentBytes) || fragmentBytes < 64)) throw invalidArgument('fragmentAboveBytes must be an integer of at least 64.');
+    const smallest = FRAGMENT_HEADER_BYTES + MIN_PIECE_BYTES;
+    if (fragmentBytes !== undefined && (!Number.isInteger(fragmentBytes) || fragmentBytes < smallest)) throw invalidArgument(`fragmentAboveBytes must be an integer of at least ${smallest}.`);
     this.#options = options;
     this.#fragments = options.reassembleFragments ? new FragmentAssembler({ maxMessageBytes: MAX_FRAME_BYTES }) : undefined;
   }
@@ -148,6 +154,12 @@ export class MqttTransport {
   onStateChange(listener: StateListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Told when a reconnection finds that the broker no longer had this party's persistent session. */
+  onSessionLost(listener: () => void): () => void {
+    this.#sessionLost.add(listener);
+    return () => this.#sessionLost.delete(listener);
   }
 
   /**
@@ -195,11 +207,15 @@ export class MqttTransport {
       );
     };
     // Lifetime listeners; they stay quiet while a connection is being settled by #settle().
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       // Nagle's algorithm holds a small PUBLISH behind the previous packet's delayed ACK (~40 ms per
       // hop on Linux). Only a Node TCP or TLS stream has setNoDelay; WebSockets already disable it.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
-      if (this.#state !== 'connecting') this.#online();
+      if (this.#state === 'connecting') return;
+      // A reconnection the broker answered without our session (it restarted without its saved
+      // state): what it held for us while we were away is gone.
+      if (!(this.#options.clean ?? false) && !connack.sessionPresent) for (const listener of [...this.#sessionLost]) listener();
+      this.#online();
     });
     client.on('close', () => this.#connectionLost());
     client.on('error', (error) => {
@@ -402,11 +418,11 @@ export class MqttTransport {
   }
 
   async #dispatch(topic: string, payload: Uint8Array): Promise<void> {
-    // Where there is one (Node), the handlers run in a task of their own instead of inside mqtt.js's
-    // packet processing. A co-signer whose handlers ran there (its frame crypto is synchronous since
-    // it uses node:crypto) left a quarter of its CPU idle under load: 67-71 signatures/s in bench:e2e,
-    // 83-96 with this. The message is still acknowledged only after the handlers finished.
-    if (nextTask) await new Promise<void>((resolve) => nextTask(resolve));
+    const later = this.#options.runHandlersLater;
+    if (later) {
+      await new Promise<void>((resolve) => later(resolve));
+      if (this.#state === 'closed') return;
+    }
     let bytes: Uint8Array = new Uint8Array(payload);
     if (this.#fragments && isFragment(bytes)) {
       // Earlier pieces are acknowledged as they come (mqtt.js hands over the next message only then);
@@ -479,6 +495,7 @@ export class MqttTransport {
     this.#closedBy = reason;
     if (endClient) this.#client?.end(true);
     for (const abort of [...this.#inFlight]) abort(reason);
+    this.#fragments?.clear();
     this.#setState('closed', reason);
     this.#handlerAdded?.();
   }

@@ -14,6 +14,7 @@ import { DeviceFile } from './device-file.js';
 import { ClientError } from './errors.js';
 import { postJson } from './http.js';
 import { nodeFrameCrypto } from '../node/frame-crypto.js';
+import { nextTask } from '../node/next-task.js';
 import type { RequestView } from '../channel/approval-protocol.js';
 
 export type { WalletKind } from '../channel/device-session.js';
@@ -59,6 +60,7 @@ export class TandemDevice {
     this.#session = new DeviceSession(fileStore(file), {
       postJson: httpsWithTrust(file.contents.caPem),
       frameCrypto: nodeFrameCrypto,
+      runHandlersLater: nextTask,
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.onRequestUpdate ? { onRequestUpdate: options.onRequestUpdate } : {}),
     });

@@ -31,6 +31,7 @@ import { ensureServerCertificate } from './tls.js';
 import { DEFAULT_RESTORE_DELAY_MS } from './restore-policy.js';
 import { TokenIssuer } from './tokens.js';
 import { nodeFrameCrypto } from '../node/frame-crypto.js';
+import { nextTask } from '../node/next-task.js';
 import { DEFAULT_FRAGMENT_BYTES } from '../channel/fragments.js';
 import { createLog, errorLine, type CosignerLog, type LogFormat } from './ops/log.js';
 import { CosignerMetrics, METRICS_CONTENT_TYPE } from './ops/metrics.js';
@@ -286,8 +287,9 @@ export async function startCosigner(config: CosignerConfig & { database?: string
           tls: { ca: external.caPem, cert: external.certPem, key: external.keyPem },
           // Mosquitto's WebSockets hand a device ~4 KB per 100 ms: large frames go in pieces (fragments.ts).
           fragmentAboveBytes: DEFAULT_FRAGMENT_BYTES,
+          runHandlersLater: nextTask,
         }
-      : { url: 'embedded://cosigner', clientId: 'tandem-cosigner', clean: false, will, createClient: (options) => createCosignerClient(embedded!, options) },
+      : { url: 'embedded://cosigner', clientId: 'tandem-cosigner', clean: false, will, runHandlersLater: nextTask, createClient: (options) => createCosignerClient(embedded!, options) },
   );
   // A wallet may have a device and the one restoring it beside it: the hello names which, and only a device of this wallet that is not revoked is answered.
   const deviceKey = async (walletId: string, offered: Uint8Array) => {

@@ -30,8 +30,13 @@ export const nodeFrameCrypto: FrameCrypto = {
     decipher.setAAD(additionalData);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
-    // final() throws if the tag does not match: the plaintext is then dropped, never returned.
-    decipher.final();
+    try {
+      decipher.final();
+    } catch (error) {
+      // The tag does not match: what was decrypted is unauthenticated and never leaves here.
+      plaintext.fill(0);
+      throw error;
+    }
     // A plain Uint8Array that owns its memory, as Web Crypto's result does.
     return plaintext.byteOffset === 0 && plaintext.byteLength === plaintext.buffer.byteLength ? new Uint8Array(plaintext.buffer) : new Uint8Array(plaintext);
   },

@@ -37,8 +37,12 @@ export interface CampaignOptions {
   log?: (line: string) => void;
 }
 
-/** The size `npm test` runs (fault-campaign.test.ts) and `npm run test:faults -- --quick` prints. */
-export const QUICK_CAMPAIGN: CampaignOptions = { disconnects: 12, brokerRestarts: 2, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5, instanceKills: 2 };
+/**
+ * The size `npm test` runs (fault-campaign.test.ts) and `npm run test:faults -- --quick` prints.
+ * A full signing makes ~19 device-side writes (15 acknowledge the pieces of the presigning round's
+ * frame): the 20 full-protocol cuts of 40 disconnects fall after each of them.
+ */
+export const QUICK_CAMPAIGN: CampaignOptions = { disconnects: 40, brokerRestarts: 2, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5, instanceKills: 2 };
 
 export interface CampaignReport {
   device_disconnects: Outcomes & { writes_per_signing: number; writes_per_pooled_signing: number; cuts: number };
