@@ -15,8 +15,7 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-/** `port` 0 (the default) picks a free one; a given one lets a new broker take over an old one's address. */
-export async function startBroker(options: AedesOptions = {}, port = 0): Promise<TestBroker> {
+export async function startBroker(options: AedesOptions = {}): Promise<TestBroker> {
   const broker = await Aedes.createBroker(options);
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
@@ -25,16 +24,16 @@ export async function startBroker(options: AedesOptions = {}, port = 0): Promise
     socket.on('close', () => sockets.delete(socket));
     broker.handle(socket);
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
-  const listening = address.port;
+  const port = address.port;
   const dropConnections = () => {
     for (const socket of sockets) socket.destroy();
   };
   const stopListening = () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
   return {
-    url: `mqtt://127.0.0.1:${listening}`,
+    url: `mqtt://127.0.0.1:${port}`,
     broker,
     dropConnections,
     async pause() {
@@ -43,7 +42,7 @@ export async function startBroker(options: AedesOptions = {}, port = 0): Promise
       await closed;
     },
     async resume() {
-      await new Promise<void>((resolve) => server.listen(listening, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     },
     async close() {
       const closed = stopListening();

@@ -184,11 +184,7 @@ export class DeviceSession {
   #stale: ProtocolConversation | undefined;
   /** The co-signer instance the current conversation was opened with, when presence knew it. */
   #currentInstance: string | undefined;
-  /**
-   * The broker lost this device's session: the presence known from before may be stale (the
-   * co-signer may have restarted with its embedded broker) until the next status says otherwise.
-   */
-  #presenceUnconfirmed = false;
+
   /** Requests in flight, told when a new co-signer instance came online (see #conversation). */
   readonly #onRestart = new Set<(error: ChannelError) => void>();
   #presence: PresenceStatus = { state: 'unknown', reason: 'none' };
@@ -425,7 +421,7 @@ export class DeviceSession {
     try {
       return await this.#signOnce(payload);
     } catch (error) {
-      if (!(error instanceof ChannelError && (error.code === 'CHANNEL_PEER_RESTARTED' || error.code === 'CHANNEL_SESSION_LOST'))) throw error;
+      if (!(error instanceof ChannelError && error.code === 'CHANNEL_PEER_RESTARTED')) throw error;
       return this.#conversation((link) => this.#signNow(link, payload));
     }
   }
@@ -601,7 +597,7 @@ export class DeviceSession {
       expiresAt: Date.now() + Math.max(CONVERSATION_LIFETIME_MS, 2 * this.#requestTimeoutMs),
     });
     this.#current = new ProtocolConversation(conversation);
-    this.#currentInstance = this.#presence.state === 'online' && !this.#presenceUnconfirmed ? this.#presence.instanceId : undefined;
+    this.#currentInstance = this.#presence.state === 'online' ? this.#presence.instanceId : undefined;
     return this.#current;
   }
 
@@ -665,7 +661,6 @@ export class DeviceSession {
     });
     const presence = await watchPresence(transport, contents.cosignerIdentity, (status) => {
       this.#presence = status;
-      this.#presenceUnconfirmed = false;
       this.#stale = this.#current;
       // The co-signer instance serving our conversation went offline, and another is online: a new
       // process after a restart, or another member of a pool. The conversation lived in the process
@@ -684,14 +679,6 @@ export class DeviceSession {
       }
       if (status.state === 'online') for (const wake of [...this.#onOnline]) wake();
       this.#onPresence?.({ ...status });
-    });
-    // Frames of the request in flight may have been in the lost session, on either side: the
-    // request gives up its conversation (sign() runs once more on a new one) instead of waiting out its deadline.
-    transport.onSessionLost(() => {
-      this.#stale = this.#current;
-      this.#presenceUnconfirmed = true;
-      const error = new ChannelError('CHANNEL_SESSION_LOST', 'The broker lost its record of this device while a request was in flight (it restarted without its saved state).');
-      for (const reject of this.#onRestart) reject(error);
     });
     const mailbox = await Mailbox.open(transport, this.#identity, hexToBytes(contents.cosignerIdentity));
     mailbox.onUpdate((request) => this.#onRequestUpdate?.(request));

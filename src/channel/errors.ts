@@ -30,8 +30,6 @@ export type ChannelErrorCode =
   | 'CHANNEL_NO_KEY'
   | 'CHANNEL_ENROLL_FAILED'
   | 'CHANNEL_PEER_RESTARTED'
-  /** The broker lost this party's session (restarted without its saved state) while a request was in flight. */
-  | 'CHANNEL_SESSION_LOST'
   /** The co-signer revoked this device (the operator did, or the wallet was restored elsewhere). Final. */
   | 'CHANNEL_DEVICE_REVOKED';
 

@@ -27,7 +27,10 @@ function importOnce(cache: WeakMap<Uint8Array, Promise<CryptoKey>>, key: Uint8Ar
     imported = globalThis.crypto.subtle.importKey('raw', plainBytes(key), algorithm, false, usages);
     cache.set(key, imported);
     // A failed import is not remembered: the next call tries again.
-    imported.catch(() => cache.delete(key));
+    const attempt = imported;
+    attempt.catch(() => {
+      if (cache.get(key) === attempt) cache.delete(key);
+    });
   }
   return imported;
 }

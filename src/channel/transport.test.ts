@@ -363,30 +363,3 @@ describe('fragments', () => {
     expect(() => new MqttTransport({ url: 'mqtt://127.0.0.1:1', clientId: 'x', fragmentAboveBytes: 10 })).toThrow(/fragmentAboveBytes/);
   });
 });
-
-describe('a lost session', () => {
-  it('is reported when a reconnection finds a broker without this party\'s session, and not when the session is there', async () => {
-    const first = await startBroker();
-    const port = Number(new URL(first.url).port);
-    const party = transport({ url: first.url, clientId: 'keeps-a-session' });
-    let lost = 0;
-    party.onSessionLost(() => lost++);
-    await party.subscribe('room/a', () => undefined);
-    await party.connect();
-
-    // The same broker comes back with its sessions: nothing lost.
-    await first.pause();
-    await waitFor(() => party.state !== 'online', 5000, 'the cut');
-    await first.resume();
-    await waitFor(() => party.state === 'online', 5000, 'the reconnection');
-    expect(lost).toBe(0);
-
-    // A new broker on the same address knows nothing of this party.
-    await first.close();
-    await waitFor(() => party.state !== 'online', 5000, 'the cut');
-    const second = await startBroker({}, port);
-    cleanups.push(() => second.close());
-    await waitFor(() => party.state === 'online', 5000, 'the reconnection');
-    expect(lost).toBe(1);
-  });
-});

@@ -117,7 +117,6 @@ export class MqttTransport {
   #closedBy: ChannelError | undefined;
   readonly #handlers = new Map<string, Set<MessageHandler>>();
   readonly #listeners = new Set<StateListener>();
-  readonly #sessionLost = new Set<() => void>();
   readonly #inFlight = new Set<(error: ChannelError) => void>();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Wakes a dispatch that holds a message no handler matched, when a handler is added. */
@@ -154,12 +153,6 @@ export class MqttTransport {
   onStateChange(listener: StateListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
-  }
-
-  /** Told when a reconnection finds that the broker no longer had this party's persistent session. */
-  onSessionLost(listener: () => void): () => void {
-    this.#sessionLost.add(listener);
-    return () => this.#sessionLost.delete(listener);
   }
 
   /**
@@ -207,15 +200,11 @@ export class MqttTransport {
       );
     };
     // Lifetime listeners; they stay quiet while a connection is being settled by #settle().
-    client.on('connect', (connack) => {
+    client.on('connect', () => {
       // Nagle's algorithm holds a small PUBLISH behind the previous packet's delayed ACK (~40 ms per
       // hop on Linux). Only a Node TCP or TLS stream has setNoDelay; WebSockets already disable it.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
-      if (this.#state === 'connecting') return;
-      // A reconnection the broker answered without our session (it restarted without its saved
-      // state): what it held for us while we were away is gone.
-      if (!(this.#options.clean ?? false) && !connack.sessionPresent) for (const listener of [...this.#sessionLost]) listener();
-      this.#online();
+      if (this.#state !== 'connecting') this.#online();
     });
     client.on('close', () => this.#connectionLost());
     client.on('error', (error) => {
@@ -421,7 +410,6 @@ export class MqttTransport {
     const later = this.#options.runHandlersLater;
     if (later) {
       await new Promise<void>((resolve) => later(resolve));
-      if (this.#state === 'closed') return;
     }
     let bytes: Uint8Array = new Uint8Array(payload);
     if (this.#fragments && isFragment(bytes)) {
