@@ -184,7 +184,6 @@ export class DeviceSession {
   #stale: ProtocolConversation | undefined;
   /** The co-signer instance the current conversation was opened with, when presence knew it. */
   #currentInstance: string | undefined;
-
   /** Requests in flight, told when a new co-signer instance came online (see #conversation). */
   readonly #onRestart = new Set<(error: ChannelError) => void>();
   #presence: PresenceStatus = { state: 'unknown', reason: 'none' };

@@ -138,7 +138,8 @@ export class FragmentAssembler {
       this.#drop(key, assembly);
       throw badFragment(`the message would exceed ${this.#limits.maxMessageBytes} bytes`);
     }
-    assembly.pieces.set(index, piece.slice());
+    // A copy of its own: `fragment` may be a view into the transport's buffers.
+    assembly.pieces.set(index, new Uint8Array(piece));
     assembly.bytes += piece.length;
     assembly.charged += piece.length + PIECE_OVERHEAD_BYTES;
     this.#pendingBytes += piece.length + PIECE_OVERHEAD_BYTES;

@@ -16,7 +16,7 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, concatBytes, equalBytes, hexToBytes, plainBytes, randomBytes, u32be } from '../mpc/bytes.js';
+import { bytesToHex, concatBytes, equalBytes, hexToBytes, randomBytes, u32be } from '../mpc/bytes.js';
 import { taggedHash } from '../mpc/hash.js';
 import { ChannelError, badFrame, invalidArgument, type ChannelErrorCode } from './errors.js';
 import { webFrameCrypto, type FrameCrypto } from './frame-crypto.js';

@@ -292,17 +292,23 @@ describe('MqttTransport', () => {
   });
 });
 
+/** A connected transport that records every message it gets on `topic`. */
+async function listening(url: string, topic: string, options: Partial<TransportOptions> = {}): Promise<Uint8Array[]> {
+  const reader = transport({ url, ...options });
+  const received: Uint8Array[] = [];
+  await reader.subscribe(topic, (_topic, payload) => {
+    received.push(payload);
+  });
+  await reader.connect();
+  return received;
+}
+
 describe('fragments', () => {
   it('a large message leaves as small pieces and reaches a reassembling reader whole, once', async () => {
     const started = await broker();
     const tap = await startTap(started.url);
     cleanups.push(() => tap.close());
-    const reader = transport({ url: started.url, reassembleFragments: true });
-    const received: Uint8Array[] = [];
-    await reader.subscribe('room/large', (_topic, payload) => {
-      received.push(payload);
-    });
-    await reader.connect();
+    const received = await listening(started.url, 'room/large', { reassembleFragments: true });
     const writer = transport({ url: started.url, fragmentAboveBytes: 3840 });
     await writer.connect();
 
@@ -319,16 +325,13 @@ describe('fragments', () => {
     const wire = tap.messages.filter((message) => message.topic === 'room/large');
     expect(wire.slice(0, 15).every((message) => message.payload.length <= 3840 && message.payload[0] === 0xf7)).toBe(true);
     expect(Buffer.from(wire[15]!.payload).equals(Buffer.from(small))).toBe(true);
+    // Every piece has arrived by now: still exactly one copy of each message.
+    expect(received).toHaveLength(2);
   });
 
   it('a reader that does not reassemble sees the pieces, which no frame parser takes for a frame', async () => {
     const started = await broker();
-    const reader = transport({ url: started.url });
-    const received: Uint8Array[] = [];
-    await reader.subscribe('room/raw', (_topic, payload) => {
-      received.push(payload);
-    });
-    await reader.connect();
+    const received = await listening(started.url, 'room/raw');
     const writer = transport({ url: started.url, fragmentAboveBytes: 1000 });
     await writer.connect();
     await writer.publish('room/raw', new Uint8Array(2500).fill(1));
@@ -340,12 +343,7 @@ describe('fragments', () => {
   it('a malformed piece goes to onHandlerError, and the messages after it still arrive', async () => {
     const started = await broker();
     const errors: unknown[] = [];
-    const reader = transport({ url: started.url, reassembleFragments: true, onHandlerError: (error) => errors.push(error) });
-    const received: Uint8Array[] = [];
-    await reader.subscribe('room/bad', (_topic, payload) => {
-      received.push(payload);
-    });
-    await reader.connect();
+    const received = await listening(started.url, 'room/bad', { reassembleFragments: true, onHandlerError: (error) => errors.push(error) });
     const raw = transport({ url: started.url });
     await raw.connect();
     const malformed = new Uint8Array(20);

@@ -411,18 +411,21 @@ export class MqttTransport {
     if (later) {
       await new Promise<void>((resolve) => later(resolve));
     }
-    let bytes: Uint8Array = new Uint8Array(payload);
-    if (this.#fragments && isFragment(bytes)) {
+    let bytes: Uint8Array;
+    if (this.#fragments && isFragment(payload)) {
       // Earlier pieces are acknowledged as they come (mqtt.js hands over the next message only then);
-      // the last one only after the handlers had the whole message, like any other message.
+      // the last one only after the handlers had the whole message, like any other message. The
+      // assembler copies each piece, and the whole message is new: no copy of the payload first.
       let whole: Uint8Array | undefined;
       try {
-        whole = this.#fragments.add(topic, bytes);
+        whole = this.#fragments.add(topic, payload);
       } catch (error) {
         this.#options.onHandlerError?.(error, topic);
       }
       if (!whole) return;
       bytes = whole;
+    } else {
+      bytes = new Uint8Array(payload);
     }
     let handlers = this.#matching(topic);
     if (handlers.length === 0) {
