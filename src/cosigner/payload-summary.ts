@@ -18,10 +18,10 @@ import type { SigningRecord } from './store/types.js';
  * wallet's policy, the daily limit is checked again inside the transaction that records the spend:
  * the check before it (evaluatePolicy) cannot see what another co-signer process records meanwhile.
  */
-export function signingRecord(summary: AuditSummaryInput, policyRequest: PolicyRequest, daily?: { policy: WalletPolicy; now: number }): SigningRecord {
+export function signingRecord(summary: AuditSummaryInput, policyRequest: PolicyRequest, digest: Uint8Array, daily?: { policy: WalletPolicy; now: number }): SigningRecord {
   if (policyRequest.kind !== 'transaction') return { summary };
   const limit = daily?.policy.dailyLimitWei === undefined ? undefined : { limitWei: BigInt(daily.policy.dailyLimitWei), sinceMs: daily.now - DAILY_LIMIT_WINDOW_MS };
-  return { summary, spend: { chainId: policyRequest.chainId, valueWei: policyRequest.value, ...(limit ? { limit } : {}) } };
+  return { summary, spend: { chainId: policyRequest.chainId, valueWei: policyRequest.value, digest: `0x${bytesToHex(digest)}`, ...(limit ? { limit } : {}) } };
 }
 
 export function toPolicyRequest(payload: SignablePayload): PolicyRequest {

@@ -146,6 +146,22 @@ describe('a policy set through the CLI on a running co-signer', () => {
     expect(verified.code, verified.stderr).toBe(0);
   });
 
+  it('counts a transaction signed a second time once against the daily limit (as when an instance died with its answer in flight and the device retried)', async () => {
+    const set = await cli(['policy', 'set', device.walletId, '--clear', '--daily-limit-wei', '2000'], { masterKey: true });
+    expect(set.code, set.stderr).toBe(0);
+    const first = transaction(137, 1500n);
+    expect(await signedBy(first)).toBe(device.address);
+    // The same transaction again: 1500 + 1500 would pass the limit, but it moves nothing the first did not.
+    expect(await signedBy(first)).toBe(device.address);
+    expect(await cosigner.store.spentSince(device.walletId, 137, 0)).toBe(1500n);
+    const over = await refusal(transaction(137, 600n));
+    expect(over.rule).toBe('daily-limit');
+    expect(await signedBy(transaction(137, 500n))).toBe(device.address);
+
+    const signed = (await auditRows('--kind', 'sign')).filter((row) => row.summary.chainId === 137);
+    expect(signed.map((row) => [row.summary.valueWei, row.summary.spentBefore ?? false])).toEqual([['1500', false], ['1500', true], ['500', false]]);
+  });
+
   it('refuses when the spend is recorded if another co-signer process sharing the database went over the daily limit meanwhile', async () => {
     const set = await cli(['policy', 'set', device.walletId, '--clear', '--daily-limit-wei', '2500'], { masterKey: true });
     expect(set.code, set.stderr).toBe(0);

@@ -184,7 +184,7 @@ async function checkSignRequest(
   const summary = describePayload(payload, digest);
   const policyRequest = toPolicyRequest(payload);
   const policy = await context.store.getPolicy(wallet.walletId);
-  const spentTodayWei = await spentToday(context.store, wallet.walletId, policyRequest, context.now());
+  const spentTodayWei = await spentToday(context.store, wallet.walletId, policyRequest, context.now(), { digest: `0x${bytesToHex(digest)}` });
   const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei });
   if (!decision.allowed) {
     await audit(context, 'refuse', wallet, { ...summary, rule: decision.rule, reason: decision.reason });
@@ -431,7 +431,7 @@ async function sign(
   // spend) before the co-signer's share exists. A signature that then fails to verify locks the wallet.
   let state: string;
   try {
-    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId, signingRecord({ ...summary, presignatureId: request.presignatureId }, policyRequest, { policy: checked.policy, now: context.now() }));
+    state = await context.store.consumePresignature(wallet.walletId, request.presignatureId, signingRecord({ ...summary, presignatureId: request.presignatureId }, policyRequest, checked.digest, { policy: checked.policy, now: context.now() }));
   } catch (error) {
     if (error instanceof SpendLimitError) {
       await burn();
@@ -484,7 +484,7 @@ async function signNow(
     return { outgoing: own.outgoing, result: own.result.signature };
   });
   try {
-    await context.store.recordSignature(wallet.walletId, signingRecord(summary, policyRequest, { policy: checked.policy, now: context.now() }));
+    await context.store.recordSignature(wallet.walletId, signingRecord(summary, policyRequest, digest, { policy: checked.policy, now: context.now() }));
   } catch (error) {
     if (error instanceof SpendLimitError) throw await refusedBySpendLimit(context, wallet, device, request.payload, checked, error);
     throw error;

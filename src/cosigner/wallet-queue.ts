@@ -21,11 +21,12 @@ export function oneAtATime<T>(walletId: string, work: () => Promise<T>): Promise
 
 /**
  * What the daily limit counts as spent on the request's chain: signed in the last 24 hours, plus
- * transactions held for approval that may still be signed (but not `exceptRequestId`, the one
- * being finished), so several held requests can never add up past the limit.
+ * transactions held for approval that may still be signed (but not `except.requestId`, the one
+ * being finished), so several held requests can never add up past the limit. A transaction signed
+ * before (`except.digest`, a retry) is left out: it is counted once, as this request.
  */
-export async function spentToday(store: CosignerStore, walletId: string, request: PolicyRequest, now: number, exceptRequestId?: string): Promise<bigint> {
+export async function spentToday(store: CosignerStore, walletId: string, request: PolicyRequest, now: number, except: { requestId?: string; digest?: string } = {}): Promise<bigint> {
   if (request.kind !== 'transaction') return 0n;
-  const signed = await store.spentSince(walletId, request.chainId, now - DAILY_LIMIT_WINDOW_MS);
-  return signed + (await store.heldValue(walletId, request.chainId, exceptRequestId));
+  const signed = await store.spentSince(walletId, request.chainId, now - DAILY_LIMIT_WINDOW_MS, except.digest);
+  return signed + (await store.heldValue(walletId, request.chainId, except.requestId));
 }

@@ -252,17 +252,18 @@ export class MailDesk implements ApprovalDesk {
         return undefined;
       }
       // Checklist item 6, once more at the last moment: what is signed is the digest the approvers saw.
-      if (`0x${bytesToHex(payloadDigest(payload))}` !== request.digest) throw new Error('the stored payload no longer hashes to the digest the approvers approved');
+      const digest = payloadDigest(payload);
+      if (`0x${bytesToHex(digest)}` !== request.digest) throw new Error('the stored payload no longer hashes to the digest the approvers approved');
       // The policy as it is now: the operator may have changed it, and other signatures may have used the daily limit meanwhile.
       const policy = await store.getPolicy(request.walletId);
-      const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei: await spentToday(store, request.walletId, policyRequest, now(), requestId) });
+      const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei: await spentToday(store, request.walletId, policyRequest, now(), { requestId, digest: request.digest }) });
       if (!decision.allowed) {
         const refused = await store.approvals.finish(requestId, 'failed', { error: `Approved, but the wallet's policy now refuses it (rule ${decision.rule}): ${decision.reason}` });
         log(`request ${requestId}: approved but refused by the policy now (${decision.rule})`, { requestId, walletId: request.walletId, code: 'POLICY', rule: decision.rule });
         await this.announce(refused);
         return undefined;
       }
-      const held = await store.takeApprovedRequest(requestId, signingRecord({ ...describePayload(payload, hexToBytes(request.digest.slice(2))), requestId }, policyRequest, { policy, now: now() }));
+      const held = await store.takeApprovedRequest(requestId, signingRecord({ ...describePayload(payload, digest), requestId }, policyRequest, digest, { policy, now: now() }));
       taken = true;
       const party = SignParty.fromState(held.presignature);
       const own = party.signPayload(payload);

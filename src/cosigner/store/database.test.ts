@@ -5,6 +5,7 @@ import { InvalidPolicyError } from '../policy/errors.js';
 import {
   ConflictError,
   InvalidRecordError,
+  SpendLimitError,
   MasterKeyMismatchError,
   NotFoundError,
   PresignatureUnavailableError,
@@ -302,6 +303,35 @@ describe.each(storeBackends())('$name', (backend) => {
       await store.recordSignature(walletId, { deviceId, spend: { chainId: 10, valueWei: 7n }, summary: { type: 'transaction' } });
       expect(await store.spentSince(walletId, 10, 0)).toBe(7n);
       expect((await store.audit.list({ walletId, kind: 'sign' }))[0]?.summary).toEqual({ type: 'transaction' });
+    });
+
+    it('counts a transaction signed again once: the retry adds nothing to the ledger and is not held to the limit again', async () => {
+      const { walletId, deviceId } = await activeWallet();
+      const digest = `0x${'ab'.repeat(32)}`;
+      const other = `0x${'cd'.repeat(32)}`;
+      const limit = { limitWei: 10n, sinceMs: 0 };
+      await store.recordSpend({ walletId, chainId: 1, valueWei: 3n });
+      await store.recordSignature(walletId, { deviceId, spend: { chainId: 1, valueWei: 7n, digest, limit }, summary: { type: 'transaction' } });
+      expect(await store.spentSince(walletId, 1, 0)).toBe(10n);
+
+      // Once more without a presignature and once with one: the wallet is at its limit, and neither is refused or counted.
+      await store.recordSignature(walletId, { deviceId, spend: { chainId: 1, valueWei: 7n, digest: digest.toUpperCase().replace('0X', '0x'), limit }, summary: { type: 'transaction' } });
+      await store.putPresignature({ walletId, presignatureId: 'again', state: 'st' });
+      expect(await store.consumePresignature(walletId, 'again', { deviceId, spend: { chainId: 1, valueWei: 7n, digest, limit }, summary: { type: 'transaction' } })).toBe('st');
+      expect(await store.spentSince(walletId, 1, 0)).toBe(10n);
+      const signs = await store.audit.list({ walletId, kind: 'sign' });
+      expect(signs.map((entry) => entry.summary.spentBefore ?? false)).toEqual([false, true, true]);
+
+      // Another transaction is counted, and refused past the limit; the same digest on another chain is another spend.
+      expect(await thrown(async () => await store.recordSignature(walletId, { deviceId, spend: { chainId: 1, valueWei: 1n, digest: other, limit }, summary: {} }))).toBeInstanceOf(SpendLimitError);
+      await store.recordSignature(walletId, { deviceId, spend: { chainId: 5, valueWei: 7n, digest, limit }, summary: {} });
+      expect(await store.spentSince(walletId, 5, 0)).toBe(7n);
+
+      // What the policy sees before signing: everything but the transaction being signed.
+      expect(await store.spentSince(walletId, 1, 0, digest)).toBe(3n);
+      expect(await store.spentSince(walletId, 1, 0, other)).toBe(10n);
+      expect(await thrown(async () => await store.spentSince(walletId, 1, 0, '0x1234'))).toBeInstanceOf(InvalidRecordError);
+      expect(await thrown(async () => await store.recordSignature(walletId, { spend: { chainId: 1, valueWei: 1n, digest: 'nope' }, summary: {} }))).toBeInstanceOf(InvalidRecordError);
     });
 
     it('deletes ready presignatures and prunes old tombstones', async () => {

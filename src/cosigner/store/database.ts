@@ -593,10 +593,10 @@ export class SqliteCosignerStore implements CosignerStore {
     });
   }
 
-  spentSince(walletId: string, chainId: number, sinceMs: number): bigint {
+  spentSince(walletId: string, chainId: number, sinceMs: number, exceptDigest?: string): bigint {
     const rows = this.#all<{ value_wei: string }>(
-      'SELECT value_wei FROM spends WHERE wallet_id = ? AND chain_id = ? AND at >= ?',
-      check.walletId(walletId), check.chainId(chainId), check.timestamp(sinceMs),
+      'SELECT value_wei FROM spends WHERE wallet_id = ? AND chain_id = ? AND at >= ? AND (tx_digest IS NULL OR tx_digest <> ?)',
+      check.walletId(walletId), check.chainId(chainId), check.timestamp(sinceMs), exceptDigest === undefined ? '' : check.txDigest(exceptDigest),
     );
     return rows.reduce((sum, row) => sum + BigInt(row.value_wei), 0n);
   }
@@ -631,27 +631,30 @@ export class SqliteCosignerStore implements CosignerStore {
   }
 
   #recordSigning(walletId: string, signing: SigningRecord, at: number, extra: AuditSummaryInput): void {
+    let spentBefore = false;
     if (signing.spend) {
       const chainId = check.chainId(signing.spend.chainId);
       const value = check.weiValue(signing.spend.valueWei);
+      const digest = signing.spend.digest === undefined ? undefined : check.txDigest(signing.spend.digest);
+      spentBefore = digest !== undefined && this.#get('SELECT 1 FROM spends WHERE wallet_id = ? AND chain_id = ? AND tx_digest = ?', walletId, chainId, digest) !== undefined;
       const limit = signing.spend.limit;
-      if (limit) {
+      if (limit && !spentBefore) {
         const committed = this.spentSince(walletId, chainId, limit.sinceMs) + this.#approvals.heldValue(walletId, chainId, typeof extra.requestId === 'string' ? extra.requestId : undefined);
         checkSpendLimit(walletId, chainId, committed, value, check.weiValue(limit.limitWei));
       }
-      this.#insertSpend(walletId, chainId, value, at);
+      if (!spentBefore) this.#insertSpend(walletId, chainId, value, at, digest);
     }
     this.audit.append({
       kind: 'sign',
       walletId,
       ...(signing.deviceId === undefined ? {} : { deviceId: check.deviceId(signing.deviceId) }),
       at,
-      summary: { ...signing.summary, ...extra },
+      summary: { ...signing.summary, ...extra, ...(spentBefore ? { spentBefore: true } : {}) },
     });
   }
 
-  #insertSpend(walletId: string, chainId: number, value: bigint, at: number): void {
-    this.#run('INSERT INTO spends (wallet_id, chain_id, value_wei, at) VALUES (?, ?, ?, ?)', walletId, chainId, value.toString(10), at);
+  #insertSpend(walletId: string, chainId: number, value: bigint, at: number, digest?: string): void {
+    this.#run('INSERT INTO spends (wallet_id, chain_id, value_wei, at, tx_digest) VALUES (?, ?, ?, ?, ?)', walletId, chainId, value.toString(10), at, digest ?? null);
   }
 
   /** Every place that drops a wallet's presignatures (refresh, restore, lock) also fails the requests held on one. */

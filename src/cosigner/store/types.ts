@@ -116,6 +116,12 @@ export interface SigningRecord {
     chainId: number;
     valueWei: bigint;
     /**
+     * The signed transaction's digest (0x hex). A transaction whose digest the ledger already holds is
+     * not counted again: a second signature over it is a retry (the co-signer instance that made the
+     * first died with its answer in flight), and its nonce lets only one of them ever be mined.
+     */
+    digest?: string;
+    /**
      * Refuse (SpendLimitError, nothing recorded) when what the window already holds (spent since
      * `sinceMs` plus held requests of that chain, but not the one being finished) plus this value
      * passes `limitWei`. Checked under the wallet's write lock, so concurrent co-signers cannot overspend.
@@ -312,8 +318,8 @@ export interface CosignerStore {
   setPolicy(walletId: string, policy: unknown, options?: { actor?: string }): MaybePromise<WalletPolicy>;
 
   recordSpend(spend: SpendInput): MaybePromise<void>;
-  /** Sum of native value sent on the chain at or after `sinceMs`. */
-  spentSince(walletId: string, chainId: number, sinceMs: number): MaybePromise<bigint>;
+  /** Sum of native value sent on the chain at or after `sinceMs`, leaving out the transaction with digest `exceptDigest`. */
+  spentSince(walletId: string, chainId: number, sinceMs: number, exceptDigest?: string): MaybePromise<bigint>;
 
   takeRateLimit(request: RateLimitRequest): MaybePromise<RateLimitDecision>;
 

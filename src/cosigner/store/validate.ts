@@ -37,6 +37,13 @@ export function groupPublicKey(value: unknown): Hex {
   return `0x${hex}`;
 }
 
+/** A transaction digest: 32 bytes as 0x and 64 lowercase hex characters (case tolerated). */
+export function txDigest(value: unknown): Hex {
+  const hex = typeof value === 'string' ? value.replace(/^0x/, '').toLowerCase() : '';
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new InvalidRecordError(`A transaction digest is 32 bytes in hex; got ${show(value)}.`);
+  return `0x${hex}`;
+}
+
 export function address(value: unknown): Address {
   if (typeof value !== 'string' || !isAddress(value, { strict: false })) {
     throw new InvalidRecordError(`Not an address: ${show(value)}.`);

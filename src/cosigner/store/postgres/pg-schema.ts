@@ -171,6 +171,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (request_id, approver_id)
   );
   `,
+  /* 2: a transaction signed again (a retry after an instance died with its answer in flight) is spent once. */ `
+  ALTER TABLE spends ADD COLUMN tx_digest TEXT;
+  CREATE INDEX spends_by_digest ON spends (wallet_id, chain_id, tx_digest) WHERE tx_digest IS NOT NULL;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -574,12 +574,15 @@ export class PostgresCosignerStore implements CosignerStore {
     });
   }
 
-  async spentSince(walletId: string, chainId: number, sinceMs: number): Promise<bigint> {
-    return this.#spentSince(this.#plain(), check.walletId(walletId), check.chainId(chainId), check.timestamp(sinceMs));
+  async spentSince(walletId: string, chainId: number, sinceMs: number, exceptDigest?: string): Promise<bigint> {
+    return this.#spentSince(this.#plain(), check.walletId(walletId), check.chainId(chainId), check.timestamp(sinceMs), exceptDigest === undefined ? undefined : check.txDigest(exceptDigest));
   }
 
-  async #spentSince(sql: Session, walletId: string, chainId: number, sinceMs: number): Promise<bigint> {
-    const row = await sql.get<{ total: string }>('SELECT coalesce(sum(value_wei), 0)::text AS total FROM spends WHERE wallet_id = ? AND chain_id = ? AND at >= ?', walletId, chainId, sinceMs);
+  async #spentSince(sql: Session, walletId: string, chainId: number, sinceMs: number, exceptDigest?: string): Promise<bigint> {
+    const row = await sql.get<{ total: string }>(
+      'SELECT coalesce(sum(value_wei), 0)::text AS total FROM spends WHERE wallet_id = ? AND chain_id = ? AND at >= ? AND (tx_digest IS NULL OR tx_digest <> ?)',
+      walletId, chainId, sinceMs, exceptDigest ?? '',
+    );
     return BigInt(row?.total ?? '0');
   }
 
@@ -617,28 +620,32 @@ export class PostgresCosignerStore implements CosignerStore {
 
   /** Audit and spend of a signing, in the caller's transaction, which holds the wallet's row lock. */
   async #recordSigning(sql: Session, walletId: string, signing: SigningRecord, at: number, extra: AuditSummaryInput): Promise<void> {
+    let spentBefore = false;
     if (signing.spend) {
       const chainId = check.chainId(signing.spend.chainId);
       const value = check.weiValue(signing.spend.valueWei);
+      const digest = signing.spend.digest === undefined ? undefined : check.txDigest(signing.spend.digest);
+      // Under the caller's lock on the wallet's row: two instances recording one transaction count it once.
+      spentBefore = digest !== undefined && (await sql.get('SELECT 1 FROM spends WHERE wallet_id = ? AND chain_id = ? AND tx_digest = ?', walletId, chainId, digest)) !== undefined;
       const limit = signing.spend.limit;
-      if (limit) {
+      if (limit && !spentBefore) {
         const except = typeof extra.requestId === 'string' ? extra.requestId : undefined;
         const committed = (await this.#spentSince(sql, walletId, chainId, check.timestamp(limit.sinceMs))) + (await this.#approvals.heldValue(sql, walletId, chainId, except));
         checkSpendLimit(walletId, chainId, committed, value, check.weiValue(limit.limitWei));
       }
-      await this.#insertSpend(sql, walletId, chainId, value, at);
+      if (!spentBefore) await this.#insertSpend(sql, walletId, chainId, value, at, digest);
     }
     await this.audit.appendIn(sql, {
       kind: 'sign',
       walletId,
       ...(signing.deviceId === undefined ? {} : { deviceId: check.deviceId(signing.deviceId) }),
       at,
-      summary: { ...signing.summary, ...extra },
+      summary: { ...signing.summary, ...extra, ...(spentBefore ? { spentBefore: true } : {}) },
     });
   }
 
-  async #insertSpend(sql: Session, walletId: string, chainId: number, value: bigint, at: number): Promise<void> {
-    await sql.run('INSERT INTO spends (wallet_id, chain_id, value_wei, at) VALUES (?, ?, ?::numeric, ?)', walletId, chainId, value.toString(10), at);
+  async #insertSpend(sql: Session, walletId: string, chainId: number, value: bigint, at: number, digest?: string): Promise<void> {
+    await sql.run('INSERT INTO spends (wallet_id, chain_id, value_wei, at, tx_digest) VALUES (?, ?, ?::numeric, ?, ?)', walletId, chainId, value.toString(10), at, digest ?? null);
   }
 
   /** Every place that drops a wallet's presignatures (refresh, restore, lock) also fails the requests held on one. */
