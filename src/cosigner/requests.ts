@@ -172,6 +172,7 @@ async function checkSignRequest(
   wallet: WalletRecord,
   device: DeviceRecord,
   request: { payload: WirePayload },
+  policy: WalletPolicy,
 ): Promise<CheckedSignRequest> {
   const payload = payloadFromWire(request.payload);
   let digest: Uint8Array;
@@ -183,7 +184,6 @@ async function checkSignRequest(
   assertDomainDeclared(payload);
   const summary = describePayload(payload, digest);
   const policyRequest = toPolicyRequest(payload);
-  const policy = await context.store.getPolicy(wallet.walletId);
   const spentTodayWei = await spentToday(context.store, wallet.walletId, policyRequest, context.now(), { digest: `0x${bytesToHex(digest)}` });
   const decision = evaluatePolicy(policy, policyRequest, { spentTodayWei });
   if (!decision.allowed) {
@@ -366,7 +366,7 @@ async function presign(
 ): Promise<void> {
   if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The presign session must be 32 bytes of hex.');
-  const share = await loadSigningShare(context, wallet, request.generation);
+  const share = await loadSigningShare(context, wallet, request.generation, await context.store.getPolicy(wallet.walletId));
   if ((await context.store.countReadyPresignatures(wallet.walletId)) >= context.maxPresignatures) {
     throw new Refusal('BAD_REQUEST', `This wallet already holds ${context.maxPresignatures} unused presignatures here.`);
   }
@@ -398,8 +398,10 @@ async function sign(
   const burn = () => Promise.resolve().then(() => context.store.consumePresignature(wallet.walletId, request.presignatureId)).catch(() => undefined);
   let checked: CheckedSignRequest;
   try {
-    await assertRefreshedRecently(context, wallet);
-    checked = await checkSignRequest(context, wallet, device, request);
+    // Read once for both checks: every read is a round trip to a shared database.
+    const policy = await context.store.getPolicy(wallet.walletId);
+    await assertRefreshedRecently(context, wallet, policy);
+    checked = await checkSignRequest(context, wallet, device, request, policy);
   } catch (error) {
     await burn();
     throw error;
@@ -468,8 +470,9 @@ async function signNow(
   messages: ProtocolMessage[],
 ): Promise<void> {
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The signing session must be 32 bytes of hex.');
-  const share = await loadSigningShare(context, wallet, request.generation);
-  const checked = await checkSignRequest(context, wallet, device, request);
+  const policy = await context.store.getPolicy(wallet.walletId);
+  const share = await loadSigningShare(context, wallet, request.generation, policy);
+  const checked = await checkSignRequest(context, wallet, device, request, policy);
   const { payload, digest, summary, policyRequest, approvalRules } = checked;
   // A held request is finished later from a stored presignature, which this path never makes.
   if (approvalRules.length > 0) {
@@ -567,13 +570,13 @@ function assertCanSign(wallet: WalletRecord): void {
 }
 
 /** The signing share, which must be of the generation the device holds (a refresh may have finished on one side only). */
-async function loadSigningShare(context: RequestContext, wallet: WalletRecord, deviceGeneration: number): Promise<KeyShare> {
+async function loadSigningShare(context: RequestContext, wallet: WalletRecord, deviceGeneration: number, policy: WalletPolicy): Promise<KeyShare> {
   assertCanSign(wallet);
   const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'sign'));
   if (deviceGeneration !== share.generation) {
     throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${deviceGeneration}.`, String(share.generation));
   }
-  await assertRefreshedRecently(context, wallet);
+  await assertRefreshedRecently(context, wallet, policy);
   return share;
 }
 
@@ -583,8 +586,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * The policy's refreshEveryDays: shares older than that (since keygen, refresh or restore) presign
  * and sign nothing until refreshed. Refresh and restore are never refused here: they are the way out.
  */
-async function assertRefreshedRecently(context: RequestContext, wallet: WalletRecord): Promise<void> {
-  const { refreshEveryDays } = await context.store.getPolicy(wallet.walletId);
+async function assertRefreshedRecently(context: RequestContext, wallet: WalletRecord, { refreshEveryDays }: WalletPolicy): Promise<void> {
   if (refreshEveryDays === undefined || wallet.shareUpdatedAt === undefined) return;
   const ageMs = context.now() - wallet.shareUpdatedAt;
   if (ageMs <= refreshEveryDays * DAY_MS) return;

@@ -130,16 +130,15 @@ export class SqliteApprovalStore {
   }
 
   /** A request that never waited (signed at once, or refused by the policy): kept so every request can be asked about. */
-  recordSettled(input: SettledRequestInput): RequestView {
+  recordSettled(input: SettledRequestInput): void {
     const now = this.now();
-    if (this.#get('SELECT 1 FROM approval_requests WHERE request_id = ?', input.requestId)) throw new ConflictError(`Request ${input.requestId} exists already.`);
-    this.#run(
+    const inserted = this.#run(
       `INSERT INTO approval_requests (request_id, wallet_id, device_id, state, payload_json, digest, payload_hash, decoded, quorums, presignature_id, generation, result, created_at, expires_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
       input.requestId, input.walletId, input.deviceId, input.state, input.payloadJson, input.digest, input.payloadHash, JSON.stringify(input.decoded),
       input.presignatureId ?? '', input.generation, JSON.stringify(input.result), now, now, now,
     );
-    return this.getRequest(input.requestId)!;
+    if (inserted.changes === 0) throw new ConflictError(`Request ${input.requestId} exists already.`);
   }
 
   getRequest(requestId: string): RequestView | undefined {

@@ -56,13 +56,16 @@ import {
   presignatureContext,
   rateLimitDecision,
   RESHARE_REVOKE_REASON,
+  SHARE_SELECT,
   shareContext,
   toDevice,
   toWallet,
+  usableShare,
   WALLET_SELECT,
   type DeviceRow,
   type PendingShareRow,
   type PresignatureRow,
+  type ShareRow,
   type WalletRow,
 } from './records.js';
 
@@ -380,14 +383,8 @@ export class SqliteCosignerStore implements CosignerStore {
 
   loadShare(walletId: string, use: ShareUse = 'sign'): string {
     const id = check.walletId(walletId);
-    return this.#read(() => {
-      const wallet = this.#requireWallet(id);
-      if (wallet.status === 'pending') throw notActive(id);
-      if (use === 'sign' && wallet.status === 'locked') throw new WalletLockedError(id, wallet.lockedReason ?? 'locked');
-      const row = this.#get<{ generation: number; sealed: Uint8Array }>('SELECT generation, sealed FROM shares WHERE wallet_id = ?', id);
-      if (!row) throw new NotFoundError('share', id);
-      return this.#cipher.openString(row.sealed, shareContext(id, row.generation));
-    });
+    const { generation, sealed } = usableShare(id, use, this.#get<ShareRow>(SHARE_SELECT, id));
+    return this.#cipher.openString(sealed, shareContext(id, generation));
   }
 
   replaceShare(replacement: ShareReplacement): WalletRecord {

@@ -4,8 +4,8 @@
  */
 import type { Address, Hex } from 'viem';
 import type { EnvelopeContext } from './envelope.js';
-import { InvalidRecordError, SpendLimitError, WalletStateError } from './errors.js';
-import type { DeviceRecord, DeviceStatus, PendingShare, RateLimitDecision, RateLimitRequest, ReshareKind, WalletParties, WalletRecord, WalletStatus } from './types.js';
+import { InvalidRecordError, NotFoundError, SpendLimitError, WalletLockedError, WalletStateError } from './errors.js';
+import type { DeviceRecord, DeviceStatus, PendingShare, RateLimitDecision, RateLimitRequest, ReshareKind, ShareUse, WalletParties, WalletRecord, WalletStatus } from './types.js';
 import * as check from './validate.js';
 
 export interface WalletRow {
@@ -53,6 +53,25 @@ export const WALLET_SELECT = `
   SELECT w.wallet_id, w.threshold, w.parties, w.status, w.address, w.public_key, s.generation,
          w.locked_reason, w.locked_at, w.created_at, w.activated_at, w.updated_at, s.updated_at AS share_updated_at
   FROM wallets w LEFT JOIN shares s ON s.wallet_id = w.wallet_id`;
+
+/** A wallet's state and its sealed share in one statement (one snapshot, one round trip): read for every signature. */
+export const SHARE_SELECT = 'SELECT w.status, w.locked_reason, s.generation, s.sealed FROM wallets w LEFT JOIN shares s ON s.wallet_id = w.wallet_id WHERE w.wallet_id = ?';
+
+export interface ShareRow {
+  status: WalletStatus;
+  locked_reason: string | null;
+  generation: number | null;
+  sealed: Uint8Array | null;
+}
+
+/** The sealed share of SHARE_SELECT's row, or why it may not be used for `use`. */
+export function usableShare(walletId: string, use: ShareUse, row: ShareRow | undefined): { generation: number; sealed: Uint8Array } {
+  if (!row) throw new NotFoundError('wallet', walletId, 'Enroll the device first.');
+  if (row.status === 'pending') throw notActive(walletId);
+  if (use === 'sign' && row.status === 'locked') throw new WalletLockedError(walletId, row.locked_reason ?? 'locked');
+  if (row.generation === null || row.sealed === null) throw new NotFoundError('share', walletId);
+  return { generation: row.generation, sealed: row.sealed };
+}
 
 export const DEVICE_SELECT = 'SELECT device_id, identity_public_key, wallet_id, status, created_at, revoked_at, revoked_reason, restore_approved_at FROM devices';
 

@@ -218,8 +218,11 @@ export interface ApprovalStore {
   listApprovers(): MaybePromise<ApproverRecord[]>;
   /** Audited as 'revoke'. */
   removeApprover(approverId: string, actor?: string): MaybePromise<ApproverRecord>;
-  /** Records a request settled on arrival (signed at once, or refused), so its status can be asked like any other. */
-  recordSettled(input: SettledRequestInput): MaybePromise<RequestView>;
+  /**
+   * Records a request settled on arrival (signed at once, or refused), so its status can be asked like any other.
+   * One statement: every signature writes one, after its answer left. ConflictError if the id exists.
+   */
+  recordSettled(input: SettledRequestInput): MaybePromise<void>;
   getRequest(requestId: string): MaybePromise<RequestView | undefined>;
   listRequests(filter?: RequestFilter): MaybePromise<RequestView[]>;
   /** A verified decision (audited as 'decision'); moves the request to approved or rejected when the quorums say so. */

@@ -114,16 +114,16 @@ export class PgApprovalStore {
     return (await this.getRequest(sql, input.requestId))!;
   }
 
-  async recordSettled(sql: Session, input: SettledRequestInput): Promise<RequestView> {
+  /** One statement, outside any transaction: one round trip on the path of every signature. */
+  async recordSettled(sql: Session, input: SettledRequestInput): Promise<void> {
     const now = this.now();
-    if (await sql.get('SELECT 1 FROM approval_requests WHERE request_id = ?', input.requestId)) throw new ConflictError(`Request ${input.requestId} exists already.`);
-    await sql.run(
+    const inserted = await sql.get(
       `INSERT INTO approval_requests (request_id, wallet_id, device_id, state, payload_json, digest, payload_hash, decoded, quorums, presignature_id, generation, result, created_at, expires_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING RETURNING 1 AS inserted`,
       input.requestId, input.walletId, input.deviceId, input.state, input.payloadJson, input.digest, input.payloadHash, JSON.stringify(input.decoded),
       input.presignatureId ?? '', input.generation, JSON.stringify(input.result), now, now, now,
     );
-    return (await this.getRequest(sql, input.requestId))!;
+    if (!inserted) throw new ConflictError(`Request ${input.requestId} exists already.`);
   }
 
   async getRequest(sql: Session, requestId: string): Promise<RequestView | undefined> {

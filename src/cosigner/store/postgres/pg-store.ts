@@ -30,13 +30,16 @@ import {
   presignatureContext,
   rateLimitDecision,
   RESHARE_REVOKE_REASON,
+  SHARE_SELECT,
   shareContext,
   toDevice,
   toWallet,
+  usableShare,
   WALLET_SELECT,
   type DeviceRow,
   type PendingShareRow,
   type PresignatureRow,
+  type ShareRow,
   type WalletRow,
 } from '../records.js';
 import type {
@@ -115,7 +118,7 @@ export class PostgresCosignerStore implements CosignerStore {
       getApprover: (approverId) => a.getApprover(this.#plain(), approverId),
       listApprovers: () => a.listApprovers(this.#plain()),
       removeApprover: (approverId, actor) => this.#tx((sql) => a.removeApprover(sql, approverId, actor)),
-      recordSettled: (input) => this.#tx((sql) => a.recordSettled(sql, input)),
+      recordSettled: (input) => a.recordSettled(this.#plain(), input),
       getRequest: (requestId) => this.#read((sql) => a.getRequest(sql, requestId)),
       listRequests: (filter) => this.#read((sql) => a.listRequests(sql, filter)),
       recordDecision: (input) => this.#tx((sql) => a.recordDecision(sql, input)),
@@ -365,14 +368,8 @@ export class PostgresCosignerStore implements CosignerStore {
 
   async loadShare(walletId: string, use: ShareUse = 'sign'): Promise<string> {
     const id = check.walletId(walletId);
-    return this.#read(async (sql) => {
-      const wallet = await this.#requireWallet(sql, id);
-      if (wallet.status === 'pending') throw notActive(id);
-      if (use === 'sign' && wallet.status === 'locked') throw new WalletLockedError(id, wallet.lockedReason ?? 'locked');
-      const row = await sql.get<{ generation: number; sealed: Uint8Array }>('SELECT generation, sealed FROM shares WHERE wallet_id = ?', id);
-      if (!row) throw new NotFoundError('share', id);
-      return this.#cipher.openString(row.sealed, shareContext(id, row.generation));
-    });
+    const { generation, sealed } = usableShare(id, use, await this.#plain().get<ShareRow>(SHARE_SELECT, id));
+    return this.#cipher.openString(sealed, shareContext(id, generation));
   }
 
   async replaceShare(replacement: ShareReplacement): Promise<WalletRecord> {
