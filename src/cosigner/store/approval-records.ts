@@ -24,6 +24,9 @@ export interface RequestRow {
   address: string | null;
 }
 
+/** Named columns, never `*`: a prepared statement whose result columns change with a migration fails (PostgreSQL). */
+export const APPROVER_SELECT = 'SELECT approver_id, name, identity_public_key, status, created_at, removed_at FROM approvers';
+
 export interface ApproverRow {
   approver_id: string;
   name: string;

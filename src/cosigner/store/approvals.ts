@@ -18,6 +18,7 @@ import type { EnvelopeCipher } from './envelope.js';
 import { ConflictError, DecisionRefusedError, NotFoundError } from './errors.js';
 import type { ApproverRecord, HeldRequestInput, RequestFilter, SettledRequestInput } from './types.js';
 import {
+  APPROVER_SELECT,
   BAD_CODE_MESSAGE,
   DECISIONS_SELECT,
   DEVICE_REVOKED_ERROR,
@@ -88,16 +89,16 @@ export class SqliteApprovalStore {
   }
 
   getApprover(approverId: string): ApproverRecord | undefined {
-    const row = this.#get<ApproverRow>('SELECT * FROM approvers WHERE approver_id = ?', approverId);
+    const row = this.#get<ApproverRow>(`${APPROVER_SELECT} WHERE approver_id = ?`, approverId);
     return row ? toApprover(row) : undefined;
   }
 
   listApprovers(): ApproverRecord[] {
-    return this.#all<ApproverRow>('SELECT * FROM approvers ORDER BY created_at').map(toApprover);
+    return this.#all<ApproverRow>(`${APPROVER_SELECT} ORDER BY created_at`).map(toApprover);
   }
 
   removeApprover(approverId: string, actor?: string): ApproverRecord {
-    const row = this.#get<ApproverRow>('SELECT * FROM approvers WHERE approver_id = ?', approverId);
+    const row = this.#get<ApproverRow>(`${APPROVER_SELECT} WHERE approver_id = ?`, approverId);
     if (!row) throw new NotFoundError('approver', approverId);
     const now = this.now();
     if (row.status === 'active') {

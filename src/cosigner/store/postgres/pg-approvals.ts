@@ -8,6 +8,7 @@ import type { Hex } from 'viem';
 import type { RequestDecision, RequestResult, RequestState, RequestView } from '../../../channel/approval-protocol.js';
 import { assertMove } from '../../approvals/state.js';
 import {
+  APPROVER_SELECT,
   BAD_CODE_MESSAGE,
   DECISIONS_SELECT,
   DEVICE_REVOKED_ERROR,
@@ -74,16 +75,16 @@ export class PgApprovalStore {
   }
 
   async getApprover(sql: Session, approverId: string): Promise<ApproverRecord | undefined> {
-    const row = await sql.get<ApproverRow>('SELECT * FROM approvers WHERE approver_id = ?', approverId);
+    const row = await sql.get<ApproverRow>(`${APPROVER_SELECT} WHERE approver_id = ?`, approverId);
     return row ? toApprover(row) : undefined;
   }
 
   async listApprovers(sql: Session): Promise<ApproverRecord[]> {
-    return (await sql.all<ApproverRow>('SELECT * FROM approvers ORDER BY created_at')).map(toApprover);
+    return (await sql.all<ApproverRow>(`${APPROVER_SELECT} ORDER BY created_at`)).map(toApprover);
   }
 
   async removeApprover(sql: Session, approverId: string, actor?: string): Promise<ApproverRecord> {
-    const row = await sql.get<ApproverRow>('SELECT * FROM approvers WHERE approver_id = ? FOR UPDATE', approverId);
+    const row = await sql.get<ApproverRow>(`${APPROVER_SELECT} WHERE approver_id = ? FOR UPDATE`, approverId);
     if (!row) throw new NotFoundError('approver', approverId);
     const now = this.now();
     if (row.status === 'active') {
