@@ -49,6 +49,11 @@ export interface MosquittoHarness {
   logs(): string;
   /** Stops Mosquitto (it writes its persistence file on the way out) and starts it again on the same ports. */
   restart(): Promise<void>;
+  /**
+   * Kills Mosquitto (SIGKILL, as a crash or a lost host would) and starts it again on the same ports:
+   * what it held since its last autosave (sessions, subscriptions, queued and retained messages) is gone.
+   */
+  crash(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +120,11 @@ export async function startMosquittoHarness(options: MosquittoHarnessOptions = {
         logs: () => broker.logs(),
         async restart() {
           await broker.stop();
+          broker = new BrokerProcess(binary, join(dir, 'mosquitto.conf'));
+          await broker.ready(options.startTimeoutMs ?? 10_000);
+        },
+        async crash() {
+          await broker.kill();
           broker = new BrokerProcess(binary, join(dir, 'mosquitto.conf'));
           await broker.ready(options.startTimeoutMs ?? 10_000);
         },
@@ -242,6 +252,13 @@ class BrokerProcess {
       this.#exitCode !== undefined ? `Mosquitto exited (code ${this.#exitCode}) before it was ready.` : `Mosquitto was not ready within ${timeoutMs} ms.`,
       { details: this.logs() || '(no log output)' },
     );
+  }
+
+  async kill(): Promise<void> {
+    if (this.#exitCode === undefined) {
+      this.#child.kill('SIGKILL');
+      await this.#exited;
+    }
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,8 @@
  *     every write a clean signing makes, so every protocol round is hit), by a TCP proxy; half over
  *     the full protocol, half with a pooled presignature;
  *   - broker restarts: Mosquitto is restarted while devices sign;
+ *   - broker crashes: Mosquitto is killed (SIGKILL) while devices sign, losing what it held since
+ *     its last autosave, and started again;
  *   - concurrency: many signing sessions at once across many devices;
  *   - instance kills: a pool of two co-signers (CLI processes on PostgreSQL), one killed with
  *     SIGKILL while devices sign, and started again.
@@ -26,6 +28,8 @@ export interface CampaignOptions {
   /** Device disconnects, spread over every write of a full signing. */
   disconnects: number;
   brokerRestarts: number;
+  /** Mosquitto killed with SIGKILL (sessions and queued messages since its last autosave lost). */
+  brokerCrashes: number;
   /** Kills (SIGKILL) of a member of a pool of two co-signers on PostgreSQL, each started again after. */
   instanceKills: number;
   /** Devices signing during the broker restarts. */
@@ -42,11 +46,12 @@ export interface CampaignOptions {
  * A full signing makes ~19 device-side writes (15 acknowledge the pieces of the presigning round's
  * frame): the 20 full-protocol cuts of 40 disconnects fall after each of them.
  */
-export const QUICK_CAMPAIGN: CampaignOptions = { disconnects: 40, brokerRestarts: 2, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5, instanceKills: 2 };
+export const QUICK_CAMPAIGN: CampaignOptions = { disconnects: 40, brokerRestarts: 2, brokerCrashes: 1, restartDevices: 2, concurrentDevices: 20, sessionsPerDevice: 5, instanceKills: 2 };
 
 export interface CampaignReport {
   device_disconnects: Outcomes & { writes_per_signing: number; writes_per_pooled_signing: number; cuts: number };
   broker_restarts: Outcomes & { restarts: number };
+  broker_crashes: Outcomes & { crashes: number };
   concurrent_sessions: Outcomes & { devices: number; sessions: number; seconds: number };
   instance_kills: Outcomes & { kills: number; devices: number };
   signatures: number;
@@ -154,27 +159,11 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     disconnects.cuts = stack.proxy.cuts - cutsBefore;
     await cut.close();
 
-    // ---- Broker restarts while devices sign.
-    log(`broker restarts: ${options.brokerRestarts}, with ${options.restartDevices} devices signing`);
-    const signers = await newDevices(stack, 'restart', options.restartDevices, requestTimeoutMs);
-    devices.push(...signers);
+    // ---- Broker restarts, then crashes, while devices sign.
     const restarts = { ...newOutcomes(), restarts: 0 };
-    const restartLoops = ledger.signWhile(signers, 'restart', restarts, lostAfterMs);
-    for (let i = 0; i < options.brokerRestarts; i++) {
-      // Each restart falls on signings in progress once the devices have recovered from the last one
-      // (a signature completed since), or after 10 s.
-      const completedBefore = restarts.completed;
-      const deadline = Date.now() + 10_000;
-      while (restarts.completed === completedBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await stack.harness.restart();
-      restarts.restarts++;
-      log(`broker restart ${restarts.restarts}: ${restarts.completed} completed, ${restarts.failed_clear} failed clearly, ${restarts.lost} lost so far`);
-    }
-    // Signing goes on after the last restart, so every device is seen to recover.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    await restartLoops.stop();
-    for (const device of signers) await device.close();
+    restarts.restarts = await brokerFaults(stack, 'restart', options.brokerRestarts, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, restarts, devices, log);
+    const crashes = { ...newOutcomes(), crashes: 0 };
+    crashes.crashes = await brokerFaults(stack, 'crash', options.brokerCrashes, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, crashes, devices, log);
 
     // ---- Many signing sessions at once.
     log(`concurrency: ${options.concurrentDevices} devices x ${options.sessionsPerDevice} sessions`);
@@ -196,6 +185,7 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     return {
       device_disconnects: disconnects,
       broker_restarts: restarts,
+      broker_crashes: crashes,
       concurrent_sessions: concurrent,
       instance_kills: kills,
       signatures: ledger.signatures,
@@ -207,6 +197,50 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     for (const device of devices) await device.close().catch(() => undefined);
     await stack.stop();
   }
+}
+
+/**
+ * Restarts (SIGTERM: Mosquitto saves its state) or crashes (SIGKILL: it loses what it held since its
+ * last autosave) of the broker while devices of their own sign. Returns how many were made.
+ */
+async function brokerFaults(
+  stack: Stack,
+  fault: 'restart' | 'crash',
+  count: number,
+  deviceCount: number,
+  timing: { requestTimeoutMs: number; lostAfterMs: number },
+  ledger: Ledger,
+  outcomes: Outcomes,
+  devices: TandemDevice[],
+  log: (line: string) => void,
+): Promise<number> {
+  if (count === 0) return 0;
+  log(`broker ${fault}es: ${count}, with ${deviceCount} devices signing`);
+  const signers = await newDevices(stack, fault, deviceCount, timing.requestTimeoutMs);
+  devices.push(...signers);
+  const loops = ledger.signWhile(signers, fault, outcomes, timing.lostAfterMs);
+  // After a crash, requests in flight may wait out the devices' timeout before the devices sign again.
+  const recoveryMs = fault === 'crash' ? timing.lostAfterMs : 10_000;
+  let made = 0;
+  for (let i = 0; i < count; i++) {
+    // Each fault falls on signings in progress once the devices have recovered from the last one
+    // (a signature completed since), or after the recovery time.
+    const completedBefore = outcomes.completed;
+    const deadline = Date.now() + recoveryMs;
+    while (outcomes.completed === completedBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await (fault === 'crash' ? stack.harness.crash() : stack.harness.restart());
+    made++;
+    log(`broker ${fault} ${made}: ${outcomes.completed} completed, ${outcomes.failed_clear} failed clearly, ${outcomes.lost} lost so far`);
+  }
+  // Signing goes on after the last fault until a signature completes, so every device is seen to recover.
+  const completedAfter = outcomes.completed;
+  const deadline = Date.now() + recoveryMs;
+  while (outcomes.completed === completedAfter && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await loops.stop();
+  for (const device of signers) await device.close();
+  return made;
 }
 
 async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: number, lostAfterMs: number, ledger: Ledger, kills: Outcomes & { kills: number; devices: number }, log: (line: string) => void): Promise<void> {
