@@ -5,7 +5,8 @@
  *                                  over 200 devices, 100 kills of a member of a pool of two co-signers
  *   npm run test:faults -- --quick the size `npm test` runs (fault-campaign.test.ts)
  *
- * Exits 1 if a request was lost, a signature did not verify, a nonce was used twice or an error was unclear.
+ * Exits 1 if a request was lost, a signature did not verify, a nonce was used twice, an error was unclear
+ * or a pool member's retry was counted twice in the spend ledger.
  */
 import { QUICK_CAMPAIGN, runFaultCampaign } from '../src/cosigner/testing/fault-campaign.js';
 
@@ -14,4 +15,4 @@ const size = quick ? QUICK_CAMPAIGN : { disconnects: 100, brokerRestarts: 20, br
 const report = await runFaultCampaign({ ...size, log: (line) => process.stderr.write(`faults: ${line}\n`) });
 process.stdout.write(`${JSON.stringify({ quick, ...report })}\n`);
 const lost = report.device_disconnects.lost + report.broker_restarts.lost + report.broker_crashes.lost + report.concurrent_sessions.lost + report.instance_kills.lost;
-process.exitCode = lost === 0 && report.signatures_bad === 0 && report.presignatures_reused === 0 && report.unclear_errors.length === 0 ? 0 : 1;
+process.exitCode = lost === 0 && report.signatures_bad === 0 && report.presignatures_reused === 0 && report.unclear_errors.length === 0 && report.instance_kills.spend_overcounted === 0 ? 0 : 1;

@@ -366,6 +366,7 @@ async function presign(
 ): Promise<void> {
   if (!ID_PATTERN.test(request.presignatureId)) throw new Refusal('BAD_REQUEST', 'A presignature id is 32 hex characters.');
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The presign session must be 32 bytes of hex.');
+  assertCanSign(wallet);
   const share = await loadSigningShare(context, wallet, request.generation, await context.store.getPolicy(wallet.walletId));
   if ((await context.store.countReadyPresignatures(wallet.walletId)) >= context.maxPresignatures) {
     throw new Refusal('BAD_REQUEST', `This wallet already holds ${context.maxPresignatures} unused presignatures here.`);
@@ -470,6 +471,7 @@ async function signNow(
   messages: ProtocolMessage[],
 ): Promise<void> {
   if (!SESSION_PATTERN.test(request.session)) throw new Refusal('BAD_REQUEST', 'The signing session must be 32 bytes of hex.');
+  assertCanSign(wallet);
   const policy = await context.store.getPolicy(wallet.walletId);
   const share = await loadSigningShare(context, wallet, request.generation, policy);
   const checked = await checkSignRequest(context, wallet, device, request, policy);
@@ -571,7 +573,6 @@ function assertCanSign(wallet: WalletRecord): void {
 
 /** The signing share, which must be of the generation the device holds (a refresh may have finished on one side only). */
 async function loadSigningShare(context: RequestContext, wallet: WalletRecord, deviceGeneration: number, policy: WalletPolicy): Promise<KeyShare> {
-  assertCanSign(wallet);
   const share = importKeyShare(await context.store.loadShare(wallet.walletId, 'sign'));
   if (deviceGeneration !== share.generation) {
     throw new Refusal('STALE_SHARE', `The co-signer holds generation ${share.generation} of this key and the device ${deviceGeneration}.`, String(share.generation));

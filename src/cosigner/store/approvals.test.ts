@@ -382,6 +382,30 @@ describe.each(storeBackends())('$name', (backend) => {
     });
   });
 
+  describe('settled requests', () => {
+    it('records one that never waited, once: a second with its id is a ConflictError and changes nothing', async () => {
+      const wallet = await enrollActiveWallet(store);
+      const payloadJson = JSON.stringify(payloadToWire({ kind: 'transaction', transaction }));
+      const input = {
+        requestId: newId(),
+        walletId: wallet.walletId,
+        deviceId: wallet.deviceId,
+        payloadJson,
+        digest: `0x${bytesToHex(payloadDigest({ kind: 'transaction', transaction }))}` as Hex,
+        payloadHash: payloadHash(payloadJson),
+        decoded,
+        state: 'signed' as const,
+        result: { signature: `0x${'11'.repeat(65)}` as Hex },
+        generation: 0,
+      };
+      expect(await approvals().recordSettled(input)).toBeUndefined();
+      const recorded = await getRequest(input.requestId);
+      expect(recorded).toMatchObject({ requestId: input.requestId, walletId: wallet.walletId, state: 'signed', digest: input.digest, result: input.result, decisions: [] });
+      expect(await thrown(async () => await approvals().recordSettled({ ...input, state: 'failed', result: { error: 'again' } }))).toBeInstanceOf(ConflictError);
+      expect(await getRequest(input.requestId)).toEqual(recorded);
+    });
+  });
+
   describe('taking an approved request', () => {
     it('returns the held presignature state and device messages exactly once, and audits the signing', async () => {
       const wallet = await enrollActiveWallet(store);
@@ -402,6 +426,21 @@ describe.each(storeBackends())('$name', (backend) => {
       expect(signs[0]).toMatchObject({ deviceId: wallet.deviceId, summary: { kind: 'transaction', chainId: 1, requestId: view.requestId } });
       expect(await store.spentSince(wallet.walletId, 1, 0)).toBe(5n);
       expect(await approvals().listApprovedUnsigned()).toEqual([]);
+    });
+
+    it('does not count again a transaction whose digest the ledger already holds, nor hold it to the limit again', async () => {
+      const wallet = await enrollActiveWallet(store);
+      const alice = await enrollApprover('alice');
+      const { view, input } = await hold(wallet, [quorum('r', 1, [alice])]);
+      await decide(view, alice, 'approve');
+      // The same transaction was signed already (directly, or by a member that died before answering).
+      const value = transaction.value!;
+      await store.recordSignature(wallet.walletId, { summary: {}, spend: { chainId: 1, valueWei: value, digest: input.digest } });
+      // A limit of exactly one such transaction: counted twice, this would be refused.
+      await store.takeApprovedRequest(view.requestId, { summary: {}, spend: { chainId: 1, valueWei: value, digest: input.digest, limit: { limitWei: value, sinceMs: 0 } } });
+      expect(await store.spentSince(wallet.walletId, 1, 0)).toBe(value);
+      const signs = await store.audit.list({ walletId: wallet.walletId, kind: 'sign' });
+      expect(signs.map((entry) => entry.summary.spentBefore ?? false)).toEqual([false, true]);
     });
 
     it('refuses a pending request and an unknown one, without spending the held state', async () => {

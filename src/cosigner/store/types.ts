@@ -118,7 +118,8 @@ export interface SigningRecord {
     /**
      * The signed transaction's digest (0x hex). A transaction whose digest the ledger already holds is
      * not counted again: a second signature over it is a retry (the co-signer instance that made the
-     * first died with its answer in flight), and its nonce lets only one of them ever be mined.
+     * first died with its answer in flight), and its nonce lets only one of them ever be mined. This
+     * holds however long ago the first was signed: the window of the daily limit does not apply.
      */
     digest?: string;
     /**

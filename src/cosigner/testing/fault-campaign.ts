@@ -22,6 +22,9 @@ import { startCosigner, type RunningCosigner } from '../service.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { startPoolMember, type PoolMember } from './pool-member.js';
 import { startPostgresServer } from './postgres-server.js';
+import { hexToBytes } from '../../mpc/bytes.js';
+import { masterKeyFromBytes } from '../store/master-key.js';
+import { openPostgresStore } from '../store/postgres/pg-store.js';
 import { Ledger, newOutcomes, type Outcomes } from './signing-ledger.js';
 
 export interface CampaignOptions {
@@ -50,10 +53,16 @@ export const QUICK_CAMPAIGN: CampaignOptions = { disconnects: 40, brokerRestarts
 
 export interface CampaignReport {
   device_disconnects: Outcomes & { writes_per_signing: number; writes_per_pooled_signing: number; cuts: number };
-  broker_restarts: Outcomes & { restarts: number };
-  broker_crashes: Outcomes & { crashes: number };
+  /** `recovered`: signatures completed after the last fault, so the devices are seen to sign again. */
+  broker_restarts: Outcomes & { restarts: number; recovered: number };
+  broker_crashes: Outcomes & { crashes: number; recovered: number };
   concurrent_sessions: Outcomes & { devices: number; sessions: number; seconds: number };
-  instance_kills: Outcomes & { kills: number; devices: number };
+  /**
+   * The pool's devices sign transactions of 1 wei under a daily limit: `spent_wei` is what the spend
+   * ledger holds afterwards, and `spend_overcounted` the wallets whose ledger holds more than the
+   * requests their device made (a retry on the other member counted twice).
+   */
+  instance_kills: Outcomes & { kills: number; devices: number; spent_wei: number; spend_overcounted: number };
   signatures: number;
   signatures_bad: number;
   presignatures_reused: number;
@@ -160,10 +169,10 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     await cut.close();
 
     // ---- Broker restarts, then crashes, while devices sign.
-    const restarts = { ...newOutcomes(), restarts: 0 };
-    restarts.restarts = await brokerFaults(stack, 'restart', options.brokerRestarts, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, restarts, devices, log);
-    const crashes = { ...newOutcomes(), crashes: 0 };
-    crashes.crashes = await brokerFaults(stack, 'crash', options.brokerCrashes, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, crashes, devices, log);
+    const restarts = { ...newOutcomes(), restarts: 0, recovered: 0 };
+    ({ made: restarts.restarts, recovered: restarts.recovered } = await brokerFaults(stack, 'restart', options.brokerRestarts, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, restarts, devices, log));
+    const crashes = { ...newOutcomes(), crashes: 0, recovered: 0 };
+    ({ made: crashes.crashes, recovered: crashes.recovered } = await brokerFaults(stack, 'crash', options.brokerCrashes, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, crashes, devices, log));
 
     // ---- Many signing sessions at once.
     log(`concurrency: ${options.concurrentDevices} devices x ${options.sessionsPerDevice} sessions`);
@@ -179,7 +188,7 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     // ---- Instance kills in a pool of two. The single co-signer above stops first: it subscribes the
     // plain inboxes, and would take every conversation beside the pool.
     await stack.cosigner.stop();
-    const kills = { ...newOutcomes(), kills: 0, devices: 0 };
+    const kills = { ...newOutcomes(), kills: 0, devices: 0, spent_wei: 0, spend_overcounted: 0 };
     if (options.instanceKills > 0) await runInstanceKills(stack, options.instanceKills, requestTimeoutMs, lostAfterMs, ledger, kills, log);
 
     return {
@@ -201,7 +210,8 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
 
 /**
  * Restarts (SIGTERM: Mosquitto saves its state) or crashes (SIGKILL: it loses what it held since its
- * last autosave) of the broker while devices of their own sign. Returns how many were made.
+ * last autosave) of the broker while devices of their own sign. Returns how many were made, and how
+ * many signatures completed after the last one.
  */
 async function brokerFaults(
   stack: Stack,
@@ -213,9 +223,9 @@ async function brokerFaults(
   outcomes: Outcomes,
   devices: TandemDevice[],
   log: (line: string) => void,
-): Promise<number> {
-  if (count === 0) return 0;
-  log(`broker ${fault}es: ${count}, with ${deviceCount} devices signing`);
+): Promise<{ made: number; recovered: number }> {
+  if (count === 0) return { made: 0, recovered: 0 };
+  log(`broker ${fault === 'crash' ? 'crashes' : 'restarts'}: ${count}, with ${deviceCount} devices signing`);
   const signers = await newDevices(stack, fault, deviceCount, timing.requestTimeoutMs);
   devices.push(...signers);
   const loops = ledger.signWhile(signers, fault, outcomes, timing.lostAfterMs);
@@ -240,15 +250,16 @@ async function brokerFaults(
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   await loops.stop();
   for (const device of signers) await device.close();
-  return made;
+  return { made, recovered: outcomes.completed - completedAfter };
 }
 
-async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: number, lostAfterMs: number, ledger: Ledger, kills: Outcomes & { kills: number; devices: number }, log: (line: string) => void): Promise<void> {
+async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: number, lostAfterMs: number, ledger: Ledger, kills: CampaignReport['instance_kills'], log: (line: string) => void): Promise<void> {
   const server = await startPostgresServer();
   const members: PoolMember[] = [];
   const devices: TandemDevice[] = [];
   try {
     const options = { dataDir: join(stack.dir, 'pool'), database: await server.createDatabase('pool'), harness: stack.harness, masterKeyHex: '4e'.repeat(32), workDir: stack.dir };
+    const POOL_CHAIN_ID = 31337;
     // The first member makes the pool's identity in the shared data directory; the second reads it.
     members.push(await startPoolMember({ ...options, name: 'a' }));
     members.push(await startPoolMember({ ...options, name: 'b' }));
@@ -259,8 +270,15 @@ async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: n
       devices.push(device);
     }
     kills.devices = devices.length;
-    log(`instance kills: ${count}, in a pool of two, with ${devices.length} devices signing`);
-    const loops = ledger.signWhile(devices, 'pool', kills, lostAfterMs);
+    // The operator's view of the pool's database: a daily limit far above the load, so every spend is checked and recorded.
+    const store = await openPostgresStore({ url: options.database, masterKey: masterKeyFromBytes(hexToBytes(options.masterKeyHex), 'env') });
+    try {
+      for (const device of devices) await store.setPolicy(device.walletId, { dailyLimitWei: '1000000000000' });
+    } finally {
+      await store.close();
+    }
+    log(`instance kills: ${count}, in a pool of two, with ${devices.length} devices signing transactions`);
+    const loops = ledger.signWhile(devices, 'pool', kills, lostAfterMs, { chainId: POOL_CHAIN_ID, valueWei: 1n });
     for (let i = 0; i < count; i++) {
       await new Promise((resolve) => setTimeout(resolve, 700));
       const victim = i % 2;
@@ -272,7 +290,17 @@ async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: n
       if ((i + 1) % 10 === 0 || i + 1 === count) log(`instance kill ${i + 1}: ${kills.completed} completed, ${kills.failed_clear} failed clearly, ${kills.lost} lost so far`);
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    await loops.stop();
+    const requests = await loops.stop();
+    const ledgerView = await openPostgresStore({ url: options.database, masterKey: masterKeyFromBytes(hexToBytes(options.masterKeyHex), 'env') });
+    try {
+      for (const [index, device] of devices.entries()) {
+        const spent = Number(await ledgerView.spentSince(device.walletId, POOL_CHAIN_ID, 0));
+        kills.spent_wei += spent;
+        if (spent > requests[index]!) kills.spend_overcounted++;
+      }
+    } finally {
+      await ledgerView.close();
+    }
   } finally {
     for (const device of devices) await device.close().catch(() => undefined);
     for (const member of members) await member.kill().catch(() => undefined);

@@ -4,7 +4,7 @@
  * unclearly, or lost (no answer in time). Across all of them no two signatures may share a nonce
  * point R, which a reused presignature would.
  */
-import { recoverMessageAddress, type Hex } from 'viem';
+import { parseTransaction, recoverMessageAddress, recoverTransactionAddress, type Hex, type TransactionSerializable } from 'viem';
 import type { TandemDevice } from '../../client/tandem-device.js';
 
 export interface Outcomes {
@@ -21,9 +21,9 @@ export interface Outcomes {
 
 export const newOutcomes = (): Outcomes => ({ runs: 0, completed: 0, failed_clear: 0, failed_unclear: 0, lost: 0, codes: {}, messages: {} });
 
-/** Devices signing one after another each, until stop(). */
+/** Devices signing one after another each, until stop(), which says how many requests each made. */
 export interface SigningLoops {
-  stop(): Promise<void>;
+  stop(): Promise<number[]>;
 }
 
 export class Ledger {
@@ -33,13 +33,13 @@ export class Ledger {
   reused = 0;
   unclear: string[] = [];
 
-  /** Runs one signing and files its outcome. */
-  async sign(device: TandemDevice, message: string, outcomes: Outcomes, lostAfterMs: number): Promise<void> {
+  /** Runs one signing (of a message, or of a transaction) and files its outcome. */
+  async sign(device: TandemDevice, payload: string | TransactionSerializable, outcomes: Outcomes, lostAfterMs: number): Promise<void> {
     outcomes.runs++;
     let timer: NodeJS.Timeout | undefined;
     const lost = new Promise<'lost'>((resolve) => (timer = setTimeout(() => resolve('lost'), lostAfterMs)));
     const result = await Promise.race([
-      device.signMessage(message).then(
+      (typeof payload === 'string' ? device.signMessage(payload) : device.signTransaction(payload)).then(
         (signature) => ({ signature }),
         (error: unknown) => ({ error }),
       ),
@@ -63,31 +63,53 @@ export class Ledger {
       return;
     }
     this.signatures++;
-    const signature = result.signature as Hex;
-    if ((await recoverMessageAddress({ message, signature })) !== device.address) this.bad++;
-    const r = signature.slice(2, 66);
+    let signer: string;
+    let r: string;
+    let what: string;
+    if (typeof payload === 'string') {
+      const signature = result.signature as Hex;
+      signer = await recoverMessageAddress({ message: payload, signature });
+      r = signature.slice(2, 66);
+      what = payload;
+    } else {
+      const serializedTransaction = result.signature as Parameters<typeof recoverTransactionAddress>[0]['serializedTransaction'];
+      signer = await recoverTransactionAddress({ serializedTransaction });
+      r = parseTransaction(serializedTransaction).r!.slice(2).padStart(64, '0');
+      what = `${device.address} transaction ${payload.chainId} ${payload.nonce}`;
+    }
+    if (signer !== device.address) this.bad++;
     const earlier = this.#nonces.get(r);
-    if (earlier !== undefined && earlier !== message) this.reused++;
-    this.#nonces.set(r, message);
+    if (earlier !== undefined && earlier !== what) this.reused++;
+    this.#nonces.set(r, what);
     outcomes.completed++;
   }
 
-  /** Every device signs in a loop, its outcomes filed under `outcomes`, until stop(). */
-  signWhile(devices: TandemDevice[], label: string, outcomes: Outcomes, lostAfterMs: number): SigningLoops {
+  /**
+   * Every device signs in a loop, its outcomes filed under `outcomes`, until stop(): messages, or with
+   * `transactions` a transaction of that value per request (its n-th with nonce n).
+   */
+  signWhile(devices: TandemDevice[], label: string, outcomes: Outcomes, lostAfterMs: number, transactions?: { chainId: number; valueWei: bigint }): SigningLoops {
     let signing = true;
     const loops = devices.map(async (device, index) => {
-      for (let n = 0; signing; n++) {
+      let n = 0;
+      for (; signing; n++) {
         const failedBefore = outcomes.failed_clear + outcomes.failed_unclear;
-        await this.sign(device, `${label} device ${index} signature ${n}`, outcomes, lostAfterMs);
+        const payload = transactions ? transferOf(transactions, n) : `${label} device ${index} signature ${n}`;
+        await this.sign(device, payload, outcomes, lostAfterMs);
         // A device that just failed (its broker or co-signer away) waits a moment before it asks again, as a wallet would.
         if (outcomes.failed_clear + outcomes.failed_unclear > failedBefore) await new Promise((resolve) => setTimeout(resolve, 250));
       }
+      return n;
     });
     return {
       async stop() {
         signing = false;
-        await Promise.all(loops);
+        return Promise.all(loops);
       },
     };
   }
+}
+
+function transferOf({ chainId, valueWei }: { chainId: number; valueWei: bigint }, nonce: number): TransactionSerializable {
+  return { type: 'eip1559', chainId, nonce, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: valueWei, gas: 21_000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000n };
 }

@@ -173,7 +173,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   /* 2: a transaction signed again (a retry after an instance died with its answer in flight) is spent once. */ `
   ALTER TABLE spends ADD COLUMN tx_digest TEXT;
-  CREATE INDEX spends_by_digest ON spends (wallet_id, chain_id, tx_digest) WHERE tx_digest IS NOT NULL;
+  CREATE UNIQUE INDEX spends_by_digest ON spends (wallet_id, chain_id, tx_digest) WHERE tx_digest IS NOT NULL;
   `,
 ];
 
