@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,6 +79,28 @@ describe('WalSync', () => {
     const closed = WalSync.forDatabase(join(dir, 'closed.sqlite'));
     closed.close();
     await expect(closed.durable()).resolves.toBeUndefined();
+  });
+
+  it('opens the WAL once for every flush and lets it go at close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-walsync-fd-'));
+    dirs.push(dir);
+    const wal = join(dir, 'db.sqlite-wal');
+    writeFileSync(wal, 'frames');
+    const openOnWal = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === wal;
+      } catch {
+        return false; // the directory's own descriptor, gone by now
+      }
+    }).length;
+    const sync = WalSync.forDatabase(join(dir, 'db.sqlite'));
+    for (let i = 0; i < 3; i++) await sync.durable();
+    expect(openOnWal()).toBe(1);
+    sync.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(openOnWal()).toBe(0);
+    await expect(sync.durable()).resolves.toBeUndefined();
+    expect(openOnWal()).toBe(0);
   });
 
   it('finds the WAL of a database opened through a symbolic link, where SQLite puts it beside the real file', async () => {

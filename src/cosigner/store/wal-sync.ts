@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { DurabilityError } from './errors.js';
 
 /**
@@ -18,17 +18,25 @@ export class WalSync {
   #failure: DurabilityError | undefined;
   #closed = false;
 
-  constructor(private readonly flush: () => Promise<void>) {}
+  constructor(
+    private readonly flush: () => Promise<void>,
+    private readonly release: () => void = () => undefined,
+  ) {}
 
   /** `databasePath` must be the real path (no symbolic link): SQLite puts the WAL beside the file it resolved. */
   static forDatabase(databasePath: string): WalSync {
-    const sync: WalSync = new WalSync(() => flushFile(`${databasePath}-wal`, () => sync.#closed));
+    const wal = new WalFile(`${databasePath}-wal`);
+    const sync: WalSync = new WalSync(
+      () => (sync.#closed ? Promise.resolve() : wal.sync()),
+      () => wal.close(),
+    );
     return sync;
   }
 
   /** The database was closed: SQLite checkpointed and synced the WAL into it and removed the WAL. */
   close(): void {
     this.#closed = true;
+    this.release();
   }
 
   durable(): Promise<void> {
@@ -63,19 +71,33 @@ export class WalSync {
   }
 }
 
-async function flushFile(path: string, closed: () => boolean): Promise<void> {
-  let handle;
-  try {
-    handle = await open(path, 'r+');
-  } catch (error) {
-    // While the database is open its WAL exists (a commit just wrote to it); it goes only when the
-    // last connection closes, after SQLite checkpointed it into the database file and synced that.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && closed()) return;
-    throw error;
-  }
-  try {
+/**
+ * The WAL, opened at the first flush and kept open: opening and closing it cost more than the fsync
+ * on every signature made one at a time. The file stays the same while the database is open: SQLite
+ * removes the WAL only when the last connection closes, and this process's connection is open
+ * until close().
+ */
+class WalFile {
+  #handle: Promise<FileHandle> | undefined;
+
+  constructor(private readonly path: string) {}
+
+  async sync(): Promise<void> {
+    this.#handle ??= open(this.path, 'r+');
+    const opening = this.#handle;
+    let handle: FileHandle;
+    try {
+      handle = await opening;
+    } catch (error) {
+      if (this.#handle === opening) this.#handle = undefined;
+      throw error;
+    }
     await handle.sync();
-  } finally {
-    await handle.close();
+  }
+
+  close(): void {
+    const opening = this.#handle;
+    this.#handle = undefined;
+    void opening?.then((handle) => handle.close()).catch(() => undefined);
   }
 }
