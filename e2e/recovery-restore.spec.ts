@@ -118,7 +118,12 @@ test('a worker killed in the middle of a restore: restoring again in that profil
 
       // Resumed, then killed again once the delay is over: during the re-sharing, or after its commit.
       const second = await startRestore(PASSWORD);
-      await expect(second.getByTestId('restore-stage')).toHaveAttribute('data-stage', /restore-delay|restoring|recovery-kit/, { timeout: 30_000 });
+      // Once the delay is over the re-sharing takes a fraction of a second, and at 'recovery-kit' the page moves
+      // on to the new recovery secret at once: either stage, or that page, shows the restore resumed.
+      const resumed = second
+        .locator('[data-testid="restore-stage"][data-stage="restore-delay"], [data-testid="restore-stage"][data-stage="restoring"]')
+        .or(second.getByTestId('recovery-secret'));
+      await expect(resumed).toBeVisible({ timeout: 30_000 });
       await second.waitForTimeout(RESTORE_DELAY_MS);
       await killServiceWorker(fresh, second);
       await second.close();
