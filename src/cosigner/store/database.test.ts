@@ -5,11 +5,11 @@ import { InvalidPolicyError } from '../policy/errors.js';
 import {
   ConflictError,
   InvalidRecordError,
-  SpendLimitError,
   MasterKeyMismatchError,
   NotFoundError,
   PresignatureUnavailableError,
   SchemaVersionError,
+  SpendLimitError,
   WalletLockedError,
   WalletStateError,
 } from './errors.js';

@@ -634,12 +634,14 @@ export class SqliteCosignerStore implements CosignerStore {
       const value = check.weiValue(signing.spend.valueWei);
       const digest = signing.spend.digest === undefined ? undefined : check.txDigest(signing.spend.digest);
       spentBefore = digest !== undefined && this.#get('SELECT 1 FROM spends WHERE wallet_id = ? AND chain_id = ? AND tx_digest = ?', walletId, chainId, digest) !== undefined;
-      const limit = signing.spend.limit;
-      if (limit && !spentBefore) {
-        const committed = this.spentSince(walletId, chainId, limit.sinceMs) + this.#approvals.heldValue(walletId, chainId, typeof extra.requestId === 'string' ? extra.requestId : undefined);
-        checkSpendLimit(walletId, chainId, committed, value, check.weiValue(limit.limitWei));
+      if (!spentBefore) {
+        const limit = signing.spend.limit;
+        if (limit) {
+          const committed = this.spentSince(walletId, chainId, limit.sinceMs) + this.#approvals.heldValue(walletId, chainId, typeof extra.requestId === 'string' ? extra.requestId : undefined);
+          checkSpendLimit(walletId, chainId, committed, value, check.weiValue(limit.limitWei));
+        }
+        this.#insertSpend(walletId, chainId, value, at, digest);
       }
-      if (!spentBefore) this.#insertSpend(walletId, chainId, value, at, digest);
     }
     this.audit.append({
       kind: 'sign',

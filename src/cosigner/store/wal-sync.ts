@@ -82,17 +82,10 @@ class WalFile {
 
   constructor(private readonly path: string) {}
 
+  /** A failed open is not retried: WalSync treats any failed flush as final. */
   async sync(): Promise<void> {
     this.#handle ??= open(this.path, 'r+');
-    const opening = this.#handle;
-    let handle: FileHandle;
-    try {
-      handle = await opening;
-    } catch (error) {
-      if (this.#handle === opening) this.#handle = undefined;
-      throw error;
-    }
-    await handle.sync();
+    await (await this.#handle).sync();
   }
 
   close(): void {

@@ -169,10 +169,11 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
     await cut.close();
 
     // ---- Broker restarts, then crashes, while devices sign.
-    const restarts = { ...newOutcomes(), restarts: 0, recovered: 0 };
-    ({ made: restarts.restarts, recovered: restarts.recovered } = await brokerFaults(stack, 'restart', options.brokerRestarts, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, restarts, devices, log));
-    const crashes = { ...newOutcomes(), crashes: 0, recovered: 0 };
-    ({ made: crashes.crashes, recovered: crashes.recovered } = await brokerFaults(stack, 'crash', options.brokerCrashes, options.restartDevices, { requestTimeoutMs, lostAfterMs }, ledger, crashes, devices, log));
+    const timing = { requestTimeoutMs, lostAfterMs };
+    const restarts = { ...newOutcomes(), restarts: options.brokerRestarts, recovered: 0 };
+    restarts.recovered = await brokerFaults(stack, 'restart', options.brokerRestarts, options.restartDevices, timing, ledger, restarts, devices, log);
+    const crashes = { ...newOutcomes(), crashes: options.brokerCrashes, recovered: 0 };
+    crashes.recovered = await brokerFaults(stack, 'crash', options.brokerCrashes, options.restartDevices, timing, ledger, crashes, devices, log);
 
     // ---- Many signing sessions at once.
     log(`concurrency: ${options.concurrentDevices} devices x ${options.sessionsPerDevice} sessions`);
@@ -210,8 +211,8 @@ export async function runFaultCampaign(options: CampaignOptions): Promise<Campai
 
 /**
  * Restarts (SIGTERM: Mosquitto saves its state) or crashes (SIGKILL: it loses what it held since its
- * last autosave) of the broker while devices of their own sign. Returns how many were made, and how
- * many signatures completed after the last one.
+ * last autosave) of the broker while devices of their own sign. Returns how many signatures
+ * completed after the last one.
  */
 async function brokerFaults(
   stack: Stack,
@@ -223,40 +224,41 @@ async function brokerFaults(
   outcomes: Outcomes,
   devices: TandemDevice[],
   log: (line: string) => void,
-): Promise<{ made: number; recovered: number }> {
-  if (count === 0) return { made: 0, recovered: 0 };
+): Promise<number> {
+  if (count === 0) return 0;
   log(`broker ${fault === 'crash' ? 'crashes' : 'restarts'}: ${count}, with ${deviceCount} devices signing`);
   const signers = await newDevices(stack, fault, deviceCount, timing.requestTimeoutMs);
   devices.push(...signers);
   const loops = ledger.signWhile(signers, fault, outcomes, timing.lostAfterMs);
   // After a crash, requests in flight may wait out the devices' timeout before the devices sign again.
   const recoveryMs = fault === 'crash' ? timing.lostAfterMs : 10_000;
-  let made = 0;
-  for (let i = 0; i < count; i++) {
-    // Each fault falls on signings in progress once the devices have recovered from the last one
-    // (a signature completed since), or after the recovery time.
+  /** Until a signature completes, or the recovery time is over. */
+  const nextCompletion = async () => {
     const completedBefore = outcomes.completed;
     const deadline = Date.now() + recoveryMs;
     while (outcomes.completed === completedBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  for (let i = 1; i <= count; i++) {
+    // Each fault falls on signings in progress once the devices have recovered from the last one.
+    await nextCompletion();
     await new Promise((resolve) => setTimeout(resolve, 100));
     await (fault === 'crash' ? stack.harness.crash() : stack.harness.restart());
-    made++;
-    log(`broker ${fault} ${made}: ${outcomes.completed} completed, ${outcomes.failed_clear} failed clearly, ${outcomes.lost} lost so far`);
+    log(`broker ${fault} ${i}: ${outcomes.completed} completed, ${outcomes.failed_clear} failed clearly, ${outcomes.lost} lost so far`);
   }
   // Signing goes on after the last fault until a signature completes, so every device is seen to recover.
   const completedAfter = outcomes.completed;
-  const deadline = Date.now() + recoveryMs;
-  while (outcomes.completed === completedAfter && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await nextCompletion();
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   await loops.stop();
   for (const device of signers) await device.close();
-  return { made, recovered: outcomes.completed - completedAfter };
+  return outcomes.completed - completedAfter;
 }
 
 async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: number, lostAfterMs: number, ledger: Ledger, kills: CampaignReport['instance_kills'], log: (line: string) => void): Promise<void> {
   const server = await startPostgresServer();
   const members: PoolMember[] = [];
   const devices: TandemDevice[] = [];
+  let operator: Awaited<ReturnType<typeof openPostgresStore>> | undefined;
   try {
     const options = { dataDir: join(stack.dir, 'pool'), database: await server.createDatabase('pool'), harness: stack.harness, masterKeyHex: '4e'.repeat(32), workDir: stack.dir };
     const POOL_CHAIN_ID = 31337;
@@ -271,12 +273,8 @@ async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: n
     }
     kills.devices = devices.length;
     // The operator's view of the pool's database: a daily limit far above the load, so every spend is checked and recorded.
-    const store = await openPostgresStore({ url: options.database, masterKey: masterKeyFromBytes(hexToBytes(options.masterKeyHex), 'env') });
-    try {
-      for (const device of devices) await store.setPolicy(device.walletId, { dailyLimitWei: '1000000000000' });
-    } finally {
-      await store.close();
-    }
+    operator = await openPostgresStore({ url: options.database, masterKey: masterKeyFromBytes(hexToBytes(options.masterKeyHex), 'env') });
+    for (const device of devices) await operator.setPolicy(device.walletId, { dailyLimitWei: '1000000000000' });
     log(`instance kills: ${count}, in a pool of two, with ${devices.length} devices signing transactions`);
     const loops = ledger.signWhile(devices, 'pool', kills, lostAfterMs, { chainId: POOL_CHAIN_ID, valueWei: 1n });
     for (let i = 0; i < count; i++) {
@@ -291,17 +289,13 @@ async function runInstanceKills(stack: Stack, count: number, requestTimeoutMs: n
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const requests = await loops.stop();
-    const ledgerView = await openPostgresStore({ url: options.database, masterKey: masterKeyFromBytes(hexToBytes(options.masterKeyHex), 'env') });
-    try {
-      for (const [index, device] of devices.entries()) {
-        const spent = Number(await ledgerView.spentSince(device.walletId, POOL_CHAIN_ID, 0));
-        kills.spent_wei += spent;
-        if (spent > requests[index]!) kills.spend_overcounted++;
-      }
-    } finally {
-      await ledgerView.close();
+    for (const [index, device] of devices.entries()) {
+      const spent = Number(await operator.spentSince(device.walletId, POOL_CHAIN_ID, 0));
+      kills.spent_wei += spent;
+      if (spent > requests[index]!) kills.spend_overcounted++;
     }
   } finally {
+    await operator?.close();
     for (const device of devices) await device.close().catch(() => undefined);
     for (const member of members) await member.kill().catch(() => undefined);
     await server.stop();

@@ -624,13 +624,15 @@ export class PostgresCosignerStore implements CosignerStore {
       const digest = signing.spend.digest === undefined ? undefined : check.txDigest(signing.spend.digest);
       // Under the caller's lock on the wallet's row: two instances recording one transaction count it once.
       spentBefore = digest !== undefined && (await sql.get('SELECT 1 FROM spends WHERE wallet_id = ? AND chain_id = ? AND tx_digest = ?', walletId, chainId, digest)) !== undefined;
-      const limit = signing.spend.limit;
-      if (limit && !spentBefore) {
-        const except = typeof extra.requestId === 'string' ? extra.requestId : undefined;
-        const committed = (await this.#spentSince(sql, walletId, chainId, check.timestamp(limit.sinceMs))) + (await this.#approvals.heldValue(sql, walletId, chainId, except));
-        checkSpendLimit(walletId, chainId, committed, value, check.weiValue(limit.limitWei));
+      if (!spentBefore) {
+        const limit = signing.spend.limit;
+        if (limit) {
+          const except = typeof extra.requestId === 'string' ? extra.requestId : undefined;
+          const committed = (await this.#spentSince(sql, walletId, chainId, check.timestamp(limit.sinceMs))) + (await this.#approvals.heldValue(sql, walletId, chainId, except));
+          checkSpendLimit(walletId, chainId, committed, value, check.weiValue(limit.limitWei));
+        }
+        await this.#insertSpend(sql, walletId, chainId, value, at, digest);
       }
-      if (!spentBefore) await this.#insertSpend(sql, walletId, chainId, value, at, digest);
     }
     await this.audit.appendIn(sql, {
       kind: 'sign',
